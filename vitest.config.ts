@@ -1,0 +1,42 @@
+// Three test projects, picked by file name:
+//   *.test.ts         unit: pure logic, no privileges
+//   *.kernel.test.ts  kernel: root + throwaway network namespaces
+//   *.e2e.test.ts     e2e: the simulated node (simulator, ipamd, containerd)
+// Kernel and e2e files run one at a time: they share the machine's kernel and the 2 cores.
+import { defineConfig } from 'vitest/config';
+
+const roots = ['packages/*/src', 'packages/*/test', 'e2e/src', 'e2e/test', 'bench/src', 'scripts'];
+const glob = (suffix: string) => roots.map((r) => `${r}/**/*${suffix}`);
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: glob('.test.ts'),
+          exclude: [...glob('.kernel.test.ts'), ...glob('.e2e.test.ts'), '**/node_modules/**'],
+          testTimeout: 20_000,
+        },
+      },
+      {
+        test: {
+          name: 'kernel',
+          include: glob('.kernel.test.ts'),
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: glob('.e2e.test.ts'),
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+        },
+      },
+    ],
+  },
+});
