@@ -1,0 +1,1 @@
+export { type Logger, type LogFn, silentLogger } from './logger.js';
