@@ -1,0 +1,20 @@
+// ipamd's gRPC contract: generated messages, method descriptors, a light client and a grpc-js server helper.
+// The CNI plugin imports only './client', './services' and the messages (no @grpc/grpc-js at run time).
+export * from './gen/rpc.js';
+export {
+  HealthCheckRequest,
+  HealthCheckResponse,
+  HealthCheckResponse_ServingStatus as ServingStatus,
+} from './gen/health.js';
+export { Empty } from './gen/google/protobuf/empty.js';
+export {
+  CNIBackend,
+  NPBackend,
+  ConfigServerBackend,
+  Health,
+  toGrpcServiceDefinition,
+  type UnaryMethod,
+} from './services.js';
+export { RpcClient, parseEndpoint, type RpcClientOptions, type CallOptions } from './client.js';
+export { GrpcStatus, RpcError, grpcStatusName, type GrpcStatusCode } from './status.js';
+export { DEFAULT_IPAMD_SOCKET, DEFAULT_IPAMD_TCP_ADDRESS } from './endpoints.js';
