@@ -1,1 +1,2 @@
 export { type Logger, type LogFn, silentLogger } from './logger.js';
+export { createLogger, type LoggerOptions, type LevelName } from './create.js';

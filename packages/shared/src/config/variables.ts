@@ -1,0 +1,508 @@
+// Every environment variable vpc-cni-ts reads: the single source of truth for names, defaults, parsing and the
+// docs table. Upstream names and defaults; ours are marked and prefixed VPC_CNI_.
+import {
+  anyBaseIntInRange,
+  anyString,
+  intAtLeast,
+  intInRange,
+  nonEmpty,
+  oneOf,
+  parseAtoi,
+  parseBool,
+  parseIPv4CidrList,
+  parseJsonStringMap,
+  parseListenAddress,
+} from './parsers.js';
+import { Rejected } from './errors.js';
+import { variable } from './variable.js';
+
+const I = 'ipamd' as const;
+const E = 'entrypoint' as const;
+const N = 'init' as const;
+
+const bool = (
+  name: string,
+  readBy: Array<typeof I | typeof E | typeof N>,
+  def: boolean,
+  description: string,
+  extra: { manifest?: string; ours?: boolean } = {},
+) => variable<boolean>({ name, readBy, default: def, description, parse: parseBool, ...extra });
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'] as const;
+export type LogLevelName = (typeof LOG_LEVELS)[number];
+const logLevel = (raw: string): LogLevelName => oneOf(LOG_LEVELS, { caseInsensitive: true })(raw);
+
+const vethPrefix = (raw: string): string => {
+  if (raw.length > 4 || ['eth', 'lo', 'vlan'].includes(raw)) {
+    throw new Rejected('at most 4 characters, and not eth, lo or vlan');
+  }
+  return raw;
+};
+
+const pluginLogFile = (raw: string): string => {
+  if (raw === 'stdout') throw new Rejected('a file path or stderr (stdout is the CNI result channel)');
+  return raw;
+};
+
+export const variables = {
+  // --- address family and pool ---
+  ENABLE_IPv4: variable<boolean | undefined>({
+    name: 'ENABLE_IPv4',
+    readBy: [I],
+    default: undefined,
+    defaultDoc: 'not ENABLE_IPv6',
+    manifest: 'true',
+    parse: parseBool,
+    description:
+      'IPv4 cluster. Exactly one of ENABLE_IPv4/ENABLE_IPv6 must be true; unset means the opposite of ENABLE_IPv6 (upstream code defaults to false and then refuses to start).',
+  }),
+  ENABLE_IPv6: bool(
+    'ENABLE_IPv6',
+    [I, E, N],
+    false,
+    'IPv6 cluster (needs ENABLE_PREFIX_DELEGATION=true, no custom networking).',
+  ),
+  ENABLE_PREFIX_DELEGATION: bool(
+    'ENABLE_PREFIX_DELEGATION',
+    [I, E],
+    false,
+    'Assign /28 (IPv4) or /80 (IPv6) prefixes to ENIs instead of secondary IPs.',
+  ),
+  WARM_ENI_TARGET: variable({
+    name: 'WARM_ENI_TARGET',
+    readBy: [I],
+    default: 1,
+    parse: intAtLeast(0),
+    description:
+      'Secondary-IP mode without WARM_IP/MINIMUM_IP targets: keep this many ENIs worth of free addresses.',
+  }),
+  WARM_IP_TARGET: variable({
+    name: 'WARM_IP_TARGET',
+    readBy: [I, E],
+    default: 0,
+    defaultDoc: '0 (unset)',
+    parse: intAtLeast(0),
+    description: 'Free addresses to keep; > 0 overrides WARM_ENI_TARGET / WARM_PREFIX_TARGET.',
+  }),
+  MINIMUM_IP_TARGET: variable({
+    name: 'MINIMUM_IP_TARGET',
+    readBy: [I, E],
+    default: 0,
+    defaultDoc: '0 (unset)',
+    parse: intAtLeast(0),
+    description: 'Floor on total addresses held by the node.',
+  }),
+  WARM_PREFIX_TARGET: variable({
+    name: 'WARM_PREFIX_TARGET',
+    readBy: [I, E],
+    default: 0,
+    manifest: '1',
+    parse: intAtLeast(0),
+    description: 'Prefix delegation without WARM_IP/MINIMUM_IP targets: free /28 prefixes to keep.',
+  }),
+  MAX_ENI: variable<number | undefined>({
+    name: 'MAX_ENI',
+    readBy: [I],
+    default: undefined,
+    defaultDoc: 'unset (instance limit)',
+    parse: (r) => {
+      const n = parseAtoi(r, 'an integer (values below 1 mean no cap)');
+      return n >= 1 ? n : undefined;
+    },
+    description: 'Cap on ENIs per network card; never above the instance limit.',
+  }),
+  IP_COOLDOWN_PERIOD: variable({
+    name: 'IP_COOLDOWN_PERIOD',
+    readBy: [I, E],
+    default: 30,
+    parse: intAtLeast(0),
+    description: 'Seconds before a released address is handed out again.',
+  }),
+  // --- custom networking, subnet discovery, security groups for pods ---
+  AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: bool(
+    'AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG',
+    [I],
+    false,
+    "Custom networking: pod ENIs go into the subnet and security groups of the node's ENIConfig.",
+  ),
+  ENI_CONFIG_ANNOTATION_DEF: variable({
+    name: 'ENI_CONFIG_ANNOTATION_DEF',
+    readBy: [I],
+    default: 'k8s.amazonaws.com/eniConfig',
+    parse: nonEmpty,
+    description: 'Node annotation naming the ENIConfig.',
+  }),
+  ENI_CONFIG_LABEL_DEF: variable({
+    name: 'ENI_CONFIG_LABEL_DEF',
+    readBy: [I],
+    default: 'k8s.amazonaws.com/eniConfig',
+    parse: nonEmpty,
+    description: 'Node label naming the ENIConfig.',
+  }),
+  ENABLE_SUBNET_DISCOVERY: bool(
+    'ENABLE_SUBNET_DISCOVERY',
+    [I],
+    true,
+    'Create ENIs in subnets tagged kubernetes.io/role/cni=1 when the primary subnet runs out.',
+  ),
+  ENABLE_POD_ENI: bool('ENABLE_POD_ENI', [I, E], false, 'Security groups for pods (trunk and branch ENIs).'),
+  POD_SECURITY_GROUP_ENFORCING_MODE: variable({
+    name: 'POD_SECURITY_GROUP_ENFORCING_MODE',
+    readBy: [I, E],
+    default: 'strict' as 'strict' | 'standard',
+    parse: oneOf(['strict', 'standard'] as const),
+    description: 'How branch-ENI pods are wired: strict (all traffic via the branch ENI) or standard.',
+  }),
+  ENABLE_MULTI_NIC: bool('ENABLE_MULTI_NIC', [I], false, 'Manage network cards > 0; multi-homed pods.'),
+  AWS_MANAGE_ENIS_NON_SCHEDULABLE: bool(
+    'AWS_MANAGE_ENIS_NON_SCHEDULABLE',
+    [I],
+    false,
+    'Keep growing/shrinking the pool on a cordoned node.',
+  ),
+  DISABLE_NETWORK_RESOURCE_PROVISIONING: bool(
+    'DISABLE_NETWORK_RESOURCE_PROVISIONING',
+    [I],
+    false,
+    'No EC2 mutations (ENIs/IPs must be pre-provisioned); reconcile still runs.',
+  ),
+  ENABLE_IMDS_ONLY_MODE: bool(
+    'ENABLE_IMDS_ONLY_MODE',
+    [I],
+    false,
+    'No EC2 calls at all; implies DISABLE_NETWORK_RESOURCE_PROVISIONING.',
+  ),
+  DISABLE_LEAKED_ENI_CLEANUP: bool(
+    'DISABLE_LEAKED_ENI_CLEANUP',
+    [I],
+    false,
+    'Do not delete detached ENIs this cluster/instance leaked.',
+  ),
+  MANAGE_UNTAGGED_ENI: bool('MANAGE_UNTAGGED_ENI', [I], true, 'Treat ENIs without CNI tags as managed.'),
+  ANNOTATE_POD_IP: bool('ANNOTATE_POD_IP', [I], false, 'Annotate pods with vpc.amazonaws.com/pod-ips.'),
+  NETWORK_POLICY_ENFORCING_MODE: variable({
+    name: 'NETWORK_POLICY_ENFORCING_MODE',
+    readBy: [I],
+    default: '',
+    defaultDoc: 'unset',
+    manifest: 'standard',
+    parse: (r) => {
+      oneOf(['none', 'strict', 'standard'] as const, { caseInsensitive: true })(r);
+      return r;
+    },
+    description: 'Passed verbatim to the plugin and the network-policy agent.',
+  }),
+  // --- identity, endpoints, files ---
+  AWS_VPC_K8S_CNI_BACKING_STORE: variable({
+    name: 'AWS_VPC_K8S_CNI_BACKING_STORE',
+    readBy: [I],
+    default: '/var/run/aws-node/ipam.json',
+    parse: nonEmpty,
+    description: 'Checkpoint file of every allocation.',
+  }),
+  CLUSTER_NAME: variable({
+    name: 'CLUSTER_NAME',
+    readBy: [I],
+    default: '',
+    defaultDoc: 'unset',
+    parse: anyString,
+    description: 'Cluster tag on ENIs; leaked-ENI cleanup filter.',
+  }),
+  ADDITIONAL_ENI_TAGS: variable<Record<string, string>>({
+    name: 'ADDITIONAL_ENI_TAGS',
+    readBy: [I],
+    default: {},
+    defaultDoc: '{}',
+    parse: parseJsonStringMap,
+    description: 'Extra tags on ENIs we create (keys containing k8s.amazonaws.com are dropped).',
+  }),
+  MY_NODE_NAME: variable({
+    name: 'MY_NODE_NAME',
+    readBy: [I],
+    default: '',
+    defaultDoc: 'unset (downward API)',
+    parse: anyString,
+    description: "This node's name (Node, CNINode, pod watch filter).",
+  }),
+  MY_POD_NAME: variable({
+    name: 'MY_POD_NAME',
+    readBy: [I],
+    default: '',
+    defaultDoc: 'unset (downward API)',
+    parse: anyString,
+    description: 'aws-node pod name, the target of events.',
+  }),
+  CLUSTER_ENDPOINT: variable({
+    name: 'CLUSTER_ENDPOINT',
+    readBy: [I],
+    default: '',
+    defaultDoc: 'unset',
+    parse: anyString,
+    description: 'Kubernetes API server URL override.',
+  }),
+  VPC_CNI_VERSION: variable({
+    name: 'VPC_CNI_VERSION',
+    readBy: [I],
+    default: '',
+    defaultDoc: 'unset',
+    parse: anyString,
+    description: 'User-Agent suffix for EC2 and Kubernetes calls.',
+  }),
+  HTTP_TIMEOUT: variable({
+    name: 'HTTP_TIMEOUT',
+    readBy: [I],
+    default: 10,
+    parse: (r) => Math.max(10, parseAtoi(r, 'an integer number of seconds (values below 10 count as 10)')),
+    description: 'AWS HTTP timeout in seconds.',
+  }),
+  AWS_EC2_ENDPOINT: variable({
+    name: 'AWS_EC2_ENDPOINT',
+    readBy: [I],
+    default: '',
+    defaultDoc: 'unset',
+    parse: anyString,
+    description: 'Custom EC2 endpoint URL (honoured; inert upstream).',
+  }),
+  INTROSPECTION_BIND_ADDRESS: variable({
+    name: 'INTROSPECTION_BIND_ADDRESS',
+    readBy: [I],
+    default: '127.0.0.1:61679',
+    parse: parseListenAddress,
+    description: 'Introspection HTTP listen address (unix:<path> allowed).',
+  }),
+  DISABLE_INTROSPECTION: bool('DISABLE_INTROSPECTION', [I], false, 'Turn off the introspection endpoint.'),
+  DISABLE_METRICS: bool('DISABLE_METRICS', [I], false, 'Turn off the Prometheus endpoint.'),
+  // --- logging ---
+  AWS_VPC_K8S_CNI_LOGLEVEL: variable<LogLevelName>({
+    name: 'AWS_VPC_K8S_CNI_LOGLEVEL',
+    readBy: [I, E, N],
+    default: 'debug',
+    defaultDoc: 'Debug',
+    manifest: 'DEBUG',
+    parse: logLevel,
+    description: 'Log level of ipamd, the entrypoint and init.',
+  }),
+  AWS_VPC_K8S_CNI_LOG_FILE: variable({
+    name: 'AWS_VPC_K8S_CNI_LOG_FILE',
+    readBy: [I],
+    default: '/host/var/log/aws-routed-eni/ipamd.log',
+    parse: nonEmpty,
+    description: 'ipamd log: stdout, stderr or a file path.',
+  }),
+  AWS_VPC_K8S_PLUGIN_LOG_FILE: variable({
+    name: 'AWS_VPC_K8S_PLUGIN_LOG_FILE',
+    readBy: [E],
+    default: '/var/log/aws-routed-eni/plugin.log',
+    parse: pluginLogFile,
+    description: 'aws-cni log file (written into the conflist).',
+  }),
+  AWS_VPC_K8S_PLUGIN_LOG_LEVEL: variable({
+    name: 'AWS_VPC_K8S_PLUGIN_LOG_LEVEL',
+    readBy: [E],
+    default: 'Debug',
+    manifest: 'DEBUG',
+    parse: (r) => {
+      logLevel(r);
+      return r;
+    },
+    description: 'Log level of both plugins (written into the conflist).',
+  }),
+  AWS_VPC_K8S_EGRESS_V4_PLUGIN_LOG_FILE: variable({
+    name: 'AWS_VPC_K8S_EGRESS_V4_PLUGIN_LOG_FILE',
+    readBy: [E],
+    default: '/var/log/aws-routed-eni/egress-v4-plugin.log',
+    parse: pluginLogFile,
+    description: 'egress-cni log in IPv6 clusters.',
+  }),
+  AWS_VPC_K8S_EGRESS_V6_PLUGIN_LOG_FILE: variable({
+    name: 'AWS_VPC_K8S_EGRESS_V6_PLUGIN_LOG_FILE',
+    readBy: [E],
+    default: '/var/log/aws-routed-eni/egress-v6-plugin.log',
+    parse: pluginLogFile,
+    description: 'egress-cni log in IPv4 clusters.',
+  }),
+  // --- host networking ---
+  AWS_VPC_K8S_CNI_EXTERNALSNAT: bool(
+    'AWS_VPC_K8S_CNI_EXTERNALSNAT',
+    [I],
+    false,
+    'No SNAT on the node: pods leave with their own address (NAT gateway does it).',
+  ),
+  AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS: variable<string[]>({
+    name: 'AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS',
+    readBy: [I],
+    default: [],
+    defaultDoc: 'unset',
+    parse: parseIPv4CidrList,
+    description: 'Comma list of IPv4 CIDRs not SNATed (besides the VPC CIDRs).',
+  }),
+  AWS_EXTERNAL_SERVICE_CIDRS: variable<string[]>({
+    name: 'AWS_EXTERNAL_SERVICE_CIDRS',
+    readBy: [I],
+    default: [],
+    defaultDoc: 'unset',
+    parse: parseIPv4CidrList,
+    description: 'Comma list of IPv4 CIDRs routed through the main table (rule 1535).',
+  }),
+  AWS_VPC_K8S_CNI_RANDOMIZESNAT: variable({
+    name: 'AWS_VPC_K8S_CNI_RANDOMIZESNAT',
+    readBy: [I, E],
+    default: 'prng' as 'none' | 'hashrandom' | 'prng',
+    parse: oneOf(['none', 'hashrandom', 'prng'] as const),
+    description: 'SNAT port randomisation: prng = --random-fully, hashrandom = --random, none.',
+  }),
+  AWS_VPC_CNI_NODE_PORT_SUPPORT: bool(
+    'AWS_VPC_CNI_NODE_PORT_SUPPORT',
+    [I],
+    true,
+    'Connmark rules so NodePort replies leave through the primary ENI.',
+  ),
+  AWS_VPC_K8S_CNI_CONNMARK: variable({
+    name: 'AWS_VPC_K8S_CNI_CONNMARK',
+    readBy: [I],
+    default: 0x80,
+    defaultDoc: '0x80',
+    parse: anyBaseIntInRange(1, 0xffffffff),
+    description: 'Connmark/fwmark value and mask.',
+  }),
+  AWS_VPC_ENI_MTU: variable({
+    name: 'AWS_VPC_ENI_MTU',
+    readBy: [I, E],
+    default: 9001,
+    parse: intInRange(576, 9001),
+    description: 'MTU of ENIs and default pod MTU (IPv6: at least 1280).',
+  }),
+  POD_MTU: variable<number | undefined>({
+    name: 'POD_MTU',
+    readBy: [E],
+    default: undefined,
+    defaultDoc: 'AWS_VPC_ENI_MTU',
+    parse: intInRange(576, 9001),
+    description: 'Pod veth MTU in the conflist.',
+  }),
+  AWS_VPC_K8S_CNI_VETHPREFIX: variable({
+    name: 'AWS_VPC_K8S_CNI_VETHPREFIX',
+    readBy: [I, E],
+    default: 'eni',
+    parse: vethPrefix,
+    description: 'Prefix of host-side veth names.',
+  }),
+  ENABLE_V6_EGRESS: bool(
+    'ENABLE_V6_EGRESS',
+    [I, E, N],
+    false,
+    'IPv4 cluster: IPv6 egress for pods through egress-cni.',
+  ),
+  ENABLE_V4_EGRESS: bool(
+    'ENABLE_V4_EGRESS',
+    [E],
+    true,
+    'IPv6 cluster: IPv4 egress for pods through egress-cni.',
+  ),
+  ENABLE_BANDWIDTH_PLUGIN: bool(
+    'ENABLE_BANDWIDTH_PLUGIN',
+    [E],
+    false,
+    'Chain the bandwidth plugin in the conflist.',
+  ),
+  DISABLE_POD_V6: bool(
+    'DISABLE_POD_V6',
+    [E],
+    false,
+    'Chain the tuning plugin that disables IPv6 inside pods.',
+  ),
+  DISABLE_TCP_EARLY_DEMUX: bool(
+    'DISABLE_TCP_EARLY_DEMUX',
+    [N],
+    false,
+    'Set net.ipv4.tcp_early_demux=0 (needed for branch-ENI pod liveness probes).',
+  ),
+  HOST_CNI_BIN_PATH: variable({
+    name: 'HOST_CNI_BIN_PATH',
+    readBy: [E, N],
+    default: '/host/opt/cni/bin',
+    parse: nonEmpty,
+    description: 'Where the CNI executables are installed.',
+  }),
+  HOST_CNI_CONFDIR_PATH: variable({
+    name: 'HOST_CNI_CONFDIR_PATH',
+    readBy: [E],
+    default: '/host/etc/cni/net.d',
+    parse: nonEmpty,
+    description: 'Where 10-aws.conflist is written.',
+  }),
+  // --- ours ---
+  VPC_CNI_IPAMD_SOCKET: variable({
+    name: 'VPC_CNI_IPAMD_SOCKET',
+    readBy: [I, E],
+    default: '/var/run/aws-node/ipamd.sock',
+    parse: nonEmpty,
+    ours: true,
+    description: 'Unix socket ipamd serves gRPC on.',
+  }),
+  VPC_CNI_IPAMD_TCP_ADDRESS: variable({
+    name: 'VPC_CNI_IPAMD_TCP_ADDRESS',
+    readBy: [I],
+    default: '',
+    defaultDoc: 'unset (off)',
+    parse: parseListenAddress,
+    ours: true,
+    description: 'Also serve gRPC on this loopback TCP address (e.g. 127.0.0.1:50051) for older plugins.',
+  }),
+  VPC_CNI_METRICS_BIND_ADDRESS: variable({
+    name: 'VPC_CNI_METRICS_BIND_ADDRESS',
+    readBy: [I],
+    default: ':61678',
+    parse: parseListenAddress,
+    ours: true,
+    description: 'Prometheus listen address (upstream: all interfaces, port 61678).',
+  }),
+  VPC_CNI_ADD_WAIT_SECONDS: variable({
+    name: 'VPC_CNI_ADD_WAIT_SECONDS',
+    readBy: [I],
+    default: 10,
+    parse: intAtLeast(0),
+    ours: true,
+    description: 'How long an AddNetwork waits for the pool to grow before failing.',
+  }),
+  VPC_CNI_HEALTH_WAIT_SECONDS: variable({
+    name: 'VPC_CNI_HEALTH_WAIT_SECONDS',
+    readBy: [E],
+    default: 0,
+    defaultDoc: '0 (forever, as upstream)',
+    parse: intAtLeast(0),
+    ours: true,
+    description: 'How long the entrypoint waits for ipamd to report SERVING.',
+  }),
+  VPC_CNI_SOURCE_BIN_DIR: variable({
+    name: 'VPC_CNI_SOURCE_BIN_DIR',
+    readBy: [E, N],
+    default: '',
+    defaultDoc: "the executable's directory",
+    parse: anyString,
+    ours: true,
+    description: 'Where the executables to install are taken from.',
+  }),
+  VPC_CNI_MOUNT_BPFFS: bool(
+    'VPC_CNI_MOUNT_BPFFS',
+    [N],
+    true,
+    'Mount bpffs at VPC_CNI_BPFFS_PATH when it is not mounted yet.',
+    { ours: true },
+  ),
+  VPC_CNI_BPFFS_PATH: variable({
+    name: 'VPC_CNI_BPFFS_PATH',
+    readBy: [N],
+    default: '/sys/fs/bpf',
+    parse: nonEmpty,
+    ours: true,
+    description: 'Where bpffs is expected.',
+  }),
+} as const;
+
+export type Variables = typeof variables;
+export type VariableName = keyof Variables;
+/** Parsed values of every variable. */
+export type Settings = {
+  -readonly [K in VariableName]: Variables[K]['default'] | ReturnType<Variables[K]['parse']>;
+};
