@@ -2,7 +2,7 @@
 //   *.test.ts         unit: pure logic, no privileges
 //   *.kernel.test.ts  kernel: root + throwaway network namespaces
 //   *.e2e.test.ts     e2e: the simulated node (simulator, ipamd, containerd)
-// Kernel and e2e files run one at a time: they share the machine's kernel and the 2 cores.
+// scripts/run-tests.mjs runs the projects one after another, e2e files one at a time (they share the 2 cores).
 import { defineConfig } from 'vitest/config';
 
 const roots = ['packages/*/src', 'packages/*/test', 'e2e/src', 'e2e/test', 'bench/src', 'scripts'];
@@ -23,7 +23,6 @@ export default defineConfig({
         test: {
           name: 'kernel',
           include: glob('.kernel.test.ts'),
-          fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },
@@ -32,7 +31,6 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: glob('.e2e.test.ts'),
-          fileParallelism: false,
           testTimeout: 300_000,
           hookTimeout: 300_000,
         },
