@@ -1,0 +1,137 @@
+// ADD: ask ipamd for an address, wire the pod per the plan, roll everything back on failure (spec §2.5).
+import type { AddNetworkReply } from '@vpc-cni/shared/rpc';
+import { CniCode, CniError, asCniError } from '../cni/errors.js';
+import type { CniEnv } from '../cni/env.js';
+import { parseK8sArgs } from '../cni/env.js';
+import { requiresMultiNic, type NetConf } from '../cni/netconf.js';
+import { formatResult } from '../cni/result.js';
+import { planAdd } from '../plan/add.js';
+import type { Op } from '../plan/ops.js';
+import { rollbackOps } from '../plan/teardown.js';
+import { DEL_DEADLINE_MS, type Deps, type IpamClient, type OpExecutor } from './deps.js';
+import { rpcFailure } from './ipam-errors.js';
+
+async function applyAll(exec: OpExecutor, ops: readonly Op[], netns: string, applied: Op[]): Promise<void> {
+  for (const op of ops) {
+    applied.push(op); // recorded before it runs: a half-done op is undone too (undo ops tolerate "missing")
+    await exec.apply(op, netns);
+  }
+}
+
+export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<string> {
+  const log = deps.logger;
+  let k8s;
+  try {
+    k8s = parseK8sArgs(env.args);
+  } catch (e) {
+    throw asCniError(e, 'add cmd: failed to load k8s config from arg');
+  }
+  log.info({ containerId: env.containerId, netns: env.netns, ifName: env.ifName, args: env.args }, 'ADD');
+  const identity = {
+    K8S_POD_NAME: k8s.K8S_POD_NAME,
+    K8S_POD_NAMESPACE: k8s.K8S_POD_NAMESPACE,
+    K8S_POD_INFRA_CONTAINER_ID: k8s.K8S_POD_INFRA_CONTAINER_ID,
+    IfName: env.ifName,
+    NetworkName: conf.name,
+    ContainerID: env.containerId,
+    ClientVersion: deps.version,
+  };
+  const ipam = deps.ipam(conf.ipamdEndpoint);
+  try {
+    let reply: AddNetworkReply;
+    try {
+      reply = await ipam.addNetwork(
+        { ...identity, Netns: env.netns, RequiresMultiNICAttachment: requiresMultiNic(conf) },
+        conf.ipamdTimeoutMs,
+      );
+    } catch (e) {
+      throw rpcFailure(e, 'add cmd: Error received from AddNetwork gRPC call', conf.ipamdEndpoint);
+    }
+    if (!reply.Success) {
+      throw new CniError(
+        CniCode.Internal,
+        'add cmd: failed to assign an IP address to container',
+        'ipamd refused the request; its log /var/log/aws-routed-eni/ipamd.log says why',
+      );
+    }
+    log.info({ reply }, 'AddNetwork reply');
+
+    const release = async (why: string) => {
+      try {
+        await ipam.delNetwork({ ...identity, Reason: 'SetupNSFailed', K8S_POD_UID: '' }, DEL_DEADLINE_MS);
+      } catch (e) {
+        log.error({ err: String(e) }, `could not release the address after ${why}`);
+      }
+    };
+
+    let plan;
+    try {
+      plan = planAdd({
+        reply,
+        podNamespace: k8s.K8S_POD_NAMESPACE,
+        podName: k8s.K8S_POD_NAME,
+        ifName: env.ifName,
+        netns: env.netns,
+        vethPrefix: conf.vethPrefix,
+        mtu: conf.mtu,
+        sgMode: conf.podSGEnforcingMode,
+        hostMacs: reply.IPAllocationMetadata.map(() => deps.randomMac()),
+      });
+    } catch (e) {
+      await release('an unusable reply');
+      throw e;
+    }
+
+    const applied: Op[] = [];
+    let exec: OpExecutor | undefined;
+    try {
+      exec = await deps.executor();
+      await applyAll(exec, plan.ops, env.netns, applied);
+      if (reply.NetworkPolicyMode !== '') await enforcePolicy(deps, k8s, reply, plan.attachments.length);
+    } catch (e) {
+      log.error({ err: String(e), applied: applied.length }, 'wiring failed, rolling back');
+      if (exec) await rollback(exec, applied, env.netns, deps);
+      await release('a failed setup');
+      throw asCniError(e, 'add command: failed to setup network');
+    } finally {
+      exec?.close();
+    }
+    return formatResult(plan.result, conf.cniVersion);
+  } finally {
+    ipam.close();
+  }
+}
+
+async function rollback(exec: OpExecutor, applied: Op[], netns: string, deps: Deps): Promise<void> {
+  for (const op of rollbackOps(applied)) {
+    try {
+      await exec.apply(op, netns);
+    } catch (e) {
+      deps.logger.error({ op, err: String(e) }, 'rollback step failed');
+    }
+  }
+}
+
+/** Network policy strict/standard mode: the agent must confirm before the pod is reported ready. */
+async function enforcePolicy(
+  deps: Deps,
+  k8s: { K8S_POD_NAME: string; K8S_POD_NAMESPACE: string },
+  reply: AddNetworkReply,
+  count: number,
+): Promise<void> {
+  const np = deps.policy();
+  try {
+    const ok = await np.enforce(k8s.K8S_POD_NAME, k8s.K8S_POD_NAMESPACE, reply.NetworkPolicyMode, count);
+    if (!ok) throw new Error('the agent refused');
+  } catch (e) {
+    throw new CniError(
+      CniCode.TryAgainLater,
+      `failed to setup network policy: ${e instanceof Error ? e.message : String(e)}`,
+      'is the network policy agent (aws-network-policy-agent) running? it listens on /var/run/aws-node/npa.sock',
+    );
+  } finally {
+    np.close();
+  }
+}
+
+export type { IpamClient };

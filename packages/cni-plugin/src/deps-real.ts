@@ -1,0 +1,60 @@
+// The production adapters: ipamd and the policy agent over the light HTTP/2 gRPC client, the kernel executor.
+import { randomBytes } from 'node:crypto';
+import { CNIBackend, Health, NPBackend, RpcClient, ServingStatus } from '@vpc-cni/shared/rpc';
+import type { Logger } from '@vpc-cni/shared/logging';
+import type { Deps, IpamClient, PolicyClient } from './commands/deps.js';
+import { iproute2Executor } from './exec-iproute2.js';
+
+export const NPA_ENDPOINT = 'unix:///var/run/aws-node/npa.sock';
+const NPA_DEADLINE_MS = 2_000;
+/** The health service name ipamd registers. */
+export const IPAMD_HEALTH_SERVICE = 'grpc.health.v1.aws-node';
+
+export function ipamClient(endpoint: string): IpamClient {
+  const c = new RpcClient({ endpoint });
+  return {
+    addNetwork: (req, deadlineMs) => c.call(CNIBackend.AddNetwork, req, { deadlineMs }),
+    delNetwork: (req, deadlineMs) => c.call(CNIBackend.DelNetwork, req, { deadlineMs }),
+    health: async (deadlineMs) =>
+      (await c.call(Health.Check, { service: IPAMD_HEALTH_SERVICE }, { deadlineMs })).status ===
+      ServingStatus.SERVING,
+    close: () => c.close(),
+  };
+}
+
+export function policyClient(endpoint = NPA_ENDPOINT): PolicyClient {
+  const c = new RpcClient({ endpoint, deadlineMs: NPA_DEADLINE_MS });
+  return {
+    enforce: async (name, ns, mode, count) =>
+      (
+        await c.call(NPBackend.EnforceNpToPod, {
+          K8S_POD_NAME: name,
+          K8S_POD_NAMESPACE: ns,
+          NETWORK_POLICY_MODE: mode,
+          InterfaceCount: count,
+        })
+      ).Success,
+    deletePod: async (name, ns) => {
+      await c.call(NPBackend.DeletePodNp, { K8S_POD_NAME: name, K8S_POD_NAMESPACE: ns });
+    },
+    close: () => c.close(),
+  };
+}
+
+/** Locally administered unicast MAC (§3.3). */
+export function randomMac(): string {
+  const b = randomBytes(6);
+  b[0] = ((b[0] ?? 0) | 0x02) & 0xfe;
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+export function realDeps(version: string, logger: Logger): Deps {
+  return {
+    version,
+    logger,
+    ipam: ipamClient,
+    policy: () => policyClient(),
+    executor: () => Promise.resolve(iproute2Executor()),
+    randomMac,
+  };
+}
