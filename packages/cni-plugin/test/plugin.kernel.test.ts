@@ -1,0 +1,310 @@
+// aws-cni executed as containerd would, against a canned ipamd, in throwaway netns; state checked with ip -j.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { GrpcStatus, RpcError } from '@vpc-cni/shared/rpc';
+import { FakeIpamd, addNetns, delNetns, ipj, runPlugin, uniq } from './harness.js';
+
+const hostNs = uniq('cnih');
+const pods: string[] = [];
+const ipamd = new FakeIpamd();
+let trunkIndex = 0;
+
+/** Some kernels (this CI VM) lack 802.1Q; the branch-pod test needs it. */
+function kernelHasVlan(): boolean {
+  const ns = uniq('cniv');
+  try {
+    addNetns(ns);
+    execFileSync('ip', ['-n', ns, 'link', 'add', 'trk', 'type', 'veth', 'peer', 'name', 'trkp']);
+    execFileSync('ip', ['-n', ns, 'link', 'add', 'link', 'trk', 'name', 'trk.5', 'type', 'vlan', 'id', '5'], {
+      stdio: 'ignore',
+    });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    delNetns(ns);
+  }
+}
+const HAS_VLAN = kernelHasVlan();
+
+function newPod(): { name: string; path: string } {
+  const name = uniq('cnip');
+  pods.push(name);
+  return { name, path: addNetns(name) };
+}
+
+function conf(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    cniVersion: '1.0.0',
+    name: 'aws-cni',
+    type: 'aws-cni',
+    vethPrefix: 'eni',
+    mtu: '9001',
+    podSGEnforcingMode: 'strict',
+    pluginLogFile: `${ipamd.dir}/plugin.log`,
+    pluginLogLevel: 'debug',
+    ipamdEndpoint: `unix://${ipamd.socket}`,
+    ...extra,
+  };
+}
+
+function env(
+  command: string,
+  cid: string,
+  netns: string,
+  pod: string,
+  ns = 'default',
+): Record<string, string> {
+  return {
+    CNI_COMMAND: command,
+    CNI_CONTAINERID: cid,
+    CNI_NETNS: netns,
+    CNI_IFNAME: 'eth0',
+    CNI_PATH: '/usr/lib/cni',
+    CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${ns};K8S_POD_NAME=${pod};K8S_POD_INFRA_CONTAINER_ID=${cid};K8S_POD_UID=uid-${cid}`,
+  };
+}
+
+type Rule = { priority: number; src?: string; dst?: string; iif?: string; table: string };
+const rules = (family: '-4' | '-6' = '-4') => ipj<Rule>(hostNs, [family, 'rule', 'show']);
+const hostLinks = () => ipj<{ ifname: string }>(hostNs, ['link', 'show']).map((l) => l.ifname);
+
+beforeAll(async () => {
+  addNetns(hostNs);
+  execFileSync('ip', ['-n', hostNs, 'link', 'add', 'trunk0', 'type', 'veth', 'peer', 'name', 'trunk0p']);
+  execFileSync('ip', ['-n', hostNs, 'link', 'set', 'trunk0', 'up']);
+  trunkIndex = ipj<{ ifindex: number }>(hostNs, ['link', 'show', 'trunk0'])[0]?.ifindex ?? 0;
+  await ipamd.start();
+});
+
+afterAll(async () => {
+  for (const p of pods) delNetns(p);
+  delNetns(hostNs);
+  await ipamd.stop();
+});
+
+describe('aws-cni in throwaway netns', () => {
+  it('primary-ENI IPv4 pod: ADD wires both netns, CHECK passes, DEL twice leaves nothing', async () => {
+    const pod = newPod();
+    ipamd.onAdd = () => ({
+      IPAllocationMetadata: [{ IPv4Addr: '10.0.1.23', DeviceNumber: 0, RouteTableId: 254 }],
+    });
+    const add = await runPlugin(hostNs, env('ADD', 'c-primary', pod.path, 'nginx'), JSON.stringify(conf()));
+    expect(add.stderr).toBe('');
+    expect(add.code).toBe(0);
+    expect(add.json).toEqual({
+      cniVersion: '1.0.0',
+      interfaces: [
+        { name: 'enic440f455693' },
+        { name: 'eth0', mac: '254', sandbox: pod.path },
+        { name: 'dummyc440f455693', mac: '0', sandbox: '0' },
+      ],
+      ips: [{ interface: 1, address: '10.0.1.23/32' }],
+    });
+    expect(ipamd.adds.at(-1)).toMatchObject({
+      K8S_POD_NAME: 'nginx',
+      K8S_POD_NAMESPACE: 'default',
+      K8S_POD_INFRA_CONTAINER_ID: 'c-primary',
+      Netns: pod.path,
+      IfName: 'eth0',
+      NetworkName: 'aws-cni',
+      ContainerID: 'c-primary',
+      RequiresMultiNICAttachment: false,
+    });
+    // pod side
+    const eth0 = ipj<{ mtu: number; operstate: string; addr_info: { local: string; prefixlen: number }[] }>(
+      pod.name,
+      ['addr', 'show', 'eth0'],
+    )[0];
+    expect(eth0?.mtu).toBe(9001);
+    expect(eth0?.addr_info.filter((a) => a.local === '10.0.1.23').map((a) => a.prefixlen)).toEqual([32]);
+    const podRoutes = ipj<{ dst: string; gateway?: string; dev: string; scope?: string }>(pod.name, [
+      'route',
+      'show',
+    ]);
+    expect(podRoutes).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ dst: 'default', gateway: '169.254.1.1', dev: 'eth0' }),
+        expect.objectContaining({ dst: '169.254.1.1', dev: 'eth0', scope: 'link' }),
+      ]),
+    );
+    const hostMac = ipj<{ address: string }>(hostNs, ['link', 'show', 'enic440f455693'])[0]?.address;
+    const neigh = ipj<{ dst: string; lladdr: string; state: string[] }>(pod.name, [
+      'neigh',
+      'show',
+      'dev',
+      'eth0',
+    ]);
+    expect(neigh).toEqual([
+      expect.objectContaining({ dst: '169.254.1.1', lladdr: hostMac, state: ['PERMANENT'] }),
+    ]);
+    // host side
+    expect(ipj(hostNs, ['route', 'show', '10.0.1.23'])).toEqual([
+      expect.objectContaining({ dst: '10.0.1.23', dev: 'enic440f455693', scope: 'link' }),
+    ]);
+    expect(rules().filter((r) => r.dst === '10.0.1.23')).toEqual([
+      expect.objectContaining({ priority: 512, table: 'main' }),
+    ]);
+    expect(rules().some((r) => r.priority === 1536)).toBe(false);
+    expect(
+      execFileSync(
+        'ip',
+        ['netns', 'exec', hostNs, 'cat', '/proc/sys/net/ipv6/conf/enic440f455693/accept_ra'],
+        { encoding: 'utf8' },
+      ).trim(),
+    ).toBe('0');
+
+    const check = await runPlugin(
+      hostNs,
+      env('CHECK', 'c-primary', pod.path, 'nginx'),
+      JSON.stringify(conf({ prevResult: add.json })),
+    );
+    expect(check.code).toBe(0);
+
+    // DEL on StopPodSandbox: ipamd returns the allocation, host rules and route go
+    ipamd.onDel = () => ({
+      IPAllocationMetadata: [{ IPv4Addr: '10.0.1.23', DeviceNumber: 0, RouteTableId: 254 }],
+    });
+    const del = await runPlugin(
+      hostNs,
+      env('DEL', 'c-primary', pod.path, 'nginx'),
+      JSON.stringify(conf({ prevResult: add.json })),
+    );
+    expect(del).toMatchObject({ code: 0, stdout: '' });
+    expect(ipamd.dels.at(-1)).toMatchObject({
+      Reason: 'PodDeleted',
+      K8S_POD_UID: 'uid-c-primary',
+      ContainerID: 'c-primary',
+    });
+    expect(rules().filter((r) => r.dst === '10.0.1.23')).toEqual([]);
+    expect(ipj(hostNs, ['route', 'show', '10.0.1.23'])).toEqual([]);
+    // DEL on RemovePodSandbox: empty netns, no prevResult, ipamd no longer knows the pod
+    ipamd.onDel = () => new RpcError(GrpcStatus.UNKNOWN, 'datastore: unknown pod', 'DelNetwork');
+    const del2 = await runPlugin(hostNs, env('DEL', 'c-primary', '', 'nginx'), JSON.stringify(conf()));
+    expect(del2).toMatchObject({ code: 0, stdout: '' });
+  });
+
+  it('secondary-ENI pod gets the prio-1536 rule to its table; DEL with the netns gone removes it', async () => {
+    const pod = newPod();
+    ipamd.onAdd = () => ({
+      IPAllocationMetadata: [{ IPv4Addr: '10.0.2.7', DeviceNumber: 2, RouteTableId: 3 }],
+    });
+    const add = await runPlugin(
+      hostNs,
+      env('ADD', 'c-sec', pod.path, 'sec'),
+      JSON.stringify(conf({ cniVersion: '0.4.0' })),
+    );
+    expect(add.code).toBe(0);
+    expect(add.json?.['ips']).toEqual([{ version: '4', interface: 1, address: '10.0.2.7/32' }]);
+    expect(rules().filter((r) => r.src === '10.0.2.7')).toEqual([
+      expect.objectContaining({ priority: 1536, table: '3' }),
+    ]);
+    delNetns(pod.name);
+    ipamd.onDel = () => ({
+      IPAllocationMetadata: [{ IPv4Addr: '10.0.2.7', DeviceNumber: 2, RouteTableId: 3 }],
+    });
+    const del = await runPlugin(
+      hostNs,
+      env('DEL', 'c-sec', pod.path, 'sec'),
+      JSON.stringify(conf({ cniVersion: '0.4.0', prevResult: add.json })),
+    );
+    expect(del.code).toBe(0);
+    expect(rules().filter((r) => r.src === '10.0.2.7' || r.dst === '10.0.2.7')).toEqual([]);
+  });
+
+  it.skipIf(!HAS_VLAN)(
+    'branch-ENI pod, strict: VLAN link, table 100+V, prio-10 rules; DEL via prevResult removes them',
+    async () => {
+      const pod = newPod();
+      ipamd.onAdd = () => ({
+        IPAllocationMetadata: [{ IPv4Addr: '10.0.32.57', DeviceNumber: -1, RouteTableId: 0 }],
+        PodVlanId: 7,
+        PodENIMAC: '0a:00:00:00:00:07',
+        PodENISubnetGW: '10.0.32.1',
+        ParentIfIndex: trunkIndex,
+      });
+      const add = await runPlugin(hostNs, env('ADD', 'c-br', pod.path, 'nginx'), JSON.stringify(conf()));
+      expect(add.code).toBe(0);
+      expect(hostLinks()).toEqual(expect.arrayContaining(['vlan.eth.7', 'vlanc440f455693']));
+      const vlan = ipj<{ address: string; link: string }>(hostNs, ['link', 'show', 'vlan.eth.7'])[0];
+      expect(vlan).toMatchObject({ address: '0a:00:00:00:00:07', link: 'trunk0' });
+      expect(
+        ipj(hostNs, ['route', 'show', 'table', '107'])
+          .map((r) => `${String(r['dst'])} ${String(r['dev'])}`)
+          .sort(),
+      ).toEqual(['10.0.32.1 vlan.eth.7', '10.0.32.57 vlanc440f455693', 'default vlan.eth.7']);
+      expect(
+        rules()
+          .filter((r) => r.priority === 10)
+          .map((r) => `${r.iif} ${r.table}`)
+          .sort(),
+      ).toEqual(['vlan.eth.7 107', 'vlanc440f455693 107']);
+      const del = await runPlugin(
+        hostNs,
+        env('DEL', 'c-br', pod.path, 'nginx'),
+        JSON.stringify(conf({ prevResult: add.json })),
+      );
+      expect(del.code).toBe(0);
+      expect(hostLinks()).not.toContain('vlan.eth.7');
+      expect(rules().filter((r) => r.priority === 10)).toEqual([]);
+    },
+  );
+
+  it('ADD failing after the address was assigned rolls back both netns and releases the address', async () => {
+    const pod = newPod();
+    ipamd.onAdd = () => ({
+      IPAllocationMetadata: [{ IPv4Addr: '10.0.32.58', DeviceNumber: -1, RouteTableId: 0 }],
+      PodVlanId: 8,
+      PodENIMAC: '0a:00:00:00:00:08',
+      PodENISubnetGW: '10.0.32.1',
+      ParentIfIndex: 999_999, // no such trunk: the VLAN step fails after the veth is wired
+    });
+    ipamd.onDel = () => ({});
+    const before = ipamd.dels.length;
+    const add = await runPlugin(hostNs, env('ADD', 'c-fail', pod.path, 'failing'), JSON.stringify(conf()));
+    expect(add.code).toBe(1);
+    expect(add.json).toMatchObject({
+      code: 999,
+      msg: expect.stringMatching(/^add command: failed to setup network: .*trunk/),
+    });
+    expect(ipamd.dels.slice(before)).toEqual([
+      expect.objectContaining({ Reason: 'SetupNSFailed', ContainerID: 'c-fail' }),
+    ]);
+    expect(hostLinks().filter((l) => l.startsWith('vlan'))).toEqual([]);
+    expect(ipj(pod.name, ['link', 'show']).map((l) => l['ifname'])).toEqual(['lo']);
+    expect(rules().filter((r) => r.priority === 10 || r.dst === '10.0.32.58')).toEqual([]);
+  });
+
+  it('ipamd down: ADD is code 11 with a remedy; STATUS is 50', async () => {
+    const pod = newPod();
+    const c = conf({ cniVersion: '1.1.0', ipamdEndpoint: `unix://${ipamd.dir}/missing.sock` });
+    const add = await runPlugin(hostNs, env('ADD', 'c-down', pod.path, 'down'), JSON.stringify(c));
+    expect(add.json).toMatchObject({ code: 11, details: expect.stringContaining('aws-node pod running') });
+    expect(ipj(pod.name, ['link', 'show']).map((l) => l['ifname'])).toEqual(['lo']);
+    const st = await runPlugin(
+      hostNs,
+      { CNI_COMMAND: 'STATUS', CNI_PATH: '/usr/lib/cni' },
+      JSON.stringify(c),
+    );
+    expect(st.json).toMatchObject({ code: 50 });
+    const ok = await runPlugin(
+      hostNs,
+      { CNI_COMMAND: 'STATUS', CNI_PATH: '/usr/lib/cni' },
+      JSON.stringify(conf({ cniVersion: '1.1.0' })),
+    );
+    expect(ok).toMatchObject({ code: 0, stdout: '' });
+  });
+
+  it('bad input changes nothing and calls nobody', async () => {
+    const pod = newPod();
+    const before = ipamd.adds.length;
+    const r = await runPlugin(
+      hostNs,
+      env('ADD', 'c-bad', pod.path, 'bad'),
+      '{"name": "aws-cni", "cniVersion": "1.0.0", "mtu": 1500',
+    );
+    expect(r.json).toMatchObject({ code: 6 });
+    expect(ipamd.adds.length).toBe(before);
+    expect(ipj(pod.name, ['link', 'show']).map((l) => l['ifname'])).toEqual(['lo']);
+  });
+});
