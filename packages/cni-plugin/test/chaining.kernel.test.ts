@@ -1,7 +1,6 @@
 // IPv6 pods, concurrency, DEL with ipamd down, and chaining with Debian's portmap for every cniVersion.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { GrpcStatus, RpcError } from '@vpc-cni/shared/rpc';
 import { FakeIpamd, addNetns, delNetns, ipj, runPlugin, uniq } from './harness.js';
 
 const hostNs = uniq('cnih');
