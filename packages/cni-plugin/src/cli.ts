@@ -35,7 +35,9 @@ export async function main(): Promise<number> {
     const level =
       (['debug', 'info', 'warn', 'error', 'fatal'] as const).find((l) => l === t.level) ?? 'debug';
     const logger = createFileLogger(t.file, level, { caller: 'aws-cni', containerId: env.containerId });
-    return realDeps(VERSION, logger);
+    // Kernel tests inject a failure at the n-th kernel operation (never set in production).
+    const failAt = Number(process.env['AWS_CNI_TEST_FAIL_AT_OP'] ?? 0);
+    return realDeps(VERSION, logger, Number.isInteger(failAt) ? failAt : 0);
   });
   if (out.stderr) process.stderr.write(out.stderr);
   if (out.stdout) await new Promise<void>((r) => process.stdout.write(out.stdout, () => r()));

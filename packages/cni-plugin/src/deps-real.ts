@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { CNIBackend, Health, NPBackend, RpcClient, ServingStatus } from '@vpc-cni/shared/rpc';
 import type { Logger } from '@vpc-cni/shared/logging';
-import type { Deps, IpamClient, PolicyClient } from './commands/deps.js';
+import type { Deps, IpamClient, OpExecutor, PolicyClient } from './commands/deps.js';
 import { iproute2Executor } from './exec-iproute2.js';
 
 export const NPA_ENDPOINT = 'unix:///var/run/aws-node/npa.sock';
@@ -48,13 +48,27 @@ export function randomMac(): string {
   return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
-export function realDeps(version: string, logger: Logger): Deps {
+/** Test hook: the executor fails its `failAtOp`-th apply (1-based), to prove a failed ADD leaves nothing. */
+function failingAt(exec: OpExecutor, failAtOp: number): OpExecutor {
+  let n = 0;
+  return {
+    close: () => exec.close(),
+    apply: async (op, netns) => {
+      n += 1;
+      if (n === failAtOp) throw new Error(`injected failure at op ${n} (${op.op})`);
+      await exec.apply(op, netns);
+    },
+  };
+}
+
+export function realDeps(version: string, logger: Logger, failAtOp = 0): Deps {
   return {
     version,
     logger,
     ipam: ipamClient,
     policy: () => policyClient(),
-    executor: () => Promise.resolve(iproute2Executor()),
+    executor: () =>
+      Promise.resolve(failAtOp > 0 ? failingAt(iproute2Executor(), failAtOp) : iproute2Executor()),
     randomMac,
   };
 }

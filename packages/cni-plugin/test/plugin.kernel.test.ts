@@ -275,6 +275,45 @@ describe('aws-cni in throwaway netns', () => {
     expect(rules().filter((r) => r.priority === 10 || r.dst === '10.0.32.58')).toEqual([]);
   });
 
+  it('a failure injected at every kernel step of an ADD leaves nothing behind and releases the address', async () => {
+    const reply = { IPAllocationMetadata: [{ IPv4Addr: '10.0.5.5', DeviceNumber: 1, RouteTableId: 2 }] };
+    ipamd.onAdd = () => reply;
+    ipamd.onDel = () => ({});
+    const baseline = { links: hostLinks(), rules: rules().length };
+    const steps = 14; // ops in an ordinary secondary-ENI IPv4 plan (plan.test.ts pins the list)
+    for (let k = 1; k <= steps; k++) {
+      const pod = newPod();
+      const before = ipamd.dels.length;
+      const add = await runPlugin(
+        hostNs,
+        { ...env('ADD', `c-inj-${k}`, pod.path, 'inj'), AWS_CNI_TEST_FAIL_AT_OP: String(k) },
+        JSON.stringify(conf()),
+      );
+      expect(add.json, `step ${k}`).toMatchObject({
+        code: 999,
+        msg: expect.stringContaining(`injected failure at op ${k}`),
+      });
+      expect(ipamd.dels.slice(before), `step ${k}`).toEqual([
+        expect.objectContaining({ Reason: 'SetupNSFailed' }),
+      ]);
+      expect(hostLinks(), `step ${k}`).toEqual(baseline.links);
+      expect(rules().length, `step ${k}`).toBe(baseline.rules);
+      expect(ipj(hostNs, ['route', 'show', '10.0.5.5']), `step ${k}`).toEqual([]);
+      expect(
+        ipj(pod.name, ['link', 'show']).map((l) => l['ifname']),
+        `step ${k}`,
+      ).toEqual(['lo']);
+    }
+    // one past the last op: the ADD succeeds
+    const pod = newPod();
+    const ok = await runPlugin(
+      hostNs,
+      { ...env('ADD', 'c-inj-ok', pod.path, 'inj'), AWS_CNI_TEST_FAIL_AT_OP: String(steps + 1) },
+      JSON.stringify(conf()),
+    );
+    expect(ok.code).toBe(0);
+  }, 120_000);
+
   it('ipamd down: ADD is code 11 with a remedy; STATUS is 50', async () => {
     const pod = newPod();
     const c = conf({ cniVersion: '1.1.0', ipamdEndpoint: `unix://${ipamd.dir}/missing.sock` });
