@@ -70,15 +70,15 @@ async function dispatch(env: CniEnv, stdin: string, deps: Deps): Promise<string>
       await cmdDel(env, conf, deps);
       return '';
     }
-    case 'CHECK':
+    case 'CHECK': {
       requireAtLeast(conf, '0.4.0', 'CHECK');
-      if (!conf.prevResult)
-        throw new CniError(
-          CniCode.InvalidNetworkConfig,
-          'CHECK needs prevResult',
-          'the runtime must pass the ADD result',
-        );
+      const [{ cmdCheck }, { iproute2View }] = await Promise.all([
+        import('./commands/check.js'),
+        import('./inspect-iproute2.js'),
+      ]);
+      await cmdCheck(env, conf, deps, () => Promise.resolve(iproute2View(env.netns)));
       return '';
+    }
     case 'STATUS':
       await status(conf, deps);
       return '';

@@ -1,0 +1,53 @@
+// Entry of the aws-cni single executable. egress-cni is the same file under another name (hardlink), so the
+// name it was called by picks the program. Everything else is loaded lazily, so VERSION stays at the start-up floor.
+import { basename } from 'node:path';
+
+async function selfTestFfi(): Promise<number> {
+  // Proves the koffi native addon loads from the SEA asset: call libc getpid() through FFI.
+  const koffi = (await import('koffi')).default;
+  const getpid = koffi.load('libc.so.6').func('int getpid()') as () => number;
+  const pid = getpid();
+  process.stdout.write(`${JSON.stringify({ ffi: 'ok', getpid: pid, matches: pid === process.pid })}\n`);
+  return pid === process.pid ? 0 : 1;
+}
+
+function egressNotYet(): number {
+  process.stdout.write(
+    `${JSON.stringify({
+      cniVersion: '1.1.0',
+      code: 4,
+      msg: 'egress-cni is not implemented in this build',
+      details: 'set ENABLE_V6_EGRESS=false / ENABLE_V4_EGRESS=false so the conflist disables it',
+    })}\n`,
+  );
+  return 1;
+}
+
+const HELP = `aws-cni: the Amazon VPC CNI plugin (vpc-cni-ts). Called by the container runtime with CNI_COMMAND
+(ADD, DEL, CHECK, VERSION, STATUS, GC) in the environment and the network config on stdin.
+Flags: --version, --help.`;
+
+async function main(): Promise<number> {
+  const flag = process.argv[2];
+  if (flag === '--selftest-ffi') return selfTestFfi();
+  if (flag === '--version' || flag === '--help') {
+    const { VERSION } = await import('@vpc-cni/shared/version');
+    process.stdout.write(flag === '--version' ? `${VERSION}\n` : `${HELP}\n`);
+    return 0;
+  }
+  if (basename(process.argv0) === 'egress-cni') return egressNotYet();
+  return (await import('./cli.js')).main();
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    // Last resort: a CNI error on stdout, never a bare stack trace.
+    process.stdout.write(
+      `${JSON.stringify({ cniVersion: '1.1.0', code: 999, msg: 'aws-cni crashed', details: String(err) })}\n`,
+    );
+    process.exitCode = 1;
+  },
+);
