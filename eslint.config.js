@@ -14,6 +14,15 @@ export default tseslint.config(
     },
   },
   {
+    // CommonJS files (the SEA koffi loader is required by koffi's CommonJS code inside the bundle).
+    files: ['**/*.cjs'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', module: 'writable', process: 'readonly', Buffer: 'readonly' },
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['**/*.mjs', '**/*.js'],
     languageOptions: {
       globals: {

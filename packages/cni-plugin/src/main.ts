@@ -1,6 +1,8 @@
 // Entry of the aws-cni single executable. egress-cni is the same file under another name (hardlink), so the
 // name it was called by picks the program. Everything else is loaded lazily, so VERSION stays at the start-up floor.
+import { writeSync } from 'node:fs';
 import { basename } from 'node:path';
+import { versionInfo } from './cni/version.js';
 
 async function selfTestFfi(): Promise<number> {
   // Proves the koffi native addon loads from the SEA asset: call libc getpid() through FFI.
@@ -36,6 +38,11 @@ async function main(): Promise<number> {
     return 0;
   }
   if (basename(process.argv0) === 'egress-cni') return egressNotYet();
+  // VERSION needs nothing but the version list: answer synchronously, before loading the command modules.
+  if (process.env['CNI_COMMAND'] === 'VERSION') {
+    writeSync(1, `${JSON.stringify(versionInfo())}\n`);
+    return 0;
+  }
   return (await import('./cli.js')).main();
 }
 

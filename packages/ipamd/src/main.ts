@@ -1,0 +1,43 @@
+// Multi-call entry of the daemon-side single executable: aws-k8s-agent (ipamd), aws-vpc-cni (node entrypoint)
+// and aws-vpc-cni-init are one file installed under three names; the name it is called by picks the program.
+import { basename } from 'node:path';
+import { scaffold } from './scaffold.js';
+
+type Main = (argv: string[]) => Promise<number>;
+
+const programs: Record<string, () => Promise<Main>> = {
+  'aws-k8s-agent': async () =>
+    scaffold(
+      'aws-k8s-agent',
+      'ipamd: assigns VPC addresses to pods from the node ENIs (gRPC on ipamd.sock).',
+    ),
+  'aws-vpc-cni': async () =>
+    scaffold('aws-vpc-cni', 'aws-node entrypoint: installs the CNI, starts ipamd, writes 10-aws.conflist.'),
+  'aws-vpc-cni-init': async () => (await import('@vpc-cni/init/cli')).main,
+};
+
+async function dispatch(): Promise<number> {
+  let name = basename(process.argv0);
+  let args = process.argv.slice(2);
+  // `aws-k8s-agent <program> ...` also works, for images that cannot hardlink.
+  if (!(name in programs) || (args[0] !== undefined && args[0] in programs && name === 'aws-k8s-agent')) {
+    if (args[0] !== undefined && args[0] in programs) {
+      name = args[0];
+      args = args.slice(1);
+    } else if (!(name in programs)) {
+      name = 'aws-k8s-agent';
+    }
+  }
+  const load = programs[name] as () => Promise<Main>;
+  return (await load())(args);
+}
+
+dispatch().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

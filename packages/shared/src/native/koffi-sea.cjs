@@ -1,0 +1,44 @@
+// Replaces koffi's `src/static.cjs` inside SEA bundles (see scripts/build-sea.mjs): koffi's native addon travels
+// as the SEA asset `koffi.node`; it is written once to a content-addressed file and loaded with process.dlopen.
+// Concurrent runs are safe: each writes a private temp file and renames it into place.
+'use strict';
+const { createHash } = require('node:crypto');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+function loadStatic() {
+  let sea;
+  try {
+    sea = require('node:sea');
+  } catch {
+    sea = undefined;
+  }
+  if (!sea || !sea.isSea())
+    throw new Error('koffi: this bundle expects to run as a single executable (no node:sea)');
+  const data = Buffer.from(sea.getAsset('koffi.node'));
+  const name = `koffi-${createHash('sha256').update(data).digest('hex').slice(0, 16)}.node`;
+  const dirs = [process.env.VPC_CNI_RUNTIME_DIR, '/run/vpc-cni', os.tmpdir()].filter(Boolean);
+  let lastErr;
+  for (const dir of dirs) {
+    const file = path.join(dir, name);
+    try {
+      if (!fs.existsSync(file)) {
+        fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+        const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+        fs.writeFileSync(tmp, data, { mode: 0o755 });
+        fs.renameSync(tmp, file);
+      }
+      const mod = { exports: {} };
+      process.dlopen(mod, file);
+      return mod.exports;
+    } catch (e) {
+      lastErr = e;
+    }
+  }
+  throw new Error(
+    `koffi: cannot load the native addon from ${dirs.join(' or ')}: ${lastErr && lastErr.message}`,
+  );
+}
+
+module.exports = { loadStatic };

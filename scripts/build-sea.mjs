@@ -1,0 +1,117 @@
+// Builds the single executables into dist/bin/: esbuild bundles each entry to one CommonJS file, then Node's
+// single-executable-application support (code cache on) turns it into a binary with postject.
+//   aws-cni          packages/cni-plugin/src/main.ts  (+ hardlink egress-cni)
+//   aws-k8s-agent    packages/ipamd/src/main.ts       (+ hardlinks aws-vpc-cni, aws-vpc-cni-init)
+//   dist/bench/hello bench/src/hello.ts               (the bare SEA floor for start-up benchmarks)
+// koffi's native addon goes in as the SEA asset `koffi.node` (see packages/shared/src/native/koffi-sea.cjs).
+import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
+const work = join(root, 'dist/sea-work');
+const require = createRequire(import.meta.url);
+const postjectCli = join(dirname(require.resolve('postject')), 'cli.js');
+
+// koffi's prebuilt addon is an optional dependency of koffi itself, so resolve it from koffi's own directory.
+const koffiMain = createRequire(join(root, 'packages/shared/package.json')).resolve('koffi');
+const koffiNode = join(
+  dirname(createRequire(koffiMain).resolve('@koromix/koffi-linux-x64')),
+  'linux_x64/koffi.node',
+);
+const koffiSea = join(root, 'packages/shared/src/native/koffi-sea.cjs');
+
+/** Sends koffi's static loader to our SEA-asset loader. */
+const koffiPlugin = {
+  name: 'koffi-sea',
+  setup(b) {
+    b.onResolve({ filter: /static\.c?js$/ }, (args) =>
+      args.importer.includes('/koffi/') ? { path: koffiSea } : undefined,
+    );
+  },
+};
+
+const targets = [
+  { name: 'aws-cni', entry: 'packages/cni-plugin/src/main.ts', out: 'dist/bin', links: ['egress-cni'] },
+  {
+    name: 'aws-k8s-agent',
+    entry: 'packages/ipamd/src/main.ts',
+    out: 'dist/bin',
+    links: ['aws-vpc-cni', 'aws-vpc-cni-init'],
+  },
+  { name: 'hello', entry: 'bench/src/hello.ts', out: 'dist/bench', links: [] },
+];
+
+async function buildOne(t) {
+  const t0 = Date.now();
+  const bundle = join(work, `${t.name}.cjs`);
+  await build({
+    entryPoints: [join(root, t.entry)],
+    outfile: bundle,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    legalComments: 'none',
+    logLevel: 'error',
+    define: { __VPC_CNI_VERSION__: JSON.stringify(version), 'import.meta.url': '__import_meta_url' },
+    banner: { js: 'var __import_meta_url=require("node:url").pathToFileURL(__filename).href;' },
+    plugins: [koffiPlugin],
+  });
+  const blob = join(work, `${t.name}.blob`);
+  const seaConfig = join(work, `${t.name}.sea.json`);
+  writeFileSync(
+    seaConfig,
+    JSON.stringify({
+      main: bundle,
+      output: blob,
+      disableExperimentalSEAWarning: true,
+      useCodeCache: true,
+      assets: { 'koffi.node': koffiNode },
+    }),
+  );
+  execFileSync(process.execPath, ['--experimental-sea-config', seaConfig], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const outDir = join(root, t.out);
+  mkdirSync(outDir, { recursive: true });
+  const exe = join(outDir, t.name);
+  rmSync(exe, { force: true });
+  copyFileSync(process.execPath, exe);
+  // postject's ELF library prints harmless section-name warnings; show its output only when it fails.
+  try {
+    execFileSync(
+      process.execPath,
+      [
+        postjectCli,
+        exe,
+        'NODE_SEA_BLOB',
+        blob,
+        '--sentinel-fuse',
+        'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2',
+      ],
+      { stdio: 'pipe' },
+    );
+  } catch (e) {
+    process.stderr.write(String(e.stderr ?? ''));
+    throw e;
+  }
+  for (const l of t.links) {
+    rmSync(join(outDir, l), { force: true });
+    linkSync(exe, join(outDir, l));
+  }
+  const size = (p) => `${(statSync(p).size / 1024).toFixed(0)} KiB`;
+  console.log(
+    `build-sea: ${t.out}/${t.name} (bundle ${size(bundle)}, executable ${(statSync(exe).size / 1048576).toFixed(1)} MiB) in ${Date.now() - t0} ms${t.links.length ? `; links: ${t.links.join(', ')}` : ''}`,
+  );
+}
+
+const only = process.argv.slice(2);
+rmSync(work, { recursive: true, force: true });
+mkdirSync(work, { recursive: true });
+for (const t of targets) if (only.length === 0 || only.includes(t.name)) await buildOne(t);
