@@ -36,11 +36,13 @@ const p50 = (xs: number[]) => {
   return Number((s[Math.floor(s.length / 2)] ?? 0).toFixed(2));
 };
 
-async function timed(fn: () => Promise<{ code: number | null; stdout: string }>): Promise<number> {
+async function timed(
+  fn: () => Promise<{ code: number | null; stdout: string; stderr: string }>,
+): Promise<number> {
   const t0 = process.hrtime.bigint();
   const r = await fn();
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.code !== 0) throw new Error(`plugin failed: ${r.stdout}`);
+  if (r.code !== 0) throw new Error(`plugin failed (${String(r.code)}): ${r.stdout} ${r.stderr}`);
   return ms;
 }
 

@@ -1,7 +1,7 @@
 // aws-cni executed as containerd would, against a canned ipamd, in throwaway netns; state checked with ip -j.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { GrpcStatus, RpcError } from '@vpc-cni/shared/rpc';
+import { GrpcStatus, RpcError, ServingStatus } from '@vpc-cni/shared/rpc';
 import { FakeIpamd, addNetns, delNetns, ipj, runPlugin, uniq } from './harness.js';
 
 const hostNs = uniq('cnih');
@@ -347,6 +347,20 @@ describe('aws-cni in throwaway netns', () => {
       JSON.stringify(conf({ cniVersion: '1.1.0' })),
     );
     expect(ok).toMatchObject({ code: 0, stdout: '' });
+    ipamd.setHealth(ServingStatus.NOT_SERVING);
+    const full = await runPlugin(
+      hostNs,
+      { CNI_COMMAND: 'STATUS', CNI_PATH: '/usr/lib/cni' },
+      JSON.stringify(conf({ cniVersion: '1.1.0' })),
+    );
+    ipamd.setHealth(ServingStatus.SERVING);
+    expect(full.json).toMatchObject({ code: 51 });
+    const old = await runPlugin(
+      hostNs,
+      { CNI_COMMAND: 'STATUS', CNI_PATH: '/usr/lib/cni' },
+      JSON.stringify(conf({ cniVersion: '1.0.0' })),
+    );
+    expect(old.json).toMatchObject({ code: 1, msg: 'config version does not allow STATUS' });
   });
 
   it('bad input changes nothing and calls nobody', async () => {

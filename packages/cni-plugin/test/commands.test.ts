@@ -1,0 +1,228 @@
+// Command orchestration with in-memory ipamd and a recording executor (the kernel side is covered by the
+// kernel tests; here: which calls happen, in which order, and which errors come out).
+import { describe, expect, it } from 'vitest';
+import { AddNetworkReply, DelNetworkReply, GrpcStatus, RpcError } from '@vpc-cni/shared/rpc';
+import type { AddNetworkRequest, DelNetworkRequest } from '@vpc-cni/shared/rpc';
+import { silentLogger } from '@vpc-cni/shared/logging';
+import { cmdAdd } from '../src/commands/add.js';
+import { cmdDel } from '../src/commands/del.js';
+import type { Deps } from '../src/commands/deps.js';
+import { parseEnv } from '../src/cni/env.js';
+import { parseNetConf } from '../src/cni/netconf.js';
+import type { Op } from '../src/plan/ops.js';
+import { run } from '../src/run.js';
+
+interface World {
+  deps: Deps;
+  applied: Op[];
+  adds: AddNetworkRequest[];
+  dels: DelNetworkRequest[];
+}
+
+function world(opts: {
+  add?: () => AddNetworkReply | Error;
+  del?: () => DelNetworkReply | Error;
+  failAt?: number;
+}): World {
+  const w: World = { applied: [], adds: [], dels: [], deps: undefined as unknown as Deps };
+  let n = 0;
+  w.deps = {
+    version: 'test',
+    logger: silentLogger,
+    ipam: () => ({
+      addNetwork: async (req) => {
+        w.adds.push(req);
+        const r = opts.add?.() ?? new Error('no reply');
+        if (r instanceof Error) throw r;
+        return r;
+      },
+      delNetwork: async (req) => {
+        w.dels.push(req);
+        const r = opts.del?.() ?? DelNetworkReply.fromPartial({ Success: true });
+        if (r instanceof Error) throw r;
+        return r;
+      },
+      health: async () => true,
+      close: () => {},
+    }),
+    policy: () => ({ enforce: async () => true, deletePod: async () => {}, close: () => {} }),
+    executor: async () => ({
+      apply: async (op) => {
+        n += 1;
+        if (n === opts.failAt) throw new Error('boom');
+        w.applied.push(op);
+      },
+      close: () => {},
+    }),
+    randomMac: () => '02:00:00:00:00:01',
+  };
+  return w;
+}
+
+const envOf = (command: string, netns = '/var/run/netns/p') =>
+  parseEnv({
+    CNI_COMMAND: command,
+    CNI_CONTAINERID: 'cid',
+    CNI_NETNS: netns,
+    CNI_IFNAME: 'eth0',
+    CNI_PATH: '/opt/cni/bin',
+    CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=nginx;K8S_POD_UID=u1',
+  })!;
+const confOf = (extra: Record<string, unknown> = {}) =>
+  parseNetConf(JSON.stringify({ cniVersion: '1.0.0', name: 'aws-cni', ...extra }));
+const primary = () =>
+  AddNetworkReply.fromPartial({
+    Success: true,
+    IPAllocationMetadata: [{ IPv4Addr: '10.0.1.23', DeviceNumber: 0, RouteTableId: 254 }],
+  });
+
+describe('ADD orchestration', () => {
+  it('sends every identity field and prints the result', async () => {
+    const w = world({ add: primary });
+    const out = await cmdAdd(envOf('ADD'), confOf(), w.deps);
+    expect(JSON.parse(out)).toMatchObject({ cniVersion: '1.0.0', ips: [{ address: '10.0.1.23/32' }] });
+    expect(w.adds[0]).toEqual({
+      K8S_POD_NAME: 'nginx',
+      K8S_POD_NAMESPACE: 'default',
+      K8S_POD_INFRA_CONTAINER_ID: '',
+      Netns: '/var/run/netns/p',
+      IfName: 'eth0',
+      NetworkName: 'aws-cni',
+      ContainerID: 'cid',
+      ClientVersion: 'test',
+      RequiresMultiNICAttachment: false,
+    });
+    expect(w.dels).toEqual([]);
+  });
+  it('a failed step rolls back (veth deleted, host ops undone) and releases the address', async () => {
+    const w = world({ add: primary, failAt: 13 }); // the prio-512 rule, last op
+    await expect(cmdAdd(envOf('ADD'), confOf(), w.deps)).rejects.toMatchObject({
+      code: 999,
+      message: 'add command: failed to setup network: boom',
+    });
+    expect(w.applied.slice(-3)).toEqual([
+      { op: 'ruleDelAll', ns: 'host', family: 4, priority: 512, table: 254, to: '10.0.1.23/32' },
+      { op: 'routeDel', ns: 'host', dst: '10.0.1.23/32', table: 254, dev: 'enic440f455693' },
+      { op: 'linkDel', ns: 'host', name: 'enic440f455693' },
+    ]);
+    expect(w.dels).toEqual([expect.objectContaining({ Reason: 'SetupNSFailed', ContainerID: 'cid' })]);
+  });
+  it('ipamd unreachable is code 11; Success=false is 999 without a release', async () => {
+    const down = world({ add: () => new RpcError(GrpcStatus.UNAVAILABLE, 'connect ENOENT', 'AddNetwork') });
+    await expect(cmdAdd(envOf('ADD'), confOf(), down.deps)).rejects.toMatchObject({ code: 11 });
+    const no = world({ add: () => AddNetworkReply.fromPartial({ Success: false }) });
+    await expect(cmdAdd(envOf('ADD'), confOf(), no.deps)).rejects.toMatchObject({
+      code: 999,
+      message: 'add cmd: failed to assign an IP address to container',
+    });
+    expect([...down.applied, ...no.applied, ...no.dels]).toEqual([]);
+  });
+  it('multi-NIC annotation is forwarded', async () => {
+    const w = world({ add: primary });
+    const conf = confOf({
+      runtimeConfig: {
+        'io.kubernetes.cri.pod-annotations': { 'k8s.amazonaws.com/nicConfig': 'multi-nic-attachment' },
+      },
+    });
+    await cmdAdd(envOf('ADD'), conf, w.deps);
+    expect(w.adds[0]?.RequiresMultiNICAttachment).toBe(true);
+  });
+});
+
+describe('DEL orchestration', () => {
+  const prevPrimary = {
+    cniVersion: '1.0.0',
+    interfaces: [
+      { name: 'enic440f455693' },
+      { name: 'eth0', mac: '3', sandbox: '/var/run/netns/p' },
+      { name: 'dummyc440f455693', mac: '0', sandbox: '2' },
+    ],
+    ips: [{ interface: 1, address: '10.0.1.23/32' }],
+  };
+  it('unknown pod on ipamd is success with no kernel change', async () => {
+    const w = world({ del: () => new RpcError(GrpcStatus.UNKNOWN, 'datastore: unknown pod', 'DelNetwork') });
+    await cmdDel(envOf('DEL', ''), confOf(), w.deps);
+    expect(w.applied).toEqual([]);
+    expect(w.dels[0]).toMatchObject({ Reason: 'PodDeleted', K8S_POD_UID: 'u1' });
+  });
+  it('ipamd down: host cleanup from prevResult (table from mac), then code 11', async () => {
+    const w = world({ del: () => new RpcError(GrpcStatus.UNAVAILABLE, 'connect ENOENT', 'DelNetwork') });
+    await expect(cmdDel(envOf('DEL'), confOf({ prevResult: prevPrimary }), w.deps)).rejects.toMatchObject({
+      code: 11,
+    });
+    expect(w.applied).toContainEqual({
+      op: 'ruleDelAll',
+      ns: 'host',
+      family: 4,
+      priority: 1536,
+      from: '10.0.1.23/32',
+      table: 3,
+    });
+  });
+  it('branch pod with prevResult tears down without asking ipamd; empty netns does nothing', async () => {
+    const prev = {
+      ...prevPrimary,
+      interfaces: [
+        prevPrimary.interfaces[0],
+        prevPrimary.interfaces[1],
+        { name: 'dummyc440f455693', mac: '7' },
+      ],
+    };
+    const w = world({});
+    await cmdDel(envOf('DEL'), confOf({ prevResult: prev }), w.deps);
+    expect(w.dels).toEqual([]);
+    expect(w.applied[0]).toEqual({ op: 'linkDel', ns: 'host', name: 'vlan.eth.7' });
+    const w2 = world({});
+    await cmdDel(envOf('DEL', ''), confOf({ prevResult: prev }), w2.deps);
+    expect([...w2.dels, ...w2.applied]).toEqual([]);
+  });
+  it('IPv6 branch pod without prevResult is cleaned from the ipamd reply', async () => {
+    const w = world({
+      del: () =>
+        DelNetworkReply.fromPartial({
+          Success: true,
+          PodVlanId: 9,
+          IPAllocationMetadata: [{ IPv6Addr: '2001:db8::9' }],
+        }),
+    });
+    await cmdDel(envOf('DEL'), confOf(), w.deps);
+    expect(w.applied).toContainEqual({ op: 'ruleDelAll', ns: 'host', family: 6, priority: 10, table: 109 });
+  });
+  it('Success=false is an error', async () => {
+    const w = world({ del: () => DelNetworkReply.fromPartial({ Success: false }) });
+    await expect(cmdDel(envOf('DEL'), confOf(), w.deps)).rejects.toMatchObject({
+      message: 'del cmd: failed to process delete request',
+    });
+  });
+});
+
+describe('dispatcher', () => {
+  const deps = () => world({}).deps;
+  it('prints the error JSON with exit 1 and no kernel change for bad input', async () => {
+    const out = await run({ CNI_COMMAND: 'ADD' }, async () => '{}', deps);
+    expect(out.exitCode).toBe(1);
+    expect(JSON.parse(out.stdout)).toMatchObject({ code: 3, msg: 'missing containerID' });
+  });
+  it('GC and STATUS need 1.1.0; CHECK needs 0.4.0', async () => {
+    const r = await run(
+      { CNI_COMMAND: 'GC', CNI_PATH: '/x' },
+      async () => '{"name":"n","cniVersion":"1.0.0"}',
+      deps,
+    );
+    expect(JSON.parse(r.stdout)).toMatchObject({ code: 1, msg: 'config version does not allow GC' });
+    const raw = {
+      CNI_COMMAND: 'CHECK',
+      CNI_CONTAINERID: 'cid',
+      CNI_NETNS: '/var/run/netns/p',
+      CNI_IFNAME: 'eth0',
+      CNI_PATH: '/x',
+    };
+    const c = await run(raw, async () => '{"name":"n","cniVersion":"0.3.1"}', deps);
+    expect(JSON.parse(c.stdout)).toMatchObject({ code: 1, msg: 'config version does not allow CHECK' });
+    expect(c.exitCode).toBe(1);
+  });
+  it('VERSION ignores stdin and ends with a newline', async () => {
+    const r = await run({ CNI_COMMAND: 'VERSION' }, () => Promise.reject(new Error('must not read')), deps);
+    expect(r).toMatchObject({ exitCode: 0, stdout: expect.stringMatching(/"supportedVersions".*\}\n$/) });
+  });
+});
