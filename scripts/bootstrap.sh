@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(iproute2 iptables nftables containerd runc containernetworking-plugins kmod gcc libc6-dev)
+APT_PACKAGES=(iproute2 iptables nftables containerd runc containernetworking-plugins kmod gcc libc6-dev iputils-ping)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

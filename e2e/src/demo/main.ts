@@ -1,0 +1,185 @@
+// `npm run demo`: a simulated node in its own network namespace, pods created by running the real aws-cni
+// executable exactly as containerd does (env + stdin, inside the node netns), with what a user wants to see:
+// pods and addresses, pod-to-pod connectivity, timings, and a clean teardown.
+// Interim: addresses come from a labelled stand-in for ipamd until ipamd and the EC2 simulator land.
+import { spawn } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { maxPods, instanceLimits } from '@vpc-cni/shared/limits';
+import { StandInIpamd } from './standin-ipamd.js';
+import { addNetns, canPing, inNetns, removeAllNetns, removeNetns } from './netns.js';
+
+const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
+const awsCni = join(root, 'dist/bin/aws-cni');
+
+function flag(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? (process.argv[i + 1] as string) : dflt;
+}
+
+interface Pod {
+  name: string;
+  netns: string;
+  id: string;
+  ip?: string;
+  hostVeth?: string;
+  addMs?: number;
+}
+
+/** Runs aws-cni asynchronously: the stand-in ipamd answers from this same process's event loop. */
+function runCni(
+  nodeNs: string,
+  command: string,
+  pod: Pod,
+  netnsPath: string,
+  logFile: string,
+  socket: string,
+): Promise<{ json: Record<string, unknown>; ms: number }> {
+  const conf = {
+    cniVersion: '1.0.0',
+    name: 'aws-cni',
+    type: 'aws-cni',
+    vethPrefix: 'eni',
+    mtu: '9001',
+    podSGEnforcingMode: 'strict',
+    pluginLogFile: logFile,
+    pluginLogLevel: 'Debug',
+    ipamdEndpoint: `unix://${socket}`,
+  };
+  const t0 = process.hrtime.bigint();
+  const child = spawn('ip', ['netns', 'exec', nodeNs, awsCni], {
+    env: {
+      PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
+      CNI_COMMAND: command,
+      CNI_CONTAINERID: pod.id,
+      CNI_NETNS: netnsPath,
+      CNI_IFNAME: 'eth0',
+      CNI_PATH: join(root, 'dist/bin'),
+      CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=${pod.name};K8S_POD_INFRA_CONTAINER_ID=${pod.id}`,
+    },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdin.end(JSON.stringify(conf));
+  return new Promise((resolveRun, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (code !== 0) {
+        reject(new Error(`aws-cni ${command} for ${pod.name} failed (exit ${code}): ${stdout}${stderr}`));
+        return;
+      }
+      resolveRun({ json: stdout ? (JSON.parse(stdout) as Record<string, unknown>) : {}, ms });
+    });
+  });
+}
+
+async function main(): Promise<number> {
+  if (process.getuid?.() !== 0) {
+    console.error('demo: needs root (it creates network namespaces)');
+    return 1;
+  }
+  if (!existsSync(awsCni)) {
+    console.error('demo: dist/bin/aws-cni is missing; run `pnpm build` first');
+    return 1;
+  }
+  const type = flag('instance-type', 'm5.large');
+  const podCount = Number(flag('pods', '4'));
+  const limits = instanceLimits(type);
+  if (!limits) {
+    console.error(`demo: unknown instance type ${type}`);
+    return 1;
+  }
+  console.log(`vpc-cni-ts demo: one simulated ${type} node`);
+  console.log(
+    `  instance limits: ${limits.enis} ENIs x ${limits.ipv4PerEni} IPv4 -> max pods ${maxPods(type)} ` +
+      `(prefix delegation: ${maxPods(type, { prefixDelegation: true })})`,
+  );
+  console.log(
+    `  aws-cni: ${(statSync(awsCni).size / 1048576).toFixed(1)} MiB single executable, run as containerd would`,
+  );
+  console.log(
+    '  address source: interim stand-in for ipamd (primary ENI, table main) until ipamd + EC2 simulator land',
+  );
+
+  const t0 = Date.now();
+  const addresses = Array.from({ length: limits.ipv4PerEni - 1 }, (_, i) => `10.0.1.${10 + i}`);
+  const ipamd = new StandInIpamd(addresses);
+  const pods: Pod[] = [];
+  let failures = 0;
+  try {
+    await ipamd.start();
+    const node = addNetns('node');
+    inNetns(node, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
+    const logFile = join(ipamd.dir, 'plugin.log');
+
+    for (let i = 0; i < podCount; i++) {
+      const pod: Pod = { name: `web-${i}`, netns: addNetns(`pod${i}`), id: `sandbox${i}${process.pid}` };
+      const { json, ms } = await runCni(
+        node,
+        'ADD',
+        pod,
+        `/var/run/netns/${pod.netns}`,
+        logFile,
+        ipamd.socket,
+      );
+      const ips = (json['ips'] as Array<{ address: string }> | undefined) ?? [];
+      const ifaces = (json['interfaces'] as Array<{ name: string; sandbox?: string }> | undefined) ?? [];
+      pod.ip = ips[0]?.address.split('/')[0];
+      pod.hostVeth = ifaces.find((f) => !f.sandbox)?.name;
+      pod.addMs = ms;
+      pods.push(pod);
+    }
+
+    console.log('\npods');
+    console.log('  name     ip           host veth        ADD ms');
+    for (const p of pods) {
+      console.log(
+        `  ${p.name.padEnd(8)} ${String(p.ip).padEnd(12)} ${String(p.hostVeth).padEnd(16)} ${p.addMs?.toFixed(1)}`,
+      );
+    }
+
+    console.log('\nconnectivity (ping from row to column)');
+    console.log(`  ${''.padEnd(8)} ${pods.map((p) => p.name.padEnd(7)).join(' ')}`);
+    for (const from of pods) {
+      const row = pods.map((to) => {
+        if (to === from) return '-'.padEnd(7);
+        const ok = canPing(from.netns, to.ip as string);
+        if (!ok) failures++;
+        return (ok ? 'ok' : 'FAIL').padEnd(7);
+      });
+      console.log(`  ${from.name.padEnd(8)} ${row.join(' ')}`);
+    }
+
+    // Tear down as containerd does: DEL with the netns (StopPodSandbox), then DEL with CNI_NETNS empty.
+    for (const p of pods) {
+      await runCni(node, 'DEL', p, `/var/run/netns/${p.netns}`, logFile, ipamd.socket);
+      removeNetns(p.netns); // the runtime destroys the sandbox netns, taking the pod end of the veth
+      await runCni(node, 'DEL', p, '', logFile, ipamd.socket);
+    }
+    const leftover = inNetns(node, ['ip', '-o', 'link', 'show'])
+      .split('\n')
+      .filter((l) => /: eni[0-9a-f]+@/.test(l));
+    const routes = inNetns(node, ['ip', '-4', 'route', 'show', 'table', 'main']).trim();
+    console.log(
+      `\nteardown: ${pods.length} pods deleted (two DELs each); host veths left: ${leftover.length}; ` +
+        `addresses still assigned: ${ipamd.assigned()}; main-table routes left: ${routes ? routes.split('\n').length : 0}`,
+    );
+    if (leftover.length > 0 || ipamd.assigned() > 0 || routes) failures++;
+  } catch (e) {
+    console.error(`demo failed: ${e instanceof Error ? e.message : String(e)}`);
+    failures++;
+  } finally {
+    await ipamd.stop();
+    removeAllNetns();
+  }
+  console.log(
+    `\n${failures === 0 ? 'OK' : `FAILED (${failures} problems)`} in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  );
+  return failures === 0 ? 0 : 1;
+}
+
+process.exitCode = await main();

@@ -1,0 +1,47 @@
+// Throwaway network namespaces for the demo, with unique names and guaranteed removal.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+
+const tag = `${process.pid}-${randomBytes(2).toString('hex')}`;
+const created: string[] = [];
+
+export function addNetns(purpose: string): string {
+  const name = `vct-demo-${purpose}-${tag}`;
+  execFileSync('ip', ['netns', 'add', name]);
+  created.push(name);
+  execFileSync('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
+  return name;
+}
+
+export function removeAllNetns(): void {
+  for (const name of created.splice(0).reverse()) {
+    try {
+      execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
+    } catch {
+      // already gone
+    }
+  }
+}
+
+export function inNetns(ns: string, cmd: string[]): string {
+  return execFileSync('ip', ['netns', 'exec', ns, ...cmd], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+export function canPing(fromNs: string, ip: string): boolean {
+  try {
+    inNetns(fromNs, ['ping', '-c', '1', '-W', '1', ip]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Removes one namespace now (as the runtime does after the last DEL). */
+export function removeNetns(name: string): void {
+  const i = created.indexOf(name);
+  if (i >= 0) created.splice(i, 1);
+  execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
+}
