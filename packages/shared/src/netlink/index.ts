@@ -1,5 +1,14 @@
-// rtnetlink for the CNI plugin and ipamd. This session: the pure codec (messages, attributes, errors, routes,
-// rules). Sockets, namespaces and the link/address/neighbour operations are the rest of issue #3.
+// rtnetlink and network namespaces for the CNI plugin and ipamd: a pure codec, a synchronous socket over koffi,
+// and typed operations on links, addresses, routes, rules and neighbours. See README.md.
 export * from './codec.js';
 export { ipToBytes, bytesToIp, parsePrefix } from './addr-bytes.js';
 export * from './route-rule-codec.js';
+export * from './link-codec.js';
+export * from './addr-neigh-codec.js';
+export { NetlinkError, errnoName, isNetlinkError } from './errors.js';
+export { withNetns, openNetns, closeFd, currentNetnsId, type NetnsRef } from './netns.js';
+export { NetlinkSocket } from './socket.js';
+export { Netlink } from './handle.js';
+export type { LinkRef, NewLinkOptions } from './links.js';
+export type { RouteSpec } from './routes.js';
+export { sysctlGet, sysctlSet, sysctlPath } from './sysctl.js';

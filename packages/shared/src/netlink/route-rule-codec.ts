@@ -90,10 +90,30 @@ const FRA_TABLE = 15;
 const FRA_FWMASK = 16;
 const FRA_OIFNAME = 17;
 export const FR_ACT_TO_TBL = 1;
+export const RT_SCOPE_NOWHERE = 255;
+export const RTM_F_CLONED = 0x200;
+
+/** rtmsg with only the family set: the header of a route dump request. */
+export function encodeRouteFilter(family: 0 | 4 | 6): Buffer {
+  const head = Buffer.alloc(12);
+  head.writeUInt8(family === 0 ? 0 : family === 4 ? AF_INET : AF_INET6, 0);
+  return head;
+}
+
+/** fib_rule_hdr with only the family set: the header of a rule dump request. */
+export function encodeRuleFilter(family: 4 | 6): Buffer {
+  const head = Buffer.alloc(12);
+  head.writeUInt8(family === 4 ? AF_INET : AF_INET6, 0);
+  return head;
+}
+
+/** The route's rtm_flags (e.g. RTM_F_CLONED for cache entries). */
+export const routeFlags = (payload: Buffer): number => payload.readUInt32LE(8);
 
 export interface Rule {
   family: 4 | 6;
   priority: number;
+  /** Table to look up; 0 in a delete request matches any table. */
   table: number;
   src?: string;
   dst?: string;
