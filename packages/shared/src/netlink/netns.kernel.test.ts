@@ -1,7 +1,7 @@
 // withNetns and sysctls against the real kernel.
 import { statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NetlinkError} from './index.js';
+import type { NetlinkError } from './index.js';
 import { Netlink, currentNetnsId, sysctlGet, sysctlSet, withNetns } from './index.js';
 import { type TestNetns, createTestNetns } from '../../test/netns-fixture.js';
 
