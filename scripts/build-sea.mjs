@@ -7,6 +7,7 @@
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,15 +24,15 @@ const koffiNode = join(
   dirname(createRequire(koffiMain).resolve('@koromix/koffi-linux-x64')),
   'linux_x64/koffi.node',
 );
-const koffiSea = join(root, 'packages/shared/src/native/koffi-sea.cjs');
+const koffiSeaEntry = join(root, 'packages/shared/src/native/koffi-sea-entry.cjs');
+// The loader names its extracted copy by this hash, so a warm start needs no read or hash of the asset.
+const koffiHash = createHash('sha256').update(readFileSync(koffiNode)).digest('hex').slice(0, 16);
 
-/** Sends koffi's static loader to our SEA-asset loader. */
+/** Replaces the `koffi` package with its native module, loaded from the SEA asset. */
 const koffiPlugin = {
   name: 'koffi-sea',
   setup(b) {
-    b.onResolve({ filter: /static\.c?js$/ }, (args) =>
-      args.importer.includes('/koffi/') ? { path: koffiSea } : undefined,
-    );
+    b.onResolve({ filter: /^koffi$/ }, () => ({ path: koffiSeaEntry }));
   },
 };
 
@@ -59,7 +60,11 @@ async function buildOne(t) {
     minify: true,
     legalComments: 'none',
     logLevel: 'error',
-    define: { __VPC_CNI_VERSION__: JSON.stringify(version), 'import.meta.url': '__import_meta_url' },
+    define: {
+      __VPC_CNI_VERSION__: JSON.stringify(version),
+      __KOFFI_NODE_SHA256__: JSON.stringify(koffiHash),
+      'import.meta.url': '__import_meta_url',
+    },
     banner: { js: 'var __import_meta_url=require("node:url").pathToFileURL(__filename).href;' },
     plugins: [koffiPlugin],
   });

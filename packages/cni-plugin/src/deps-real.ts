@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { CNIBackend, Health, NPBackend, RpcClient, ServingStatus } from '@vpc-cni/shared/rpc';
 import type { Logger } from '@vpc-cni/shared/logging';
 import type { Deps, IpamClient, OpExecutor, PolicyClient } from './commands/deps.js';
-import { iproute2Executor } from './exec-iproute2.js';
 
 export const NPA_ENDPOINT = 'unix:///var/run/aws-node/npa.sock';
 const NPA_DEADLINE_MS = 2_000;
@@ -67,8 +66,11 @@ export function realDeps(version: string, logger: Logger, failAtOp = 0): Deps {
     logger,
     ipam: ipamClient,
     policy: () => policyClient(),
-    executor: () =>
-      Promise.resolve(failAtOp > 0 ? failingAt(iproute2Executor(), failAtOp) : iproute2Executor()),
+    // Loaded on first use so VERSION/STATUS never pay for koffi's native addon.
+    executor: async () => {
+      const { netlinkExecutor } = await import('./exec-netlink.js');
+      return failAtOp > 0 ? failingAt(netlinkExecutor(), failAtOp) : netlinkExecutor();
+    },
     randomMac,
   };
 }

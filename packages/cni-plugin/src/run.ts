@@ -72,11 +72,16 @@ async function dispatch(env: CniEnv, stdin: string, deps: Deps): Promise<string>
     }
     case 'CHECK': {
       requireAtLeast(conf, '0.4.0', 'CHECK');
-      const [{ cmdCheck }, { iproute2View }] = await Promise.all([
+      const [{ cmdCheck }, { netlinkView }] = await Promise.all([
         import('./commands/check.js'),
-        import('./inspect-iproute2.js'),
+        import('./inspect-netlink.js'),
       ]);
-      await cmdCheck(env, conf, deps, () => Promise.resolve(iproute2View(env.netns)));
+      let view: ReturnType<typeof netlinkView> | undefined;
+      try {
+        await cmdCheck(env, conf, deps, () => Promise.resolve((view = netlinkView(env.netns))));
+      } finally {
+        view?.close();
+      }
       return '';
     }
     case 'STATUS':

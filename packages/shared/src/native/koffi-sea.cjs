@@ -1,8 +1,8 @@
 // Replaces koffi's `src/static.cjs` inside SEA bundles (see scripts/build-sea.mjs): koffi's native addon travels
 // as the SEA asset `koffi.node`; it is written once to a content-addressed file and loaded with process.dlopen.
+// The content hash is computed at build time (__KOFFI_NODE_SHA256__), so a warm start is one stat and a dlopen.
 // Concurrent runs are safe: each writes a private temp file and renames it into place.
 'use strict';
-const { createHash } = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -16,8 +16,14 @@ function loadStatic() {
   }
   if (!sea || !sea.isSea())
     throw new Error('koffi: this bundle expects to run as a single executable (no node:sea)');
-  const data = Buffer.from(sea.getAsset('koffi.node'));
-  const name = `koffi-${createHash('sha256').update(data).digest('hex').slice(0, 16)}.node`;
+  let data; // read only when the extracted copy is missing
+  const asset = () => (data ??= Buffer.from(sea.getAsset('koffi.node')));
+  /* global __KOFFI_NODE_SHA256__ */
+  const hash =
+    typeof __KOFFI_NODE_SHA256__ === 'string'
+      ? __KOFFI_NODE_SHA256__
+      : require('node:crypto').createHash('sha256').update(asset()).digest('hex').slice(0, 16);
+  const name = `koffi-${hash}.node`;
   const dirs = [process.env.VPC_CNI_RUNTIME_DIR, '/run/vpc-cni', os.tmpdir()].filter(Boolean);
   let lastErr;
   for (const dir of dirs) {
@@ -26,7 +32,7 @@ function loadStatic() {
       if (!fs.existsSync(file)) {
         fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
         const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-        fs.writeFileSync(tmp, data, { mode: 0o755 });
+        fs.writeFileSync(tmp, asset(), { mode: 0o755 });
         fs.renameSync(tmp, file);
       }
       const mod = { exports: {} };
