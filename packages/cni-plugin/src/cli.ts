@@ -1,5 +1,6 @@
 // aws-cni entry: what main.ts calls. Reads env and stdin, runs one command, writes the result to stdout and
 // sets the exit code. Command modules (and the gRPC client) are loaded only when a command needs them.
+import { writeSync } from 'node:fs';
 import { VERSION } from '@vpc-cni/shared/version';
 import { run } from './run.js';
 
@@ -39,7 +40,7 @@ export async function main(): Promise<number> {
     const failAt = Number(process.env['AWS_CNI_TEST_FAIL_AT_OP'] ?? 0);
     return realDeps(VERSION, logger, Number.isInteger(failAt) ? failAt : 0);
   });
-  if (out.stderr) process.stderr.write(out.stderr);
+  if (out.stderr) writeSync(2, out.stderr);
   if (out.stdout) await new Promise<void>((r) => process.stdout.write(out.stdout, () => r()));
   return out.exitCode;
 }

@@ -9,12 +9,13 @@ async function selfTestFfi(): Promise<number> {
   const koffi = (await import('koffi')).default;
   const getpid = koffi.load('libc.so.6').func('int getpid()') as () => number;
   const pid = getpid();
-  process.stdout.write(`${JSON.stringify({ ffi: 'ok', getpid: pid, matches: pid === process.pid })}\n`);
+  writeSync(1, `${JSON.stringify({ ffi: 'ok', getpid: pid, matches: pid === process.pid })}\n`);
   return pid === process.pid ? 0 : 1;
 }
 
 function egressNotYet(): number {
-  process.stdout.write(
+  writeSync(
+    1,
     `${JSON.stringify({
       cniVersion: '1.1.0',
       code: 4,
@@ -34,7 +35,7 @@ async function main(): Promise<number> {
   if (flag === '--selftest-ffi') return selfTestFfi();
   if (flag === '--version' || flag === '--help') {
     const { VERSION } = await import('@vpc-cni/shared/version');
-    process.stdout.write(flag === '--version' ? `${VERSION}\n` : `${HELP}\n`);
+    writeSync(1, flag === '--version' ? `${VERSION}\n` : `${HELP}\n`);
     return 0;
   }
   if (basename(process.argv0) === 'egress-cni') return egressNotYet();
@@ -46,15 +47,16 @@ async function main(): Promise<number> {
   return (await import('./cli.js')).main();
 }
 
+// A one-shot program: exit as soon as the answer is written (stdout is flushed by then and logs are written
+// synchronously) instead of waiting for sockets and timers to wind down, which costs tens of milliseconds.
 main().then(
-  (code) => {
-    process.exitCode = code;
-  },
+  (code) => process.exit(code),
   (err: unknown) => {
     // Last resort: a CNI error on stdout, never a bare stack trace.
-    process.stdout.write(
+    writeSync(
+      1,
       `${JSON.stringify({ cniVersion: '1.1.0', code: 999, msg: 'aws-cni crashed', details: String(err) })}\n`,
     );
-    process.exitCode = 1;
+    process.exit(1);
   },
 );
