@@ -1,6 +1,13 @@
 // The production adapters: ipamd and the policy agent over the light HTTP/2 gRPC client, the kernel executor.
 import { randomBytes } from 'node:crypto';
-import { CNIBackend, Health, NPBackend, RpcClient, ServingStatus } from '@vpc-cni/shared/rpc';
+import {
+  CNIBackend,
+  CNIGarbageCollector,
+  Health,
+  NPBackend,
+  RpcClient,
+  ServingStatus,
+} from '@vpc-cni/shared/rpc';
 import type { Logger } from '@vpc-cni/shared/logging';
 import type { Deps, IpamClient, OpExecutor, PolicyClient } from './commands/deps.js';
 
@@ -14,6 +21,7 @@ export function ipamClient(endpoint: string): IpamClient {
   return {
     addNetwork: (req, deadlineMs) => c.call(CNIBackend.AddNetwork, req, { deadlineMs }),
     delNetwork: (req, deadlineMs) => c.call(CNIBackend.DelNetwork, req, { deadlineMs }),
+    gc: (req, deadlineMs) => c.call(CNIGarbageCollector.GarbageCollect, req, { deadlineMs }),
     health: async (deadlineMs) =>
       (await c.call(Health.Check, { service: IPAMD_HEALTH_SERVICE }, { deadlineMs })).status ===
       ServingStatus.SERVING,

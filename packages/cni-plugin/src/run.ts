@@ -87,9 +87,12 @@ async function dispatch(env: CniEnv, stdin: string, deps: Deps): Promise<string>
     case 'STATUS':
       await status(conf, deps);
       return '';
-    case 'GC':
+    case 'GC': {
       requireAtLeast(conf, '1.1.0', 'GC');
+      const { cmdGc } = await import('./commands/gc.js');
+      await cmdGc(conf, deps);
       return '';
+    }
   }
 }
 

@@ -43,6 +43,9 @@ function world(opts: {
         return r;
       },
       health: async () => true,
+      gc: async () => {
+        throw new RpcError(GrpcStatus.UNIMPLEMENTED, 'unknown service', 'GarbageCollect');
+      },
       close: () => {},
     }),
     policy: () => ({ enforce: async () => true, deletePod: async () => {}, close: () => {} }),

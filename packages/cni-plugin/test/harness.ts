@@ -9,7 +9,10 @@ import { RpcServer, ServingStatus } from '@vpc-cni/shared/rpc-server';
 import {
   AddNetworkReply,
   CNIBackend,
+  CNIGarbageCollector,
   DelNetworkReply,
+  GarbageCollectReply,
+  type GarbageCollectRequest,
   GrpcStatus,
   RpcError,
   type AddNetworkRequest,
@@ -60,6 +63,10 @@ export class FakeIpamd {
   readonly dels: DelNetworkRequest[] = [];
   onAdd: AddHandler = () => new RpcError(GrpcStatus.INTERNAL, 'no canned reply', 'AddNetwork');
   onDel: DelHandler = () => new RpcError(GrpcStatus.UNKNOWN, 'datastore: unknown pod', 'DelNetwork');
+  readonly gcs: GarbageCollectRequest[] = [];
+  /** GC reply; undefined = the service is not registered (an upstream ipamd). */
+  onGc: ((req: GarbageCollectRequest) => Parameters<typeof GarbageCollectReply.fromPartial>[0]) | undefined =
+    undefined;
   private server = new RpcServer({ unixSocket: this.socket });
 
   async start(): Promise<void> {
@@ -75,6 +82,13 @@ export class FakeIpamd {
         const r = this.onDel(req);
         if (r instanceof Error) throw r;
         return DelNetworkReply.fromPartial({ Success: true, ...r });
+      },
+    });
+    this.server.addService(CNIGarbageCollector, {
+      GarbageCollect: async (req) => {
+        this.gcs.push(req);
+        if (!this.onGc) throw new RpcError(GrpcStatus.UNIMPLEMENTED, 'GC not served', 'GarbageCollect');
+        return GarbageCollectReply.fromPartial({ Success: true, ...this.onGc(req) });
       },
     });
     this.server.health.set('grpc.health.v1.aws-node', ServingStatus.SERVING);

@@ -227,6 +227,35 @@ describe('aws-cni in throwaway netns', () => {
     expect(rules().filter((r) => r.src === '10.0.2.7' || r.dst === '10.0.2.7')).toEqual([]);
   });
 
+  it('GC: ipamd releases what is not a valid attachment and the host routes/rules of those addresses go', async () => {
+    const pod = newPod();
+    ipamd.onAdd = () => ({
+      IPAllocationMetadata: [{ IPv4Addr: '10.0.3.9', DeviceNumber: 2, RouteTableId: 3 }],
+    });
+    const add = await runPlugin(hostNs, env('ADD', 'c-gc', pod.path, 'gc'), JSON.stringify(conf()));
+    expect(add.code).toBe(0);
+    expect(rules().filter((r) => r.src === '10.0.3.9' || r.dst === '10.0.3.9')).toHaveLength(2);
+    delNetns(pod.name); // the runtime lost the pod: no DEL will come
+    ipamd.onGc = () => ({ Released: [{ ContainerID: 'c-gc', IfName: 'eth0', IPv4Addr: '10.0.3.9' }] });
+    const gcEnv = { CNI_COMMAND: 'GC', CNI_PATH: '/usr/lib/cni' };
+    const valid = [{ containerID: 'c-other', ifname: 'eth0' }];
+    const gc = await runPlugin(
+      hostNs,
+      gcEnv,
+      JSON.stringify(conf({ cniVersion: '1.1.0', 'cni.dev/valid-attachments': valid })),
+    );
+    expect(gc.code).toBe(0);
+    expect(ipamd.gcs.at(-1)).toMatchObject({
+      NetworkName: 'aws-cni',
+      ValidAttachments: [{ ContainerID: 'c-other', IfName: 'eth0' }],
+    });
+    expect(rules().filter((r) => r.src === '10.0.3.9' || r.dst === '10.0.3.9')).toEqual([]);
+    expect(ipj<{ dst: string }>(hostNs, ['route', 'show']).map((r) => r.dst)).not.toContain('10.0.3.9');
+    ipamd.onGc = undefined;
+    const old = await runPlugin(hostNs, gcEnv, JSON.stringify(conf({ cniVersion: '1.1.0' })));
+    expect(old.code).toBe(0); // an upstream ipamd (no GC service): nothing to collect, not an error
+  });
+
   it.skipIf(!HAS_VLAN)(
     'branch-ENI pod, strict: VLAN link, table 100+V, prio-10 rules; DEL via prevResult removes them',
     async () => {

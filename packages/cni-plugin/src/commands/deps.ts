@@ -4,6 +4,8 @@ import type {
   AddNetworkRequest,
   DelNetworkReply,
   DelNetworkRequest,
+  GarbageCollectReply,
+  GarbageCollectRequest,
 } from '@vpc-cni/shared/rpc';
 import type { Logger } from '@vpc-cni/shared/logging';
 import type { Op } from '../plan/ops.js';
@@ -11,6 +13,8 @@ import type { Op } from '../plan/ops.js';
 export interface IpamClient {
   addNetwork(req: AddNetworkRequest, deadlineMs: number): Promise<AddNetworkReply>;
   delNetwork(req: DelNetworkRequest, deadlineMs: number): Promise<DelNetworkReply>;
+  /** vpccni.v1.CNIGarbageCollector (our extension; UNIMPLEMENTED on an upstream ipamd). */
+  gc(req: GarbageCollectRequest, deadlineMs: number): Promise<GarbageCollectReply>;
   /** grpc.health.v1 Check: true = SERVING, false = NOT_SERVING. */
   health(deadlineMs: number): Promise<boolean>;
   close(): void;

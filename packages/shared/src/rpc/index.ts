@@ -7,10 +7,12 @@ export {
   HealthCheckResponse_ServingStatus as ServingStatus,
 } from './gen/health.js';
 export { Empty } from './gen/google/protobuf/empty.js';
+export { Attachment, GarbageCollectRequest, GarbageCollectReply, ReleasedAllocation } from './gen/gc.js';
 export {
   CNIBackend,
   NPBackend,
   ConfigServerBackend,
+  CNIGarbageCollector,
   Health,
   toGrpcServiceDefinition,
   type UnaryMethod,

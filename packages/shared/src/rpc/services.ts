@@ -16,6 +16,7 @@ import {
   NetworkPolicyAgentConfigReply,
 } from './gen/rpc.js';
 import { Empty } from './gen/google/protobuf/empty.js';
+import { GarbageCollectReply, GarbageCollectRequest } from './gen/gc.js';
 
 export interface UnaryMethod<Req, Res> {
   readonly path: string;
@@ -46,6 +47,15 @@ export const ConfigServerBackend = {
     '/rpc.ConfigServerBackend/GetNetworkPolicyConfigs',
     Empty,
     NetworkPolicyAgentConfigReply,
+  ),
+} as const;
+
+/** vpc-cni-ts extension for CNI 1.1 GC (src/rpc/proto/gc.proto). */
+export const CNIGarbageCollector = {
+  GarbageCollect: method(
+    '/vpccni.v1.CNIGarbageCollector/GarbageCollect',
+    GarbageCollectRequest,
+    GarbageCollectReply,
   ),
 } as const;
 
