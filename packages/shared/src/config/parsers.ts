@@ -69,6 +69,18 @@ export const nonEmpty = (raw: string): string => {
 
 export const anyString = (raw: string): string => raw;
 
+/** An http(s) URL without a trailing slash. */
+export const httpUrl = (raw: string): string => {
+  let u: URL;
+  try {
+    u = new URL(raw.trim());
+  } catch {
+    throw new Rejected('an http:// or https:// URL');
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Rejected('an http:// or https:// URL');
+  return u.href.replace(/\/+$/, '');
+};
+
 /** Comma-separated IPv4 CIDRs, trimmed, normalised to the network address ("10.1.2.3/16" → "10.1.0.0/16"). */
 export function parseIPv4CidrList(raw: string): string[] {
   const out: string[] = [];

@@ -12,6 +12,7 @@ import {
   parseIPv4CidrList,
   parseJsonStringMap,
   parseListenAddress,
+  httpUrl,
 } from './parsers.js';
 import { Rejected } from './errors.js';
 import { variable } from './variable.js';
@@ -497,6 +498,13 @@ export const variables = {
     parse: nonEmpty,
     ours: true,
     description: 'Where bpffs is expected.',
+  }),
+  AWS_EC2_METADATA_SERVICE_ENDPOINT: variable({
+    name: 'AWS_EC2_METADATA_SERVICE_ENDPOINT',
+    readBy: [I, N],
+    default: 'http://169.254.169.254',
+    parse: httpUrl,
+    description: 'IMDS endpoint (the AWS SDK setting of the same name; tests point it at the simulator).',
   }),
 } as const;
 

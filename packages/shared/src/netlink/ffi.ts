@@ -12,6 +12,7 @@ export interface Libc {
   close(fd: number): number;
   open(path: string, flags: number): number;
   setns(fd: number, nstype: number): number;
+  mount(source: string, target: string, fstype: string, flags: number, data: string | null): number;
   /** errno of the last failed call on this thread. */
   errno(): number;
 }
@@ -33,6 +34,7 @@ export function loadLibc(): Libc {
     close: fn('int close(int)'),
     open: fn('int open(const char *, int)'),
     setns: fn('int setns(int, int)'),
+    mount: fn('int mount(const char *, const char *, const char *, unsigned long, const char *)'),
     errno: () => koffi.errno(),
   };
   return libc;

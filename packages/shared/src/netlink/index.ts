@@ -12,3 +12,4 @@ export { Netlink } from './handle.js';
 export type { LinkRef, NewLinkOptions } from './links.js';
 export type { RouteSpec } from './routes.js';
 export { sysctlGet, sysctlSet, sysctlPath } from './sysctl.js';
+export { loadLibc } from './ffi.js';
