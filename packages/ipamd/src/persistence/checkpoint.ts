@@ -1,0 +1,115 @@
+// The checkpoint file: every allocation change is durable before ipamd answers. A write is temp file → fsync →
+// rename → fsync of the directory. Group commit: while one write is in flight, every change that arrives waits
+// for the next single write, which snapshots the state when it starts, so N concurrent requests cost two writes,
+// not N, and each caller's promise settles only once a write containing its change is on disk.
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
+import type { Logger } from '@vpc-cni/shared/logging';
+import { type CheckpointEntry, CheckpointFormatError, decodeCheckpoint, encodeCheckpoint } from './format.js';
+
+interface Waiter {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+function waiter(): Waiter {
+  let resolve!: () => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+export type LoadResult =
+  | { kind: 'missing' }
+  | { kind: 'loaded'; entries: CheckpointEntry[] }
+  /** Unreadable as a checkpoint: moved aside to `movedTo`; the caller rebuilds state. */
+  | { kind: 'corrupt'; reason: string; movedTo: string };
+
+export class Checkpoint {
+  private running = false;
+  private next: Waiter | undefined;
+  /** Completed writes (tests and metrics). */
+  writes = 0;
+
+  constructor(
+    readonly path: string,
+    private readonly snapshot: () => readonly CheckpointEntry[],
+    private readonly logger: Logger,
+  ) {}
+
+  async load(): Promise<LoadResult> {
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
+      throw e;
+    }
+    try {
+      return { kind: 'loaded', entries: decodeCheckpoint(text) };
+    } catch (e) {
+      if (!(e instanceof CheckpointFormatError)) throw e;
+      const movedTo = `${this.path}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      await rename(this.path, movedTo);
+      this.logger.error(
+        { path: this.path, movedTo, reason: e.message, bytes: text.length },
+        'CHECKPOINT CORRUPT: moved aside; allocations will be rebuilt from the host routes of running pods',
+      );
+      return { kind: 'corrupt', reason: e.message, movedTo };
+    }
+  }
+
+  /** Resolves once the state as of (at least) this call is durable. */
+  persist(): Promise<void> {
+    this.next ??= waiter();
+    const w = this.next;
+    if (!this.running) void this.drain();
+    return w.promise;
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    while (this.next) {
+      const w = this.next;
+      this.next = undefined;
+      try {
+        await this.write(encodeCheckpoint(this.snapshot()));
+        this.writes++;
+        w.resolve();
+      } catch (e) {
+        w.reject(e);
+      }
+    }
+    this.running = false;
+  }
+
+  private async write(text: string): Promise<void> {
+    const dir = dirname(this.path);
+    await mkdir(dir, { recursive: true });
+    const tmp = join(dir, `${basename(this.path)}.tmp${randomBytes(4).toString('hex')}`);
+    try {
+      const fh = await open(tmp, 'w', 0o600);
+      try {
+        await fh.writeFile(text);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, this.path);
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw e;
+    }
+    const d = await open(dir, 'r');
+    try {
+      await d.sync();
+    } finally {
+      await d.close();
+    }
+  }
+}

@@ -1,0 +1,10 @@
+// Durable allocation state: the upstream-format checkpoint file with group commit, and recovery of allocations
+// from the host's routes when the file is lost or corrupt.
+export { Checkpoint, type LoadResult } from './checkpoint.js';
+export {
+  CHECKPOINT_VERSION,
+  CheckpointFormatError,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  type CheckpointEntry,
+} from './format.js';
