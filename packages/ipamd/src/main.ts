@@ -6,11 +6,7 @@ import { scaffold } from './scaffold.js';
 type Main = (argv: string[]) => Promise<number>;
 
 const programs: Record<string, () => Promise<Main>> = {
-  'aws-k8s-agent': async () =>
-    scaffold(
-      'aws-k8s-agent',
-      'ipamd: assigns VPC addresses to pods from the node ENIs (gRPC on ipamd.sock).',
-    ),
+  'aws-k8s-agent': async () => (await import('./agent/main.js')).main,
   'aws-vpc-cni': async () =>
     scaffold('aws-vpc-cni', 'aws-node entrypoint: installs the CNI, starts ipamd, writes 10-aws.conflist.'),
   'aws-vpc-cni-init': async () => (await import('@vpc-cni/init/cli')).main,

@@ -64,7 +64,7 @@ export class Datastore {
   private readonly nowNs: () => bigint;
 
   constructor(readonly options: DatastoreOptions) {
-    this.nowMs = options.nowMs ?? (() => performance.now());
+    this.nowMs = options.nowMs ?? (() => Date.now());
     this.nowNs = options.nowNs ?? (() => BigInt(Date.now()) * 1_000_000n);
   }
 
@@ -190,6 +190,7 @@ export class Datastore {
     return {
       key: q.key,
       metadata: q.metadata,
+      assignedAtNs: q.assignedAtNs,
       address: q.address,
       family: q.family,
       eniId: '',
@@ -199,7 +200,8 @@ export class Datastore {
   }
 
   /** Undoes an unassign whose checkpoint write failed. */
-  undoUnassign(r: Released, assignedAtNs: bigint): void {
+  undoUnassign(r: Released): void {
+    const assignedAtNs = r.assignedAtNs;
     const eni = this.enis.get(r.eniId);
     const cidr = eni && [...eni.cidrs.values()].find((c) => cidrContains(c.cidr, r.address));
     if (!eni || !cidr) {
@@ -222,6 +224,7 @@ export class Datastore {
     const out: Released = {
       key: entry.key as IpamKey,
       metadata: entry.metadata as PodMetadata,
+      assignedAtNs: entry.assignedAtNs ?? 0n,
       address: entry.address,
       family: cidr.cidr.family,
       eniId: eni.id,

@@ -72,6 +72,7 @@ export interface Assigned {
 export interface Released extends Assigned {
   key: IpamKey;
   metadata: PodMetadata;
+  assignedAtNs: bigint;
 }
 
 export const keyString = (k: IpamKey): string => `${k.networkName}\u0000${k.containerID}\u0000${k.ifName}`;

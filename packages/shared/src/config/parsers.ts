@@ -69,6 +69,16 @@ export const nonEmpty = (raw: string): string => {
 
 export const anyString = (raw: string): string => raw;
 
+/** Any JSON document, kept as text (the reader validates its shape). */
+export const jsonText = (raw: string): string => {
+  try {
+    JSON.parse(raw);
+  } catch {
+    throw new Rejected('a JSON document');
+  }
+  return raw;
+};
+
 /** An http(s) URL without a trailing slash. */
 export const httpUrl = (raw: string): string => {
   let u: URL;

@@ -13,6 +13,7 @@ import {
   parseJsonStringMap,
   parseListenAddress,
   httpUrl,
+  jsonText,
 } from './parsers.js';
 import { Rejected } from './errors.js';
 import { variable } from './variable.js';
@@ -498,6 +499,16 @@ export const variables = {
     parse: nonEmpty,
     ours: true,
     description: 'Where bpffs is expected.',
+  }),
+  VPC_CNI_STATIC_ENIS: variable({
+    name: 'VPC_CNI_STATIC_ENIS',
+    readBy: [I],
+    default: '',
+    defaultDoc: 'unset (ENIs come from IMDS/EC2)',
+    parse: jsonText,
+    ours: true,
+    description:
+      'Test and demo only: the node ENIs and their addresses as JSON, instead of IMDS/EC2 (see packages/ipamd README).',
   }),
   AWS_EC2_METADATA_SERVICE_ENDPOINT: variable({
     name: 'AWS_EC2_METADATA_SERVICE_ENDPOINT',

@@ -1,0 +1,186 @@
+// aws-k8s-agent (ipamd) wiring: config → datastore (ENIs) → checkpoint restore → gRPC, introspection, metrics.
+// Health turns SERVING only once the datastore is loaded and restored. SIGTERM: stop accepting, let in-flight
+// calls finish, flush the checkpoint, exit.
+import type { Server } from 'node:http';
+import { type IpamdConfig, loadIpamdConfig } from '@vpc-cni/shared/config';
+import type { Logger } from '@vpc-cni/shared/logging';
+import { CNIBackend, CNIGarbageCollector, ConfigServerBackend } from '@vpc-cni/shared/rpc';
+import { RpcServer, ServingStatus } from '@vpc-cni/shared/rpc-server';
+import { VERSION } from '@vpc-cni/shared/version';
+import { ErrorLog, IpamdMetrics, introspectionHandler, listenHttp } from '../http/index.js';
+import { Checkpoint, recoverFromHostRoutes } from '../persistence/index.js';
+import { IpamService } from '../service/ipam-service.js';
+import { MemorySupply } from '../service/memory-supply.js';
+import { type AddressSupply, noSupply } from '../service/supply.js';
+import { Datastore } from '../store/index.js';
+import { loadStaticEnis, parseStaticEnis } from './static-enis.js';
+
+export const HEALTH_SERVICE = 'grpc.health.v1.aws-node';
+
+export interface Agent {
+  readonly ds: Datastore;
+  readonly checkpoint: Checkpoint;
+  readonly metrics: IpamdMetrics;
+  readonly introspectionPort: number;
+  readonly metricsPort: number;
+  stop(): Promise<void>;
+}
+
+function loadEnis(cfg: IpamdConfig, ds: Datastore, logger: Logger): AddressSupply {
+  if (!cfg.VPC_CNI_STATIC_ENIS)
+    throw new Error(
+      'no ENI source: the IMDS/EC2 ENI manager is not part of this build yet; set VPC_CNI_STATIC_ENIS (tests, demo)',
+    );
+  const reserve = loadStaticEnis(ds, parseStaticEnis(cfg.VPC_CNI_STATIC_ENIS));
+  logger.info({ enis: ds.eniList().length, stats: ds.stats() }, 'ENIs loaded from VPC_CNI_STATIC_ENIS');
+  return cfg.DISABLE_NETWORK_RESOURCE_PROVISIONING ? noSupply() : new MemorySupply(ds, { reserve, batch: 1 });
+}
+
+export async function startAgent(
+  env: Readonly<Record<string, string | undefined>>,
+  logger: Logger,
+): Promise<Agent> {
+  const t0 = performance.now();
+  const cfg = loadIpamdConfig(env);
+  const metrics = new IpamdMetrics(VERSION);
+  const errors = new ErrorLog();
+  const ds = new Datastore({
+    family: cfg.ENABLE_IPv6 ? 6 : 4,
+    prefixDelegation: cfg.ENABLE_PREFIX_DELEGATION,
+    cooldownMs: cfg.IP_COOLDOWN_PERIOD * 1000,
+  });
+  const supply = loadEnis(cfg, ds, logger);
+
+  const checkpoint = new Checkpoint(cfg.AWS_VPC_K8S_CNI_BACKING_STORE, () => ds.allocations(), logger);
+  const loaded = await checkpoint.load();
+  const nowNs = BigInt(Date.now()) * 1_000_000n;
+  const allocations =
+    loaded.kind === 'loaded'
+      ? loaded.entries.map((e) => e.allocation)
+      : loaded.kind === 'corrupt'
+        ? recoverFromHostRoutes(cfg.AWS_VPC_K8S_CNI_VETHPREFIX, nowNs)
+        : [];
+  if (loaded.kind === 'corrupt')
+    errors.record(
+      'checkpoint load',
+      loaded.reason,
+      `moved to ${loaded.movedTo}; ${allocations.length} pod addresses recovered from host routes`,
+    );
+  const restored = ds.restore(allocations);
+  for (const q of restored.quarantined) {
+    logger.warn(
+      { address: q.address, key: q.key },
+      'allocation on no known ENI: kept in quarantine, not dropped',
+    );
+    errors.record(
+      'restore',
+      `${q.address} (${q.key.containerID}) is on no ENI of this node`,
+      'kept in quarantine until its ENI or address reappears; check EC2 for the ENI',
+    );
+  }
+  await checkpoint.persist();
+  logger.info(
+    { restored: restored.restored, quarantined: restored.quarantined.length, from: loaded.kind },
+    'checkpoint restored',
+  );
+
+  const refresh = () => metrics.refresh(ds);
+  const service = new IpamService(ds, checkpoint, supply, {
+    version: VERSION,
+    addWaitMs: cfg.VPC_CNI_ADD_WAIT_SECONDS * 1000,
+    networkPolicyMode: env['NETWORK_POLICY_ENFORCING_MODE'] ?? '',
+    vpcCidrs: () => ({
+      v4: cfg.AWS_VPC_K8S_CNI_EXTERNALSNAT ? [] : [...cfg.AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS],
+      v6: [],
+    }),
+    externalSnat: cfg.AWS_VPC_K8S_CNI_EXTERNALSNAT,
+    logger,
+    onAdd: (outcome, ms) => {
+      metrics.addReqCount.inc();
+      metrics.addLatency.observe({ outcome }, ms / 1000);
+      refresh();
+    },
+    onDel: (reason, outcome, ms) => {
+      metrics.delReqCount.inc({ reason });
+      metrics.delLatency.observe({ outcome }, ms / 1000);
+      refresh();
+    },
+    onNoAvailable: () => metrics.noAvailable.inc(),
+  });
+
+  const rpc = new RpcServer({
+    unixSocket: cfg.VPC_CNI_IPAMD_SOCKET,
+    ...(cfg.VPC_CNI_IPAMD_TCP_ADDRESS ? { tcpAddress: cfg.VPC_CNI_IPAMD_TCP_ADDRESS } : {}),
+  });
+  rpc.addService(CNIBackend, {
+    AddNetwork: (req) => service.addNetwork(req),
+    DelNetwork: (req) => service.delNetwork(req),
+  });
+  rpc.addService(CNIGarbageCollector, { GarbageCollect: (req) => service.gc(req) });
+  rpc.addService(ConfigServerBackend, {
+    GetNetworkPolicyConfigs: async () => ({
+      NetworkPolicyMode: env['NETWORK_POLICY_ENFORCING_MODE'] ?? '',
+      MultiNICEnabled: false,
+      NodeIPv4: '',
+      NodeIPv6: '',
+      InstanceID: '',
+      Region: '',
+    }),
+  });
+  rpc.health.set(HEALTH_SERVICE, ServingStatus.NOT_SERVING);
+  await rpc.start();
+
+  const servers: Server[] = [];
+  let introspectionPort = 0;
+  let metricsPort = 0;
+  if (!cfg.DISABLE_INTROSPECTION) {
+    const r = await listenHttp(
+      cfg.INTROSPECTION_BIND_ADDRESS,
+      introspectionHandler(ds, cfg, errors, () => undefined),
+      {
+        allowNonLoopback: env['INTROSPECTION_BIND_ADDRESS'] !== undefined,
+        what: 'introspection',
+      },
+    );
+    servers.push(r.server);
+    introspectionPort = r.port;
+  }
+  if (!cfg.DISABLE_METRICS) {
+    const r = await listenHttp(
+      cfg.VPC_CNI_METRICS_BIND_ADDRESS,
+      (req, res) => {
+        refresh();
+        metrics.registry.metrics().then(
+          (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+          (e: unknown) => res.writeHead(500).end(String(e)),
+        );
+      },
+      // Upstream serves metrics on every interface (Prometheus scrapes the node IP): the default is deliberate.
+      { allowNonLoopback: true, what: 'metrics' },
+    );
+    servers.push(r.server);
+    metricsPort = r.port;
+  }
+  refresh();
+  metrics.startupDuration.observe(
+    { success: 'true', with_api_server: 'false', failure_reason: '' },
+    (performance.now() - t0) / 1000,
+  );
+  rpc.health.set(HEALTH_SERVICE, ServingStatus.SERVING);
+  rpc.health.set('', ServingStatus.SERVING);
+  logger.info({ socket: cfg.VPC_CNI_IPAMD_SOCKET, introspectionPort, metricsPort }, 'ipamd serving');
+
+  return {
+    ds,
+    checkpoint,
+    metrics,
+    introspectionPort,
+    metricsPort,
+    async stop() {
+      rpc.health.set(HEALTH_SERVICE, ServingStatus.NOT_SERVING);
+      await rpc.stop(5_000);
+      await checkpoint.persist();
+      await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+    },
+  };
+}

@@ -1,0 +1,110 @@
+// Prometheus metrics with upstream's awscni_* names, types and labels (spec §9.2), plus our latency histograms.
+// The pool gauges are refreshed from the datastore after every change and on scrape.
+import { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from 'prom-client';
+import type { Datastore } from '../store/index.js';
+
+export class IpamdMetrics {
+  readonly registry = new Registry();
+  private readonly g = (name: string, help: string, labelNames: string[] = []) =>
+    new Gauge({ name, help, labelNames, registers: [this.registry] });
+  private readonly c = (name: string, help: string, labelNames: string[] = []) =>
+    new Counter({ name, help, labelNames, registers: [this.registry] });
+
+  readonly buildInfo = this.g('awscni_build_info', 'Build info', ['version', 'goversion']);
+  readonly errorCount = this.c('awscni_ipamd_error_count', 'Internal ipamd errors', ['fn']);
+  readonly actionInProgress = this.g('awscni_ipamd_action_inprogress', 'ipamd actions in progress', ['fn']);
+  readonly eniMax = this.g('awscni_eni_max', 'Maximum ENIs this node can attach');
+  readonly ipMax = this.g('awscni_ip_max', 'Maximum IPs this node can hold');
+  readonly reconcileCount = this.c('awscni_reconcile_count', 'Reconciliation actions', ['fn']);
+  readonly addReqCount = this.c('awscni_add_ip_req_count', 'AddNetwork requests');
+  readonly delReqCount = this.c('awscni_del_ip_req_count', 'DelNetwork requests', ['reason']);
+  readonly podEniErrorCount = this.c('awscni_pod_eni_error_count', 'Security-groups-for-pods errors', ['fn']);
+  readonly awsApiLatency = new Summary({
+    name: 'awscni_aws_api_latency_ms',
+    help: 'AWS API call latency in ms',
+    labelNames: ['api', 'error', 'status'],
+    percentiles: [],
+    registers: [this.registry],
+  });
+  readonly awsApiErrorCount = this.c('awscni_aws_api_error_count', 'AWS API errors', ['api', 'error']);
+  readonly awsUtilsErrorCount = this.c('awscni_aws_utils_error_count', 'AWS utility errors', ['fn', 'error']);
+  readonly ec2ReqCount = this.c('awscni_ec2api_req_count', 'EC2 API requests', ['fn']);
+  readonly ec2ErrorCount = this.c('awscni_ec2api_error_count', 'Failed EC2 API requests', ['fn']);
+  readonly eniAllocated = this.g('awscni_eni_allocated', 'ENIs in the datastore');
+  readonly totalIps = this.g('awscni_total_ip_addresses', 'Addresses in the datastore');
+  readonly assignedIps = this.g('awscni_assigned_ip_addresses', 'Addresses assigned to pods');
+  readonly forceRemovedEnis = this.c('awscni_force_removed_enis', 'ENIs force-removed with pods on them');
+  readonly forceRemovedIps = this.c('awscni_force_removed_ips', 'Addresses force-removed while assigned');
+  readonly totalPrefixes = this.g('awscni_total_ipv4_prefixes', 'IPv4 prefixes in the datastore');
+  readonly assignedPerCidr = this.g('awscni_assigned_ip_per_cidr', 'Assigned addresses per CIDR', ['cidr']);
+  readonly noAvailable = this.c('awscni_no_available_ip_addresses', 'AddNetwork calls that found no address');
+  readonly assignedPerEni = this.g('awscni_assigned_ip_per_eni', 'Assigned addresses per ENI', ['eni']);
+  readonly startupDuration = new Histogram({
+    name: 'awscni_ipamd_startup_duration_seconds',
+    help: 'ipamd start-up duration',
+    labelNames: ['success', 'with_api_server', 'failure_reason'],
+    registers: [this.registry],
+  });
+  readonly nodeInitDuration = new Histogram({
+    name: 'awscni_ipamd_node_initialization_duration_seconds',
+    help: 'Node initialisation duration',
+    labelNames: ['success'],
+    registers: [this.registry],
+  });
+  readonly connmarkBackend = this.g('awscni_connmark_backend', 'Active connmark backend', ['backend']);
+  readonly connmarkReconcile = this.c('awscni_connmark_reconcile_total', 'Connmark set-up runs', ['result']);
+  // Ours: how long pods wait for an address, by outcome (not in upstream).
+  readonly addLatency = new Histogram({
+    name: 'vpccni_add_network_duration_seconds',
+    help: 'AddNetwork latency including any wait for pool growth (vpc-cni-ts)',
+    labelNames: ['outcome'],
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly delLatency = new Histogram({
+    name: 'vpccni_del_network_duration_seconds',
+    help: 'DelNetwork latency (vpc-cni-ts)',
+    labelNames: ['outcome'],
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1, 0.5, 1],
+    registers: [this.registry],
+  });
+  private knownEnis = new Set<string>();
+  private knownCidrs = new Set<string>();
+
+  constructor(version: string) {
+    this.buildInfo.set({ version, goversion: `node${process.versions.node}` }, 1);
+    this.connmarkReconcile.inc({ result: 'success' }, 0);
+    this.connmarkReconcile.inc({ result: 'error' }, 0);
+    collectDefaultMetrics({ register: this.registry, prefix: 'vpccni_' });
+  }
+
+  /** Pool gauges from the datastore; series of ENIs/CIDRs that left are removed. */
+  refresh(ds: Datastore): void {
+    const s = ds.stats();
+    this.totalIps.set(s.totalIPs);
+    this.assignedIps.set(s.assignedIPs);
+    this.totalPrefixes.set(s.totalPrefixes);
+    const enis = ds.eniList();
+    this.eniAllocated.set(enis.length);
+    const seenEnis = new Set<string>();
+    const seenCidrs = new Set<string>();
+    for (const eni of enis) {
+      let n = 0;
+      for (const cidr of eni.cidrs.values()) {
+        let used = 0;
+        for (const a of cidr.addresses.values()) if (a.key) used++;
+        n += used;
+        if (cidr.cidr.family === 4) {
+          this.assignedPerCidr.set({ cidr: cidr.text }, used);
+          seenCidrs.add(cidr.text);
+        }
+      }
+      this.assignedPerEni.set({ eni: eni.id }, n);
+      seenEnis.add(eni.id);
+    }
+    for (const id of this.knownEnis) if (!seenEnis.has(id)) this.assignedPerEni.remove({ eni: id });
+    for (const c of this.knownCidrs) if (!seenCidrs.has(c)) this.assignedPerCidr.remove({ cidr: c });
+    this.knownEnis = seenEnis;
+    this.knownCidrs = seenCidrs;
+  }
+}

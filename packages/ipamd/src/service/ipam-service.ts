@@ -1,0 +1,234 @@
+// The CNI backend (spec §1.4, §1.5): AddNetwork / DelNetwork / GC over the datastore, each answered only after
+// the change is durable in the checkpoint. When no address is free, AddNetwork asks the supply to grow and
+// waits up to `addWaitMs` before failing with the reason.
+import {
+  type AddNetworkReply,
+  type AddNetworkRequest,
+  type DelNetworkReply,
+  type DelNetworkRequest,
+  type GarbageCollectReply,
+  type GarbageCollectRequest,
+  GrpcStatus,
+  type IPAllocationMetadata,
+  RpcError,
+} from '@vpc-cni/shared/rpc';
+import type { Logger } from '@vpc-cni/shared/logging';
+import type { Checkpoint } from '../persistence/index.js';
+import { type Assigned, type Datastore, DatastoreError, type IpamKey, UNKNOWN_POD } from '../store/index.js';
+import { type AddressSupply, CapacityError } from './supply.js';
+
+export interface IpamServiceOptions {
+  version: string;
+  addWaitMs: number;
+  networkPolicyMode: string;
+  /** VPC CIDRs for the reply (already including the SNAT exclusions when external SNAT is off). */
+  vpcCidrs: () => { v4: string[]; v6: string[] };
+  externalSnat: boolean;
+  logger: Logger;
+  /** Observers for metrics. */
+  onAdd?: (outcome: 'ok' | 'error', ms: number) => void;
+  onDel?: (reason: string, outcome: 'ok' | 'unknown' | 'error', ms: number) => void;
+  onNoAvailable?: () => void;
+}
+
+const metadataOf = (a: Assigned): IPAllocationMetadata => ({
+  IPv4Addr: a.family === 4 ? a.address : '',
+  IPv6Addr: a.family === 6 ? a.address : '',
+  DeviceNumber: a.deviceNumber,
+  RouteTableId: a.routeTableId,
+});
+
+export class IpamService {
+  private versionWarned = false;
+
+  constructor(
+    private readonly ds: Datastore,
+    private readonly checkpoint: Checkpoint,
+    private readonly supply: AddressSupply,
+    private readonly o: IpamServiceOptions,
+  ) {}
+
+  private checkVersion(client: string): void {
+    // Decision (spec "Decisions" 2): any client version is accepted; a mismatch is logged once.
+    if (client !== this.o.version && !this.versionWarned) {
+      this.versionWarned = true;
+      this.o.logger.warn({ client, server: this.o.version }, 'CNI plugin version differs from ipamd');
+    }
+  }
+
+  async addNetwork(req: AddNetworkRequest): Promise<AddNetworkReply> {
+    const t0 = performance.now();
+    try {
+      const reply = await this.add(req);
+      this.o.onAdd?.('ok', performance.now() - t0);
+      return reply;
+    } catch (e) {
+      this.o.onAdd?.('error', performance.now() - t0);
+      throw e;
+    }
+  }
+
+  private async add(req: AddNetworkRequest): Promise<AddNetworkReply> {
+    this.checkVersion(req.ClientVersion);
+    if (!req.ContainerID || !req.IfName || !req.NetworkName)
+      throw new RpcError(
+        GrpcStatus.INVALID_ARGUMENT,
+        'AddNetwork needs ContainerID, IfName and NetworkName',
+        'AddNetwork',
+      );
+    const key: IpamKey = { networkName: req.NetworkName, containerID: req.ContainerID, ifName: req.IfName };
+    const metadata = {
+      k8sPodNamespace: req.K8S_POD_NAMESPACE,
+      k8sPodName: req.K8S_POD_NAME,
+      interfacesCount: 1,
+    };
+    const existing = this.ds.lookup(key);
+    if (existing) {
+      await this.checkpoint.persist(); // the first ADD's write may still be in flight
+      return this.reply(existing);
+    }
+    const deadline = performance.now() + this.o.addWaitMs;
+    for (;;) {
+      let assigned: Assigned;
+      try {
+        assigned = this.ds.assign(key, metadata);
+      } catch (e) {
+        if (!(e instanceof DatastoreError) || e.kind !== 'no-available') throw this.internal(e);
+        this.o.onNoAvailable?.();
+        await this.waitForGrowth(deadline);
+        continue;
+      }
+      try {
+        await this.checkpoint.persist();
+      } catch (e) {
+        this.ds.undoAssign(key);
+        throw new RpcError(
+          GrpcStatus.UNAVAILABLE,
+          `checkpoint write failed, address not assigned: ${String(e)}`,
+          'AddNetwork',
+        );
+      }
+      this.o.logger.info({ key, address: assigned.address, eni: assigned.eniId }, 'assigned');
+      return this.reply(assigned);
+    }
+  }
+
+  private async waitForGrowth(deadline: number): Promise<void> {
+    const left = deadline - performance.now();
+    if (left <= 0)
+      throw new RpcError(
+        GrpcStatus.RESOURCE_EXHAUSTED,
+        `no free address after waiting ${this.o.addWaitMs} ms for the pool to grow`,
+        'AddNetwork',
+      );
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.supply.grow(1),
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new RpcError(
+                  GrpcStatus.RESOURCE_EXHAUSTED,
+                  `no free address: the pool did not grow within ${this.o.addWaitMs} ms (ENI attach or EC2 slow?)`,
+                  'AddNetwork',
+                ),
+              ),
+            left,
+          );
+        }),
+      ]);
+    } catch (e) {
+      if (e instanceof CapacityError)
+        throw new RpcError(GrpcStatus.RESOURCE_EXHAUSTED, `no free address: ${e.message}`, 'AddNetwork');
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private reply(a: Assigned): AddNetworkReply {
+    const cidrs = this.o.vpcCidrs();
+    return {
+      Success: true,
+      IPAllocationMetadata: [metadataOf(a)],
+      UseExternalSNAT: a.family === 4 ? this.o.externalSnat : false,
+      VPCv4CIDRs: a.family === 4 ? cidrs.v4 : [],
+      VPCv6CIDRs: a.family === 6 ? cidrs.v6 : [],
+      PodVlanId: 0,
+      PodENIMAC: '',
+      PodENISubnetGW: '',
+      ParentIfIndex: 0,
+      NetworkPolicyMode: this.o.networkPolicyMode,
+    };
+  }
+
+  async delNetwork(req: DelNetworkRequest): Promise<DelNetworkReply> {
+    const t0 = performance.now();
+    this.checkVersion(req.ClientVersion);
+    const key: IpamKey = { networkName: req.NetworkName, containerID: req.ContainerID, ifName: req.IfName };
+    const released = this.ds.unassign(key);
+    if (!released) {
+      this.o.onDel?.(req.Reason, 'unknown', performance.now() - t0);
+      // Upstream's wire form for "already released": status UNKNOWN with this exact text (the plugin relies on it).
+      throw new RpcError(GrpcStatus.UNKNOWN, UNKNOWN_POD, 'DelNetwork');
+    }
+    try {
+      await this.checkpoint.persist();
+    } catch (e) {
+      this.ds.undoUnassign(released);
+      this.o.onDel?.(req.Reason, 'error', performance.now() - t0);
+      throw new RpcError(
+        GrpcStatus.UNAVAILABLE,
+        `checkpoint write failed, address not released: ${String(e)}`,
+        'DelNetwork',
+      );
+    }
+    this.o.logger.info({ key, address: released.address, reason: req.Reason }, 'released');
+    this.o.onDel?.(req.Reason, 'ok', performance.now() - t0);
+    return {
+      Success: true,
+      IPAllocationMetadata: released.eniId ? [metadataOf(released)] : [],
+      PodVlanId: 0,
+      NetworkPolicyMode: this.o.networkPolicyMode,
+    };
+  }
+
+  /** CNI GC: release every allocation of the network whose attachment the runtime no longer knows. */
+  async gc(req: GarbageCollectRequest): Promise<GarbageCollectReply> {
+    const valid = new Set(req.ValidAttachments.map((a) => `${a.ContainerID}\u0000${a.IfName}`));
+    const minAgeNs = BigInt(req.MinAgeSeconds) * 1_000_000_000n;
+    const nowNs = BigInt(Date.now()) * 1_000_000n;
+    const stale = this.ds
+      .allocations()
+      .map((e) => e.allocation)
+      .filter(
+        (a) =>
+          a.key.networkName === req.NetworkName &&
+          !valid.has(`${a.key.containerID}\u0000${a.key.ifName}`) &&
+          nowNs - a.assignedAtNs >= minAgeNs,
+      );
+    const released = stale.flatMap((a) => {
+      const r = this.ds.unassign(a.key);
+      return r ? [r] : [];
+    });
+    if (released.length > 0) await this.checkpoint.persist();
+    this.o.logger.info({ network: req.NetworkName, released: released.map((r) => r.address) }, 'GC');
+    return {
+      Success: true,
+      Released: released.map((r) => ({
+        ContainerID: r.key.containerID,
+        IfName: r.key.ifName,
+        IPv4Addr: r.family === 4 ? r.address : '',
+        IPv6Addr: r.family === 6 ? r.address : '',
+      })),
+    };
+  }
+
+  private internal(e: unknown): RpcError {
+    return e instanceof RpcError
+      ? e
+      : new RpcError(GrpcStatus.INTERNAL, e instanceof Error ? e.message : String(e), 'AddNetwork');
+  }
+}
