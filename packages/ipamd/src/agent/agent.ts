@@ -8,7 +8,7 @@ import { CNIBackend, CNIGarbageCollector, ConfigServerBackend } from '@vpc-cni/s
 import { RpcServer, ServingStatus } from '@vpc-cni/shared/rpc-server';
 import { VERSION } from '@vpc-cni/shared/version';
 import { ErrorLog, IpamdMetrics, introspectionHandler, listenHttp } from '../http/index.js';
-import { Checkpoint, recoverFromHostRoutes } from '../persistence/index.js';
+import { Checkpoint } from '../persistence/index.js';
 import { IpamService } from '../service/ipam-service.js';
 import { MemorySupply } from '../service/memory-supply.js';
 import { type AddressSupply, noSupply } from '../service/supply.js';
@@ -58,7 +58,10 @@ export async function startAgent(
     loaded.kind === 'loaded'
       ? loaded.entries.map((e) => e.allocation)
       : loaded.kind === 'corrupt'
-        ? recoverFromHostRoutes(cfg.AWS_VPC_K8S_CNI_VETHPREFIX, nowNs)
+        ? (await import('../persistence/recover.js')).recoverFromHostRoutes(
+            cfg.AWS_VPC_K8S_CNI_VETHPREFIX,
+            nowNs,
+          )
         : [];
   if (loaded.kind === 'corrupt')
     errors.record(
@@ -84,6 +87,7 @@ export async function startAgent(
     'checkpoint restored',
   );
 
+  // Pool gauges are computed on scrape, not per request (they walk every CIDR).
   const refresh = () => metrics.refresh(ds);
   const service = new IpamService(ds, checkpoint, supply, {
     version: VERSION,
@@ -98,12 +102,10 @@ export async function startAgent(
     onAdd: (outcome, ms) => {
       metrics.addReqCount.inc();
       metrics.addLatency.observe({ outcome }, ms / 1000);
-      refresh();
     },
     onDel: (reason, outcome, ms) => {
       metrics.delReqCount.inc({ reason });
       metrics.delLatency.observe({ outcome }, ms / 1000);
-      refresh();
     },
     onNoAvailable: () => metrics.noAvailable.inc(),
   });

@@ -60,6 +60,9 @@ export class Datastore {
   private readonly enis = new Map<string, EniEntry>();
   private readonly byKey = new Map<string, Location>();
   private readonly quarantined = new Map<string, Allocation>();
+  // Sorted views, rebuilt only when ENIs or CIDRs change (assign walks them on every call).
+  private enisSorted: EniEntry[] | undefined;
+  private readonly cidrsSorted = new WeakMap<EniEntry, CidrEntry[]>();
   private readonly nowMs: () => number;
   private readonly nowNs: () => bigint;
 
@@ -72,6 +75,7 @@ export class Datastore {
 
   addEni(spec: EniSpec): void {
     if (this.enis.has(spec.id)) throw new DatastoreError('duplicate-eni', 'data store: duplicate ENI');
+    this.enisSorted = undefined;
     this.enis.set(spec.id, {
       id: spec.id,
       deviceNumber: spec.deviceNumber,
@@ -100,6 +104,7 @@ export class Datastore {
     if (eni.cidrs.has(key)) throw new DatastoreError('duplicate-cidr', 'datastore: IP already in data store');
     const entry: CidrEntry = { text: key, cidr, isPrefix, addresses: new Map() };
     eni.cidrs.set(key, entry);
+    this.cidrsSorted.delete(eni);
     const attached: Allocation[] = [];
     for (const [k, a] of this.quarantined) {
       if (!cidrContains(cidr, a.address)) continue;
@@ -121,6 +126,7 @@ export class Datastore {
       throw new DatastoreError('cidr-in-use', 'datastore: IP is used and can not be deleted');
     const released = inUse.map((a) => this.release({ eni, cidr, entry: a }));
     eni.cidrs.delete(key);
+    this.cidrsSorted.delete(eni);
     return released;
   }
 
@@ -132,6 +138,7 @@ export class Datastore {
       throw new DatastoreError('eni-in-use', 'datastore: ENI is used and can not be deleted');
     const released = inUse.map((l) => this.release(l));
     this.enis.delete(eniId);
+    this.enisSorted = undefined;
     return released;
   }
 
@@ -393,15 +400,21 @@ export class Datastore {
   }
 
   private sortedEnis(): EniEntry[] {
-    return [...this.enis.values()].sort(
+    this.enisSorted ??= [...this.enis.values()].sort(
       (a, b) => a.deviceNumber - b.deviceNumber || a.id.localeCompare(b.id),
     );
+    return this.enisSorted;
   }
 
   private sortedCidrs(eni: EniEntry): CidrEntry[] {
-    return [...eni.cidrs.values()].sort((a, b) =>
-      a.cidr.base < b.cidr.base ? -1 : a.cidr.base > b.cidr.base ? 1 : 0,
-    );
+    let list = this.cidrsSorted.get(eni);
+    if (!list) {
+      list = [...eni.cidrs.values()].sort((a, b) =>
+        a.cidr.base < b.cidr.base ? -1 : a.cidr.base > b.cidr.base ? 1 : 0,
+      );
+      this.cidrsSorted.set(eni, list);
+    }
+    return list;
   }
 
   private assignedOf(loc: Location): Assigned {
