@@ -1,17 +1,19 @@
 // `npm run demo`: a simulated node in its own network namespace, pods created by running the real aws-cni
 // executable exactly as containerd does (env + stdin, inside the node netns), with what a user wants to see:
 // pods and addresses, pod-to-pod connectivity, timings, and a clean teardown.
-// Interim: addresses come from a labelled stand-in for ipamd until ipamd and the EC2 simulator land.
+// Addresses come from the real ipamd (aws-k8s-agent) in the node netns; its ENIs are described statically
+// until the EC2 simulator lands (the second ENI's addresses are added on demand, as EC2 would).
 import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { maxPods, instanceLimits } from '@vpc-cni/shared/limits';
-import { StandInIpamd } from './standin-ipamd.js';
+import { type DemoEni, IpamdProcess } from './ipamd-process.js';
 import { addNetns, canPing, inNetns, removeAllNetns, removeNetns } from './netns.js';
 
 const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 const awsCni = join(root, 'dist/bin/aws-cni');
+const agent = join(root, 'dist/bin/aws-k8s-agent');
 
 function flag(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -27,7 +29,7 @@ interface Pod {
   addMs?: number;
 }
 
-/** Runs aws-cni asynchronously: the stand-in ipamd answers from this same process's event loop. */
+/** Runs aws-cni as containerd does, inside the node netns. */
 function runCni(
   nodeNs: string,
   command: string,
@@ -87,7 +89,7 @@ async function main(): Promise<number> {
     return 1;
   }
   const type = flag('instance-type', 'm5.large');
-  const podCount = Number(flag('pods', '4'));
+  const podCount = Number(flag('pods', '12'));
   const limits = instanceLimits(type);
   if (!limits) {
     console.error(`demo: unknown instance type ${type}`);
@@ -102,17 +104,31 @@ async function main(): Promise<number> {
     `  aws-cni: ${(statSync(awsCni).size / 1048576).toFixed(1)} MiB single executable, run as containerd would`,
   );
   console.log(
-    '  address source: interim stand-in for ipamd (primary ENI, table main) until ipamd + EC2 simulator land',
+    '  ipamd: the real aws-k8s-agent in the node netns; ENIs described statically (EC2 simulator not landed yet)',
   );
 
   const t0 = Date.now();
-  const addresses = Array.from({ length: limits.ipv4PerEni - 1 }, (_, i) => `10.0.1.${10 + i}`);
-  const ipamd = new StandInIpamd(addresses);
+  const perEni = limits.ipv4PerEni - 1; // the ENI's own primary address is never a pod address
+  const enis: DemoEni[] = [
+    {
+      id: 'eni-0primary',
+      deviceNumber: 0,
+      ips: Array.from({ length: perEni }, (_, i) => `10.0.1.${10 + i}`),
+      reserve: [],
+    },
+    {
+      id: 'eni-0second',
+      deviceNumber: 1,
+      ips: [],
+      reserve: Array.from({ length: perEni }, (_, i) => `10.0.2.${10 + i}`),
+    },
+  ];
+  const ipamd = new IpamdProcess(agent, enis);
   const pods: Pod[] = [];
   let failures = 0;
   try {
-    await ipamd.start();
     const node = addNetns('node');
+    await ipamd.start(node);
     inNetns(node, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
     const logFile = join(ipamd.dir, 'plugin.log');
 
@@ -135,11 +151,19 @@ async function main(): Promise<number> {
     }
 
     console.log('\npods');
-    console.log('  name     ip           host veth        ADD ms');
+    console.log('  name     ip           ENI (device)       host veth        ADD ms');
     for (const p of pods) {
+      const eni = ipamd.eniOf(String(p.ip));
+      const eniText = eni ? `${eni.id} (${eni.deviceNumber})` : '?';
       console.log(
-        `  ${p.name.padEnd(8)} ${String(p.ip).padEnd(12)} ${String(p.hostVeth).padEnd(16)} ${p.addMs?.toFixed(1)}`,
+        `  ${p.name.padEnd(8)} ${String(p.ip).padEnd(12)} ${eniText.padEnd(18)} ${String(p.hostVeth).padEnd(16)} ${p.addMs?.toFixed(1)}`,
       );
+    }
+    const held = ipamd.allocations();
+    console.log('\nENIs (from ipamd checkpoint)');
+    for (const e of enis) {
+      const used = [...held.keys()].filter((ip) => e.ips.includes(ip) || e.reserve.includes(ip)).length;
+      console.log(`  ${e.id.padEnd(14)} device ${e.deviceNumber}: ${used} pod addresses assigned`);
     }
 
     console.log('\nconnectivity (ping from row to column)');
@@ -166,9 +190,9 @@ async function main(): Promise<number> {
     const routes = inNetns(node, ['ip', '-4', 'route', 'show', 'table', 'main']).trim();
     console.log(
       `\nteardown: ${pods.length} pods deleted (two DELs each); host veths left: ${leftover.length}; ` +
-        `addresses still assigned: ${ipamd.assigned()}; main-table routes left: ${routes ? routes.split('\n').length : 0}`,
+        `addresses still assigned in ipamd: ${ipamd.allocations().size}; main-table routes left: ${routes ? routes.split('\n').length : 0}`,
     );
-    if (leftover.length > 0 || ipamd.assigned() > 0 || routes) failures++;
+    if (leftover.length > 0 || ipamd.allocations().size > 0 || routes) failures++;
   } catch (e) {
     console.error(`demo failed: ${e instanceof Error ? e.message : String(e)}`);
     failures++;

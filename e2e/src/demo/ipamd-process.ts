@@ -1,0 +1,91 @@
+// The real ipamd (dist/bin/aws-k8s-agent) running inside the demo node's network namespace. Until the EC2
+// simulator lands, its ENIs come from VPC_CNI_STATIC_ENIS: a primary ENI with its secondary IPs and a second
+// ENI whose addresses are added on demand, as EC2 would after an AssignPrivateIpAddresses.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Health, RpcClient, ServingStatus } from '@vpc-cni/shared/rpc';
+
+export interface DemoEni {
+  id: string;
+  deviceNumber: number;
+  ips: string[];
+  reserve: string[];
+}
+
+export class IpamdProcess {
+  readonly dir = mkdtempSync(join(tmpdir(), 'vct-demo-ipamd-'));
+  readonly socket = join(this.dir, 'ipamd.sock');
+  readonly checkpoint = join(this.dir, 'ipam.json');
+  readonly log = join(this.dir, 'ipamd.log');
+  private child: ChildProcess | undefined;
+
+  constructor(
+    private readonly agent: string,
+    readonly enis: DemoEni[],
+  ) {}
+
+  async start(nodeNs: string): Promise<void> {
+    if (!existsSync(this.agent)) throw new Error(`${this.agent} is missing; run \`pnpm build\` first`);
+    this.child = spawn('ip', ['netns', 'exec', nodeNs, this.agent], {
+      stdio: 'ignore',
+      env: {
+        PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
+        VPC_CNI_STATIC_ENIS: JSON.stringify(this.enis),
+        VPC_CNI_IPAMD_SOCKET: this.socket,
+        AWS_VPC_K8S_CNI_BACKING_STORE: this.checkpoint,
+        AWS_VPC_K8S_CNI_LOG_FILE: this.log,
+        AWS_VPC_K8S_CNI_LOGLEVEL: 'info',
+      },
+    });
+    for (let i = 0; i < 200; i++) {
+      if (this.child.exitCode !== null)
+        throw new Error(`aws-k8s-agent exited (${this.child.exitCode}); see ${this.log}`);
+      const c = new RpcClient({ endpoint: `unix://${this.socket}`, deadlineMs: 500 });
+      try {
+        const r = await c.call(Health.Check, { service: 'grpc.health.v1.aws-node' });
+        if (r.status === ServingStatus.SERVING) return;
+      } catch {
+        // not listening yet
+      } finally {
+        c.close();
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`aws-k8s-agent did not become SERVING; see ${this.log}`);
+  }
+
+  /** Allocations as ipamd persisted them (address → container id). */
+  allocations(): Map<string, string> {
+    if (!existsSync(this.checkpoint)) return new Map();
+    const doc = JSON.parse(
+      readFileSync(this.checkpoint, 'utf8').replace(/"allocationTimestamp":\d+/g, '"allocationTimestamp":0'),
+    ) as {
+      allocations: { containerID: string; ipv4?: string; ipv6?: string }[];
+    };
+    return new Map(doc.allocations.map((a) => [a.ipv4 ?? a.ipv6 ?? '', a.containerID]));
+  }
+
+  eniOf(ip: string): DemoEni | undefined {
+    return this.enis.find((e) => e.ips.includes(ip) || e.reserve.includes(ip));
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (child && child.exitCode === null) {
+      child.kill('SIGTERM');
+      await new Promise((r) => {
+        const t = setTimeout(() => {
+          child.kill('SIGKILL');
+          r(undefined);
+        }, 3_000);
+        child.once('exit', () => {
+          clearTimeout(t);
+          r(undefined);
+        });
+      });
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
