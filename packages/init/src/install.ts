@@ -22,18 +22,21 @@ export interface Installed {
   bytes: number;
 }
 
-export function installBinaries(srcDir: string, destDir: string): Installed[] {
+/** Installs every executable of srcDir (or only `only`, which must all exist). */
+export function installBinaries(srcDir: string, destDir: string, only?: readonly string[]): Installed[] {
   const dest = statSync(destDir, { throwIfNoEntry: false });
   if (!dest?.isDirectory())
     throw new Error(
       `HOST_CNI_BIN_PATH ${destDir} is not a directory: is the host's /opt/cni/bin mounted there?`,
     );
   const out: Installed[] = [];
-  for (const name of readdirSync(srcDir).sort()) {
-    if (NOT_INSTALLED.has(name) || name.startsWith('.')) continue;
+  const names = only ? [...only] : readdirSync(srcDir).sort();
+  for (const name of names) {
+    if (!only && (NOT_INSTALLED.has(name) || name.startsWith('.'))) continue;
     const src = join(srcDir, name);
-    const st = statSync(src);
-    if (!st.isFile()) continue;
+    const st = statSync(src, { throwIfNoEntry: false });
+    if (!st && only) throw new Error(`${name} is missing from ${srcDir}`);
+    if (!st?.isFile()) continue;
     const tmp = join(destDir, `.${name}.tmp-${process.pid}`);
     try {
       copyFileSync(src, tmp);

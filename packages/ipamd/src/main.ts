@@ -1,28 +1,25 @@
 // Multi-call entry of the daemon-side single executable: aws-k8s-agent (ipamd), aws-vpc-cni (node entrypoint)
 // and aws-vpc-cni-init are one file installed under three names; the name it is called by picks the program.
 import { basename } from 'node:path';
-import { scaffold } from './scaffold.js';
 
 type Main = (argv: string[]) => Promise<number>;
 
 const programs: Record<string, () => Promise<Main>> = {
   'aws-k8s-agent': async () => (await import('./agent/main.js')).main,
-  'aws-vpc-cni': async () =>
-    scaffold('aws-vpc-cni', 'aws-node entrypoint: installs the CNI, starts ipamd, writes 10-aws.conflist.'),
+  'aws-vpc-cni': async () => (await import('./entrypoint/main.js')).main,
   'aws-vpc-cni-init': async () => (await import('@vpc-cni/init/cli')).main,
 };
 
 async function dispatch(): Promise<number> {
   let name = basename(process.argv0);
   let args = process.argv.slice(2);
-  // `aws-k8s-agent <program> ...` also works, for images that cannot hardlink.
-  if (!(name in programs) || (args[0] !== undefined && args[0] in programs && name === 'aws-k8s-agent')) {
-    if (args[0] !== undefined && args[0] in programs) {
-      name = args[0];
-      args = args.slice(1);
-    } else if (!(name in programs)) {
-      name = 'aws-k8s-agent';
-    }
+  // `<any of the names> <program> ...` also works, for images that cannot hardlink (and for the entrypoint
+  // starting the agent from the same file).
+  if (args[0] !== undefined && args[0] in programs) {
+    name = args[0];
+    args = args.slice(1);
+  } else if (!(name in programs)) {
+    name = 'aws-k8s-agent';
   }
   const load = programs[name] as () => Promise<Main>;
   return (await load())(args);
