@@ -1,14 +1,16 @@
 // The agent in-process: gRPC over its unix socket, health, introspection and metrics shapes, restart from the
 // checkpoint with an allocation whose address is gone (quarantined, not dropped).
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '@vpc-cni/shared/logging';
 import { CNIBackend, Health, RpcClient, ServingStatus } from '@vpc-cni/shared/rpc';
 import { HEALTH_SERVICE, startAgent } from '../src/agent/index.js';
 import { listenHttp } from '../src/http/index.js';
 
+const AGENT = join(resolve(import.meta.dirname, '../../..'), 'dist/bin/aws-k8s-agent');
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
@@ -126,6 +128,58 @@ describe('aws-k8s-agent', () => {
       await second.stop();
     }
   });
+
+  it('a corrupt checkpoint is moved aside, reported in /v1/errors, and ipamd still starts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vct-agent-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'ipam.json'), '{"version":"vpc-cni-ipam/1","allocations":[{"networkName":"aws-c');
+    const agent = await startAgent(env(dir, ENIS), silentLogger);
+    try {
+      expect(readdirSync(dir).filter((f) => f.startsWith('ipam.json.corrupt-'))).toHaveLength(1);
+      const errors = (await (
+        await fetch(`http://127.0.0.1:${agent.introspectionPort}/v1/errors`)
+      ).json()) as {
+        operation: string;
+        remedy: string;
+      }[];
+      expect(errors[0]).toMatchObject({
+        operation: 'checkpoint load',
+        remedy: expect.stringMatching(/moved to .*corrupt-/),
+      });
+    } finally {
+      await agent.stop();
+    }
+  });
+
+  it.skipIf(!existsSync(AGENT))(
+    'the executable shuts down cleanly on SIGTERM with its checkpoint flushed',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'vct-agent-'));
+      dirs.push(dir);
+      const child = spawn(AGENT, [], {
+        stdio: 'ignore',
+        env: { PATH: process.env['PATH'] ?? '', ...env(dir, ENIS) },
+      });
+      const client = new RpcClient({ endpoint: `unix://${join(dir, 'ipamd.sock')}`, deadlineMs: 500 });
+      try {
+        for (let i = 0; i < 200; i++) {
+          const ok = await client.call(Health.Check, { service: HEALTH_SERVICE }).then(
+            (r) => r.status === ServingStatus.SERVING,
+            () => false,
+          );
+          if (ok) break;
+          await new Promise((r) => setTimeout(r, 25));
+        }
+        await client.call(CNIBackend.AddNetwork, addReq('sig'));
+      } finally {
+        client.close();
+      }
+      child.kill('SIGTERM');
+      const code = await new Promise((r) => child.once('exit', (c) => r(c)));
+      expect(code).toBe(0);
+      expect(readFileSync(join(dir, 'ipam.json'), 'utf8')).toContain('"containerID":"sig"');
+    },
+  );
 
   it('refuses a non-loopback HTTP bind unless configured on purpose', async () => {
     await expect(
