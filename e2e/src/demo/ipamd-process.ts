@@ -12,6 +12,10 @@ export interface DemoEni {
   deviceNumber: number;
   ips: string[];
   reserve: string[];
+  /** Primary ENI: what IMDS would say, so ipamd sets up host networking (SNAT). */
+  mac?: string;
+  primaryIp?: string;
+  vpcCidrs?: string[];
 }
 
 export class IpamdProcess {

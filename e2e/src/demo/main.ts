@@ -14,6 +14,9 @@ import { addNetns, canPing, inNetns, removeAllNetns, removeNetns } from './netns
 const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 const awsCni = join(root, 'dist/bin/aws-cni');
 const agent = join(root, 'dist/bin/aws-k8s-agent');
+const NODE_MAC = '02:42:0a:00:00:05';
+const NODE_IP = '10.0.0.5';
+const OUTSIDE_IP = '198.51.100.7';
 
 function flag(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -113,6 +116,9 @@ async function main(): Promise<number> {
     {
       id: 'eni-0primary',
       deviceNumber: 0,
+      mac: NODE_MAC,
+      primaryIp: NODE_IP,
+      vpcCidrs: ['10.0.0.0/16'],
       ips: Array.from({ length: perEni }, (_, i) => `10.0.1.${10 + i}`),
       reserve: [],
     },
@@ -128,7 +134,38 @@ async function main(): Promise<number> {
   let failures = 0;
   try {
     const node = addNetns('node');
+    const outside = addNetns('outside');
+    // The node's primary ENI (eth0) faces an "internet" namespace that knows only the node's address, so a pod
+    // reaches it only through ipamd's SNAT.
+    inNetns(node, [
+      'ip',
+      'link',
+      'add',
+      'eth0',
+      'address',
+      NODE_MAC,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'o0',
+      'netns',
+      outside,
+    ]);
+    inNetns(node, ['ip', 'addr', 'add', `${NODE_IP}/24`, 'dev', 'eth0']);
+    inNetns(node, ['ip', 'link', 'set', 'eth0', 'up']);
+    inNetns(node, ['ip', 'route', 'add', `${OUTSIDE_IP}/32`, 'dev', 'eth0']);
+    inNetns(outside, ['ip', 'addr', 'add', `${OUTSIDE_IP}/32`, 'dev', 'o0']);
+    inNetns(outside, ['ip', 'link', 'set', 'o0', 'up']);
+    inNetns(outside, ['ip', 'route', 'add', `${NODE_IP}/32`, 'dev', 'o0']);
     await ipamd.start(node);
+    const snat = inNetns(node, ['iptables', '-t', 'nat', '-S', 'AWS-SNAT-CHAIN-0'])
+      .trim()
+      .split('\n')
+      .slice(1);
+    console.log(
+      `  host networking by ipamd: ${snat.length} rules in AWS-SNAT-CHAIN-0, e.g. ${snat.at(-1) ?? 'none'}`,
+    );
     inNetns(node, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
     const logFile = join(ipamd.dir, 'plugin.log');
 
@@ -166,8 +203,10 @@ async function main(): Promise<number> {
       console.log(`  ${e.id.padEnd(14)} device ${e.deviceNumber}: ${used} pod addresses assigned`);
     }
 
-    console.log('\nconnectivity (ping from row to column)');
-    console.log(`  ${''.padEnd(8)} ${pods.map((p) => p.name.padEnd(7)).join(' ')}`);
+    console.log(
+      `\nconnectivity (ping from row to column; "outside" is ${OUTSIDE_IP}, reachable only via SNAT)`,
+    );
+    console.log(`  ${''.padEnd(8)} ${pods.map((p) => p.name.padEnd(7)).join(' ')} outside`);
     for (const from of pods) {
       const row = pods.map((to) => {
         if (to === from) return '-'.padEnd(7);
@@ -175,7 +214,9 @@ async function main(): Promise<number> {
         if (!ok) failures++;
         return (ok ? 'ok' : 'FAIL').padEnd(7);
       });
-      console.log(`  ${from.name.padEnd(8)} ${row.join(' ')}`);
+      const out = canPing(from.netns, OUTSIDE_IP);
+      if (!out) failures++;
+      console.log(`  ${from.name.padEnd(8)} ${row.join(' ')} ${out ? 'ok' : 'FAIL'}`);
     }
 
     // Tear down as containerd does: DEL with the netns (StopPodSandbox), then DEL with CNI_NETNS empty.
@@ -187,10 +228,14 @@ async function main(): Promise<number> {
     const leftover = inNetns(node, ['ip', '-o', 'link', 'show'])
       .split('\n')
       .filter((l) => /: eni[0-9a-f]+@/.test(l));
-    const routes = inNetns(node, ['ip', '-4', 'route', 'show', 'table', 'main']).trim();
+    // Pod routes only (dev eni*): the node's own eth0 routes stay.
+    const routes = inNetns(node, ['ip', '-4', 'route', 'show', 'table', 'main'])
+      .split('\n')
+      .filter((l) => / dev eni[0-9a-f]+/.test(l))
+      .join('\n');
     console.log(
       `\nteardown: ${pods.length} pods deleted (two DELs each); host veths left: ${leftover.length}; ` +
-        `addresses still assigned in ipamd: ${ipamd.allocations().size}; main-table routes left: ${routes ? routes.split('\n').length : 0}`,
+        `addresses still assigned in ipamd: ${ipamd.allocations().size}; pod routes left: ${routes ? routes.split('\n').length : 0}`,
     );
     if (leftover.length > 0 || ipamd.allocations().size > 0 || routes) failures++;
   } catch (e) {

@@ -13,7 +13,7 @@ import { IpamService } from '../service/ipam-service.js';
 import { MemorySupply } from '../service/memory-supply.js';
 import { type AddressSupply, noSupply } from '../service/supply.js';
 import { Datastore } from '../store/index.js';
-import { loadStaticEnis, parseStaticEnis } from './static-enis.js';
+import { loadStaticEnis, parseStaticEnis, staticPrimary } from './static-enis.js';
 
 export const HEALTH_SERVICE = 'grpc.health.v1.aws-node';
 
@@ -26,14 +26,65 @@ export interface Agent {
   stop(): Promise<void>;
 }
 
-function loadEnis(cfg: IpamdConfig, ds: Datastore, logger: Logger): AddressSupply {
+interface EniSource {
+  supply: AddressSupply;
+  primary: { mac: string; primaryIp: string; vpcCidrs: string[] } | undefined;
+}
+
+function loadEnis(cfg: IpamdConfig, ds: Datastore, logger: Logger): EniSource {
   if (!cfg.VPC_CNI_STATIC_ENIS)
     throw new Error(
       'no ENI source: the IMDS/EC2 ENI manager is not part of this build yet; set VPC_CNI_STATIC_ENIS (tests, demo)',
     );
-  const reserve = loadStaticEnis(ds, parseStaticEnis(cfg.VPC_CNI_STATIC_ENIS));
+  const enis = parseStaticEnis(cfg.VPC_CNI_STATIC_ENIS);
+  const reserve = loadStaticEnis(ds, enis);
   logger.info({ enis: ds.eniList().length, stats: ds.stats() }, 'ENIs loaded from VPC_CNI_STATIC_ENIS');
-  return cfg.DISABLE_NETWORK_RESOURCE_PROVISIONING ? noSupply() : new MemorySupply(ds, { reserve, batch: 1 });
+  const supply = cfg.DISABLE_NETWORK_RESOURCE_PROVISIONING
+    ? noSupply()
+    : new MemorySupply(ds, { reserve, batch: 1 });
+  return { supply, primary: staticPrimary(enis) };
+}
+
+/** Host networking before serving (spec §6.2): the node is ready for pods only once SNAT/connmark are in place. */
+async function setupHost(
+  cfg: IpamdConfig,
+  primary: NonNullable<EniSource['primary']>,
+  logger: Logger,
+): Promise<void> {
+  const [{ applyHostNetwork }, { Netlink }] = await Promise.all([
+    import('../hostnet/index.js'),
+    import('@vpc-cni/shared/netlink'),
+  ]);
+  const nl = Netlink.open();
+  let primaryIf: string;
+  try {
+    const link = nl.link.list().find((l) => l.mac?.toLowerCase() === primary.mac.toLowerCase());
+    if (!link) throw new Error(`no interface has the primary ENI's MAC ${primary.mac}`);
+    primaryIf = link.name;
+    nl.link.setMtu(link.index, cfg.AWS_VPC_ENI_MTU);
+  } finally {
+    nl.close();
+  }
+  const r = applyHostNetwork({
+    ipv6: cfg.ENABLE_IPv6,
+    vpcCidrs: primary.vpcCidrs,
+    excludeSnatCidrs: cfg.AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS,
+    externalSnat: cfg.AWS_VPC_K8S_CNI_EXTERNALSNAT,
+    randomizeSnat: cfg.AWS_VPC_K8S_CNI_RANDOMIZESNAT,
+    nodePortSupport: cfg.AWS_VPC_CNI_NODE_PORT_SUPPORT,
+    connmark: cfg.AWS_VPC_K8S_CNI_CONNMARK,
+    vethPrefix: cfg.AWS_VPC_K8S_CNI_VETHPREFIX,
+    primaryIf,
+    primaryIp: primary.primaryIp,
+    v6Egress: cfg.ENABLE_V6_EGRESS,
+    v4Egress: cfg.ENABLE_V4_EGRESS,
+    externalServiceCidrs: cfg.AWS_EXTERNAL_SERVICE_CIDRS,
+    podEniStrict: cfg.ENABLE_POD_ENI && cfg.POD_SECURITY_GROUP_ENFORCING_MODE === 'strict',
+  });
+  logger.info(
+    { primaryIf, iptablesChanged: r.v4 !== '' || r.v6 !== '', rulesChanged: r.rulesChanged },
+    'host networking set up',
+  );
 }
 
 export async function startAgent(
@@ -49,7 +100,9 @@ export async function startAgent(
     prefixDelegation: cfg.ENABLE_PREFIX_DELEGATION,
     cooldownMs: cfg.IP_COOLDOWN_PERIOD * 1000,
   });
-  const supply = loadEnis(cfg, ds, logger);
+  const { supply, primary } = loadEnis(cfg, ds, logger);
+  if (primary) await setupHost(cfg, primary, logger);
+  const vpcV4 = primary?.vpcCidrs ?? [];
 
   const checkpoint = new Checkpoint(cfg.AWS_VPC_K8S_CNI_BACKING_STORE, () => ds.allocations(), logger);
   const loaded = await checkpoint.load();
@@ -93,8 +146,9 @@ export async function startAgent(
     version: VERSION,
     addWaitMs: cfg.VPC_CNI_ADD_WAIT_SECONDS * 1000,
     networkPolicyMode: env['NETWORK_POLICY_ENFORCING_MODE'] ?? '',
+    // The VPC CIDRs, plus the SNAT exclusions when ipamd does SNAT (spec §1.4 C).
     vpcCidrs: () => ({
-      v4: cfg.AWS_VPC_K8S_CNI_EXTERNALSNAT ? [] : [...cfg.AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS],
+      v4: [...vpcV4, ...(cfg.AWS_VPC_K8S_CNI_EXTERNALSNAT ? [] : cfg.AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS)],
       v6: [],
     }),
     externalSnat: cfg.AWS_VPC_K8S_CNI_EXTERNALSNAT,

@@ -12,6 +12,10 @@ const eniSchema = z.object({
   ips: z.array(z.string()).default([]),
   prefixes: z.array(z.string()).default([]),
   reserve: z.array(z.string()).default([]),
+  /** Primary ENI only: what IMDS would report, for host networking (SNAT to primaryIp, the link with mac). */
+  mac: z.string().optional(),
+  primaryIp: z.string().optional(),
+  vpcCidrs: z.array(z.string()).optional(),
 });
 const schema = z.array(eniSchema).min(1);
 export type StaticEni = z.infer<typeof eniSchema>;
@@ -23,6 +27,16 @@ export function parseStaticEnis(text: string): StaticEni[] {
       `VPC_CNI_STATIC_ENIS is not a list of ENIs: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
     );
   return r.data;
+}
+
+/** The primary ENI's host facts, when the description gives them (then ipamd sets up host networking). */
+export function staticPrimary(
+  enis: readonly StaticEni[],
+): { mac: string; primaryIp: string; vpcCidrs: string[] } | undefined {
+  const p = enis.find((e) => e.primary ?? e.deviceNumber === 0);
+  return p?.mac && p.primaryIp
+    ? { mac: p.mac, primaryIp: p.primaryIp, vpcCidrs: p.vpcCidrs ?? [] }
+    : undefined;
 }
 
 /** Loads the ENIs into the datastore; returns the reserve per ENI for the in-memory supply. */
