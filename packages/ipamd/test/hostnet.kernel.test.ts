@@ -3,7 +3,7 @@
 // "outside" netns leaves with the node's address (SNAT) — or with the pod's under external SNAT.
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { iptablesRunner, parseSave } from '@vpc-cni/shared/iptables';
+import { detectBackend, iptablesRunner, parseSave } from '@vpc-cni/shared/iptables';
 import { type TestNetns, createTestNetns } from '../../shared/test/netns-fixture.js';
 import { type HostNetSettings, applyHostNetwork } from '../src/hostnet/index.js';
 
@@ -185,6 +185,37 @@ describe('host networking (kernel)', () => {
       expect(again.get('filter')?.get('FORWARD')?.rules).toEqual(['-j ACCEPT']); // IPv4 cluster now: the v4 REJECT went
     } finally {
       v6node.remove();
+    }
+  });
+
+  it('picks the iptables backend as the Kubernetes wrapper does: kubelet chains in the legacy view mean legacy', () => {
+    const ns = createTestNetns('hn-be');
+    try {
+      expect(detectBackend(ns.path)).toBe('nft');
+      execFileSync('ip', [
+        'netns',
+        'exec',
+        ns.name,
+        'iptables-legacy',
+        '-t',
+        'mangle',
+        '-N',
+        'KUBE-KUBELET-CANARY',
+      ]);
+      expect(detectBackend(ns.path)).toBe('legacy');
+      execFileSync('ip', [
+        'netns',
+        'exec',
+        ns.name,
+        'iptables-nft',
+        '-t',
+        'mangle',
+        '-N',
+        'KUBE-IPTABLES-HINT',
+      ]);
+      expect(detectBackend(ns.path)).toBe('nft');
+    } finally {
+      ns.remove();
     }
   });
 });

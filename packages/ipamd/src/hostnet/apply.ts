@@ -1,7 +1,7 @@
 // Applies the node-wide host networking in a network namespace: iptables (both families, each one atomic
 // iptables-restore, nothing when already converged) and the policy rules of spec §6.2/§6.7 via netlink.
 import { execFileSync } from 'node:child_process';
-import { type IptablesRunner, iptablesRunner, reconcile } from '@vpc-cni/shared/iptables';
+import { type IptablesRunner, detectBackend, iptablesRunner, reconcile } from '@vpc-cni/shared/iptables';
 import { Netlink } from '@vpc-cni/shared/netlink';
 import { type HostNetSettings, desiredV4, desiredV6 } from './desired.js';
 
@@ -63,7 +63,7 @@ export function applyHostNetwork(
   s: HostNetSettings,
   o: { netnsPath?: string; runner?: IptablesRunner } = {},
 ): ApplyResult {
-  const runner = o.runner ?? iptablesRunner(o.netnsPath);
+  const runner = o.runner ?? iptablesRunner(o.netnsPath, detectBackend(o.netnsPath));
   const v4 = reconcile(runner, 4, desiredV4(s));
   const v6 = reconcile(runner, 6, desiredV6(s));
   dropUpstreamNftTable(o.netnsPath);

@@ -12,7 +12,40 @@ export interface IptablesRunner {
   readonly restores: number;
 }
 
-export function iptablesRunner(netnsPath?: string): IptablesRunner {
+/** Which iptables the node uses: the nft or legacy variant, or plain `iptables` when the variants are absent. */
+export type Backend = 'nft' | 'legacy' | 'system';
+
+const KUBELET_CHAINS = /KUBE-IPTABLES-HINT|KUBE-KUBELET-CANARY/;
+
+/**
+ * As the Kubernetes iptables-wrapper decides (spec §6.1): nft if the nft view of the mangle table shows a kubelet
+ * chain, else legacy if the legacy view does, else nft. Without the -nft/-legacy variants, plain iptables.
+ */
+export function detectBackend(netnsPath?: string): Backend {
+  const shows = (variant: 'nft' | 'legacy'): boolean | undefined => {
+    let any = false;
+    for (const cmd of [`iptables-${variant}-save`, `ip6tables-${variant}-save`]) {
+      const argv = netnsPath ? [`--net=${netnsPath}`, cmd, '-t', 'mangle'] : ['-t', 'mangle'];
+      try {
+        const out = execFileSync(netnsPath ? 'nsenter' : cmd, argv, {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+        });
+        any = true;
+        if (KUBELET_CHAINS.test(out)) return true;
+      } catch {
+        // variant not installed or table unavailable
+      }
+    }
+    return any ? false : undefined;
+  };
+  const nft = shows('nft');
+  if (nft === undefined && shows('legacy') === undefined) return 'system';
+  if (nft) return 'nft';
+  return shows('legacy') ? 'legacy' : 'nft';
+}
+
+export function iptablesRunner(netnsPath?: string, backend: Backend = 'system'): IptablesRunner {
   let restores = 0;
   const run = (cmd: string, args: string[], input?: string): string => {
     const argv = netnsPath ? [`--net=${netnsPath}`, cmd, ...args] : args;
@@ -27,14 +60,16 @@ export function iptablesRunner(netnsPath?: string): IptablesRunner {
       throw new Error(`${cmd} ${args.join(' ')} failed: ${(err.stderr ?? err.message).trim()}`);
     }
   };
-  const tool = (f: Family, what: 'save' | 'restore') => `${f === 4 ? 'iptables' : 'ip6tables'}-${what}`;
+  const variant = backend === 'system' ? '' : `-${backend}`;
+  const tool = (f: Family, what: 'save' | 'restore') =>
+    `${f === 4 ? 'iptables' : 'ip6tables'}${variant}-${what}`;
   return {
     save: (f, table) => run(tool(f, 'save'), table ? ['-t', table] : []),
     restore: (f, script) => {
       restores++;
       run(tool(f, 'restore'), ['--noflush', '--wait'], script);
     },
-    version: () => run('iptables', ['--version']).trim(),
+    version: () => run(`iptables${variant}`, ['--version']).trim(),
     get restores() {
       return restores;
     },
