@@ -3,3 +3,4 @@
 export { World, type Eni, type Instance, type Subnet, type Attachment } from './world.js';
 export { Ec2Sim, type Ec2SimOptions, type CallRecord } from './server.js';
 export { Ec2Error } from './errors.js';
+export { ImdsSim } from './imds.js';

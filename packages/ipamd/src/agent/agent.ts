@@ -31,11 +31,11 @@ interface EniSource {
   primary: { mac: string; primaryIp: string; vpcCidrs: string[] } | undefined;
 }
 
-function loadEnis(cfg: IpamdConfig, ds: Datastore, logger: Logger): EniSource {
-  if (!cfg.VPC_CNI_STATIC_ENIS)
-    throw new Error(
-      'no ENI source: the IMDS/EC2 ENI manager is not part of this build yet; set VPC_CNI_STATIC_ENIS (tests, demo)',
-    );
+async function loadEnis(cfg: IpamdConfig, ds: Datastore, logger: Logger): Promise<EniSource> {
+  if (!cfg.VPC_CNI_STATIC_ENIS) {
+    const { loadFromEc2 } = await import('./ec2-source.js');
+    return loadFromEc2(cfg, ds, logger);
+  }
   const enis = parseStaticEnis(cfg.VPC_CNI_STATIC_ENIS);
   const reserve = loadStaticEnis(ds, enis);
   logger.info({ enis: ds.eniList().length, stats: ds.stats() }, 'ENIs loaded from VPC_CNI_STATIC_ENIS');
@@ -87,9 +87,15 @@ async function setupHost(
   );
 }
 
+export interface StartOptions {
+  /** Set up node-wide host networking when the primary ENI is known (default true; in-process tests turn it off). */
+  hostNetworking?: boolean;
+}
+
 export async function startAgent(
   env: Readonly<Record<string, string | undefined>>,
   logger: Logger,
+  opts: StartOptions = {},
 ): Promise<Agent> {
   const t0 = performance.now();
   const cfg = loadIpamdConfig(env);
@@ -100,8 +106,8 @@ export async function startAgent(
     prefixDelegation: cfg.ENABLE_PREFIX_DELEGATION,
     cooldownMs: cfg.IP_COOLDOWN_PERIOD * 1000,
   });
-  const { supply, primary } = loadEnis(cfg, ds, logger);
-  if (primary) await setupHost(cfg, primary, logger);
+  const { supply, primary } = await loadEnis(cfg, ds, logger);
+  if (primary && opts.hostNetworking !== false) await setupHost(cfg, primary, logger);
   const vpcV4 = primary?.vpcCidrs ?? [];
 
   const checkpoint = new Checkpoint(cfg.AWS_VPC_K8S_CNI_BACKING_STORE, () => ds.allocations(), logger);

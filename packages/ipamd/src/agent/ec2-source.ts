@@ -1,0 +1,136 @@
+// The production ENI source (spec §3.3, §3.5, §3.6 in part): node facts from IMDS, attached ENIs and their
+// addresses from EC2 (what EC2 says is assigned is the truth; IMDS may lag), then the EC2-backed supply.
+// Not yet: leaked-ENI cleanup, trunk/EFA classification, custom networking, reconciliation loop (issue #6/#10).
+import {
+  DescribeInstanceTypesCommand,
+  DescribeNetworkInterfacesCommand,
+  EC2Client,
+  type NetworkInterface,
+} from '@aws-sdk/client-ec2';
+import type { IpamdConfig } from '@vpc-cni/shared/config';
+import { instanceLimits, maxPodsFor } from '@vpc-cni/shared/limits';
+import type { Logger } from '@vpc-cni/shared/logging';
+import { Ec2Supply } from '../eni/index.js';
+import { ImdsClient, readNodeFacts } from '../imds/index.js';
+import type { Datastore } from '../store/index.js';
+import { isPoolTooLow, poolLimits, type WarmConfig } from '../warm/index.js';
+import type { AddressSupply } from '../service/supply.js';
+
+export interface Ec2Source {
+  supply: AddressSupply;
+  primary: { mac: string; primaryIp: string; vpcCidrs: string[] };
+  maxPods: number;
+}
+
+async function attachedEnis(ec2: EC2Client, instanceId: string): Promise<NetworkInterface[]> {
+  const out: NetworkInterface[] = [];
+  let token: string | undefined;
+  do {
+    const r = await ec2.send(
+      new DescribeNetworkInterfacesCommand({
+        Filters: [{ Name: 'attachment.instance-id', Values: [instanceId] }],
+        MaxResults: 1000,
+        NextToken: token,
+      }),
+    );
+    out.push(...(r.NetworkInterfaces ?? []));
+    token = r.NextToken;
+  } while (token);
+  return out;
+}
+
+export async function loadFromEc2(cfg: IpamdConfig, ds: Datastore, logger: Logger): Promise<Ec2Source> {
+  const imds = new ImdsClient({ endpoint: cfg.AWS_EC2_METADATA_SERVICE_ENDPOINT });
+  const facts = await readNodeFacts(imds);
+  const ec2 = new EC2Client({
+    region: facts.region,
+    ...(cfg.AWS_EC2_ENDPOINT ? { endpoint: cfg.AWS_EC2_ENDPOINT } : {}),
+    maxAttempts: 10,
+    retryMode: 'adaptive',
+  });
+  let limits = instanceLimits(facts.instanceType);
+  let typeLimits = limits ? { enis: limits.enis, ipv4PerEni: limits.ipv4PerEni } : undefined;
+  if (!typeLimits) {
+    const t = await ec2.send(
+      new DescribeInstanceTypesCommand({ InstanceTypes: [facts.instanceType as never] }),
+    );
+    const n = t.InstanceTypes?.[0]?.NetworkInfo;
+    if (!n?.MaximumNetworkInterfaces || !n.Ipv4AddressesPerInterface)
+      throw new Error(
+        `instance type ${facts.instanceType}: no limits in our table nor from DescribeInstanceTypes`,
+      );
+    typeLimits = { enis: n.MaximumNetworkInterfaces, ipv4PerEni: n.Ipv4AddressesPerInterface };
+    limits = undefined;
+  }
+  for (const eni of await attachedEnis(ec2, facts.instanceId)) {
+    const id = eni.NetworkInterfaceId as string;
+    if (eni.TagSet?.some((t) => t.Key === 'node.k8s.amazonaws.com/no_manage' && t.Value === 'true')) {
+      logger.info({ eni: id }, 'ENI tagged no_manage: not used for pods');
+      continue;
+    }
+    const primary = id === facts.primaryEniId;
+    const device = eni.Attachment?.DeviceIndex ?? 0;
+    ds.addEni({
+      id,
+      deviceNumber: device,
+      isPrimary: primary,
+      routeTableId: primary ? 254 : device + 1,
+      subnetId: eni.SubnetId,
+    });
+    for (const a of eni.PrivateIpAddresses ?? [])
+      if (!a.Primary && a.PrivateIpAddress) ds.addCidr(id, `${a.PrivateIpAddress}/32`, false);
+    for (const p of eni.Ipv4Prefixes ?? []) if (p.Ipv4Prefix) ds.addCidr(id, p.Ipv4Prefix, true);
+  }
+  const warm: WarmConfig = {
+    warmEniTarget: cfg.WARM_ENI_TARGET,
+    warmIpTarget: cfg.WARM_IP_TARGET,
+    minimumIpTarget: cfg.MINIMUM_IP_TARGET,
+    warmPrefixTarget: cfg.WARM_PREFIX_TARGET,
+    maxEni: cfg.MAX_ENI ?? 0,
+    prefixDelegation: cfg.ENABLE_PREFIX_DELEGATION,
+  };
+  const pl = poolLimits(typeLimits, warm);
+  const maxPods = limits
+    ? maxPodsFor(limits, {
+        prefixDelegation: cfg.ENABLE_PREFIX_DELEGATION,
+        maxEni: cfg.MAX_ENI,
+      })
+    : 110;
+  const supply = new Ec2Supply(ec2, ds, {
+    instanceId: facts.instanceId,
+    subnetId: facts.subnetId,
+    securityGroups: facts.securityGroups,
+    limits: pl,
+    warm,
+    maxPods,
+    clusterName: cfg.CLUSTER_NAME || undefined,
+    logger,
+  });
+  // Pre-scaling: fill the warm pool before the first pod asks (spec §3.6).
+  const s = ds.stats();
+  const stats = {
+    totalIps: s.totalIPs,
+    assignedIps: s.assignedIPs,
+    totalPrefixes: s.totalPrefixes,
+    freePrefixes: s.freePrefixes,
+  };
+  if (!cfg.DISABLE_NETWORK_RESOURCE_PROVISIONING && isPoolTooLow(stats, warm, pl, maxPods))
+    await supply
+      .grow(0)
+      .catch((e: unknown) => logger.warn({ err: String(e) }, 'pre-scaling the pool failed'));
+  logger.info(
+    {
+      instance: facts.instanceId,
+      type: facts.instanceType,
+      enis: ds.eniList().length,
+      stats: ds.stats(),
+      maxPods,
+    },
+    'node ENIs loaded from EC2',
+  );
+  return {
+    supply,
+    primary: { mac: facts.primaryMac, primaryIp: facts.localIpv4, vpcCidrs: facts.vpcIpv4Cidrs },
+    maxPods,
+  };
+}
