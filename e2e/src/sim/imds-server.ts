@@ -48,7 +48,9 @@ export class ImdsServer {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     req.resume();
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    // Collapse `//`: the SDK metadata client joins the endpoint's `/` with `/latest/...`, and real IMDS accepts it.
+    // (`new URL` would read `//latest/...` as a host name, so the raw path is used.)
+    const path = (req.url ?? '/').split('?')[0]!.replace(/\/{2,}/g, '/');
     this.hits.set(path, (this.hits.get(path) ?? 0) + 1);
     const send = (status: number, body: string, headers: Record<string, string> = {}): void => {
       res.writeHead(status, { 'content-type': 'text/plain', ...headers });

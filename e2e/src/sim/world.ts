@@ -154,11 +154,19 @@ export class World {
     if (this.history.length > 2000) this.history.splice(0, this.history.length - 2000);
   }
 
-  /** IMDS view of an instance as it was `lagMs` ago (the oldest snapshot when nothing is that old). */
+  /**
+   * IMDS view of an instance as it was `lagMs` ago: the newest snapshot that old which knows the instance, else the
+   * first snapshot that knows it (an instance launched less than `lag` ago, or lag = Infinity → frozen at launch).
+   */
   imdsView(instanceId: string, lagMs: number): ImdsInstanceView | undefined {
     const cutoff = this.now() - lagMs;
-    let pick = this.history[0]!;
-    for (const h of this.history) if (h.at <= cutoff) pick = h;
-    return pick.view.get(instanceId) ?? this.history.at(-1)!.view.get(instanceId);
+    let pick: ImdsInstanceView | undefined;
+    for (const h of this.history) {
+      const v = h.view.get(instanceId);
+      if (!v) continue;
+      if (h.at <= cutoff || pick === undefined) pick = v;
+      if (h.at > cutoff) break;
+    }
+    return pick;
   }
 }
