@@ -93,14 +93,14 @@ export async function attachEni(w: World, spec: AttachSpec, delayMs: number): Pr
       `Network interface '${eni.id}' and instance '${inst.id}' are in different availability zones`,
     );
   const onCard = w.enisOf(inst.id).filter((e) => e.attachment!.networkCardIndex === nc);
-  if (onCard.some((e) => e.attachment!.deviceIndex === spec.deviceIndex))
-    throw err.invalidParam(
-      `Instance '${inst.id}' already has an interface attached at device index '${spec.deviceIndex}'.`,
-    );
   if (onCard.length >= card.maxEnis)
     throw new err.Ec2Error(
       'AttachmentLimitExceeded',
       `Interface count ${onCard.length + 1} exceeds the limit for ${inst.type}`,
+    );
+  if (onCard.some((e) => e.attachment!.deviceIndex === spec.deviceIndex))
+    throw err.invalidParam(
+      `Instance '${inst.id}' already has an interface attached at device index '${spec.deviceIndex}'.`,
     );
   if (ipv4Count(eni) > lim.ipv4PerEni) throw err.ipLimit();
   const att = {
