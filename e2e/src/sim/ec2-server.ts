@@ -14,6 +14,8 @@ import { errorXml, responseXml } from './xml.js';
 export class Ec2Server {
   private readonly server: Server;
   url = '';
+  /** Extra admin routes (the Sim adds IMDS control); return undefined when the route is not handled. */
+  extraAdmin?: (method: string, path: string, body: string) => unknown;
 
   constructor(
     readonly world: World,
@@ -57,6 +59,11 @@ export class Ec2Server {
       const lat = this.faults.latency(action);
       if (lat > 0) await sleep(lat);
       const out = await handler({ w: this.world, p, faults: this.faults });
+      if (this.faults.dropReply(action)) {
+        this.faults.record(action, 'DroppedReply', logParams);
+        req.socket.destroy();
+        return;
+      }
       this.faults.record(action, 'OK', logParams);
       send(200, responseXml(action, requestId, out));
     } catch (e) {
@@ -83,6 +90,8 @@ export class Ec2Server {
       return json(this.faults.config);
     }
     if (path === '/_sim/world' && method === 'GET') return json(worldJson(this.world));
+    const extra = this.extraAdmin?.(method, path, body);
+    if (extra !== undefined) return json(extra);
     json({ error: `no admin route ${method} ${path}` }, 404);
   }
 }

@@ -180,3 +180,42 @@ describe('admin API', () => {
     expect((await fetch(`${sim.ec2Url}/_sim/nope`)).status).toBe(404);
   });
 });
+
+describe('crash hook and IMDS admin', () => {
+  it('dropReplyNext: the ENI is created but the caller gets no reply; it can be found by its tags', async () => {
+    const { sim, ec2 } = await setup();
+    sim.faults.update({ dropReplyNext: { CreateNetworkInterface: 1 } });
+    const tag = { Key: 'node.k8s.amazonaws.com/instance_id', Value: 'i-lost' };
+    await expect(
+      ec2.send(
+        new E.CreateNetworkInterfaceCommand({
+          SubnetId: SUBNET_A,
+          TagSpecifications: [{ ResourceType: 'network-interface', Tags: [tag] }],
+        }),
+      ),
+    ).rejects.toThrow();
+    expect(sim.faults.calls.at(-1)?.outcome).toBe('DroppedReply');
+    const found = await ec2.send(
+      new E.DescribeNetworkInterfacesCommand({
+        Filters: [{ Name: 'tag:node.k8s.amazonaws.com/instance_id', Values: ['i-lost'] }],
+      }),
+    );
+    expect(found.NetworkInterfaces).toHaveLength(1);
+    const again = await ec2.send(new E.CreateNetworkInterfaceCommand({ SubnetId: SUBNET_A }));
+    expect(again.NetworkInterface?.Status).toBe('available');
+  });
+
+  it('POST /_sim/imds/<id> sets lag (stale) and the v2 requirement', async () => {
+    const { sim, node } = await setup();
+    const url = `${sim.ec2Url}/_sim/imds/${node.instance.id}`;
+    const r = (await (
+      await fetch(url, { method: 'POST', body: JSON.stringify({ lagMs: 'stale', requireV2: false }) })
+    ).json()) as Record<string, unknown>;
+    expect(r).toMatchObject({ lagMs: 'stale', requireV2: false, url: node.imdsUrl });
+    expect(node.imds.lagMs).toBe(Infinity);
+    expect((await fetch(`${node.imdsUrl}/latest/meta-data/instance-id`)).status).toBe(200);
+    await fetch(url, { method: 'POST', body: JSON.stringify({ lagMs: 250 }) });
+    expect(node.imds.lagMs).toBe(250);
+    expect((await fetch(`${sim.ec2Url}/_sim/imds/i-nope`)).status).toBe(404);
+  });
+});

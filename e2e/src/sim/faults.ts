@@ -31,6 +31,11 @@ export interface FaultConfig {
   failNext: Record<string, InjectedError[]>;
   /** Actions answered with UnauthorizedOperation (IAM policy missing). */
   deny: string[];
+  /**
+   * Crash hook: the next N calls of an action take effect but the connection is dropped before the reply (as if
+   * the caller crashed or the network failed mid-call); ipamd must then find e.g. the created ENI by its tags.
+   */
+  dropReplyNext: Record<string, number>;
 }
 
 export const zeroTiming = (): FaultConfig => ({
@@ -41,6 +46,7 @@ export const zeroTiming = (): FaultConfig => ({
   errorRate: {},
   failNext: {},
   deny: [],
+  dropReplyNext: {},
 });
 
 /** Delays close to what real EC2 shows (create ~300 ms, assign ~200 ms, attach visible after ~1.5 s). */
@@ -111,6 +117,14 @@ export class Faults {
         er.message ?? 'An internal error has occurred',
         er.status ?? 500,
       );
+  }
+
+  /** True (and counts down) when this call's reply must be dropped after the action ran. */
+  dropReply(action: string): boolean {
+    const n = this.config.dropReplyNext[action] ?? 0;
+    if (n <= 0) return false;
+    this.config.dropReplyNext[action] = n - 1;
+    return true;
   }
 
   record(action: string, outcome: string, params: Record<string, string>): void {

@@ -38,6 +38,27 @@ export class Sim {
     this.world = new World(opts);
     this.faults = new Faults(opts.faults, this.world.now, opts.random);
     this.ec2 = new Ec2Server(this.world, this.faults);
+    this.ec2.extraAdmin = (method, path, body) => this.imdsAdmin(method, path, body);
+  }
+
+  /** `GET|POST /_sim/imds/<instanceId>` with `{lagMs, requireV2}`; lagMs `null` or "stale" = never updates. */
+  private imdsAdmin(method: string, path: string, body: string): unknown {
+    const m = /^\/_sim\/imds\/([^/]+)$/.exec(path);
+    const node = m ? this.nodes.get(m[1]!) : undefined;
+    if (!node) return undefined;
+    if (method === 'POST') {
+      const patch = JSON.parse(body) as { lagMs?: number | null | 'stale'; requireV2?: boolean };
+      if (patch.lagMs !== undefined)
+        node.imds.lagMs = patch.lagMs === null || patch.lagMs === 'stale' ? Infinity : patch.lagMs;
+      if (patch.requireV2 !== undefined) node.imds.requireV2 = patch.requireV2;
+    }
+    const lag = node.imds.lagMs;
+    return {
+      instanceId: node.instance.id,
+      url: node.imdsUrl,
+      lagMs: Number.isFinite(lag) ? lag : 'stale',
+      requireV2: node.imds.requireV2,
+    };
   }
 
   static async start(opts: SimOptions): Promise<Sim> {
