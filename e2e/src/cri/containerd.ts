@@ -1,0 +1,115 @@
+// A private containerd (Debian's 1.6) running inside a simulated node's network namespace, with its own root,
+// state, sockets and CNI directories, so every pod veth, route and rule lands in that netns. Configured for this
+// VM (spec containerd-e2e.md): restrict_oom_score_adj, cgroupfs, overlayfs, the local pause image.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PAUSE_IMAGE, buildPauseImage } from './pause-image.js';
+
+export interface ContainerdOptions {
+  nodeNs: string;
+  cniBinDir: string;
+  cniConfDir: string;
+  /** Where the pause image tarball is cached between runs. */
+  cacheDir: string;
+}
+
+export class PrivateContainerd {
+  readonly dir = mkdtempSync(join(tmpdir(), 'vct-containerd-'));
+  readonly socket = join(this.dir, 'containerd.sock');
+  readonly log = join(this.dir, 'containerd.log');
+  private child: ChildProcess | undefined;
+
+  constructor(private readonly o: ContainerdOptions) {}
+
+  private config(): string {
+    const d = this.dir;
+    return `version = 2
+root = "${d}/root"
+state = "${d}/state"
+disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper"]
+[grpc]
+  address = "${this.socket}"
+[ttrpc]
+  address = "${d}/containerd-ttrpc.sock"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "${d}/opt"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "${PAUSE_IMAGE}"
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "${this.o.cniBinDir}"
+    conf_dir = "${this.o.cniConfDir}"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+`;
+  }
+
+  async start(): Promise<void> {
+    mkdirSync(this.o.cacheDir, { recursive: true });
+    const image = buildPauseImage(this.o.cacheDir);
+    writeFileSync(join(this.dir, 'config.toml'), this.config());
+    // nsenter, not `ip netns exec`: that remounts /sys, hiding the cgroup mounts runc needs.
+    this.child = spawn(
+      'nsenter',
+      [
+        `--net=/var/run/netns/${this.o.nodeNs}`,
+        'containerd',
+        '--config',
+        join(this.dir, 'config.toml'),
+        '--log-level',
+        'warn',
+      ],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        detached: true, // its own process group, stopped by PID below
+        // A clean environment: the test runner's (e.g. a cgroup-related variable) must not leak into runc.
+        env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
+      },
+    );
+    const logs: Buffer[] = [];
+    this.child.stderr?.on('data', (b: Buffer) => logs.push(b));
+    for (let i = 0; i < 200 && !existsSync(this.socket); i++) {
+      if (this.child.exitCode !== null)
+        throw new Error(`containerd exited: ${Buffer.concat(logs).toString().slice(-500)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    if (!existsSync(this.socket)) throw new Error('containerd did not create its socket');
+    execFileSync('ctr', ['-a', this.socket, '-n', 'k8s.io', 'images', 'import', image], { stdio: 'ignore' });
+  }
+
+  async stop(): Promise<void> {
+    const c = this.child;
+    if (c?.pid && c.exitCode === null) {
+      process.kill(c.pid, 'SIGTERM');
+      await new Promise((r) => {
+        const t = setTimeout(() => {
+          if (c.exitCode === null && c.pid) process.kill(c.pid, 'SIGKILL');
+          r(undefined);
+        }, 5_000);
+        c.once('exit', () => {
+          clearTimeout(t);
+          r(undefined);
+        });
+      });
+    }
+    // Snapshot mounts of removed sandboxes are gone; anything left under our root is unmounted before removal.
+    try {
+      const mounts = execFileSync(
+        'sh',
+        ['-c', `grep -F '${this.dir}' /proc/mounts | cut -d' ' -f2 | sort -r`],
+        { encoding: 'utf8' },
+      );
+      for (const m of mounts.split('\n').filter(Boolean))
+        execFileSync('umount', ['-l', m], { stdio: 'ignore' });
+    } catch {
+      // nothing mounted
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
