@@ -48,8 +48,18 @@ function byIds<T>(
   );
 }
 
+/** EC2 refuses MaxResults together with explicit ids on DescribeNetworkInterfaces / DescribeInstances. */
+function noPagingWithIds(p: Params, ids: string[], what: string): void {
+  if (ids.length > 0 && p.get('MaxResults') !== undefined)
+    throw new Ec2Error(
+      'InvalidParameterCombination',
+      `The parameter ${what} cannot be used with the parameter maxResults`,
+    );
+}
+
 const describeNetworkInterfaces: Handler = ({ w, p }) => {
   const ids = p.list('NetworkInterfaceId');
+  noPagingWithIds(p, ids, 'networkInterfaceIdSet');
   const all = ids.length > 0 ? byIds(ids, (id) => w.enis.get(id), notFoundEni) : [...w.enis.values()];
   const filters = p.filters();
   const hits = all.filter((e) => matches(filters, e.tags, (n) => r.eniAttrs(e, n)));
@@ -59,6 +69,7 @@ const describeNetworkInterfaces: Handler = ({ w, p }) => {
 
 const describeInstances: Handler = ({ w, p }) => {
   const ids = p.list('InstanceId');
+  noPagingWithIds(p, ids, 'instancesSet');
   const all =
     ids.length > 0 ? byIds(ids, (id) => w.instances.get(id), notFoundInstance) : [...w.instances.values()];
   const filters = p.filters();

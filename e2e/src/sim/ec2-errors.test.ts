@@ -235,3 +235,29 @@ describe('EC2 errors decoded by the SDK', () => {
     expect(e.name).toBe('OperationNotPermitted');
   });
 });
+
+describe('parameter combinations EC2 refuses', () => {
+  it('MaxResults with explicit ids → InvalidParameterCombination; ips and prefixes in one assign too', async () => {
+    const id = await createEni();
+    const a = await failure(
+      ec2.send(new E.DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [id], MaxResults: 5 })),
+    );
+    expect(a.name).toBe('InvalidParameterCombination');
+    const b = await failure(
+      ec2.send(new E.DescribeInstancesCommand({ InstanceIds: [instanceId], MaxResults: 5 })),
+    );
+    expect(b.name).toBe('InvalidParameterCombination');
+    const c = await failure(
+      ec2.send(
+        new E.AssignPrivateIpAddressesCommand({
+          NetworkInterfaceId: id,
+          SecondaryPrivateIpAddressCount: 1,
+          Ipv4PrefixCount: 1,
+        }),
+      ),
+    );
+    expect(c.name).toBe('InvalidParameterCombination');
+    const d = await failure(ec2.send(new E.DescribeNetworkInterfacesCommand({ MaxResults: 4 })));
+    expect(d.name).toBe('InvalidParameterValue');
+  });
+});
