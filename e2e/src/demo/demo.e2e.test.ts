@@ -1,4 +1,4 @@
-// The README's main command, end to end: real aws-cni against the real aws-k8s-agent in a node netns.
+// The README's main command, end to end: containerd (CRI) → real aws-cni → real aws-k8s-agent, in a node netns.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 const ROOT = resolve(import.meta.dirname, '../../..');
 
 describe.skipIf(!existsSync(join(ROOT, 'dist/bin/aws-k8s-agent')))('demo', () => {
-  it('wires 11 pods across two ENIs (on-demand growth), all reach each other and the outside via SNAT, teardown leaves nothing', () => {
+  it('containerd creates 11 pods over CRI across two ENIs (on-demand growth); all reach each other and the outside via SNAT; teardown leaves nothing', () => {
     const r = spawnSync(
       process.execPath,
       ['--import', 'tsx', join(import.meta.dirname, 'main.ts'), '--pods', '11'],

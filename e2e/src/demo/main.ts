@@ -1,15 +1,16 @@
-// `npm run demo`: a simulated node in its own network namespace, pods created by running the real aws-cni
-// executable exactly as containerd does (env + stdin, inside the node netns), with what a user wants to see:
-// pods and addresses, pod-to-pod connectivity, timings, and a clean teardown.
-// Addresses come from the real ipamd (aws-k8s-agent) in the node netns; its ENIs are described statically
-// until the EC2 simulator lands (the second ENI's addresses are added on demand, as EC2 would).
-import { spawn } from 'node:child_process';
+// `npm run demo`: a simulated node in its own network namespace; a private containerd creates pods over CRI as
+// kubelet does and calls the real aws-cni, which gets addresses from the real ipamd (aws-k8s-agent) in the same
+// netns. Prints pods and addresses, ENI use, pod-to-pod and pod-to-outside (SNAT) connectivity, timings, and checks
+// a clean teardown. ENIs are described statically until the demo moves to the EC2 simulator (the second ENI's
+// addresses are added on demand, as EC2 would).
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { maxPods, instanceLimits } from '@vpc-cni/shared/limits';
 import { type DemoEni, IpamdProcess } from './ipamd-process.js';
-import { addNetns, canPing, inNetns, removeAllNetns, removeNetns } from './netns.js';
+import { type CriPod, createPod, deletePod, podCanPing, startRuntime } from './cri-pods.js';
+import type { CriClient, PrivateContainerd } from '../cri/index.js';
+import { addNetns, inNetns, removeAllNetns } from './netns.js';
 
 const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 const awsCni = join(root, 'dist/bin/aws-cni');
@@ -21,65 +22,6 @@ const OUTSIDE_IP = '198.51.100.7';
 function flag(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? (process.argv[i + 1] as string) : dflt;
-}
-
-interface Pod {
-  name: string;
-  netns: string;
-  id: string;
-  ip?: string;
-  hostVeth?: string;
-  addMs?: number;
-}
-
-/** Runs aws-cni as containerd does, inside the node netns. */
-function runCni(
-  nodeNs: string,
-  command: string,
-  pod: Pod,
-  netnsPath: string,
-  logFile: string,
-  socket: string,
-): Promise<{ json: Record<string, unknown>; ms: number }> {
-  const conf = {
-    cniVersion: '1.0.0',
-    name: 'aws-cni',
-    type: 'aws-cni',
-    vethPrefix: 'eni',
-    mtu: '9001',
-    podSGEnforcingMode: 'strict',
-    pluginLogFile: logFile,
-    pluginLogLevel: 'Debug',
-    ipamdEndpoint: `unix://${socket}`,
-  };
-  const t0 = process.hrtime.bigint();
-  const child = spawn('ip', ['netns', 'exec', nodeNs, awsCni], {
-    env: {
-      PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
-      CNI_COMMAND: command,
-      CNI_CONTAINERID: pod.id,
-      CNI_NETNS: netnsPath,
-      CNI_IFNAME: 'eth0',
-      CNI_PATH: join(root, 'dist/bin'),
-      CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=${pod.name};K8S_POD_INFRA_CONTAINER_ID=${pod.id}`,
-    },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.stdin.end(JSON.stringify(conf));
-  return new Promise((resolveRun, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      if (code !== 0) {
-        reject(new Error(`aws-cni ${command} for ${pod.name} failed (exit ${code}): ${stdout}${stderr}`));
-        return;
-      }
-      resolveRun({ json: stdout ? (JSON.parse(stdout) as Record<string, unknown>) : {}, ms });
-    });
-  });
 }
 
 async function main(): Promise<number> {
@@ -104,7 +46,7 @@ async function main(): Promise<number> {
       `(prefix delegation: ${maxPods(type, { prefixDelegation: true })})`,
   );
   console.log(
-    `  aws-cni: ${(statSync(awsCni).size / 1048576).toFixed(1)} MiB single executable, run as containerd would`,
+    `  aws-cni: ${(statSync(awsCni).size / 1048576).toFixed(1)} MiB single executable, called by containerd`,
   );
   console.log(
     '  ipamd: the real aws-k8s-agent in the node netns; ENIs described statically (EC2 simulator not landed yet)',
@@ -130,7 +72,9 @@ async function main(): Promise<number> {
     },
   ];
   const ipamd = new IpamdProcess(agent, enis);
-  const pods: Pod[] = [];
+  const pods: CriPod[] = [];
+  let cri: CriClient | undefined;
+  let containerd: PrivateContainerd | undefined;
   let failures = 0;
   try {
     const node = addNetns('node');
@@ -167,33 +111,28 @@ async function main(): Promise<number> {
       `  host networking by ipamd: ${snat.length} rules in AWS-SNAT-CHAIN-0, e.g. ${snat.at(-1) ?? 'none'}`,
     );
     inNetns(node, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
-    const logFile = join(ipamd.dir, 'plugin.log');
+    const runtime = await startRuntime({
+      nodeNs: node,
+      workDir: ipamd.dir,
+      awsCni,
+      ipamdSocket: ipamd.socket,
+      cacheDir: join(root, 'dist/cache'),
+    });
+    cri = runtime.cri;
+    containerd = runtime.containerd;
+    const v = await cri.version();
+    console.log(`  runtime: ${v.runtime_name} ${v.runtime_version} in the node netns, pods created over CRI`);
 
-    for (let i = 0; i < podCount; i++) {
-      const pod: Pod = { name: `web-${i}`, netns: addNetns(`pod${i}`), id: `sandbox${i}${process.pid}` };
-      const { json, ms } = await runCni(
-        node,
-        'ADD',
-        pod,
-        `/var/run/netns/${pod.netns}`,
-        logFile,
-        ipamd.socket,
-      );
-      const ips = (json['ips'] as Array<{ address: string }> | undefined) ?? [];
-      const ifaces = (json['interfaces'] as Array<{ name: string; sandbox?: string }> | undefined) ?? [];
-      pod.ip = ips[0]?.address.split('/')[0];
-      pod.hostVeth = ifaces.find((f) => !f.sandbox)?.name;
-      pod.addMs = ms;
-      pods.push(pod);
-    }
+    for (let i = 0; i < podCount; i++) pods.push(await createPod(cri, `web-${i}`, i));
+    const ready = (Date.now() - t0) / 1000;
 
     console.log('\npods');
-    console.log('  name     ip           ENI (device)       host veth        ADD ms');
+    console.log('  name     ip           ENI (device)       host veth        RunPodSandbox ms');
     for (const p of pods) {
-      const eni = ipamd.eniOf(String(p.ip));
+      const eni = ipamd.eniOf(p.ip);
       const eniText = eni ? `${eni.id} (${eni.deviceNumber})` : '?';
       console.log(
-        `  ${p.name.padEnd(8)} ${String(p.ip).padEnd(12)} ${eniText.padEnd(18)} ${String(p.hostVeth).padEnd(16)} ${p.addMs?.toFixed(1)}`,
+        `  ${p.name.padEnd(8)} ${p.ip.padEnd(12)} ${eniText.padEnd(18)} ${p.hostVeth.padEnd(16)} ${p.ms.toFixed(1)}`,
       );
     }
     const held = ipamd.allocations();
@@ -210,21 +149,19 @@ async function main(): Promise<number> {
     for (const from of pods) {
       const row = pods.map((to) => {
         if (to === from) return '-'.padEnd(7);
-        const ok = canPing(from.netns, to.ip as string);
+        const ok = podCanPing(from, to.ip);
         if (!ok) failures++;
         return (ok ? 'ok' : 'FAIL').padEnd(7);
       });
-      const out = canPing(from.netns, OUTSIDE_IP);
+      const out = podCanPing(from, OUTSIDE_IP);
       if (!out) failures++;
       console.log(`  ${from.name.padEnd(8)} ${row.join(' ')} ${out ? 'ok' : 'FAIL'}`);
     }
+    console.log(
+      `\n${pods.length} pods ready ${ready.toFixed(1)} s after start (max pods on ${type}: ${maxPods(type)})`,
+    );
 
-    // Tear down as containerd does: DEL with the netns (StopPodSandbox), then DEL with CNI_NETNS empty.
-    for (const p of pods) {
-      await runCni(node, 'DEL', p, `/var/run/netns/${p.netns}`, logFile, ipamd.socket);
-      removeNetns(p.netns); // the runtime destroys the sandbox netns, taking the pod end of the veth
-      await runCni(node, 'DEL', p, '', logFile, ipamd.socket);
-    }
+    for (const p of pods) await deletePod(cri, p);
     const leftover = inNetns(node, ['ip', '-o', 'link', 'show'])
       .split('\n')
       .filter((l) => /: eni[0-9a-f]+@/.test(l));
@@ -234,7 +171,7 @@ async function main(): Promise<number> {
       .filter((l) => / dev eni[0-9a-f]+/.test(l))
       .join('\n');
     console.log(
-      `\nteardown: ${pods.length} pods deleted (two DELs each); host veths left: ${leftover.length}; ` +
+      `\nteardown: ${pods.length} pods deleted over CRI (StopPodSandbox + RemovePodSandbox: two DELs each); host veths left: ${leftover.length}; ` +
         `addresses still assigned in ipamd: ${ipamd.allocations().size}; pod routes left: ${routes ? routes.split('\n').length : 0}`,
     );
     if (leftover.length > 0 || ipamd.allocations().size > 0 || routes) failures++;
@@ -242,6 +179,8 @@ async function main(): Promise<number> {
     console.error(`demo failed: ${e instanceof Error ? e.message : String(e)}`);
     failures++;
   } finally {
+    cri?.close();
+    await containerd?.stop();
     await ipamd.stop();
     removeAllNetns();
   }

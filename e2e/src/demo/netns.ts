@@ -29,19 +29,3 @@ export function inNetns(ns: string, cmd: string[]): string {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
-
-export function canPing(fromNs: string, ip: string): boolean {
-  try {
-    inNetns(fromNs, ['ping', '-c', '1', '-W', '1', ip]);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Removes one namespace now (as the runtime does after the last DEL). */
-export function removeNetns(name: string): void {
-  const i = created.indexOf(name);
-  if (i >= 0) created.splice(i, 1);
-  execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
-}

@@ -1,0 +1,90 @@
+// Pods for the demo, created the way kubelet creates them: over CRI, by a private containerd in the node netns,
+// which calls the real aws-cni from its CNI bin dir with the conflist below.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CriClient, PrivateContainerd } from '../cri/index.js';
+
+export interface CriPod {
+  name: string;
+  id: string;
+  ip: string;
+  /** pause process: /proc/<pid>/ns/net is the pod's netns. */
+  pid: number;
+  hostVeth: string;
+  ms: number;
+}
+
+/** The host veth aws-cni derives for a pod (prefix + first 11 hex of SHA-1 of "namespace.name"). */
+export const hostVethOf = (namespace: string, name: string): string =>
+  `eni${createHash('sha1').update(`${namespace}.${name}`).digest('hex').slice(0, 11)}`;
+
+export async function startRuntime(o: {
+  nodeNs: string;
+  workDir: string;
+  awsCni: string;
+  ipamdSocket: string;
+  cacheDir: string;
+}): Promise<{ containerd: PrivateContainerd; cri: CriClient }> {
+  const binDir = join(o.workDir, 'cni-bin');
+  const confDir = join(o.workDir, 'cni-conf');
+  mkdirSync(binDir, { recursive: true });
+  mkdirSync(confDir, { recursive: true });
+  copyFileSync(o.awsCni, join(binDir, 'aws-cni'));
+  for (const p of ['loopback', 'portmap']) copyFileSync(join('/usr/lib/cni', p), join(binDir, p));
+  writeFileSync(
+    join(confDir, '10-aws.conflist'),
+    JSON.stringify({
+      cniVersion: '1.0.0',
+      name: 'aws-cni',
+      plugins: [
+        {
+          name: 'aws-cni',
+          type: 'aws-cni',
+          vethPrefix: 'eni',
+          mtu: '9001',
+          podSGEnforcingMode: 'strict',
+          pluginLogFile: join(o.workDir, 'plugin.log'),
+          pluginLogLevel: 'Debug',
+          ipamdEndpoint: `unix://${o.ipamdSocket}`,
+          capabilities: { 'io.kubernetes.cri.pod-annotations': true },
+        },
+        { type: 'portmap', capabilities: { portMappings: true }, snat: true },
+      ],
+    }),
+  );
+  const containerd = new PrivateContainerd({
+    nodeNs: o.nodeNs,
+    cniBinDir: binDir,
+    cniConfDir: confDir,
+    cacheDir: o.cacheDir,
+  });
+  await containerd.start();
+  return { containerd, cri: new CriClient(containerd.socket) };
+}
+
+export async function createPod(cri: CriClient, name: string, i: number): Promise<CriPod> {
+  const t0 = performance.now();
+  const id = await cri.runPodSandbox({ name, namespace: 'default', uid: `uid-${i}-${process.pid}` });
+  const ms = performance.now() - t0;
+  const s = await cri.status(id);
+  return { name, id, ip: s.ip, pid: s.pid, hostVeth: hostVethOf('default', name), ms };
+}
+
+/** As kubelet tears a pod down: StopPodSandbox (CNI DEL with the netns), RemovePodSandbox (DEL, empty CNI_NETNS). */
+export async function deletePod(cri: CriClient, pod: CriPod): Promise<void> {
+  await cri.stopPodSandbox(pod.id);
+  await cri.removePodSandbox(pod.id);
+}
+
+export function podCanPing(pod: CriPod, ip: string): boolean {
+  try {
+    execFileSync('nsenter', [`--net=/proc/${pod.pid}/ns/net`, 'ping', '-c', '1', '-W', '1', ip], {
+      stdio: 'ignore',
+    });
+    return true;
+  } catch {
+    return false;
+  }
+}
