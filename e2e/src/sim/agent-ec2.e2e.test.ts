@@ -8,26 +8,24 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '@vpc-cni/shared/logging';
 import { CNIBackend, RpcClient } from '@vpc-cni/shared/rpc';
 import { startAgent } from '@vpc-cni/ipamd/agent';
-import { Ec2Sim, ImdsSim, World } from './index.js';
+import type { Node, Sim } from './sim.js';
+import { SG_1, SUBNET_A, startSmall } from './testkit.js';
 
 describe('ipamd on a simulated m5.large', () => {
-  const world = new World(['10.0.0.0/16']);
-  const subnet = world.addSubnet('10.0.0.0/24', 'us-west-2a');
-  const sg = world.addSecurityGroup('nodes');
-  const inst = world.addInstance('m5.large', subnet.id);
-  world.eni(inst.primaryEniId).groups.push(sg);
-  const ec2 = new Ec2Sim(world);
-  const imds = new ImdsSim(world, inst.id);
+  let sim: Sim;
+  let node: Node;
   const dir = mkdtempSync(join(tmpdir(), 'vct-agent-ec2-'));
   let env: Record<string, string> = {};
+  // The agent's EC2 client takes credentials from the process environment (SDK default chain).
   const saved = { id: process.env['AWS_ACCESS_KEY_ID'], key: process.env['AWS_SECRET_ACCESS_KEY'] };
 
   beforeAll(async () => {
-    process.env['AWS_ACCESS_KEY_ID'] = 'AKIDEXAMPLE';
-    process.env['AWS_SECRET_ACCESS_KEY'] = 'secret';
+    sim = await startSmall();
+    node = await sim.launch({ type: 'm5.large', subnetId: SUBNET_A, groups: [SG_1] });
+    process.env['AWS_ACCESS_KEY_ID'] = 'AKIASIMULATOR0000000';
+    process.env['AWS_SECRET_ACCESS_KEY'] = 'simulator-secret';
     env = {
-      AWS_EC2_ENDPOINT: await ec2.start(),
-      AWS_EC2_METADATA_SERVICE_ENDPOINT: await imds.start(),
+      ...sim.envFor(node.instance.id),
       VPC_CNI_IPAMD_SOCKET: join(dir, 'ipamd.sock'),
       AWS_VPC_K8S_CNI_BACKING_STORE: join(dir, 'ipam.json'),
       DISABLE_INTROSPECTION: 'true',
@@ -36,19 +34,21 @@ describe('ipamd on a simulated m5.large', () => {
     };
   });
   afterAll(async () => {
-    await ec2.stop();
-    await imds.stop();
+    await sim?.stop();
     rmSync(dir, { recursive: true, force: true });
-    process.env['AWS_ACCESS_KEY_ID'] = saved.id;
-    process.env['AWS_SECRET_ACCESS_KEY'] = saved.key;
-    if (saved.id === undefined) delete process.env['AWS_ACCESS_KEY_ID'];
-    if (saved.key === undefined) delete process.env['AWS_SECRET_ACCESS_KEY'];
+    for (const [k, v] of [
+      ['AWS_ACCESS_KEY_ID', saved.id],
+      ['AWS_SECRET_ACCESS_KEY', saved.key],
+    ] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
   });
 
   it('pre-scales to WARM_ENI_TARGET, grows on demand to 27 pods, restarts without EC2 mutations', async () => {
     const agent = await startAgent(env, silentLogger, { hostNetworking: false });
     // Pre-scaling: the primary ENI got its 9 secondary addresses before any pod.
-    expect(world.eni(inst.primaryEniId).secondaryIps).toHaveLength(9);
+    expect(sim.world.eni(node.instance.primaryEniId).secondaryIps).toHaveLength(9);
     expect(agent.ds.stats()).toMatchObject({ totalIPs: 9, assignedIPs: 0 });
     const client = new RpcClient({ endpoint: `unix://${env['VPC_CNI_IPAMD_SOCKET']}`, deadlineMs: 30_000 });
     const req = (i: number) => ({
@@ -67,8 +67,8 @@ describe('ipamd on a simulated m5.large', () => {
         Array.from({ length: 27 }, (_, i) => client.call(CNIBackend.AddNetwork, req(i))),
       );
       expect(new Set(replies.map((r) => r.IPAllocationMetadata[0]?.IPv4Addr)).size).toBe(27);
-      expect(replies[0]?.VPCv4CIDRs).toEqual(['10.0.0.0/16']);
-      expect(world.attachedEnis(inst.id)).toHaveLength(3);
+      expect(replies[0]?.VPCv4CIDRs).toEqual(sim.world.vpc.cidrs); // primary and secondary CIDR
+      expect(sim.world.enisOf(node.instance.id)).toHaveLength(3);
       const devices = replies.map((r) => r.IPAllocationMetadata[0]?.DeviceNumber);
       expect(new Set(devices)).toEqual(new Set([0, 1, 2]));
     } finally {
@@ -81,7 +81,7 @@ describe('ipamd on a simulated m5.large', () => {
         'AttachNetworkInterface',
         'AssignPrivateIpAddresses',
         'DeleteNetworkInterface',
-      ].reduce((n, a) => n + ec2.count(a), 0);
+      ].reduce((n, a) => n + (sim.faults.counts()[a] ?? 0), 0);
     const before = mutations();
     const again = await startAgent(env, silentLogger, { hostNetworking: false });
     try {

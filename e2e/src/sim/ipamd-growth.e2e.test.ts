@@ -4,7 +4,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EC2Client } from '@aws-sdk/client-ec2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '@vpc-cni/shared/logging';
 import { AddNetworkRequest, GrpcStatus } from '@vpc-cni/shared/rpc';
@@ -13,27 +12,18 @@ import { Checkpoint } from '@vpc-cni/ipamd/persistence';
 import { IpamService } from '@vpc-cni/ipamd/service';
 import { Datastore } from '@vpc-cni/ipamd/store';
 import { poolLimits } from '@vpc-cni/ipamd/warm';
-import { Ec2Sim, type Ec2SimOptions, World } from './index.js';
+import type { FaultConfig } from './faults.js';
+import { SG_1, SUBNET_A, sdkClient, startSmall } from './testkit.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 
-async function node(simOptions: Ec2SimOptions = {}) {
-  const world = new World(['10.0.0.0/16']);
-  const subnet = world.addSubnet('10.0.0.0/24', 'us-west-2a');
-  const sg = world.addSecurityGroup('nodes');
-  const inst = world.addInstance('m5.large', subnet.id);
-  const sim = new Ec2Sim(world, simOptions);
-  const endpoint = await sim.start();
-  const ec2 = new EC2Client({
-    endpoint,
-    region: 'us-west-2',
-    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
-    maxAttempts: 10,
-    retryMode: 'adaptive',
-  });
+async function node(faults: Partial<FaultConfig> = {}) {
+  const sim = await startSmall({ faults });
+  const { instance: inst } = await sim.launch({ type: 'm5.large', subnetId: SUBNET_A, groups: [SG_1] });
+  const ec2 = sdkClient(sim, 10);
   const dir = mkdtempSync(join(tmpdir(), 'vct-ec2sup-'));
   cleanups.push(
     () => ec2.destroy(),
@@ -52,8 +42,8 @@ async function node(simOptions: Ec2SimOptions = {}) {
   };
   const supply = new Ec2Supply(ec2, ds, {
     instanceId: inst.id,
-    subnetId: subnet.id,
-    securityGroups: [sg],
+    subnetId: SUBNET_A,
+    securityGroups: [SG_1],
     limits: poolLimits({ enis: 3, ipv4PerEni: 10 }, warm),
     warm,
     maxPods: 29,
@@ -73,7 +63,9 @@ async function node(simOptions: Ec2SimOptions = {}) {
       logger: silentLogger,
     },
   );
-  return { world, sim, ds, svc, inst };
+  const ok = (action: string) =>
+    sim.faults.calls.filter((c) => c.action === action && c.outcome === 'OK').length;
+  return { world: sim.world, sim, ds, svc, inst, ok };
 }
 
 const add = (i: number) =>
@@ -91,16 +83,15 @@ describe('on-demand growth through EC2', () => {
     const replies = await Promise.all(Array.from({ length: 27 }, (_, i) => n.svc.addNetwork(add(i))));
     const addrs = replies.map((r) => r.IPAllocationMetadata[0]?.IPv4Addr);
     expect(new Set(addrs).size).toBe(27);
-    expect(n.world.attachedEnis(n.inst.id)).toHaveLength(3);
+    expect(n.world.enisOf(n.inst.id)).toHaveLength(3);
     // Every pod address is one EC2 says is assigned to one of this instance's ENIs.
-    const onEnis = new Set(n.world.attachedEnis(n.inst.id).flatMap((e) => e.secondaryIps));
+    const onEnis = new Set(n.world.enisOf(n.inst.id).flatMap((e) => e.secondaryIps));
     expect(addrs.every((a) => onEnis.has(a as string))).toBe(true);
     await expect(n.svc.addNetwork(add(99))).rejects.toMatchObject({
       code: GrpcStatus.RESOURCE_EXHAUSTED,
       details: 'no free address: no ENI slots left (3/3 ENIs, all full)',
     });
-    const mutations =
-      n.sim.count('AssignPrivateIpAddresses', 'ok') + n.sim.count('CreateNetworkInterface', 'ok');
+    const mutations = n.ok('AssignPrivateIpAddresses') + n.ok('CreateNetworkInterface');
     expect(mutations).toBeLessThanOrEqual(6); // batched, not one call per pod
     const created = [...n.world.enis.values()].filter((e) => e.description === `aws-K8S-${n.inst.id}`);
     expect(created.every((e) => e.tags.get('cluster.k8s.amazonaws.com/name') === 'demo')).toBe(true);
@@ -108,25 +99,27 @@ describe('on-demand growth through EC2', () => {
   });
 
   it('rides out RequestLimitExceeded on 30% of calls', async () => {
-    const faults = Object.fromEntries(
+    const errorRate = Object.fromEntries(
       [
         'AssignPrivateIpAddresses',
         'CreateNetworkInterface',
         'AttachNetworkInterface',
         'DescribeInstances',
         'ModifyNetworkInterfaceAttribute',
-      ].map((a) => [a, { rate: 0.3, code: 'RequestLimitExceeded' }]),
+      ].map((a) => [a, { rate: 0.3, code: 'RequestLimitExceeded', status: 503 }]),
     );
-    const n = await node({ faults });
+    const n = await node({ errorRate });
     const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => n.svc.addNetwork(add(i))));
     expect(new Set(replies.map((r) => r.IPAllocationMetadata[0]?.IPv4Addr)).size).toBe(20);
   });
 
   it('a failed attach deletes the new ENI: nothing leaks', async () => {
-    const n = await node({ faults: { AttachNetworkInterface: { rate: 1, code: 'InvalidParameterValue' } } });
+    const n = await node({
+      errorRate: { AttachNetworkInterface: { rate: 1, code: 'InvalidParameterValue', status: 400 } },
+    });
     await Promise.all(Array.from({ length: 9 }, (_, i) => n.svc.addNetwork(add(i)))); // the primary ENI's 9
     await expect(n.svc.addNetwork(add(9))).rejects.toBeDefined();
     expect([...n.world.enis.values()].filter((e) => !e.attachment)).toEqual([]);
-    expect(n.sim.count('DeleteNetworkInterface', 'ok')).toBeGreaterThan(0);
+    expect(n.ok('DeleteNetworkInterface')).toBeGreaterThan(0);
   });
 });
