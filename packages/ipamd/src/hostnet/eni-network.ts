@@ -1,0 +1,123 @@
+// Per-ENI host networking (spec host-network §6.6): a secondary ENI's link is brought up with its MTU and primary
+// address, gets its own route table (gateway link route + default via the gateway) and a `from <ENI primary IP>`
+// rule at 32765; the kernel's connected subnet route leaves the main table so replies use the ENI's table.
+// Freeing the ENI removes its table and rule. Runs in the current netns through one netlink handle.
+import { familyOf, nthAddress, parseCidr } from '@vpc-cni/shared/ipmath';
+import {
+  isNetlinkError,
+  type Link,
+  Netlink,
+  type NetnsRef,
+  RT_SCOPE_LINK,
+  RT_TABLE_MAIN,
+} from '@vpc-cni/shared/netlink';
+
+export const ENI_RULE_PRIORITY = 32765;
+const RTPROT_KERNEL = 2;
+
+export interface EniNetwork {
+  mac: string;
+  /** The ENI's own primary address (not a pod address). */
+  primaryIp: string;
+  /** The ENI subnet, e.g. 10.0.1.0/24. */
+  subnetCidr: string;
+  /** Route table: device number + 1 on network card 0 (never 254). */
+  table: number;
+  mtu: number;
+  isTrunk?: boolean;
+}
+
+export interface FindLinkOptions {
+  attempts: number;
+  intervalMs: number;
+}
+
+/** Upstream tries 5 times, 3 s apart: an attached ENI can take seconds to show up as a link. */
+export const DEFAULT_FIND: FindLinkOptions = { attempts: 5, intervalMs: 3_000 };
+
+export class EniLinkNotFound extends Error {
+  constructor(mac: string, attempts: number) {
+    super(
+      `setupENINetwork: failed to find the link which uses MAC address ${mac} (after ${attempts} attempts)`,
+    );
+    this.name = 'EniLinkNotFound';
+  }
+}
+
+export const gatewayOf = (subnetCidr: string): string => {
+  const c = parseCidr(subnetCidr);
+  return c.family === 4 ? nthAddress(c, 1n) : 'fe80:ec2::1';
+};
+
+export function findLinkByMac(nl: Netlink, mac: string): Link | undefined {
+  const want = mac.toLowerCase();
+  return nl.link.list().find((l) => l.mac === want);
+}
+
+/** Poll for the link with this MAC (in `netns`, default the current one: each poll opens its own handle). */
+export async function waitForLink(
+  mac: string,
+  o: FindLinkOptions = DEFAULT_FIND,
+  netns?: NetnsRef,
+): Promise<Link> {
+  for (let i = 0; i < o.attempts; i++) {
+    const nl = Netlink.open(netns);
+    try {
+      const l = findLinkByMac(nl, mac);
+      if (l) return l;
+    } finally {
+      nl.close();
+    }
+    if (i + 1 < o.attempts) await new Promise((r) => setTimeout(r, o.intervalMs));
+  }
+  throw new EniLinkNotFound(mac, o.attempts);
+}
+
+/** Configure one secondary ENI; idempotent (a restart re-runs it on every adopted ENI). */
+export function setupEniNetwork(nl: Netlink, eni: EniNetwork): Link {
+  if (eni.table === RT_TABLE_MAIN)
+    throw new Error('setupENINetwork should never be called on the primary ENI');
+  const link = findLinkByMac(nl, eni.mac);
+  if (!link) throw new EniLinkNotFound(eni.mac, 1);
+  const fam = familyOf(eni.primaryIp);
+  const subnet = parseCidr(eni.subnetCidr);
+  const gw = gatewayOf(eni.subnetCidr);
+  const hostBits = fam === 4 ? 32 : 128;
+  nl.link.setMtu(link.index, eni.mtu);
+  nl.link.setUp(link.index);
+  const want = `${eni.primaryIp}/${subnet.bits}`;
+  for (const a of nl.addr.list({ family: fam, link: link.index }))
+    if (a.scope === 0 && a.cidr !== want) nl.addr.del(link.index, a.cidr);
+  if (!nl.addr.list({ family: fam, link: link.index }).some((a) => a.cidr === want))
+    nl.addr.add(link.index, want);
+  nl.route.replace({ dst: `${gw}/${hostBits}`, dev: link.index, table: eni.table, scope: RT_SCOPE_LINK });
+  nl.route.replace({ dst: fam === 4 ? '0.0.0.0/0' : '::/0', gateway: gw, dev: link.index, table: eni.table });
+  nl.route.delIfExists({
+    dst: eni.subnetCidr,
+    dev: link.index,
+    table: RT_TABLE_MAIN,
+    scope: RT_SCOPE_LINK,
+    protocol: RTPROT_KERNEL,
+  });
+  if (!eni.isTrunk)
+    nl.rule.ensure({
+      family: fam,
+      priority: ENI_RULE_PRIORITY,
+      table: eni.table,
+      src: `${eni.primaryIp}/${hostBits}`,
+    });
+  return link;
+}
+
+/** Undo `setupEniNetwork` for an ENI being freed; the link itself goes away with the detach. */
+export function teardownEniNetwork(nl: Netlink, eni: Pick<EniNetwork, 'primaryIp' | 'table'>): void {
+  const fam = familyOf(eni.primaryIp);
+  const src = `${eni.primaryIp}/${fam === 4 ? 32 : 128}`;
+  for (const r of nl.rule.list(fam)) if (r.src === src) nl.rule.delIfExists(r);
+  for (const r of nl.route.list(fam, eni.table))
+    try {
+      nl.route.del({ dst: r.dst, table: eni.table, ...(r.oif ? { dev: r.oif } : {}) });
+    } catch (e) {
+      if (!isNetlinkError(e, 'ESRCH') && !isNetlinkError(e, 'ENOENT')) throw e;
+    }
+}

@@ -1,0 +1,158 @@
+// Per-ENI host networking against the real kernel: a secondary ENI (a veth whose far end is a "VPC" netns owning
+// the subnet gateway) is configured from its MAC, traffic sourced from the ENI's primary address leaves through the
+// ENI's own table, setup is idempotent, and teardown leaves no table route or rule behind.
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Netlink } from '@vpc-cni/shared/netlink';
+import { type TestNetns, createTestNetns } from '../../shared/test/netns-fixture.js';
+import {
+  ENI_RULE_PRIORITY,
+  EniLinkNotFound,
+  type EniNetwork,
+  setupEniNetwork,
+  teardownEniNetwork,
+  waitForLink,
+} from '../src/hostnet/index.js';
+
+const ENI: EniNetwork = {
+  mac: '02:5a:00:00:01:02',
+  primaryIp: '10.0.2.10',
+  subnetCidr: '10.0.2.0/24',
+  table: 2,
+  mtu: 1400,
+};
+
+describe('per-ENI host networking (kernel)', () => {
+  let node: TestNetns;
+  let vpc: TestNetns;
+  let nl: Netlink;
+  const rules = () =>
+    node
+      .ipj<{ priority: number; src?: string; table?: string }>(['rule', 'list'])
+      .filter((r) => r.src === ENI.primaryIp);
+
+  beforeAll(() => {
+    node = createTestNetns('eninet-node');
+    vpc = createTestNetns('eninet-vpc');
+    // A fresh ENI: down, default MTU, no address (as a hot-plugged NIC appears).
+    node.ip([
+      'link',
+      'add',
+      'eth1',
+      'address',
+      ENI.mac,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'f1',
+      'netns',
+      vpc.name,
+    ]);
+    vpc.ip(['addr', 'add', '10.0.2.1/24', 'dev', 'f1']);
+    vpc.ip(['addr', 'add', '10.0.9.9/32', 'dev', 'lo']); // a host elsewhere in the VPC
+    vpc.ip(['link', 'set', 'f1', 'up']);
+    vpc.ip(['link', 'set', 'lo', 'up']);
+    nl = Netlink.open(node.path);
+  });
+  afterAll(() => {
+    nl?.close();
+    node?.remove();
+    vpc?.remove();
+  });
+
+  it('brings the ENI up with MTU, address, its table and the 32765 rule; the subnet route leaves main', () => {
+    const link = setupEniNetwork(nl, ENI);
+    expect(link.name).toBe('eth1');
+    const shown = node.ipj<{ mtu: number; flags: string[] }>(['link', 'show', 'eth1'])[0];
+    expect(shown?.mtu).toBe(1400);
+    expect(shown?.flags).toContain('UP');
+    const addrs = node.ipj<{ addr_info: { local: string; prefixlen: number }[] }>(['addr', 'show', 'eth1']);
+    expect(addrs[0]?.addr_info.map((a) => `${a.local}/${a.prefixlen}`)).toContain('10.0.2.10/24');
+    const table = node.ipj<{ dst: string; gateway?: string; scope?: string }>([
+      'route',
+      'show',
+      'table',
+      '2',
+    ]);
+    expect(table).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ dst: '10.0.2.1', scope: 'link' }),
+        expect.objectContaining({ dst: 'default', gateway: '10.0.2.1' }),
+      ]),
+    );
+    expect(node.ipj<{ dst: string }>(['route', 'show', 'table', 'main']).map((r) => r.dst)).not.toContain(
+      '10.0.2.0/24',
+    );
+    expect(rules()).toEqual([expect.objectContaining({ priority: ENI_RULE_PRIORITY, table: '2' })]);
+  });
+
+  it('traffic from the ENI address reaches the VPC through the ENI table', () => {
+    const out = execFileSync(
+      'ip',
+      ['netns', 'exec', node.name, 'ping', '-c1', '-W2', '-I', ENI.primaryIp, '10.0.9.9'],
+      { encoding: 'utf8' },
+    );
+    expect(out).toMatch(/1 received/);
+    // Without a source on this ENI there is no route at all: the main table knows nothing of the VPC.
+    expect(() =>
+      execFileSync('ip', ['netns', 'exec', node.name, 'ping', '-c1', '-W1', '10.0.9.9'], { stdio: 'pipe' }),
+    ).toThrow();
+  });
+
+  it('is idempotent: a second setup changes nothing', () => {
+    const before = [node.ip(['route', 'show', 'table', 'all']), node.ip(['rule']), node.ip(['addr'])];
+    setupEniNetwork(nl, ENI);
+    expect([node.ip(['route', 'show', 'table', 'all']), node.ip(['rule']), node.ip(['addr'])]).toEqual(
+      before,
+    );
+  });
+
+  it('teardown removes the table and the rule', () => {
+    teardownEniNetwork(nl, ENI);
+    expect(node.ipj(['route', 'show', 'table', '2'])).toEqual([]);
+    expect(rules()).toEqual([]);
+    // Other rules (the kernel's defaults) are untouched.
+    expect(node.ipj<{ priority: number }>(['rule', 'list']).map((r) => r.priority)).toEqual([
+      0, 32766, 32767,
+    ]);
+  });
+
+  it('refuses the primary ENI table and a MAC no link has', () => {
+    expect(() => setupEniNetwork(nl, { ...ENI, table: 254 })).toThrow(/never be called on the primary ENI/);
+    expect(() => setupEniNetwork(nl, { ...ENI, mac: '02:5a:00:00:09:09' })).toThrow(EniLinkNotFound);
+  });
+
+  it('waitForLink finds a link that appears late, and gives up after the attempts', async () => {
+    const mac = '02:5a:00:00:03:03';
+    const late = setTimeout(
+      () =>
+        node.ip([
+          'link',
+          'add',
+          'eth2',
+          'address',
+          mac,
+          'type',
+          'veth',
+          'peer',
+          'name',
+          'f2',
+          'netns',
+          vpc.name,
+        ]),
+      150,
+    );
+    try {
+      const link = await waitForLink(mac, { attempts: 20, intervalMs: 50 }, node.path);
+      expect(link.name).toBe('eth2');
+    } finally {
+      clearTimeout(late);
+    }
+    await expect(
+      waitForLink('02:5a:00:00:04:04', { attempts: 2, intervalMs: 10 }, node.path),
+    ).rejects.toThrow(
+      /failed to find the link which uses MAC address 02:5a:00:00:04:04 \(after 2 attempts\)/,
+    );
+  });
+});
