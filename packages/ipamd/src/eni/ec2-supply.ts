@@ -9,14 +9,19 @@ import {
   CreateNetworkInterfaceCommand,
   DeleteNetworkInterfaceCommand,
   DescribeInstancesCommand,
+  DescribeSubnetsCommand,
   type EC2Client,
-  EC2ServiceException,
   ModifyNetworkInterfaceAttributeCommand,
 } from '@aws-sdk/client-ec2';
 import type { Logger } from '@vpc-cni/shared/logging';
 import type { Datastore } from '../store/index.js';
 import { type AddressSupply, CapacityError } from '../service/supply.js';
-import { type EniView, type PoolLimits, type WarmConfig, planIncrease } from '../warm/index.js';
+import { type PoolLimits, type WarmConfig, planIncrease } from '../warm/index.js';
+import { type CallObserver, ec2Call } from './ec2-call.js';
+import { EniLedger } from './ledger.js';
+import { Mutex } from './mutex.js';
+import { type EniPlumbing, noPlumbing } from './plumbing.js';
+import { eniViews, poolStats } from './pool-view.js';
 
 export interface Ec2SupplyOptions {
   instanceId: string;
@@ -29,25 +34,34 @@ export interface Ec2SupplyOptions {
   extraTags?: Record<string, string>;
   logger: Logger;
   /** Observer for metrics: every EC2 call with its outcome ('ok' or the error code). */
-  onCall?: (action: string, outcome: string, ms: number) => void;
+  onCall?: CallObserver;
+  /** Per-ENI facts shared with the pool manager (ages, MACs). */
+  ledger?: EniLedger;
+  /** Host side of a new ENI; it joins the datastore only once this succeeded. */
+  plumbing?: EniPlumbing;
 }
-
-const INSUFFICIENT = new Set(['InsufficientFreeAddressesInSubnet', 'InsufficientCidrBlocks']);
 
 export class Ec2Supply implements AddressSupply {
   private inFlight: Promise<void> | undefined;
   private queued: { need: number; promise: Promise<void> } | undefined;
-  private readonly created = new Map<string, number>(); // eni id → creation time (ms)
+  private subnetCidr: string | undefined;
+  readonly ledger: EniLedger;
+  /** Shared with the pool manager: growth never interleaves with shrink/free/reconcile. */
+  readonly lock = new Mutex();
+  private readonly plumbing: EniPlumbing;
 
   constructor(
     private readonly ec2: EC2Client,
     private readonly ds: Datastore,
     private readonly o: Ec2SupplyOptions,
-  ) {}
+  ) {
+    this.ledger = o.ledger ?? new EniLedger();
+    this.plumbing = o.plumbing ?? noPlumbing;
+  }
 
   grow(need: number): Promise<void> {
     if (!this.inFlight) {
-      this.inFlight = this.growNow(need).finally(() => (this.inFlight = undefined));
+      this.inFlight = this.lock.run(() => this.growNow(need)).finally(() => (this.inFlight = undefined));
       return this.inFlight;
     }
     // One more call after the current one, for everyone who arrives meanwhile.
@@ -64,71 +78,37 @@ export class Ec2Supply implements AddressSupply {
     return this.queued.promise;
   }
 
-  private async call<T>(action: string, fn: () => Promise<T>): Promise<T> {
-    const t0 = performance.now();
-    try {
-      const r = await fn();
-      this.o.onCall?.(action, 'ok', performance.now() - t0);
-      return r;
-    } catch (e) {
-      const code = e instanceof EC2ServiceException ? e.name : 'error';
-      this.o.onCall?.(action, code, performance.now() - t0);
-      if (INSUFFICIENT.has(code))
-        throw new CapacityError(
-          'subnet-exhausted',
-          `subnet ${this.o.subnetId} has no free addresses (${code})`,
-        );
-      if (code === 'RequestLimitExceeded')
-        throw new CapacityError(
-          'ec2-throttled',
-          `EC2 throttled ${action} (RequestLimitExceeded) after retries`,
-        );
-      throw e;
-    }
+  private call<T>(action: string, fn: () => Promise<T>): Promise<T> {
+    return ec2Call(action, fn, { onCall: this.o.onCall, subnetId: this.o.subnetId });
   }
 
-  private views(): EniView[] {
-    return this.ds.eniList().map((e) => {
-      let assigned = 0;
-      let size = 0;
-      let unassignedCidrs = 0;
-      for (const c of e.cidrs.values()) {
-        let used = 0;
-        for (const a of c.addresses.values()) if (a.key) used++;
-        assigned += used;
-        size += c.isPrefix ? 16 : 1;
-        if (used === 0) unassignedCidrs++;
-      }
-      return {
-        id: e.id,
-        isPrimary: e.isPrimary,
-        isTrunk: e.isTrunk,
-        isEfa: e.isEfa,
-        excluded: e.excludedForPods,
-        ageMs: Date.now() - (this.created.get(e.id) ?? 0),
-        cidrCount: e.cidrs.size,
-        sizeIps: size,
-        assignedIps: assigned,
-        coolingIps: this.ds.coolingCount(e.id),
-        unassignedCidrs,
-      };
-    });
+  /** The node subnet's CIDR (one DescribeSubnets, then cached): the new ENI's route table needs it. */
+  private async nodeSubnetCidr(): Promise<string> {
+    if (this.subnetCidr) return this.subnetCidr;
+    const r = await this.call('DescribeSubnets', () =>
+      this.ec2.send(new DescribeSubnetsCommand({ SubnetIds: [this.o.subnetId] })),
+    );
+    const cidr = r.Subnets?.[0]?.CidrBlock;
+    if (!cidr) throw new Error(`DescribeSubnets: no CIDR for ${this.o.subnetId}`);
+    this.subnetCidr = cidr;
+    return cidr;
   }
 
   private async growNow(need: number): Promise<void> {
     const s = this.ds.stats();
-    const stats = {
-      totalIps: s.totalIPs,
-      assignedIps: s.assignedIPs,
-      totalPrefixes: s.totalPrefixes,
-      freePrefixes: s.freePrefixes,
-    };
+    const stats = poolStats(this.ds);
     // On-demand: at least what is asked for, and what the warm targets want.
     const warm = {
       ...this.o.warm,
-      warmIpTarget: Math.max(this.o.warm.warmIpTarget, need + (s.totalIPs - s.assignedIPs)),
+      // need 0 = "what the warm targets want" (pre-scaling, the pool manager's timer).
+      warmIpTarget:
+        need > 0
+          ? Math.max(this.o.warm.warmIpTarget, need + (s.totalIPs - s.assignedIPs))
+          : this.o.warm.warmIpTarget,
     };
-    const plan = planIncrease(stats, warm, this.o.limits, this.views(), { maxPods: this.o.maxPods });
+    const plan = planIncrease(stats, warm, this.o.limits, eniViews(this.ds, this.ledger), {
+      maxPods: this.o.maxPods,
+    });
     if (plan.kind === 'none')
       throw new CapacityError(plan.reason.startsWith('max pods') ? 'max-pods' : 'no-eni-slots', plan.reason);
     const room = this.o.maxPods - s.totalIPs;
@@ -226,14 +206,24 @@ export class Ec2Supply implements AddressSupply {
       );
       throw e;
     }
+    const host = {
+      id,
+      mac: (eni.MacAddress ?? '').toLowerCase(),
+      primaryIp: eni.PrivateIpAddress ?? '',
+      subnetCidr: await this.nodeSubnetCidr(),
+      deviceNumber,
+      table: deviceNumber + 1,
+    };
+    // Attached but not plumbed: the ENI stays out of the pool; the reconcile loop retries it.
+    await this.plumbing.up(host);
     this.ds.addEni({
       id,
       deviceNumber,
       routeTableId: deviceNumber + 1,
       subnetId: this.o.subnetId,
-      subnetCidr: undefined,
+      subnetCidr: host.subnetCidr,
     });
-    this.created.set(id, Date.now());
+    this.ledger.record(id, { mac: host.mac, primaryIp: host.primaryIp, subnetCidr: host.subnetCidr });
     for (const a of eni.PrivateIpAddresses ?? [])
       if (!a.Primary && a.PrivateIpAddress) this.ds.addCidr(id, `${a.PrivateIpAddress}/32`, false);
     for (const p of eni.Ipv4Prefixes ?? []) if (p.Ipv4Prefix) this.ds.addCidr(id, p.Ipv4Prefix, true);

@@ -12,3 +12,4 @@ export {
   teardownEniNetwork,
   waitForLink,
 } from './eni-network.js';
+export { netlinkPlumbing } from './netlink-plumbing.js';

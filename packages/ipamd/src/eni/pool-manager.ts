@@ -1,0 +1,224 @@
+// The pool manager loop (spec §4.1): every 2.5 s grow when the pool is below the warm targets, give addresses
+// back when above them (at most every 30 s), free one surplus ENI, and every 60 s after the last pool action
+// reconcile with IMDS/EC2. Leaked-ENI sweeps run after a random 0–299 s and then hourly. Every mutation runs
+// under the supply's mutex, so on-demand growth from AddNetwork never interleaves with them.
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { Logger } from '@vpc-cni/shared/logging';
+import type { AttachedEni } from '../imds/index.js';
+import type { Datastore, Released } from '../store/index.js';
+import {
+  type PoolLimits,
+  type WarmConfig,
+  decreaseCount,
+  deletableEni,
+  isPoolTooHigh,
+  isPoolTooLow,
+  shouldRemoveExtraEnis,
+} from '../warm/index.js';
+import { CapacityError } from '../service/supply.js';
+import type { CallObserver } from './ec2-call.js';
+import type { Ec2Supply } from './ec2-supply.js';
+import { type FreeEniOptions, freeEni } from './free-eni.js';
+import { type LeakSweepResult, sweepLeakedEnis } from './leaked.js';
+import type { EniPlumbing } from './plumbing.js';
+import { eniViews, poolStats } from './pool-view.js';
+import { type ReconcileResult, reconcilePool } from './reconcile.js';
+import { type FreedCache, decreasePool } from './shrink.js';
+
+export interface PoolManagerOptions {
+  ec2: EC2Client;
+  ds: Datastore;
+  supply: Ec2Supply;
+  warm: WarmConfig;
+  limits: PoolLimits;
+  maxPods: number;
+  instanceId: string;
+  vpcId: string;
+  clusterName?: string | undefined;
+  plumbing: EniPlumbing;
+  readImds: () => Promise<AttachedEni[]>;
+  /** ENIs never touched (no_manage, other network cards). */
+  unmanaged?: Set<string>;
+  /** Called with pods whose address disappeared (reconcile); the agent persists the checkpoint. */
+  onReleased?: (released: Released[]) => Promise<void>;
+  /** Other periodic work sharing the loop (e.g. the 30 s VPC CIDR re-apply of host rules). */
+  periodic?: { everyMs: number; run: () => Promise<void> }[];
+  provisioning?: boolean;
+  leakedEniCleanup?: boolean;
+  logger: Logger;
+  onCall?: CallObserver;
+  now?: () => number;
+  intervalMs?: number;
+  reconcileAfterMs?: number;
+  decreaseCooldownMs?: number;
+  freeEni?: FreeEniOptions;
+}
+
+export interface TickResult {
+  grew: boolean;
+  gaveBack: number;
+  freedEni?: string;
+}
+
+export class PoolManager {
+  private readonly freed: FreedCache = new Map();
+  private readonly unmanaged: Set<string>;
+  private readonly now: () => number;
+  private lastDecrease = -Infinity;
+  private growPausedUntil = -Infinity;
+  private lastAction: number;
+  private readonly lastPeriodic: number[];
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly o: PoolManagerOptions) {
+    this.now = o.now ?? Date.now;
+    this.unmanaged = o.unmanaged ?? new Set();
+    this.lastAction = this.now();
+    this.lastPeriodic = (o.periodic ?? []).map(() => this.now());
+  }
+
+  /** One decision round (spec §4.1 updateIPPoolIfRequired). */
+  async tick(): Promise<TickResult> {
+    const o = this.o;
+    const res: TickResult = { grew: false, gaveBack: 0 };
+    if (o.provisioning === false) return res;
+    if (isPoolTooLow(poolStats(o.ds), o.warm, o.limits, o.maxPods)) {
+      if (this.now() < this.growPausedUntil) return res;
+      await o.supply.grow(0).then(
+        () => (res.grew = true),
+        (e: unknown) => {
+          // Upstream pauses growth for 2 minutes after the subnet ran out, instead of asking EC2 every tick.
+          if (e instanceof CapacityError && e.reason === 'subnet-exhausted')
+            this.growPausedUntil = this.now() + 120_000;
+          o.logger.debug({ err: String(e) }, 'pool below target but cannot grow');
+        },
+      );
+      if (res.grew) this.lastAction = this.now();
+      return res;
+    }
+    await o.supply.lock.run(async () => {
+      const stats = poolStats(o.ds);
+      const now = this.now();
+      if (isPoolTooHigh(stats, o.warm) && now - this.lastDecrease >= (o.decreaseCooldownMs ?? 30_000)) {
+        res.gaveBack = await decreasePool(o.ec2, o.ds, decreaseCount(stats, o.warm), this.freed, now, o);
+        this.lastDecrease = this.lastAction = now;
+      }
+      const after = poolStats(o.ds);
+      const views = eniViews(o.ds, o.supply.ledger);
+      if (!shouldRemoveExtraEnis(after, o.warm, o.limits, views)) return;
+      const id = deletableEni(views, o.warm);
+      if (id) res.freedEni = (await this.freeOne(id)) ? id : undefined;
+    });
+    return res;
+  }
+
+  private async freeOne(id: string): Promise<boolean> {
+    const o = this.o;
+    const eni = o.ds.eniList().find((e) => e.id === id);
+    if (!eni) return false;
+    try {
+      o.ds.removeEni(id); // not forced: a pod may have taken an address since the decision
+    } catch {
+      return false;
+    }
+    const f = o.supply.ledger.get(id);
+    if (f?.mac && f.primaryIp && f.subnetCidr)
+      await o.plumbing
+        .down({
+          id,
+          mac: f.mac,
+          primaryIp: f.primaryIp,
+          subnetCidr: f.subnetCidr,
+          deviceNumber: eni.deviceNumber,
+          table: eni.routeTableId,
+        })
+        .catch((e: unknown) =>
+          o.logger.warn({ eni: id, err: String(e) }, 'host teardown of a freed ENI failed'),
+        );
+    const ok = await freeEni(o.ec2, id, { ...o.freeEni, onCall: o.onCall });
+    o.supply.ledger.forget(id);
+    this.lastAction = this.now();
+    o.logger.info({ eni: id, detachedAndDeleted: ok }, 'freed a surplus ENI');
+    return ok;
+  }
+
+  /** Reconcile now (spec §4.10); the loop calls it 60 s after the last pool action. */
+  async reconcile(): Promise<ReconcileResult> {
+    const o = this.o;
+    const r = await o.supply.lock.run(() =>
+      reconcilePool({
+        ec2: o.ec2,
+        ds: o.ds,
+        ledger: o.supply.ledger,
+        plumbing: o.plumbing,
+        freed: this.freed,
+        unmanaged: this.unmanaged,
+        instanceId: o.instanceId,
+        readImds: o.readImds,
+        now: this.now,
+        logger: o.logger,
+        onCall: o.onCall,
+      }),
+    );
+    this.lastAction = this.now();
+    if (r.released.length) await o.onReleased?.(r.released);
+    return r;
+  }
+
+  sweepLeakedEnis(): Promise<LeakSweepResult> {
+    const o = this.o;
+    return sweepLeakedEnis(o.ec2, {
+      vpcId: o.vpcId,
+      clusterName: o.clusterName,
+      logger: o.logger,
+      onCall: o.onCall,
+      now: this.now,
+      ...(o.freeEni?.backoffScale !== undefined ? { backoffScale: o.freeEni.backoffScale } : {}),
+    });
+  }
+
+  private async round(): Promise<void> {
+    const o = this.o;
+    await this.tick();
+    const now = this.now();
+    if (now - this.lastAction >= (o.reconcileAfterMs ?? 60_000)) await this.reconcile();
+    for (const [i, p] of (o.periodic ?? []).entries())
+      if (now - (this.lastPeriodic[i] ?? 0) >= p.everyMs) {
+        this.lastPeriodic[i] = now;
+        await p.run();
+      }
+  }
+
+  start(): void {
+    const every = this.o.intervalMs ?? 2_500;
+    const loop = () => {
+      if (this.stopped) return;
+      this.running = this.round()
+        .catch((e: unknown) => this.o.logger.error({ err: String(e) }, 'pool manager round failed'))
+        .finally(() => {
+          this.running = undefined;
+          if (!this.stopped) this.timer = setTimeout(loop, every).unref();
+        });
+    };
+    this.timer = setTimeout(loop, every).unref();
+    if (this.o.leakedEniCleanup !== false && this.o.provisioning !== false) {
+      const sweep = () => {
+        if (this.stopped) return;
+        this.sweepLeakedEnis()
+          .catch((e: unknown) => this.o.logger.warn({ err: String(e) }, 'leaked-ENI sweep failed'))
+          .finally(() => {
+            if (!this.stopped) setTimeout(sweep, 3_600_000).unref();
+          });
+      };
+      setTimeout(sweep, Math.floor(Math.random() * 300_000)).unref();
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+}
