@@ -13,6 +13,7 @@ import { IpamService } from '../service/ipam-service.js';
 import { MemorySupply } from '../service/memory-supply.js';
 import { type AddressSupply, noSupply } from '../service/supply.js';
 import { Datastore } from '../store/index.js';
+import { type EniPlumbing, noPlumbing, type PoolManager } from '../eni/index.js';
 import { loadStaticEnis, parseStaticEnis, staticPrimary } from './static-enis.js';
 
 export const HEALTH_SERVICE = 'grpc.health.v1.aws-node';
@@ -23,18 +24,27 @@ export interface Agent {
   readonly metrics: IpamdMetrics;
   readonly introspectionPort: number;
   readonly metricsPort: number;
+  /** The pool manager (EC2 mode only). */
+  readonly manager: PoolManager | undefined;
   stop(): Promise<void>;
 }
 
 interface EniSource {
   supply: AddressSupply;
   primary: { mac: string; primaryIp: string; vpcCidrs: string[] } | undefined;
+  manager?: PoolManager;
+  readVpcCidrs?: () => Promise<string[]>;
 }
 
-async function loadEnis(cfg: IpamdConfig, ds: Datastore, logger: Logger): Promise<EniSource> {
+async function loadEnis(
+  cfg: IpamdConfig,
+  ds: Datastore,
+  logger: Logger,
+  plumbing: EniPlumbing,
+): Promise<EniSource> {
   if (!cfg.VPC_CNI_STATIC_ENIS) {
     const { loadFromEc2 } = await import('./ec2-source.js');
-    return loadFromEc2(cfg, ds, logger);
+    return loadFromEc2(cfg, ds, logger, plumbing);
   }
   const enis = parseStaticEnis(cfg.VPC_CNI_STATIC_ENIS);
   const reserve = loadStaticEnis(ds, enis);
@@ -106,9 +116,13 @@ export async function startAgent(
     prefixDelegation: cfg.ENABLE_PREFIX_DELEGATION,
     cooldownMs: cfg.IP_COOLDOWN_PERIOD * 1000,
   });
-  const { supply, primary } = await loadEnis(cfg, ds, logger);
-  if (primary && opts.hostNetworking !== false) await setupHost(cfg, primary, logger);
-  const vpcV4 = primary?.vpcCidrs ?? [];
+  const hostNetworking = opts.hostNetworking !== false;
+  const plumbing = hostNetworking
+    ? (await import('../hostnet/index.js')).netlinkPlumbing(cfg.AWS_VPC_ENI_MTU)
+    : noPlumbing;
+  const { supply, primary, manager, readVpcCidrs } = await loadEnis(cfg, ds, logger, plumbing);
+  if (primary && hostNetworking) await setupHost(cfg, primary, logger);
+  let vpcV4 = primary?.vpcCidrs ?? [];
 
   const checkpoint = new Checkpoint(cfg.AWS_VPC_K8S_CNI_BACKING_STORE, () => ds.allocations(), logger);
   const loaded = await checkpoint.load();
@@ -228,6 +242,28 @@ export async function startAgent(
     { success: 'true', with_api_server: 'false', failure_reason: '' },
     (performance.now() - t0) / 1000,
   );
+  // The 30 s VPC CIDR watcher (spec §3.8): a CIDR added to the VPC must not be SNATed.
+  const watchVpcCidrs = async () => {
+    if (!primary || !readVpcCidrs) return;
+    const now = await readVpcCidrs().catch(() => vpcV4);
+    if (now.length === 0 || [...now].sort().join() === [...vpcV4].sort().join()) return;
+    logger.info({ before: vpcV4, now }, 'VPC CIDRs changed: rewriting host rules');
+    vpcV4 = now;
+    if (hostNetworking) await setupHost(cfg, { ...primary, vpcCidrs: now }, logger);
+  };
+  if (manager) {
+    manager.addPeriodic({ everyMs: 30_000, run: watchVpcCidrs });
+    manager.onReleased = async (released) => {
+      for (const r of released)
+        errors.record(
+          'reconcile',
+          `${r.address} of ${r.metadata.k8sPodNamespace}/${r.metadata.k8sPodName} left the node with its ENI or address`,
+          'the pod has no working address; delete it so it is re-created',
+        );
+      await checkpoint.persist();
+    };
+    manager.start();
+  }
   rpc.health.set(HEALTH_SERVICE, ServingStatus.SERVING);
   rpc.health.set('', ServingStatus.SERVING);
   logger.info({ socket: cfg.VPC_CNI_IPAMD_SOCKET, introspectionPort, metricsPort }, 'ipamd serving');
@@ -238,8 +274,10 @@ export async function startAgent(
     metrics,
     introspectionPort,
     metricsPort,
+    manager,
     async stop() {
       rpc.health.set(HEALTH_SERVICE, ServingStatus.NOT_SERVING);
+      await manager?.stop();
       await rpc.stop(5_000);
       await checkpoint.persist();
       await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));

@@ -1,17 +1,19 @@
 // The production ENI source (spec §3.3, §3.5, §3.6 in part): node facts from IMDS, attached ENIs and their
 // addresses from EC2 (what EC2 says is assigned is the truth; IMDS may lag), then the EC2-backed supply.
-// Not yet: leaked-ENI cleanup, trunk/EFA classification, custom networking, reconciliation loop (issue #6/#10).
+// Adopted secondary ENIs get their host plumbing here; the pool manager (grow/shrink/reconcile/leak sweep) is
+// built here and started by the agent once it serves. Not yet: trunk/EFA classification, custom networking (#10).
 import {
   DescribeInstanceTypesCommand,
   DescribeNetworkInterfacesCommand,
+  DescribeSubnetsCommand,
   EC2Client,
   type NetworkInterface,
 } from '@aws-sdk/client-ec2';
 import type { IpamdConfig } from '@vpc-cni/shared/config';
 import { instanceLimits, maxPodsFor } from '@vpc-cni/shared/limits';
 import type { Logger } from '@vpc-cni/shared/logging';
-import { Ec2Supply } from '../eni/index.js';
-import { ImdsClient, readNodeFacts } from '../imds/index.js';
+import { Ec2Supply, EniLedger, type EniPlumbing, PoolManager } from '../eni/index.js';
+import { ImdsClient, type NodeFacts, readAttachedEnis, readNodeFacts } from '../imds/index.js';
 import type { Datastore } from '../store/index.js';
 import { isPoolTooLow, poolLimits, type WarmConfig } from '../warm/index.js';
 import type { AddressSupply } from '../service/supply.js';
@@ -20,6 +22,10 @@ export interface Ec2Source {
   supply: AddressSupply;
   primary: { mac: string; primaryIp: string; vpcCidrs: string[] };
   maxPods: number;
+  manager: PoolManager;
+  /** Re-read the VPC CIDRs (the 30 s watcher). */
+  readVpcCidrs: () => Promise<string[]>;
+  facts: NodeFacts;
 }
 
 async function attachedEnis(ec2: EC2Client, instanceId: string): Promise<NetworkInterface[]> {
@@ -39,7 +45,18 @@ async function attachedEnis(ec2: EC2Client, instanceId: string): Promise<Network
   return out;
 }
 
-export async function loadFromEc2(cfg: IpamdConfig, ds: Datastore, logger: Logger): Promise<Ec2Source> {
+async function subnetCidrs(ec2: EC2Client, ids: string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const r = await ec2.send(new DescribeSubnetsCommand({ SubnetIds: [...new Set(ids)] }));
+  return new Map((r.Subnets ?? []).map((s) => [s.SubnetId ?? '', s.CidrBlock ?? '']));
+}
+
+export async function loadFromEc2(
+  cfg: IpamdConfig,
+  ds: Datastore,
+  logger: Logger,
+  plumbing: EniPlumbing,
+): Promise<Ec2Source> {
   const imds = new ImdsClient({ endpoint: cfg.AWS_EC2_METADATA_SERVICE_ENDPOINT });
   const facts = await readNodeFacts(imds);
   const ec2 = new EC2Client({
@@ -62,21 +79,44 @@ export async function loadFromEc2(cfg: IpamdConfig, ds: Datastore, logger: Logge
     typeLimits = { enis: n.MaximumNetworkInterfaces, ipv4PerEni: n.Ipv4AddressesPerInterface };
     limits = undefined;
   }
-  for (const eni of await attachedEnis(ec2, facts.instanceId)) {
+  const ledger = new EniLedger();
+  const unmanaged = new Set<string>();
+  const enis = await attachedEnis(ec2, facts.instanceId);
+  const cidrs = await subnetCidrs(
+    ec2,
+    enis.map((e) => e.SubnetId ?? '').filter((x) => x),
+  );
+  for (const eni of enis) {
     const id = eni.NetworkInterfaceId as string;
     if (eni.TagSet?.some((t) => t.Key === 'node.k8s.amazonaws.com/no_manage' && t.Value === 'true')) {
       logger.info({ eni: id }, 'ENI tagged no_manage: not used for pods');
+      unmanaged.add(id);
+      continue;
+    }
+    if ((eni.Attachment?.NetworkCardIndex ?? 0) !== 0) {
+      unmanaged.add(id);
       continue;
     }
     const primary = id === facts.primaryEniId;
     const device = eni.Attachment?.DeviceIndex ?? 0;
+    const host = {
+      id,
+      mac: (eni.MacAddress ?? '').toLowerCase(),
+      primaryIp: eni.PrivateIpAddress ?? '',
+      subnetCidr: cidrs.get(eni.SubnetId ?? '') ?? '',
+      deviceNumber: device,
+      table: primary ? 254 : device + 1,
+    };
+    if (!primary) await plumbing.up(host); // a restart re-plumbs every adopted ENI (idempotent)
     ds.addEni({
       id,
       deviceNumber: device,
       isPrimary: primary,
-      routeTableId: primary ? 254 : device + 1,
+      routeTableId: host.table,
       subnetId: eni.SubnetId,
+      subnetCidr: host.subnetCidr,
     });
+    ledger.record(id, { mac: host.mac, primaryIp: host.primaryIp, subnetCidr: host.subnetCidr });
     for (const a of eni.PrivateIpAddresses ?? [])
       if (!a.Primary && a.PrivateIpAddress) ds.addCidr(id, `${a.PrivateIpAddress}/32`, false);
     for (const p of eni.Ipv4Prefixes ?? []) if (p.Ipv4Prefix) ds.addCidr(id, p.Ipv4Prefix, true);
@@ -105,6 +145,25 @@ export async function loadFromEc2(cfg: IpamdConfig, ds: Datastore, logger: Logge
     maxPods,
     clusterName: cfg.CLUSTER_NAME || undefined,
     logger,
+    ledger,
+    plumbing,
+  });
+  const manager = new PoolManager({
+    ec2,
+    ds,
+    supply,
+    warm,
+    limits: pl,
+    maxPods,
+    instanceId: facts.instanceId,
+    vpcId: facts.vpcId,
+    clusterName: cfg.CLUSTER_NAME || undefined,
+    plumbing,
+    readImds: () => readAttachedEnis(imds, facts.primaryMac),
+    unmanaged,
+    provisioning: !cfg.DISABLE_NETWORK_RESOURCE_PROVISIONING,
+    leakedEniCleanup: !cfg.DISABLE_LEAKED_ENI_CLEANUP,
+    logger,
   });
   // Pre-scaling: fill the warm pool before the first pod asks (spec §3.6).
   const s = ds.stats();
@@ -132,5 +191,9 @@ export async function loadFromEc2(cfg: IpamdConfig, ds: Datastore, logger: Logge
     supply,
     primary: { mac: facts.primaryMac, primaryIp: facts.localIpv4, vpcCidrs: facts.vpcIpv4Cidrs },
     maxPods,
+    manager,
+    facts,
+    readVpcCidrs: () =>
+      imds.list(`meta-data/network/interfaces/macs/${facts.primaryMac}/vpc-ipv4-cidr-blocks`),
   };
 }

@@ -39,10 +39,6 @@ export interface PoolManagerOptions {
   readImds: () => Promise<AttachedEni[]>;
   /** ENIs never touched (no_manage, other network cards). */
   unmanaged?: Set<string>;
-  /** Called with pods whose address disappeared (reconcile); the agent persists the checkpoint. */
-  onReleased?: (released: Released[]) => Promise<void>;
-  /** Other periodic work sharing the loop (e.g. the 30 s VPC CIDR re-apply of host rules). */
-  periodic?: { everyMs: number; run: () => Promise<void> }[];
   provisioning?: boolean;
   leakedEniCleanup?: boolean;
   logger: Logger;
@@ -67,7 +63,9 @@ export class PoolManager {
   private lastDecrease = -Infinity;
   private growPausedUntil = -Infinity;
   private lastAction: number;
-  private readonly lastPeriodic: number[];
+  private readonly periodic: { everyMs: number; run: () => Promise<void>; last: number }[] = [];
+  /** Called with pods whose address disappeared (reconcile); the agent persists the checkpoint. */
+  onReleased: ((released: Released[]) => Promise<void>) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private running: Promise<void> | undefined;
@@ -76,7 +74,11 @@ export class PoolManager {
     this.now = o.now ?? Date.now;
     this.unmanaged = o.unmanaged ?? new Set();
     this.lastAction = this.now();
-    this.lastPeriodic = (o.periodic ?? []).map(() => this.now());
+  }
+
+  /** Other periodic work sharing the loop (e.g. the 30 s VPC CIDR watcher). */
+  addPeriodic(p: { everyMs: number; run: () => Promise<void> }): void {
+    this.periodic.push({ ...p, last: this.now() });
   }
 
   /** One decision round (spec §4.1 updateIPPoolIfRequired). */
@@ -163,7 +165,7 @@ export class PoolManager {
       }),
     );
     this.lastAction = this.now();
-    if (r.released.length) await o.onReleased?.(r.released);
+    if (r.released.length) await this.onReleased?.(r.released);
     return r;
   }
 
@@ -184,10 +186,10 @@ export class PoolManager {
     await this.tick();
     const now = this.now();
     if (now - this.lastAction >= (o.reconcileAfterMs ?? 60_000)) await this.reconcile();
-    for (const [i, p] of (o.periodic ?? []).entries())
-      if (now - (this.lastPeriodic[i] ?? 0) >= p.everyMs) {
-        this.lastPeriodic[i] = now;
-        await p.run();
+    for (const p of this.periodic)
+      if (now - p.last >= p.everyMs) {
+        p.last = now;
+        await p.run().catch((e: unknown) => o.logger.warn({ err: String(e) }, 'periodic task failed'));
       }
   }
 
