@@ -100,6 +100,8 @@ async function setupHost(
 export interface StartOptions {
   /** Set up node-wide host networking when the primary ENI is known (default true; in-process tests turn it off). */
   hostNetworking?: boolean;
+  /** Host side of ENIs (default: netlink with host networking, nothing without); benches pass a stand-in. */
+  plumbing?: EniPlumbing;
 }
 
 export async function startAgent(
@@ -117,9 +119,9 @@ export async function startAgent(
     cooldownMs: cfg.IP_COOLDOWN_PERIOD * 1000,
   });
   const hostNetworking = opts.hostNetworking !== false;
-  const plumbing = hostNetworking
-    ? (await import('../hostnet/index.js')).netlinkPlumbing(cfg.AWS_VPC_ENI_MTU)
-    : noPlumbing;
+  const plumbing =
+    opts.plumbing ??
+    (hostNetworking ? (await import('../hostnet/index.js')).netlinkPlumbing(cfg.AWS_VPC_ENI_MTU) : noPlumbing);
   const { supply, primary, manager, readVpcCidrs } = await loadEnis(cfg, ds, logger, plumbing);
   if (primary && hostNetworking) await setupHost(cfg, primary, logger);
   let vpcV4 = primary?.vpcCidrs ?? [];

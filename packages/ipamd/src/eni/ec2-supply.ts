@@ -39,12 +39,14 @@ export interface Ec2SupplyOptions {
   ledger?: EniLedger;
   /** Host side of a new ENI; it joins the datastore only once this succeeded. */
   plumbing?: EniPlumbing;
+  /** How long a growth round waits for more shortfalls to join it (default 5 ms). */
+  gatherMs?: number;
 }
 
 export class Ec2Supply implements AddressSupply {
-  private inFlight: Promise<void> | undefined;
-  private queued: { need: number; promise: Promise<void> } | undefined;
-  private subnetCidr: string | undefined;
+  private batch: { need: number; promise: Promise<void> } | undefined;
+  private round: Promise<void> = Promise.resolve();
+  private subnetCidr: Promise<string> | undefined;
   readonly ledger: EniLedger;
   /** Shared with the pool manager: growth never interleaves with shrink/free/reconcile. */
   readonly lock = new Mutex();
@@ -59,23 +61,26 @@ export class Ec2Supply implements AddressSupply {
     this.plumbing = o.plumbing ?? noPlumbing;
   }
 
+  /**
+   * Shortfalls are gathered: a round starts `gatherMs` after the first one (and never while another round runs),
+   * and serves everything asked for until then. A burst of pods thus costs one round, not one per pod.
+   */
   grow(need: number): Promise<void> {
-    if (!this.inFlight) {
-      this.inFlight = this.lock.run(() => this.growNow(need)).finally(() => (this.inFlight = undefined));
-      return this.inFlight;
+    if (this.batch) {
+      this.batch.need += need;
+      return this.batch.promise;
     }
-    // One more call after the current one, for everyone who arrives meanwhile.
-    if (!this.queued) {
-      const q = { need, promise: Promise.resolve() };
-      q.promise = this.inFlight
-        .catch(() => undefined)
-        .then(() => {
-          this.queued = undefined;
-          return this.grow(q.need);
-        });
-      this.queued = q;
-    } else this.queued.need += need;
-    return this.queued.promise;
+    const b = { need, promise: Promise.resolve() };
+    this.batch = b;
+    b.promise = this.round
+      .catch(() => undefined)
+      .then(() => new Promise((r) => setTimeout(r, this.o.gatherMs ?? 5)))
+      .then(() => {
+        this.batch = undefined;
+        this.round = this.lock.run(() => this.growNow(b.need));
+        return this.round;
+      });
+    return b.promise;
   }
 
   private call<T>(action: string, fn: () => Promise<T>): Promise<T> {
@@ -83,15 +88,16 @@ export class Ec2Supply implements AddressSupply {
   }
 
   /** The node subnet's CIDR (one DescribeSubnets, then cached): the new ENI's route table needs it. */
-  private async nodeSubnetCidr(): Promise<string> {
-    if (this.subnetCidr) return this.subnetCidr;
-    const r = await this.call('DescribeSubnets', () =>
+  private nodeSubnetCidr(): Promise<string> {
+    this.subnetCidr ??= this.call('DescribeSubnets', () =>
       this.ec2.send(new DescribeSubnetsCommand({ SubnetIds: [this.o.subnetId] })),
-    );
-    const cidr = r.Subnets?.[0]?.CidrBlock;
-    if (!cidr) throw new Error(`DescribeSubnets: no CIDR for ${this.o.subnetId}`);
-    this.subnetCidr = cidr;
-    return cidr;
+    ).then((r) => {
+      const cidr = r.Subnets?.[0]?.CidrBlock;
+      if (!cidr) throw new Error(`DescribeSubnets: no CIDR for ${this.o.subnetId}`);
+      return cidr;
+    });
+    this.subnetCidr.catch(() => (this.subnetCidr = undefined));
+    return this.subnetCidr;
   }
 
   private async growNow(need: number): Promise<void> {
@@ -112,31 +118,71 @@ export class Ec2Supply implements AddressSupply {
     if (plan.kind === 'none')
       throw new CapacityError(plan.reason.startsWith('max pods') ? 'max-pods' : 'no-eni-slots', plan.reason);
     const room = this.o.maxPods - s.totalIPs;
-    if (plan.kind === 'assign') {
-      const count = Math.max(1, Math.min(plan.count, plan.unit === 'ip' ? room : Math.ceil(room / 16)));
-      const r = await this.call('AssignPrivateIpAddresses', () =>
-        this.ec2.send(
-          new AssignPrivateIpAddressesCommand(
-            plan.unit === 'ip'
-              ? { NetworkInterfaceId: plan.eniId, SecondaryPrivateIpAddressCount: count }
-              : { NetworkInterfaceId: plan.eniId, Ipv4PrefixCount: count },
-          ),
-        ),
-      );
-      for (const a of r.AssignedPrivateIpAddresses ?? [])
-        if (a.PrivateIpAddress) this.ds.addCidr(plan.eniId, `${a.PrivateIpAddress}/32`, false);
-      for (const p of r.AssignedIpv4Prefixes ?? [])
-        if (p.Ipv4Prefix) this.ds.addCidr(plan.eniId, p.Ipv4Prefix, true);
-      this.o.logger.info({ eni: plan.eniId, count, unit: plan.unit }, 'assigned addresses from EC2');
-      return;
-    }
-    await this.newEni(
-      Math.max(1, Math.min(plan.resources, plan.unit === 'ip' ? room : plan.resources)),
-      plan.unit,
+    const unit = plan.unit;
+    const perEni = unit === 'ip' ? this.o.limits.maxIpsPerEni : this.o.limits.maxPrefixesPerEni;
+    const cap = (n: number) => Math.max(1, Math.min(n, unit === 'ip' ? room : Math.ceil(room / 16)));
+    // What this round must bring, in the plan's unit: the shortfall, and at least what the plan wants.
+    let left = cap(
+      Math.max(
+        plan.kind === 'assign' ? plan.count : plan.resources,
+        unit === 'ip' ? need : Math.ceil(need / 16),
+      ),
     );
+    const work: Promise<void>[] = [];
+    if (plan.kind === 'assign') {
+      const count = Math.min(cap(plan.count), left);
+      left -= count;
+      work.push(this.assign(plan.eniId, count, unit));
+    }
+    // The rest on new ENIs, created and attached in parallel (EC2 allows it; the burst then waits for one ENI's
+    // latency, not one per ENI).
+    const slots = this.o.limits.maxEni - this.ds.eniList().length;
+    const k = Math.min(slots, Math.ceil(left / perEni));
+    if (k > 0) {
+      const devices = await this.freeDeviceIndexes(k);
+      for (const d of devices) {
+        const n = Math.max(1, Math.min(perEni, left));
+        left -= n;
+        work.push(this.newEni(n, unit, d));
+      }
+    }
+    const results = await Promise.allSettled(work);
+    const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failures.length === results.length) throw failures[0]!.reason;
+    for (const f of failures) this.o.logger.warn({ err: String(f.reason) }, 'part of a growth round failed');
   }
 
-  private async newEni(resources: number, unit: 'ip' | 'prefix'): Promise<void> {
+  private async assign(eniId: string, count: number, unit: 'ip' | 'prefix'): Promise<void> {
+    const r = await this.call('AssignPrivateIpAddresses', () =>
+      this.ec2.send(
+        new AssignPrivateIpAddressesCommand(
+          unit === 'ip'
+            ? { NetworkInterfaceId: eniId, SecondaryPrivateIpAddressCount: count }
+            : { NetworkInterfaceId: eniId, Ipv4PrefixCount: count },
+        ),
+      ),
+    );
+    for (const a of r.AssignedPrivateIpAddresses ?? [])
+      if (a.PrivateIpAddress) this.ds.addCidr(eniId, `${a.PrivateIpAddress}/32`, false);
+    for (const p of r.AssignedIpv4Prefixes ?? [])
+      if (p.Ipv4Prefix) this.ds.addCidr(eniId, p.Ipv4Prefix, true);
+    this.o.logger.info({ eni: eniId, count, unit }, 'assigned addresses from EC2');
+  }
+
+  /** The `k` lowest device indexes free on network card 0 (one DescribeInstances). */
+  private async freeDeviceIndexes(k: number): Promise<number[]> {
+    const d = await this.call('DescribeInstances', () =>
+      this.ec2.send(new DescribeInstancesCommand({ InstanceIds: [this.o.instanceId] })),
+    );
+    const used = new Set(
+      (d.Reservations?.[0]?.Instances?.[0]?.NetworkInterfaces ?? [])
+        .filter((n) => (n.Attachment?.NetworkCardIndex ?? 0) === 0)
+        .map((n) => n.Attachment?.DeviceIndex),
+    );
+    return [...Array(128).keys()].filter((i) => !used.has(i)).slice(0, k);
+  }
+
+  private async newEni(resources: number, unit: 'ip' | 'prefix', deviceNumber: number): Promise<void> {
     const tags: Record<string, string> = {
       'node.k8s.amazonaws.com/createdAt': new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
       'node.k8s.amazonaws.com/instance_id': this.o.instanceId,
@@ -168,17 +214,7 @@ export class Ec2Supply implements AddressSupply {
     const eni = created.NetworkInterface;
     const id = eni?.NetworkInterfaceId;
     if (!eni || !id) throw new Error('CreateNetworkInterface returned no interface');
-    let deviceNumber: number;
     try {
-      const d = await this.call('DescribeInstances', () =>
-        this.ec2.send(new DescribeInstancesCommand({ InstanceIds: [this.o.instanceId] })),
-      );
-      const used = new Set(
-        (d.Reservations?.[0]?.Instances?.[0]?.NetworkInterfaces ?? [])
-          .filter((n) => (n.Attachment?.NetworkCardIndex ?? 0) === 0)
-          .map((n) => n.Attachment?.DeviceIndex),
-      );
-      deviceNumber = [...Array(100).keys()].find((i) => !used.has(i)) ?? 100;
       const att = await this.call('AttachNetworkInterface', () =>
         this.ec2.send(
           new AttachNetworkInterfaceCommand({
