@@ -93,3 +93,70 @@ describe('ipamd on a simulated m5.large', () => {
     }
   });
 });
+
+describe('ipamd on a simulated IPv6 node', () => {
+  let sim: Sim;
+  let node: Node;
+  const dir = mkdtempSync(join(tmpdir(), 'vct-agent-ec2v6-'));
+  beforeAll(async () => {
+    sim = await startSmall();
+    node = await sim.launch({ type: 'm5.large', subnetId: SUBNET_A, groups: [SG_1] });
+  });
+  afterAll(async () => {
+    await sim?.stop();
+    rmSync(dir, { recursive: true, force: true });
+    delete process.env['AWS_ACCESS_KEY_ID'];
+    delete process.env['AWS_SECRET_ACCESS_KEY'];
+  });
+
+  it('assigns one /80 to the primary ENI, hands out pod addresses from it, and never grows', async () => {
+    process.env['AWS_ACCESS_KEY_ID'] = 'AKIASIMULATOR0000000';
+    process.env['AWS_SECRET_ACCESS_KEY'] = 'simulator-secret';
+    const env = {
+      ...sim.envFor(node.instance.id),
+      VPC_CNI_IPAMD_SOCKET: join(dir, 'ipamd.sock'),
+      AWS_VPC_K8S_CNI_BACKING_STORE: join(dir, 'ipam.json'),
+      DISABLE_INTROSPECTION: 'true',
+      DISABLE_METRICS: 'true',
+      ENABLE_IPv6: 'true',
+      ENABLE_IPv4: 'false',
+      ENABLE_PREFIX_DELEGATION: 'true',
+    };
+    const agent = await startAgent(env, silentLogger, { hostNetworking: false });
+    const client = new RpcClient({ endpoint: `unix://${env.VPC_CNI_IPAMD_SOCKET}`, deadlineMs: 10_000 });
+    try {
+      const primary = sim.world.eni(node.instance.primaryEniId);
+      expect(primary.ipv6Prefixes).toHaveLength(1);
+      const prefix = primary.ipv6Prefixes[0]!;
+      const replies = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          client.call(CNIBackend.AddNetwork, {
+            ContainerID: `v6-${i}`,
+            IfName: 'eth0',
+            NetworkName: 'aws-cni',
+            K8S_POD_NAME: `p${i}`,
+            K8S_POD_NAMESPACE: 'default',
+            K8S_POD_INFRA_CONTAINER_ID: `v6-${i}`,
+            Netns: '',
+            ClientVersion: '',
+            RequiresMultiNICAttachment: false,
+          }),
+        ),
+      );
+      const addrs = replies.map((r) => r.IPAllocationMetadata[0]?.IPv6Addr ?? '');
+      expect(new Set(addrs).size).toBe(40);
+      const base = prefix.replace(/::\/80$/, ':');
+      expect(addrs.every((a) => a.startsWith(base))).toBe(true);
+      expect(replies[0]?.IPAllocationMetadata[0]?.IPv4Addr).toBe('');
+      expect(replies[0]?.VPCv6CIDRs).toEqual([sim.world.vpc.ipv6Cidr]);
+      expect(replies[0]?.IPAllocationMetadata[0]?.RouteTableId).toBe(254);
+      const counts = sim.faults.counts();
+      expect(counts['AssignIpv6Addresses']).toBe(1);
+      expect(counts['CreateNetworkInterface'] ?? 0).toBe(0);
+      expect(counts['AssignPrivateIpAddresses'] ?? 0).toBe(0);
+    } finally {
+      client.close();
+      await agent.stop();
+    }
+  });
+});

@@ -31,8 +31,9 @@ export interface Agent {
 
 interface EniSource {
   supply: AddressSupply;
-  primary: { mac: string; primaryIp: string; vpcCidrs: string[] } | undefined;
+  primary: { mac: string; primaryIp: string; vpcCidrs: string[]; vpcV6?: string[] } | undefined;
   manager?: PoolManager;
+  ipv6Only?: boolean;
   readVpcCidrs?: () => Promise<string[]>;
 }
 
@@ -121,8 +122,10 @@ export async function startAgent(
   const hostNetworking = opts.hostNetworking !== false;
   const plumbing =
     opts.plumbing ??
-    (hostNetworking ? (await import('../hostnet/index.js')).netlinkPlumbing(cfg.AWS_VPC_ENI_MTU) : noPlumbing);
-  const { supply, primary, manager, readVpcCidrs } = await loadEnis(cfg, ds, logger, plumbing);
+    (hostNetworking
+      ? (await import('../hostnet/index.js')).netlinkPlumbing(cfg.AWS_VPC_ENI_MTU)
+      : noPlumbing);
+  const { supply, primary, manager, readVpcCidrs, ipv6Only } = await loadEnis(cfg, ds, logger, plumbing);
   if (primary && hostNetworking) await setupHost(cfg, primary, logger);
   let vpcV4 = primary?.vpcCidrs ?? [];
 
@@ -171,7 +174,7 @@ export async function startAgent(
     // The VPC CIDRs, plus the SNAT exclusions when ipamd does SNAT (spec §1.4 C).
     vpcCidrs: () => ({
       v4: [...vpcV4, ...(cfg.AWS_VPC_K8S_CNI_EXTERNALSNAT ? [] : cfg.AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS)],
-      v6: [],
+      v6: primary?.vpcV6 ?? [],
     }),
     externalSnat: cfg.AWS_VPC_K8S_CNI_EXTERNALSNAT,
     logger,
@@ -253,7 +256,7 @@ export async function startAgent(
     vpcV4 = now;
     if (hostNetworking) await setupHost(cfg, { ...primary, vpcCidrs: now }, logger);
   };
-  if (manager) {
+  if (manager && !ipv6Only) {
     manager.addPeriodic({ everyMs: 30_000, run: watchVpcCidrs });
     manager.onReleased = async (released) => {
       for (const r of released)

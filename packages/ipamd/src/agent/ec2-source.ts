@@ -3,6 +3,7 @@
 // Adopted secondary ENIs get their host plumbing here; the pool manager (grow/shrink/reconcile/leak sweep) is
 // built here and started by the agent once it serves. Not yet: trunk/EFA classification, custom networking (#10).
 import {
+  AssignIpv6AddressesCommand,
   DescribeInstanceTypesCommand,
   DescribeNetworkInterfacesCommand,
   DescribeSubnetsCommand,
@@ -20,9 +21,11 @@ import type { AddressSupply } from '../service/supply.js';
 
 export interface Ec2Source {
   supply: AddressSupply;
-  primary: { mac: string; primaryIp: string; vpcCidrs: string[] };
+  primary: { mac: string; primaryIp: string; vpcCidrs: string[]; ipv6?: string; vpcV6?: string[] };
   maxPods: number;
   manager: PoolManager;
+  /** IPv6 mode: no pool loop (spec §5.2). */
+  ipv6Only?: boolean;
   /** Re-read the VPC CIDRs (the 30 s watcher). */
   readVpcCidrs: () => Promise<string[]>;
   facts: NodeFacts;
@@ -120,7 +123,11 @@ export async function loadFromEc2(
     for (const a of eni.PrivateIpAddresses ?? [])
       if (!a.Primary && a.PrivateIpAddress) ds.addCidr(id, `${a.PrivateIpAddress}/32`, false);
     for (const p of eni.Ipv4Prefixes ?? []) if (p.Ipv4Prefix) ds.addCidr(id, p.Ipv4Prefix, true);
+    // IPv6 mode uses exactly one /80 per ENI (spec §5.2): the first, if any; ipv6Source adds one when missing.
+    const v6 = eni.Ipv6Prefixes?.[0]?.Ipv6Prefix;
+    if (v6 && cfg.ENABLE_IPv6) ds.addCidr(id, v6, true);
   }
+  if (cfg.ENABLE_IPv6) return ipv6Source(cfg, ds, ec2, imds, facts, enis, ledger, plumbing, logger);
   const warm: WarmConfig = {
     warmEniTarget: cfg.WARM_ENI_TARGET,
     warmIpTarget: cfg.WARM_IP_TARGET,
@@ -195,5 +202,94 @@ export async function loadFromEc2(
     facts,
     readVpcCidrs: () =>
       imds.list(`meta-data/network/interfaces/macs/${facts.primaryMac}/vpc-ipv4-cidr-blocks`),
+  };
+}
+
+/**
+ * IPv6 mode (spec §5.2): the primary ENI gets one /80 prefix if it has none, pods take addresses from it; no warm
+ * pool, growth, shrink or reconcile. The supply never grows: a /80 does not run out.
+ */
+async function ipv6Source(
+  cfg: IpamdConfig,
+  ds: Datastore,
+  ec2: EC2Client,
+  imds: ImdsClient,
+  facts: NodeFacts,
+  enis: NetworkInterface[],
+  ledger: EniLedger,
+  plumbing: EniPlumbing,
+  logger: Logger,
+): Promise<Ec2Source> {
+  const primary = enis.find((e) => e.NetworkInterfaceId === facts.primaryEniId);
+  if (!primary?.Ipv6Prefixes?.length) {
+    const r = await ec2.send(
+      new AssignIpv6AddressesCommand({ NetworkInterfaceId: facts.primaryEniId, Ipv6PrefixCount: 1 }),
+    );
+    const prefix = r.AssignedIpv6Prefixes?.[0];
+    if (!prefix) throw new Error(`AssignIpv6Addresses gave ${facts.primaryEniId} no /80 prefix`);
+    ds.addCidr(facts.primaryEniId, prefix, true);
+    logger.info({ eni: facts.primaryEniId, prefix }, 'assigned the IPv6 /80 prefix for pods');
+  }
+  const mac = `meta-data/network/interfaces/macs/${facts.primaryMac}`;
+  const vpcV6 = await imds.list(`${mac}/vpc-ipv6-cidr-blocks`);
+  const localIpv6 = (await imds.get('meta-data/ipv6')) ?? '';
+  const { noSupply } = await import('../service/supply.js');
+  const manager = new PoolManager({
+    ec2,
+    ds,
+    supply: new Ec2Supply(ec2, ds, {
+      instanceId: facts.instanceId,
+      subnetId: facts.subnetId,
+      securityGroups: facts.securityGroups,
+      limits: { maxEni: 0, maxIpsPerEni: 0, maxPrefixesPerEni: 0 },
+      warm: {
+        warmEniTarget: 0,
+        warmIpTarget: 0,
+        minimumIpTarget: 0,
+        warmPrefixTarget: 0,
+        maxEni: 0,
+        prefixDelegation: true,
+      },
+      maxPods: 0,
+      logger,
+      ledger,
+      plumbing,
+    }),
+    warm: {
+      warmEniTarget: 0,
+      warmIpTarget: 0,
+      minimumIpTarget: 0,
+      warmPrefixTarget: 0,
+      maxEni: 0,
+      prefixDelegation: true,
+    },
+    limits: { maxEni: 0, maxIpsPerEni: 0, maxPrefixesPerEni: 0 },
+    maxPods: 0,
+    instanceId: facts.instanceId,
+    vpcId: facts.vpcId,
+    plumbing,
+    readImds: () => readAttachedEnis(imds, facts.primaryMac),
+    provisioning: false,
+    leakedEniCleanup: false,
+    logger,
+  });
+  logger.info(
+    { instance: facts.instanceId, stats: ds.stats(), vpcV6 },
+    'IPv6 mode: pods use the primary ENI /80',
+  );
+  return {
+    supply: noSupply('IPv6 mode: the /80 prefix is the whole pool and never grows'),
+    primary: {
+      mac: facts.primaryMac,
+      primaryIp: facts.localIpv4,
+      vpcCidrs: facts.vpcIpv4Cidrs,
+      ipv6: localIpv6,
+      vpcV6,
+    },
+    maxPods: 110,
+    manager,
+    facts,
+    readVpcCidrs: () => imds.list(`${mac}/vpc-ipv4-cidr-blocks`),
+    ipv6Only: true,
   };
 }
