@@ -13,7 +13,7 @@ import {
 import type { IpamdConfig } from '@vpc-cni/shared/config';
 import { instanceLimits, maxPodsFor } from '@vpc-cni/shared/limits';
 import type { Logger } from '@vpc-cni/shared/logging';
-import { Ec2Supply, EniLedger, type EniPlumbing, PoolManager } from '../eni/index.js';
+import { Ec2Supply, EniLedger, type EniPlumbing, PoolManager, SubnetCatalog } from '../eni/index.js';
 import { ImdsClient, type NodeFacts, readAttachedEnis, readNodeFacts } from '../imds/index.js';
 import type { Datastore } from '../store/index.js';
 import { isPoolTooLow, poolLimits, type WarmConfig } from '../warm/index.js';
@@ -84,6 +84,13 @@ export async function loadFromEc2(
   }
   const ledger = new EniLedger();
   const unmanaged = new Set<string>();
+  const catalog = new SubnetCatalog(ec2, {
+    primarySubnetId: facts.subnetId,
+    discovery: cfg.ENABLE_SUBNET_DISCOVERY && !cfg.ENABLE_IPv6,
+    vpcId: facts.vpcId,
+    az: facts.az,
+    clusterName: cfg.CLUSTER_NAME || undefined,
+  });
   const enis = await attachedEnis(ec2, facts.instanceId);
   const cidrs = await subnetCidrs(
     ec2,
@@ -120,6 +127,11 @@ export async function loadFromEc2(
       subnetCidr: host.subnetCidr,
     });
     ledger.record(id, { mac: host.mac, primaryIp: host.primaryIp, subnetCidr: host.subnetCidr });
+    // Subnet discovery: an ENI in a subnet tagged kubernetes.io/role/cni=0 gives no pod addresses (spec §6.2).
+    if (cfg.ENABLE_SUBNET_DISCOVERY && !cfg.ENABLE_IPv6 && (await catalog.isExcluded(eni.SubnetId ?? ''))) {
+      ds.setExcluded(id, true);
+      logger.info({ eni: id, subnet: eni.SubnetId }, 'ENI subnet excluded from pod addresses (role/cni=0)');
+    }
     for (const a of eni.PrivateIpAddresses ?? [])
       if (!a.Primary && a.PrivateIpAddress) ds.addCidr(id, `${a.PrivateIpAddress}/32`, false);
     for (const p of eni.Ipv4Prefixes ?? []) if (p.Ipv4Prefix) ds.addCidr(id, p.Ipv4Prefix, true);
@@ -154,6 +166,7 @@ export async function loadFromEc2(
     logger,
     ledger,
     plumbing,
+    catalog,
   });
   const manager = new PoolManager({
     ec2,

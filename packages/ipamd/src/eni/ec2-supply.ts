@@ -5,13 +5,8 @@
 // ENI it just created, so nothing leaks.
 import {
   AssignPrivateIpAddressesCommand,
-  AttachNetworkInterfaceCommand,
-  CreateNetworkInterfaceCommand,
-  DeleteNetworkInterfaceCommand,
   DescribeInstancesCommand,
-  DescribeSubnetsCommand,
   type EC2Client,
-  ModifyNetworkInterfaceAttributeCommand,
 } from '@aws-sdk/client-ec2';
 import type { Logger } from '@vpc-cni/shared/logging';
 import type { Datastore } from '../store/index.js';
@@ -22,6 +17,8 @@ import { EniLedger } from './ledger.js';
 import { Mutex } from './mutex.js';
 import { type EniPlumbing, noPlumbing } from './plumbing.js';
 import { eniViews, poolStats } from './pool-view.js';
+import { createAndAttachEni } from './create-eni.js';
+import { SubnetCatalog } from './subnets.js';
 
 export interface Ec2SupplyOptions {
   instanceId: string;
@@ -39,14 +36,26 @@ export interface Ec2SupplyOptions {
   ledger?: EniLedger;
   /** Host side of a new ENI; it joins the datastore only once this succeeded. */
   plumbing?: EniPlumbing;
+  /** Where new ENIs go (enhanced subnet discovery); default: the node's own subnet only. */
+  catalog?: SubnetCatalog;
   /** How long a growth round waits for more shortfalls to join it (default 5 ms). */
   gatherMs?: number;
+}
+
+/** An ENI's subnet ran out of addresses during AssignPrivateIpAddresses. */
+class SubnetDry extends CapacityError {
+  constructor(message: string) {
+    super('subnet-exhausted', message);
+  }
 }
 
 export class Ec2Supply implements AddressSupply {
   private batch: { need: number; promise: Promise<void> } | undefined;
   private round: Promise<void> = Promise.resolve();
-  private subnetCidr: Promise<string> | undefined;
+  readonly catalog: SubnetCatalog;
+  /** ENIs whose subnet said it is out of addresses: not asked again until the subnet listing refreshes. */
+  private readonly exhausted = new Set<string>();
+  private exhaustedSince = 0;
   readonly ledger: EniLedger;
   /** Shared with the pool manager: growth never interleaves with shrink/free/reconcile. */
   readonly lock = new Mutex();
@@ -59,6 +68,7 @@ export class Ec2Supply implements AddressSupply {
   ) {
     this.ledger = o.ledger ?? new EniLedger();
     this.plumbing = o.plumbing ?? noPlumbing;
+    this.catalog = o.catalog ?? new SubnetCatalog(ec2, { primarySubnetId: o.subnetId, discovery: false });
   }
 
   /**
@@ -87,20 +97,19 @@ export class Ec2Supply implements AddressSupply {
     return ec2Call(action, fn, { onCall: this.o.onCall, subnetId: this.o.subnetId });
   }
 
-  /** The node subnet's CIDR (one DescribeSubnets, then cached): the new ENI's route table needs it. */
-  private nodeSubnetCidr(): Promise<string> {
-    this.subnetCidr ??= this.call('DescribeSubnets', () =>
-      this.ec2.send(new DescribeSubnetsCommand({ SubnetIds: [this.o.subnetId] })),
-    ).then((r) => {
-      const cidr = r.Subnets?.[0]?.CidrBlock;
-      if (!cidr) throw new Error(`DescribeSubnets: no CIDR for ${this.o.subnetId}`);
-      return cidr;
-    });
-    this.subnetCidr.catch(() => (this.subnetCidr = undefined));
-    return this.subnetCidr;
+  private async growNow(need: number): Promise<void> {
+    try {
+      await this.growOnce(need);
+    } catch (e) {
+      // The ENI with room sits in a subnet that just ran out: plan again, now on new ENIs in other subnets.
+      if (!(e instanceof SubnetDry)) throw e;
+      await this.growOnce(need);
+    }
   }
 
-  private async growNow(need: number): Promise<void> {
+  private async growOnce(need: number): Promise<void> {
+    // Addresses come back to subnets; after 5 minutes an ENI marked dry may be asked again.
+    if (this.exhausted.size > 0 && Date.now() - this.exhaustedSince > 5 * 60_000) this.exhausted.clear();
     const s = this.ds.stats();
     const stats = poolStats(this.ds);
     // On-demand: at least what is asked for, and what the warm targets want.
@@ -112,7 +121,11 @@ export class Ec2Supply implements AddressSupply {
           ? Math.max(this.o.warm.warmIpTarget, need + (s.totalIPs - s.assignedIPs))
           : this.o.warm.warmIpTarget,
     };
-    const plan = planIncrease(stats, warm, this.o.limits, eniViews(this.ds, this.ledger), {
+    const perEniCidrs = this.o.limits.maxPrefixesPerEni || this.o.limits.maxIpsPerEni;
+    const views = eniViews(this.ds, this.ledger).map((v) =>
+      this.exhausted.has(v.id) ? { ...v, cidrCount: perEniCidrs } : v,
+    );
+    const plan = planIncrease(stats, warm, this.o.limits, views, {
       maxPods: this.o.maxPods,
     });
     if (plan.kind === 'none')
@@ -161,7 +174,15 @@ export class Ec2Supply implements AddressSupply {
             : { NetworkInterfaceId: eniId, Ipv4PrefixCount: count },
         ),
       ),
-    );
+    ).catch((e: unknown) => {
+      if (e instanceof CapacityError && e.reason === 'subnet-exhausted') {
+        if (this.exhausted.size === 0) this.exhaustedSince = Date.now();
+        this.exhausted.add(eniId);
+        this.catalog.invalidate();
+        throw new SubnetDry(e.message);
+      }
+      throw e;
+    });
     for (const a of r.AssignedPrivateIpAddresses ?? [])
       if (a.PrivateIpAddress) this.ds.addCidr(eniId, `${a.PrivateIpAddress}/32`, false);
     for (const p of r.AssignedIpv4Prefixes ?? [])
@@ -183,70 +204,27 @@ export class Ec2Supply implements AddressSupply {
   }
 
   private async newEni(resources: number, unit: 'ip' | 'prefix', deviceNumber: number): Promise<void> {
-    const tags: Record<string, string> = {
-      'node.k8s.amazonaws.com/createdAt': new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-      'node.k8s.amazonaws.com/instance_id': this.o.instanceId,
-      ...(this.o.clusterName
-        ? { 'cluster.k8s.amazonaws.com/name': this.o.clusterName, 'eks:eni:owner': 'amazon-vpc-cni' }
-        : {}),
-      ...Object.fromEntries(
-        Object.entries(this.o.extraTags ?? {}).filter(([k]) => !k.includes('k8s.amazonaws.com')),
-      ),
-    };
-    const created = await this.call('CreateNetworkInterface', () =>
-      this.ec2.send(
-        new CreateNetworkInterfaceCommand({
-          SubnetId: this.o.subnetId,
-          Description: `aws-K8S-${this.o.instanceId}`,
-          Groups: [...this.o.securityGroups].sort(),
-          TagSpecifications: [
-            {
-              ResourceType: 'network-interface',
-              Tags: Object.entries(tags)
-                .sort(([a], [b]) => a.localeCompare(b))
-                .map(([Key, Value]) => ({ Key, Value })),
-            },
-          ],
-          ...(unit === 'ip' ? { SecondaryPrivateIpAddressCount: resources } : { Ipv4PrefixCount: resources }),
-        }),
-      ),
-    );
-    const eni = created.NetworkInterface;
-    const id = eni?.NetworkInterfaceId;
-    if (!eni || !id) throw new Error('CreateNetworkInterface returned no interface');
-    try {
-      const att = await this.call('AttachNetworkInterface', () =>
-        this.ec2.send(
-          new AttachNetworkInterfaceCommand({
-            NetworkInterfaceId: id,
-            InstanceId: this.o.instanceId,
-            DeviceIndex: deviceNumber,
-            NetworkCardIndex: 0,
-          }),
-        ),
-      );
-      await this.call('ModifyNetworkInterfaceAttribute', () =>
-        this.ec2.send(
-          new ModifyNetworkInterfaceAttributeCommand({
-            NetworkInterfaceId: id,
-            Attachment: { AttachmentId: att.AttachmentId, DeleteOnTermination: true },
-          }),
-        ),
-      );
-    } catch (e) {
-      // Never leave an unattached ENI behind (a leaked-ENI sweep would find it later, but we know it now).
-      await this.call('DeleteNetworkInterface', () =>
-        this.ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: id })),
-      ).catch((d: unknown) =>
-        this.o.logger.error({ eni: id, err: String(d) }, 'could not delete the ENI whose attach failed'),
-      );
+    const { eni, subnet } = await createAndAttachEni(
+      {
+        ec2: this.ec2,
+        instanceId: this.o.instanceId,
+        securityGroups: this.o.securityGroups,
+        clusterName: this.o.clusterName,
+        extraTags: this.o.extraTags,
+        logger: this.o.logger,
+        onCall: this.o.onCall,
+      },
+      { resources, unit, deviceNumber, subnets: await this.catalog.candidates() },
+    ).catch((e: unknown) => {
+      if (e instanceof CapacityError && e.reason === 'subnet-exhausted') this.catalog.invalidate();
       throw e;
-    }
+    });
+    const id = eni.NetworkInterfaceId!;
     const host = {
       id,
       mac: (eni.MacAddress ?? '').toLowerCase(),
       primaryIp: eni.PrivateIpAddress ?? '',
-      subnetCidr: await this.nodeSubnetCidr(),
+      subnetCidr: subnet.cidr,
       deviceNumber,
       table: deviceNumber + 1,
     };
@@ -255,14 +233,17 @@ export class Ec2Supply implements AddressSupply {
     this.ds.addEni({
       id,
       deviceNumber,
-      routeTableId: deviceNumber + 1,
-      subnetId: this.o.subnetId,
-      subnetCidr: host.subnetCidr,
+      routeTableId: host.table,
+      subnetId: subnet.id,
+      subnetCidr: subnet.cidr,
     });
     this.ledger.record(id, { mac: host.mac, primaryIp: host.primaryIp, subnetCidr: host.subnetCidr });
     for (const a of eni.PrivateIpAddresses ?? [])
       if (!a.Primary && a.PrivateIpAddress) this.ds.addCidr(id, `${a.PrivateIpAddress}/32`, false);
     for (const p of eni.Ipv4Prefixes ?? []) if (p.Ipv4Prefix) this.ds.addCidr(id, p.Ipv4Prefix, true);
-    this.o.logger.info({ eni: id, deviceNumber, resources, unit }, 'created and attached a new ENI');
+    this.o.logger.info(
+      { eni: id, deviceNumber, subnet: subnet.id, resources, unit },
+      'created and attached a new ENI',
+    );
   }
 }

@@ -9,3 +9,4 @@ export { sweepLeakedEnis, LEAK_GRACE_MS, type LeakSweepResult } from './leaked.j
 export { reconcilePool, FREED_QUARANTINE_MS, type ReconcileResult } from './reconcile.js';
 export { decreasePool, type FreedCache } from './shrink.js';
 export { eniViews, poolStats } from './pool-view.js';
+export { SubnetCatalog, validForEni, excludedForPods, NO_VALID_SUBNETS, type SubnetInfo } from './subnets.js';

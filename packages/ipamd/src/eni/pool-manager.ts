@@ -110,7 +110,8 @@ export class PoolManager {
       const after = poolStats(o.ds);
       const views = eniViews(o.ds, o.supply.ledger);
       if (!shouldRemoveExtraEnis(after, o.warm, o.limits, views)) return;
-      const id = deletableEni(views, o.warm);
+      // Decision §11.1.3: the highest device number goes first (views come in ascending device order).
+      const id = deletableEni([...views].reverse(), o.warm);
       if (id) res.freedEni = (await this.freeOne(id)) ? id : undefined;
     });
     return res;
