@@ -13,7 +13,7 @@ import { IpamService } from '../service/ipam-service.js';
 import { MemorySupply } from '../service/memory-supply.js';
 import { type AddressSupply, noSupply } from '../service/supply.js';
 import { Datastore } from '../store/index.js';
-import { type EniPlumbing, noPlumbing, type PoolManager } from '../eni/index.js';
+import { type EniConfigSource, type EniPlumbing, noPlumbing, type PoolManager } from '../eni/index.js';
 import { loadStaticEnis, parseStaticEnis, staticPrimary } from './static-enis.js';
 
 export const HEALTH_SERVICE = 'grpc.health.v1.aws-node';
@@ -42,10 +42,12 @@ async function loadEnis(
   ds: Datastore,
   logger: Logger,
   plumbing: EniPlumbing,
+  env: Readonly<Record<string, string | undefined>>,
+  opts: StartOptions,
 ): Promise<EniSource> {
   if (!cfg.VPC_CNI_STATIC_ENIS) {
     const { loadFromEc2 } = await import('./ec2-source.js');
-    return loadFromEc2(cfg, ds, logger, plumbing);
+    return loadFromEc2(cfg, ds, logger, plumbing, env, opts.eniConfigSource);
   }
   const enis = parseStaticEnis(cfg.VPC_CNI_STATIC_ENIS);
   const reserve = loadStaticEnis(ds, enis);
@@ -103,6 +105,8 @@ export interface StartOptions {
   hostNetworking?: boolean;
   /** Host side of ENIs (default: netlink with host networking, nothing without); benches pass a stand-in. */
   plumbing?: EniPlumbing;
+  /** Custom networking: where this node's ENIConfig comes from (default: the Kubernetes API). */
+  eniConfigSource?: EniConfigSource;
 }
 
 export async function startAgent(
@@ -125,7 +129,14 @@ export async function startAgent(
     (hostNetworking
       ? (await import('../hostnet/index.js')).netlinkPlumbing(cfg.AWS_VPC_ENI_MTU)
       : noPlumbing);
-  const { supply, primary, manager, readVpcCidrs, ipv6Only } = await loadEnis(cfg, ds, logger, plumbing);
+  const { supply, primary, manager, readVpcCidrs, ipv6Only } = await loadEnis(
+    cfg,
+    ds,
+    logger,
+    plumbing,
+    env,
+    opts,
+  );
   if (primary && hostNetworking) await setupHost(cfg, primary, logger);
   let vpcV4 = primary?.vpcCidrs ?? [];
 

@@ -13,7 +13,15 @@ import {
 import type { IpamdConfig } from '@vpc-cni/shared/config';
 import { instanceLimits, maxPodsFor } from '@vpc-cni/shared/limits';
 import type { Logger } from '@vpc-cni/shared/logging';
-import { Ec2Supply, EniLedger, type EniPlumbing, PoolManager, SubnetCatalog } from '../eni/index.js';
+import {
+  Ec2Supply,
+  type EniConfigSource,
+  EniLedger,
+  type EniPlumbing,
+  PoolManager,
+  SubnetCatalog,
+  customNetworkingTarget,
+} from '../eni/index.js';
 import { ImdsClient, type NodeFacts, readAttachedEnis, readNodeFacts } from '../imds/index.js';
 import type { Datastore } from '../store/index.js';
 import { isPoolTooLow, poolLimits, type WarmConfig } from '../warm/index.js';
@@ -48,6 +56,21 @@ async function attachedEnis(ec2: EC2Client, instanceId: string): Promise<Network
   return out;
 }
 
+async function k8sEniConfig(
+  cfg: IpamdConfig,
+  env: Readonly<Record<string, string | undefined>>,
+  logger: Logger,
+): Promise<EniConfigSource> {
+  if (!cfg.MY_NODE_NAME) throw new Error('custom networking needs MY_NODE_NAME (the downward API node name)');
+  const { K8sEniConfigSource, kubeApis } = await import('../k8s/index.js');
+  return new K8sEniConfigSource(kubeApis(env, cfg.CLUSTER_ENDPOINT || undefined), {
+    nodeName: cfg.MY_NODE_NAME,
+    annotationDef: cfg.ENI_CONFIG_ANNOTATION_DEF,
+    labelDef: cfg.ENI_CONFIG_LABEL_DEF,
+    logger,
+  });
+}
+
 async function subnetCidrs(ec2: EC2Client, ids: string[]): Promise<Map<string, string>> {
   if (ids.length === 0) return new Map();
   const r = await ec2.send(new DescribeSubnetsCommand({ SubnetIds: [...new Set(ids)] }));
@@ -59,6 +82,8 @@ export async function loadFromEc2(
   ds: Datastore,
   logger: Logger,
   plumbing: EniPlumbing,
+  env: Readonly<Record<string, string | undefined>> = {},
+  eniConfigOverride?: EniConfigSource,
 ): Promise<Ec2Source> {
   const imds = new ImdsClient({ endpoint: cfg.AWS_EC2_METADATA_SERVICE_ENDPOINT });
   const facts = await readNodeFacts(imds);
@@ -82,6 +107,7 @@ export async function loadFromEc2(
     typeLimits = { enis: n.MaximumNetworkInterfaces, ipv4PerEni: n.Ipv4AddressesPerInterface };
     limits = undefined;
   }
+  const customNetworking = cfg.AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG && !cfg.ENABLE_IPv6;
   const ledger = new EniLedger();
   const unmanaged = new Set<string>();
   const catalog = new SubnetCatalog(ec2, {
@@ -134,7 +160,11 @@ export async function loadFromEc2(
     }
     for (const a of eni.PrivateIpAddresses ?? [])
       if (!a.Primary && a.PrivateIpAddress) ds.addCidr(id, `${a.PrivateIpAddress}/32`, false);
-    for (const p of eni.Ipv4Prefixes ?? []) if (p.Ipv4Prefix) ds.addCidr(id, p.Ipv4Prefix, true);
+    // Custom networking: the primary ENI's prefixes are not pod addresses (its older secondary IPs still are,
+    // as upstream).
+    const skipPrefixes = primary && customNetworking;
+    if (!skipPrefixes)
+      for (const p of eni.Ipv4Prefixes ?? []) if (p.Ipv4Prefix) ds.addCidr(id, p.Ipv4Prefix, true);
     // IPv6 mode uses exactly one /80 per ENI (spec §5.2): the first, if any; ipv6Source adds one when missing.
     const v6 = eni.Ipv6Prefixes?.[0]?.Ipv6Prefix;
     if (v6 && cfg.ENABLE_IPv6) ds.addCidr(id, v6, true);
@@ -167,6 +197,16 @@ export async function loadFromEc2(
     ledger,
     plumbing,
     catalog,
+    ...(customNetworking
+      ? {
+          customNetworking: true,
+          target: customNetworkingTarget(
+            ec2,
+            eniConfigOverride ?? (await k8sEniConfig(cfg, env, logger)),
+            facts.securityGroups,
+          ),
+        }
+      : {}),
   });
   const manager = new PoolManager({
     ec2,

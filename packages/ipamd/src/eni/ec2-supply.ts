@@ -19,6 +19,7 @@ import { type EniPlumbing, noPlumbing } from './plumbing.js';
 import { eniViews, poolStats } from './pool-view.js';
 import { createAndAttachEni } from './create-eni.js';
 import { SubnetCatalog } from './subnets.js';
+import { type EniTargetResolver, catalogTarget } from './eni-target.js';
 
 export interface Ec2SupplyOptions {
   instanceId: string;
@@ -38,6 +39,9 @@ export interface Ec2SupplyOptions {
   plumbing?: EniPlumbing;
   /** Where new ENIs go (enhanced subnet discovery); default: the node's own subnet only. */
   catalog?: SubnetCatalog;
+  /** Custom networking: new ENIs in the ENIConfig's subnet; the primary ENI gets no new addresses. */
+  target?: EniTargetResolver;
+  customNetworking?: boolean;
   /** How long a growth round waits for more shortfalls to join it (default 5 ms). */
   gatherMs?: number;
 }
@@ -53,6 +57,7 @@ export class Ec2Supply implements AddressSupply {
   private batch: { need: number; promise: Promise<void> } | undefined;
   private round: Promise<void> = Promise.resolve();
   readonly catalog: SubnetCatalog;
+  private readonly target: EniTargetResolver;
   /** ENIs whose subnet said it is out of addresses: not asked again until the subnet listing refreshes. */
   private readonly exhausted = new Set<string>();
   private exhaustedSince = 0;
@@ -69,6 +74,7 @@ export class Ec2Supply implements AddressSupply {
     this.ledger = o.ledger ?? new EniLedger();
     this.plumbing = o.plumbing ?? noPlumbing;
     this.catalog = o.catalog ?? new SubnetCatalog(ec2, { primarySubnetId: o.subnetId, discovery: false });
+    this.target = o.target ?? catalogTarget(this.catalog, o.securityGroups);
   }
 
   /**
@@ -127,6 +133,7 @@ export class Ec2Supply implements AddressSupply {
     );
     const plan = planIncrease(stats, warm, this.o.limits, views, {
       maxPods: this.o.maxPods,
+      customNetworking: this.o.customNetworking ?? false,
     });
     if (plan.kind === 'none')
       throw new CapacityError(plan.reason.startsWith('max pods') ? 'max-pods' : 'no-eni-slots', plan.reason);
@@ -204,17 +211,18 @@ export class Ec2Supply implements AddressSupply {
   }
 
   private async newEni(resources: number, unit: 'ip' | 'prefix', deviceNumber: number): Promise<void> {
+    const target = await this.target();
     const { eni, subnet } = await createAndAttachEni(
       {
         ec2: this.ec2,
         instanceId: this.o.instanceId,
-        securityGroups: this.o.securityGroups,
+        securityGroups: target.securityGroups,
         clusterName: this.o.clusterName,
         extraTags: this.o.extraTags,
         logger: this.o.logger,
         onCall: this.o.onCall,
       },
-      { resources, unit, deviceNumber, subnets: await this.catalog.candidates() },
+      { resources, unit, deviceNumber, subnets: target.subnets },
     ).catch((e: unknown) => {
       if (e instanceof CapacityError && e.reason === 'subnet-exhausted') this.catalog.invalidate();
       throw e;

@@ -10,3 +10,11 @@ export { reconcilePool, FREED_QUARANTINE_MS, type ReconcileResult } from './reco
 export { decreasePool, type FreedCache } from './shrink.js';
 export { eniViews, poolStats } from './pool-view.js';
 export { SubnetCatalog, validForEni, excludedForPods, NO_VALID_SUBNETS, type SubnetInfo } from './subnets.js';
+export {
+  type EniConfigSource,
+  type EniConfigView,
+  type EniTarget,
+  type EniTargetResolver,
+  catalogTarget,
+  customNetworkingTarget,
+} from './eni-target.js';
