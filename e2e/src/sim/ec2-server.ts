@@ -12,7 +12,8 @@ import type { World } from './world.js';
 import { errorXml, responseXml } from './xml.js';
 
 export class Ec2Server {
-  private readonly server: Server;
+  /** The HTTP server (also bridged to unix sockets for nodes in network namespaces, see netproxy). */
+  readonly server: Server;
   url = '';
   /** Extra admin routes (the Sim adds IMDS control); return undefined when the route is not handled. */
   extraAdmin?: (method: string, path: string, body: string) => unknown;

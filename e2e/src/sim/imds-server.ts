@@ -18,7 +18,8 @@ const TOKEN_HEADER = 'x-aws-ec2-metadata-token';
 const TTL_HEADER = 'x-aws-ec2-metadata-token-ttl-seconds';
 
 export class ImdsServer {
-  private readonly server: Server;
+  /** The HTTP server (also bridged to unix sockets for nodes in network namespaces, see netproxy). */
+  readonly server: Server;
   private readonly tokens = new Map<string, number>(); // token → expiry (world clock ms)
   readonly instanceId: string;
   lagMs: number;
