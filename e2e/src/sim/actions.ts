@@ -24,6 +24,8 @@ import * as r from './render.js';
 import type { InterfaceType } from './types.js';
 import type { World } from './world.js';
 import type { XmlObject } from './xml.js';
+import { trunkActions } from './actions-trunk.js';
+import { dropAssociationsOf } from './ops-trunk.js';
 
 export interface Ctx {
   w: World;
@@ -171,7 +173,9 @@ const detachNetworkInterface: Handler = async ({ w, p, faults }) => {
 };
 
 const deleteNetworkInterface: Handler = ({ w, p }) => {
-  deleteEni(w, p.required('NetworkInterfaceId'));
+  const id = p.required('NetworkInterfaceId');
+  deleteEni(w, id);
+  dropAssociationsOf(w, id);
   return { return: true };
 };
 
@@ -276,4 +280,5 @@ export const actions: Record<string, Handler> = {
   UnassignIpv6Addresses: unassignIpv6Addresses,
   CreateTags: createTags,
   DeleteTags: deleteTags,
+  ...trunkActions,
 };
