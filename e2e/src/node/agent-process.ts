@@ -1,0 +1,68 @@
+// The real aws-k8s-agent (dist/bin/aws-k8s-agent) as a child process inside a node's network namespace, entered
+// with nsenter (not `ip netns exec`, which remounts /sys). Ready = gRPC health SERVING; stop = SIGTERM, then
+// SIGKILL after 3 s; kill() is the crash (SIGKILL) the crash tests use.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { Health, RpcClient, ServingStatus } from '@vpc-cni/shared/rpc';
+
+export interface AgentProcessOptions {
+  binary: string;
+  netnsPath: string;
+  env: Record<string, string>;
+  socket: string;
+  log: string;
+  readyTimeoutMs?: number;
+}
+
+export class AgentProcess {
+  private child: ChildProcess | undefined;
+
+  constructor(readonly o: AgentProcessOptions) {}
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  async start(): Promise<void> {
+    if (!existsSync(this.o.binary)) throw new Error(`${this.o.binary} is missing; run \`pnpm build\` first`);
+    this.child = spawn('nsenter', [`--net=${this.o.netnsPath}`, this.o.binary], {
+      stdio: 'ignore',
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...this.o.env },
+    });
+    const deadline = Date.now() + (this.o.readyTimeoutMs ?? 60_000);
+    while (Date.now() < deadline) {
+      if (this.child.exitCode !== null)
+        throw new Error(`aws-k8s-agent exited (${this.child.exitCode}); see ${this.o.log}`);
+      const c = new RpcClient({ endpoint: `unix://${this.o.socket}`, deadlineMs: 500 });
+      try {
+        const r = await c.call(Health.Check, { service: 'grpc.health.v1.aws-node' });
+        if (r.status === ServingStatus.SERVING) return;
+      } catch {
+        // not listening yet
+      } finally {
+        c.close();
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`aws-k8s-agent did not become SERVING; see ${this.o.log}`);
+  }
+
+  /** Crash: SIGKILL, no flush. */
+  async kill(): Promise<void> {
+    await this.signal('SIGKILL', 0);
+  }
+
+  async stop(): Promise<void> {
+    await this.signal('SIGTERM', 3_000);
+  }
+
+  private async signal(sig: NodeJS.Signals, graceMs: number): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill(sig);
+    const t = graceMs ? setTimeout(() => child.kill('SIGKILL'), graceMs) : undefined;
+    await exited;
+    clearTimeout(t);
+  }
+}
