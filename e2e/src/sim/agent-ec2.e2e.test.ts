@@ -71,6 +71,11 @@ describe('ipamd on a simulated m5.large', () => {
       expect(sim.world.enisOf(node.instance.id)).toHaveLength(3);
       const devices = replies.map((r) => r.IPAllocationMetadata[0]?.DeviceNumber);
       expect(new Set(devices)).toEqual(new Set([0, 1, 2]));
+      // Every EC2 call is counted by action, with the same totals the simulator saw.
+      const counted = await agent.metrics.registry.getSingleMetric('awscni_ec2api_req_count')!.get();
+      const byFn = Object.fromEntries(counted.values.map((v) => [String(v.labels['fn']), v.value]));
+      for (const a of ['CreateNetworkInterface', 'AttachNetworkInterface', 'AssignPrivateIpAddresses'])
+        expect(byFn[a]).toBe(sim.faults.counts()[a]);
     } finally {
       client.close();
       await agent.stop();

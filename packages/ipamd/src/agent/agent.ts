@@ -44,10 +44,11 @@ async function loadEnis(
   plumbing: EniPlumbing,
   env: Readonly<Record<string, string | undefined>>,
   opts: StartOptions,
+  onAwsCall: (api: string, outcome: string, ms: number, status: number) => void,
 ): Promise<EniSource> {
   if (!cfg.VPC_CNI_STATIC_ENIS) {
     const { loadFromEc2 } = await import('./ec2-source.js');
-    return loadFromEc2(cfg, ds, logger, plumbing, env, opts.eniConfigSource);
+    return loadFromEc2(cfg, ds, logger, plumbing, env, opts.eniConfigSource, onAwsCall);
   }
   const enis = parseStaticEnis(cfg.VPC_CNI_STATIC_ENIS);
   const reserve = loadStaticEnis(ds, enis);
@@ -136,6 +137,15 @@ export async function startAgent(
     plumbing,
     env,
     opts,
+    (api, outcome, ms, status) => {
+      const failed = outcome !== 'ok';
+      metrics.awsApiLatency.observe({ api, error: String(failed), status: String(status) }, ms);
+      metrics.ec2ReqCount.inc({ fn: api });
+      if (failed) {
+        metrics.awsApiErrorCount.inc({ api, error: outcome });
+        metrics.ec2ErrorCount.inc({ fn: api });
+      }
+    },
   );
   if (primary && hostNetworking) await setupHost(cfg, primary, logger);
   let vpcV4 = primary?.vpcCidrs ?? [];

@@ -56,6 +56,29 @@ async function attachedEnis(ec2: EC2Client, instanceId: string): Promise<Network
   return out;
 }
 
+export type AwsCallObserver = (api: string, outcome: string, ms: number, status: number) => void;
+
+/** Every EC2 call (all retries included) reported once with its outcome: 'ok' or the error code. */
+function observeCalls(ec2: EC2Client, observe: AwsCallObserver): void {
+  ec2.middlewareStack.add(
+    (next, context) => async (args) => {
+      const api = String(context.commandName ?? 'unknown').replace(/Command$/, '');
+      const t0 = performance.now();
+      try {
+        const r = await next(args);
+        const status = (r.response as { statusCode?: number }).statusCode ?? 200;
+        observe(api, 'ok', performance.now() - t0, status);
+        return r;
+      } catch (e) {
+        const err = e as { name?: string; $metadata?: { httpStatusCode?: number } };
+        observe(api, err.name ?? 'error', performance.now() - t0, err.$metadata?.httpStatusCode ?? 0);
+        throw e;
+      }
+    },
+    { step: 'initialize', name: 'vpcCniCallMetrics' },
+  );
+}
+
 async function k8sEniConfig(
   cfg: IpamdConfig,
   env: Readonly<Record<string, string | undefined>>,
@@ -84,6 +107,7 @@ export async function loadFromEc2(
   plumbing: EniPlumbing,
   env: Readonly<Record<string, string | undefined>> = {},
   eniConfigOverride?: EniConfigSource,
+  onAwsCall?: AwsCallObserver,
 ): Promise<Ec2Source> {
   const imds = new ImdsClient({ endpoint: cfg.AWS_EC2_METADATA_SERVICE_ENDPOINT });
   const facts = await readNodeFacts(imds);
@@ -93,6 +117,7 @@ export async function loadFromEc2(
     maxAttempts: 10,
     retryMode: 'adaptive',
   });
+  if (onAwsCall) observeCalls(ec2, onAwsCall);
   let limits = instanceLimits(facts.instanceType);
   let typeLimits = limits ? { enis: limits.enis, ipv4PerEni: limits.ipv4PerEni } : undefined;
   if (!typeLimits) {
