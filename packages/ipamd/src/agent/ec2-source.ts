@@ -25,7 +25,7 @@ import {
 import { ImdsClient, type NodeFacts, readAttachedEnis, readNodeFacts } from '../imds/index.js';
 import type { Datastore } from '../store/index.js';
 import { isPoolTooLow, poolLimits, type WarmConfig } from '../warm/index.js';
-import type { AddressSupply } from '../service/supply.js';
+import { type AddressSupply, noSupply } from '../service/supply.js';
 
 export interface Ec2Source {
   supply: AddressSupply;
@@ -168,11 +168,14 @@ export async function loadFromEc2(
       deviceNumber: device,
       table: primary ? 254 : device + 1,
     };
-    if (!primary) await plumbing.up(host); // a restart re-plumbs every adopted ENI (idempotent)
+    // A restart re-plumbs every adopted ENI (idempotent).
+    if (!primary) await plumbing.up({ ...host, isTrunk: eni.InterfaceType === 'trunk' });
     ds.addEni({
       id,
       deviceNumber: device,
       isPrimary: primary,
+      // A trunk (security groups for pods) is never grown, freed or given a rule (spec §7.1).
+      isTrunk: eni.InterfaceType === 'trunk',
       routeTableId: host.table,
       subnetId: eni.SubnetId,
       subnetCidr: host.subnetCidr,
@@ -273,7 +276,12 @@ export async function loadFromEc2(
     'node ENIs loaded from EC2',
   );
   return {
-    supply,
+    // DISABLE_NETWORK_RESOURCE_PROVISIONING: the addresses already on the ENIs are all there is.
+    supply: cfg.DISABLE_NETWORK_RESOURCE_PROVISIONING
+      ? noSupply(
+          'network resource provisioning is disabled on this node (DISABLE_NETWORK_RESOURCE_PROVISIONING)',
+        )
+      : supply,
     primary: { mac: facts.primaryMac, primaryIp: facts.localIpv4, vpcCidrs: facts.vpcIpv4Cidrs },
     maxPods,
     manager,
@@ -311,7 +319,6 @@ async function ipv6Source(
   const mac = `meta-data/network/interfaces/macs/${facts.primaryMac}`;
   const vpcV6 = await imds.list(`${mac}/vpc-ipv6-cidr-blocks`);
   const localIpv6 = (await imds.get('meta-data/ipv6')) ?? '';
-  const { noSupply } = await import('../service/supply.js');
   const manager = new PoolManager({
     ec2,
     ds,

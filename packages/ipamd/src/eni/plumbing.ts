@@ -8,6 +8,8 @@ export interface EniHostInfo {
   subnetCidr: string;
   deviceNumber: number;
   table: number;
+  /** Trunk ENI: set up like the others, but no `from <ENI IP>` rule (spec host-network §6.6). */
+  isTrunk?: boolean;
 }
 
 export interface EniPlumbing {
