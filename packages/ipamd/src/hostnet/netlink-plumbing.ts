@@ -28,6 +28,7 @@ export function netlinkPlumbing(mtu: number, find: FindLinkOptions = DEFAULT_FIN
           subnetCidr: e.subnetCidr,
           table: e.table,
           mtu,
+          isTrunk: e.isTrunk ?? false,
         }),
       );
     },
