@@ -11,7 +11,7 @@ import { cidrContains, parseCidr } from '@vpc-cni/shared/ipmath';
 import { CNIBackend, RpcClient } from '@vpc-cni/shared/rpc';
 import { Sim } from '../sim/index.js';
 import { SG_1, SUBNET_A, smallWorld } from '../sim/testkit.js';
-import { SimNode } from './index.js';
+import { SimNode, linkHotplug } from './index.js';
 
 const AGENT = resolve(import.meta.dirname, '../../../dist/bin/aws-k8s-agent');
 const tag = randomBytes(3).toString('hex');
@@ -36,32 +36,7 @@ describe('ipamd in a node netns against the simulator', () => {
     ip('netns', 'add', VPC_NS);
     sim = await Sim.start({ ...smallWorld(), faults: { attachDelayMs: 300 } });
     // Hot-plug: a link with the ENI's MAC appears in the node (down, as a new NIC); eth0 comes up configured.
-    sim.onAttach((eni) => {
-      const dev = eni.attachment!.deviceIndex;
-      ip(
-        '-n',
-        NODE_NS,
-        'link',
-        'add',
-        `eth${dev}`,
-        'address',
-        eni.mac,
-        'type',
-        'veth',
-        'peer',
-        'name',
-        `v${dev}`,
-        'netns',
-        VPC_NS,
-      );
-      if (dev === 0) {
-        ip('-n', NODE_NS, 'addr', 'add', `${eni.primaryIp}/24`, 'dev', 'eth0');
-        ip('-n', NODE_NS, 'link', 'set', 'eth0', 'up');
-      }
-    });
-    sim.onDetach((eni) => {
-      ip('-n', NODE_NS, 'link', 'del', `eth${eni.attachment?.deviceIndex ?? 99}`);
-    });
+    linkHotplug(sim, () => undefined, NODE_NS, VPC_NS);
     const n = await sim.launch({ type: 'm5.large', subnetId: SUBNET_A, groups: [SG_1] });
     node = new SimNode({ sim, node: n, netns: NODE_NS, agentBinary: AGENT, env: { MY_NODE_NAME: 'node-a' } });
   });
@@ -127,7 +102,7 @@ describe('ipamd in a node netns against the simulator', () => {
 
       // Let the pool manager top the warm pool up first (2.5 s rounds): what follows must be the restart alone.
       let before = mutations();
-      for (let stable = 0; stable < 3; ) {
+      for (let stable = 0; stable < 3;) {
         await new Promise((r) => setTimeout(r, 2_500));
         const now = mutations();
         stable = now === before ? stable + 1 : 0;

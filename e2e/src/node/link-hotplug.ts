@@ -1,0 +1,46 @@
+// A minimal hot-plug for tests without the VPC fabric: every ENI the simulator attaches to the instance appears in
+// the node netns as eth<device index> with the ENI's MAC (down, like a new NIC; eth0 comes up with its address),
+// its peer parked in a second namespace; detach removes it. No routing behind it: traffic tests use the fabric.
+import { execFileSync } from 'node:child_process';
+import type { Sim } from '../sim/index.js';
+
+const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+
+export function linkHotplug(
+  sim: Sim,
+  instanceIdOf: () => string | undefined,
+  nodeNs: string,
+  parkNs: string,
+): void {
+  sim.onAttach((eni, instance) => {
+    const known = instanceIdOf();
+    if (known !== undefined && instance.id !== known) return;
+    const dev = eni.attachment!.deviceIndex;
+    ip(
+      '-n',
+      nodeNs,
+      'link',
+      'add',
+      `eth${dev}`,
+      'address',
+      eni.mac,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      `p${dev}`,
+      'netns',
+      parkNs,
+    );
+    if (dev === 0) {
+      const bits = sim.world.subnet(eni.subnetId).cidr.split('/')[1]!;
+      ip('-n', nodeNs, 'addr', 'add', `${eni.primaryIp}/${bits}`, 'dev', 'eth0');
+      ip('-n', nodeNs, 'link', 'set', 'eth0', 'up');
+    }
+  });
+  sim.onDetach((eni, instance) => {
+    const known = instanceIdOf();
+    if (known !== undefined && instance.id !== known) return;
+    ip('-n', nodeNs, 'link', 'del', `eth${eni.attachment?.deviceIndex ?? 99}`);
+  });
+}
