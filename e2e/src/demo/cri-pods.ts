@@ -26,6 +26,8 @@ export async function startRuntime(o: {
   awsCni: string;
   ipamdSocket: string;
   cacheDir: string;
+  /** Fields merged into the aws-cni plugin entry of the conflist (bad-input scenarios). */
+  pluginOverrides?: Record<string, unknown>;
 }): Promise<{ containerd: PrivateContainerd; cri: CriClient }> {
   const binDir = join(o.workDir, 'cni-bin');
   const confDir = join(o.workDir, 'cni-conf');
@@ -49,6 +51,7 @@ export async function startRuntime(o: {
           pluginLogLevel: 'Debug',
           ipamdEndpoint: `unix://${o.ipamdSocket}`,
           capabilities: { 'io.kubernetes.cri.pod-annotations': true },
+          ...o.pluginOverrides,
         },
         { type: 'portmap', capabilities: { portMappings: true }, snat: true },
       ],
