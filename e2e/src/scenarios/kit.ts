@@ -1,0 +1,88 @@
+// One simulated node for a scenario: simulator world, node netns with hot-plugged ENI links, the real ipamd in
+// EC2 mode, and a private containerd calling the real aws-cni. `stop()` removes everything, also after a failure.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { CriClient, PrivateContainerd } from '../cri/index.js';
+import { startRuntime } from '../demo/cri-pods.js';
+import { SimNode, linkHotplug } from '../node/index.js';
+import { type Node, Sim, type SimOptions } from '../sim/index.js';
+import { SG_1, SUBNET_A, smallWorld } from '../sim/testkit.js';
+
+export const ROOT = resolve(import.meta.dirname, '../../..');
+export const AGENT = join(ROOT, 'dist/bin/aws-k8s-agent');
+export const AWS_CNI = join(ROOT, 'dist/bin/aws-cni');
+export const canRun = existsSync(AGENT) && existsSync(AWS_CNI) && existsSync('/usr/bin/containerd');
+
+export interface ScenarioNode {
+  sim: Sim;
+  instance: Node;
+  node: SimNode;
+  cri: CriClient;
+  nodeNs: string;
+  /** Allocations as ipamd persisted them: container id → address. */
+  allocations(): Map<string, string>;
+  stop(): Promise<void>;
+}
+
+export async function startScenarioNode(o: {
+  type: string;
+  env?: Record<string, string>;
+  world?: Partial<SimOptions>;
+  ipv6?: boolean;
+}): Promise<ScenarioNode> {
+  const tag = randomBytes(3).toString('hex');
+  const nodeNs = `vct-scn-${tag}`;
+  const parkNs = `vct-scnp-${tag}`;
+  let sim: Sim | undefined;
+  let node: SimNode | undefined;
+  let containerd: PrivateContainerd | undefined;
+  const stop = async () => {
+    await containerd?.stop();
+    await node?.stop();
+    await sim?.stop();
+    for (const ns of [nodeNs, parkNs]) execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+  };
+  try {
+    for (const ns of [nodeNs, parkNs]) execFileSync('ip', ['netns', 'add', ns]);
+    sim = await Sim.start({ ...smallWorld(), faults: { attachDelayMs: 200 }, ...o.world });
+    linkHotplug(sim, () => undefined, nodeNs, parkNs);
+    const instance = await sim.launch({
+      type: o.type,
+      subnetId: SUBNET_A,
+      groups: [SG_1],
+      ...(o.ipv6 ? { ipv6: true } : {}),
+    });
+    node = new SimNode({ sim, node: instance, netns: nodeNs, agentBinary: AGENT, env: o.env ?? {} });
+    await node.startAgent();
+    for (const k of ['net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1'])
+      execFileSync('ip', ['netns', 'exec', nodeNs, 'sysctl', '-q', '-w', k]);
+    const rt = await startRuntime({
+      nodeNs,
+      workDir: node.dir,
+      awsCni: AWS_CNI,
+      ipamdSocket: node.socket,
+      cacheDir: join(ROOT, 'dist/cache'),
+    });
+    containerd = rt.containerd;
+    const checkpoint = node.checkpoint;
+    return {
+      sim,
+      instance,
+      node,
+      cri: rt.cri,
+      nodeNs,
+      allocations: () => {
+        const doc = JSON.parse(
+          readFileSync(checkpoint, 'utf8').replace(/"allocationTimestamp":\d+/g, '"allocationTimestamp":0'),
+        ) as { allocations: { containerID: string; ipv4?: string; ipv6?: string }[] };
+        return new Map(doc.allocations.map((a) => [a.containerID, a.ipv4 || a.ipv6 || '']));
+      },
+      stop,
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}

@@ -1,0 +1,80 @@
+// Pods through containerd on a simulated node in each addressing mode (issue 9): fill an m5.large to its 27 pod
+// addresses (ENIs attach on demand; one more pod gets the capacity reason; after deleting all, surplus ENIs go back
+// to EC2), prefix delegation packs pods into /28s on one ENI, an IPv6 node gives pods addresses from its /80.
+// Pods on one node ping each other in every mode.
+import { afterEach, describe, expect, it } from 'vitest';
+import { cidrContains, parseCidr } from '@vpc-cni/shared/ipmath';
+import { type CriPod, createPod, deletePod, podCanPing } from '../demo/cri-pods.js';
+import { type ScenarioNode, canRun, startScenarioNode } from './kit.js';
+
+let current: ScenarioNode | undefined;
+afterEach(async () => {
+  await current?.stop();
+  current = undefined;
+});
+
+const createMany = async (n: ScenarioNode, count: number, prefix: string): Promise<CriPod[]> => {
+  const pods: CriPod[] = [];
+  // Four at a time, as kubelet starts pods in parallel.
+  for (let i = 0; i < count; i += 4)
+    pods.push(
+      ...(await Promise.all(
+        Array.from({ length: Math.min(4, count - i) }, (_, j) =>
+          createPod(n.cri, `${prefix}-${i + j}`, i + j),
+        ),
+      )),
+    );
+  return pods;
+};
+
+describe.skipIf(!canRun)('addressing modes through containerd', () => {
+  it('secondary IPs: 27 pods fill 3 ENIs, the 28th gets the reason, deleting all frees the surplus ENIs', async () => {
+    const n = (current = await startScenarioNode({ type: 'm5.large' }));
+    const pods = await createMany(n, 27, 'fill');
+    expect(new Set(pods.map((p) => p.ip)).size).toBe(27);
+    expect(n.sim.world.enisOf(n.instance.instance.id)).toHaveLength(3);
+    expect(podCanPing(pods[0]!, pods[26]!.ip)).toBe(true); // primary-ENI pod ↔ third-ENI pod, same node
+    await expect(createPod(n.cri, 'one-too-many', 99)).rejects.toThrow(
+      /no ENI slots left \(3\/3 ENIs, all full\)/,
+    );
+    for (const p of pods) await deletePod(n.cri, p);
+    expect(n.allocations().size).toBe(0);
+    // ENIs younger than 60 s are never freed; then the pool manager returns the surplus (warm target: one ENI).
+    const deadline = Date.now() + 120_000;
+    const settled = () =>
+      n.sim.world.enisOf(n.instance.instance.id).length === 1 &&
+      [...n.sim.world.enis.values()].every((e) => e.status !== 'available'); // detached ones deleted too
+    while (!settled() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1_000));
+    expect(n.sim.world.enisOf(n.instance.instance.id)).toHaveLength(1);
+    expect([...n.sim.world.enis.values()].filter((e) => e.status === 'available')).toEqual([]);
+  }, 240_000);
+
+  it('prefix delegation: 20 pods in /28 prefixes of the primary ENI, no second ENI', async () => {
+    const n = (current = await startScenarioNode({
+      type: 'm5.large',
+      env: { ENABLE_PREFIX_DELEGATION: 'true', WARM_PREFIX_TARGET: '1' },
+    }));
+    const pods = await createMany(n, 20, 'pd');
+    const enis = n.sim.world.enisOf(n.instance.instance.id);
+    expect(enis).toHaveLength(1);
+    const prefixes = enis[0]!.ipv4Prefixes.map(parseCidr);
+    expect(prefixes.length).toBeGreaterThanOrEqual(2);
+    expect(pods.every((p) => prefixes.some((c) => cidrContains(c, p.ip)))).toBe(true);
+    expect(podCanPing(pods[0]!, pods[19]!.ip)).toBe(true);
+    for (const p of pods) await deletePod(n.cri, p);
+  }, 180_000);
+
+  it('IPv6: pods get addresses from the node /80 and reach each other', async () => {
+    const n = (current = await startScenarioNode({
+      type: 'm5.large',
+      ipv6: true,
+      env: { ENABLE_IPv6: 'true', ENABLE_IPv4: 'false', ENABLE_PREFIX_DELEGATION: 'true' },
+    }));
+    const pods = await createMany(n, 6, 'v6');
+    const prefix = n.sim.world.eni(n.instance.instance.primaryEniId).ipv6Prefixes[0]!;
+    expect(pods.every((p) => cidrContains(parseCidr(prefix), p.ip))).toBe(true);
+    expect(podCanPing(pods[0]!, pods[5]!.ip)).toBe(true);
+    for (const p of pods) await deletePod(n.cri, p);
+    expect(n.allocations().size).toBe(0);
+  }, 180_000);
+});
