@@ -6,8 +6,8 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IpamdProcess } from '../demo/ipamd-process.js';
-import { addNetns, inNetns, removeAllNetns } from '../demo/netns.js';
+import { IpamdProcess } from './static-ipamd.js';
+import { addNetns, inNetns, removeAllNetns } from './test-netns.js';
 import { CriClient, PrivateContainerd } from './index.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');

@@ -31,6 +31,11 @@ export async function startScenarioNode(o: {
   env?: Record<string, string>;
   world?: Partial<SimOptions>;
   ipv6?: boolean;
+  /**
+   * An "internet" address behind eth0 that knows only the node's primary address (as an internet gateway maps
+   * only the node's public IP): pods reach it only through ipamd's SNAT.
+   */
+  outsideIp?: string;
 }): Promise<ScenarioNode> {
   const tag = randomBytes(3).toString('hex');
   const nodeNs = `vct-scn-${tag}`;
@@ -54,6 +59,14 @@ export async function startScenarioNode(o: {
       groups: [SG_1],
       ...(o.ipv6 ? { ipv6: true } : {}),
     });
+    if (o.outsideIp) {
+      const primaryIp = sim.world.eni(instance.instance.primaryEniId).primaryIp;
+      const ipn = (ns: string, ...a: string[]) => execFileSync('ip', ['-n', ns, ...a]);
+      ipn(parkNs, 'addr', 'add', `${o.outsideIp}/32`, 'dev', 'p0');
+      ipn(parkNs, 'link', 'set', 'p0', 'up');
+      ipn(parkNs, 'route', 'add', `${primaryIp}/32`, 'dev', 'p0');
+      ipn(nodeNs, 'route', 'add', `${o.outsideIp}/32`, 'dev', 'eth0');
+    }
     node = new SimNode({ sim, node: instance, netns: nodeNs, agentBinary: AGENT, env: o.env ?? {} });
     await node.startAgent();
     for (const k of ['net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1'])

@@ -32,8 +32,9 @@ export interface FindLinkOptions {
   intervalMs: number;
 }
 
-/** Upstream tries 5 times, 3 s apart: an attached ENI can take seconds to show up as a link. */
-export const DEFAULT_FIND: FindLinkOptions = { attempts: 5, intervalMs: 3_000 };
+/** An attached ENI takes a moment to show up as a link. Upstream looks 5 times, 3 s apart; we look every 100 ms
+ * within the same 15 s, so a new ENI joins the pool as soon as its link exists. */
+export const DEFAULT_FIND: FindLinkOptions = { attempts: 150, intervalMs: 100 };
 
 export class EniLinkNotFound extends Error {
   constructor(mac: string, attempts: number) {

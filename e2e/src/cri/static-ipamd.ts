@@ -1,6 +1,6 @@
-// The real ipamd (dist/bin/aws-k8s-agent) running inside the demo node's network namespace. Until the EC2
-// simulator lands, its ENIs come from VPC_CNI_STATIC_ENIS: a primary ENI with its secondary IPs and a second
-// ENI whose addresses are added on demand, as EC2 would after an AssignPrivateIpAddresses.
+// The real ipamd (dist/bin/aws-k8s-agent) with static ENIs (VPC_CNI_STATIC_ENIS) inside a test node netns, for the
+// low-level containerd test: a primary ENI with its secondary IPs and a second ENI whose addresses are added on
+// demand. End-to-end scenarios and the demo use the EC2 simulator instead (e2e/src/node).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
