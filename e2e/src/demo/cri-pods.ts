@@ -82,12 +82,14 @@ export async function deletePod(cri: CriClient, pod: CriPod): Promise<void> {
 }
 
 export function podCanPing(pod: CriPod, ip: string): boolean {
-  try {
-    execFileSync('nsenter', [`--net=/proc/${pod.pid}/ns/net`, 'ping', '-c', '1', '-W', '1', ip], {
-      stdio: 'ignore',
-    });
-    return true;
-  } catch {
-    return false;
-  }
+  const ping = (args: string[]) => {
+    try {
+      execFileSync('nsenter', [`--net=/proc/${pod.pid}/ns/net`, 'ping', ...args, ip], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  // One quick echo; if it is lost (neighbour discovery, IPv6 DAD on a fresh address), three more 0.2 s apart.
+  return ping(['-c', '1', '-W', '1']) || ping(['-c', '3', '-i', '0.2', '-W', '1']);
 }

@@ -51,7 +51,8 @@ async function main(): Promise<number> {
     `  aws-cni: ${(statSync(AWS_CNI).size / 1048576).toFixed(1)} MiB single executable, called by containerd`,
   );
   console.log(
-    '  ipamd: the real aws-k8s-agent in the node netns, EC2 mode: IMDS at 169.254.169.254, EC2 API from the simulator ' +
+    '  node boot as the aws-node DaemonSet: aws-vpc-cni-init, then aws-vpc-cni (starts ipamd, writes 10-aws.conflist)\n' +
+      '  ipamd: the real aws-k8s-agent in the node netns, EC2 mode: IMDS at 169.254.169.254, EC2 API from the simulator ' +
       '(realistic latencies: create ~300 ms, attach visible after ~1.5 s)',
   );
 

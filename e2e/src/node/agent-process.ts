@@ -1,8 +1,8 @@
-// The real aws-k8s-agent (dist/bin/aws-k8s-agent) as a child process inside a node's network namespace, entered
-// with nsenter (not `ip netns exec`, which remounts /sys). Ready = gRPC health SERVING; stop = SIGTERM, then
-// SIGKILL after 3 s; kill() is the crash (SIGKILL) the crash tests use.
+// The real aws-k8s-agent (dist/bin/aws-k8s-agent), or the aws-vpc-cni entrypoint that starts it, as a child
+// process inside a node's network namespace, entered with nsenter (not `ip netns exec`, which remounts /sys).
+// Ready = ipamd's gRPC health SERVING; stop = SIGTERM, then SIGKILL after 3 s; kill() is the crash (SIGKILL).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { Health, RpcClient, ServingStatus } from '@vpc-cni/shared/rpc';
 
 export interface AgentProcessOptions {
@@ -12,6 +12,8 @@ export interface AgentProcessOptions {
   socket: string;
   log: string;
   readyTimeoutMs?: number;
+  /** Where the process's stdout/stderr go (default: discarded; ipamd logs to `log`). */
+  outputFile?: string;
 }
 
 export class AgentProcess {
@@ -25,14 +27,16 @@ export class AgentProcess {
 
   async start(): Promise<void> {
     if (!existsSync(this.o.binary)) throw new Error(`${this.o.binary} is missing; run \`pnpm build\` first`);
+    const out = this.o.outputFile ? openSync(this.o.outputFile, 'a') : 'ignore';
     this.child = spawn('nsenter', [`--net=${this.o.netnsPath}`, this.o.binary], {
-      stdio: 'ignore',
+      stdio: ['ignore', out, out],
       env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...this.o.env },
     });
+    if (typeof out === 'number') closeSync(out);
     const deadline = Date.now() + (this.o.readyTimeoutMs ?? 60_000);
     while (Date.now() < deadline) {
       if (this.child.exitCode !== null)
-        throw new Error(`aws-k8s-agent exited (${this.child.exitCode}); see ${this.o.log}`);
+        throw new Error(`${this.o.binary} exited (${this.child.exitCode}): ${this.tail()}`);
       const c = new RpcClient({ endpoint: `unix://${this.o.socket}`, deadlineMs: 500 });
       try {
         const r = await c.call(Health.Check, { service: 'grpc.health.v1.aws-node' });
@@ -45,6 +49,13 @@ export class AgentProcess {
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error(`aws-k8s-agent did not become SERVING; see ${this.o.log}`);
+  }
+
+  /** The last lines of what the process wrote (its output file, else ipamd's log): for error messages. */
+  private tail(): string {
+    for (const f of [this.o.outputFile, this.o.log])
+      if (f && existsSync(f)) return readFileSync(f, 'utf8').trim().split('\n').slice(-5).join(' | ');
+    return 'no output';
   }
 
   /** Crash: SIGKILL, no flush. */

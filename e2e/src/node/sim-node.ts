@@ -3,10 +3,13 @@
 // answers at http://169.254.169.254 and EC2 at http://127.0.0.1:8080 (a proxy in the node netns forwards both to
 // the simulator in this process over unix sockets): ipamd sees what it would see on EC2, and nothing of the
 // simulation touches the root netns.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { variables } from '@vpc-cni/shared/config';
 import { type NetnsProxy, bridgeToUnix, startNetnsProxy } from '../netproxy/index.js';
 import type { Node, Sim } from '../sim/index.js';
 import { AgentProcess } from './agent-process.js';
@@ -29,6 +32,9 @@ export class SimNode {
   readonly socket = join(this.dir, 'ipamd.sock');
   readonly checkpoint = join(this.dir, 'ipam.json');
   readonly log = join(this.dir, 'ipamd.log');
+  /** The node's /opt/cni/bin and /etc/cni/net.d (aws-node mode installs into them). */
+  readonly cniBinDir = join(this.dir, 'opt-cni-bin');
+  readonly cniConfDir = join(this.dir, 'etc-cni-net.d');
   agent: AgentProcess | undefined;
   private readonly cleanups: (() => Promise<void> | void)[] = [];
   private proxy: NetnsProxy | undefined;
@@ -46,7 +52,17 @@ export class SimNode {
   /** Environment of ipamd on this node (also for the aws-vpc-cni entrypoint). */
   agentEnv(): Record<string, string> {
     const sim = this.o.sim.envFor(this.instanceId);
+    // What the aws-node DaemonSet manifest sets (e.g. WARM_PREFIX_TARGET=1, ENABLE_IPv4=true), then ours. Not
+    // NETWORK_POLICY_ENFORCING_MODE: it makes aws-cni call the network policy agent, which a simulated node lacks.
+    const manifest = Object.fromEntries(
+      Object.values(variables).flatMap((v) =>
+        'manifest' in v && v.manifest !== undefined && v.name !== 'NETWORK_POLICY_ENFORCING_MODE'
+          ? [[v.name, v.manifest]]
+          : [],
+      ),
+    ) as Record<string, string>;
     return {
+      ...manifest,
       AWS_EC2_ENDPOINT: NODE_EC2_URL,
       AWS_EC2_METADATA_SERVICE_ENDPOINT: NODE_IMDS_URL,
       AWS_REGION: sim['AWS_REGION'] ?? 'us-west-2',
@@ -87,6 +103,47 @@ export class SimNode {
       log: this.log,
     });
     await this.agent.start();
+    return this.agent;
+  }
+
+  /**
+   * As the aws-node DaemonSet does it: the init container (aws-vpc-cni-init: installs the CNI executables, sets
+   * sysctls for the primary interface found through IMDS), then the aws-vpc-cni entrypoint, which starts ipamd,
+   * waits for it to serve and writes 10-aws.conflist. bpffs is not mounted here (the host's mount namespace).
+   */
+  async startAwsNode(): Promise<AgentProcess> {
+    if (!this.proxy) await this.connect();
+    const bin = dirname(this.o.agentBinary);
+    mkdirSync(this.cniBinDir, { recursive: true });
+    // What the node already has from its CNI plugins package.
+    for (const p of ['loopback', 'portmap', 'host-local'])
+      copyFileSync(join('/usr/lib/cni', p), join(this.cniBinDir, p));
+    const env = {
+      ...this.agentEnv(),
+      VPC_CNI_SOURCE_BIN_DIR: bin,
+      HOST_CNI_BIN_PATH: this.cniBinDir,
+      HOST_CNI_CONFDIR_PATH: this.cniConfDir,
+      VPC_CNI_MOUNT_BPFFS: 'false',
+      AWS_VPC_K8S_PLUGIN_LOG_FILE: join(this.dir, 'plugin.log'),
+      AWS_VPC_K8S_EGRESS_V6_PLUGIN_LOG_FILE: join(this.dir, 'egress-plugin.log'),
+    };
+    // Asynchronously: the IMDS it reads is served by this very process.
+    await promisify(execFile)('nsenter', [`--net=${this.netnsPath}`, join(bin, 'aws-vpc-cni-init')], {
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...env },
+    });
+    this.agent = new AgentProcess({
+      binary: join(bin, 'aws-vpc-cni'),
+      netnsPath: this.netnsPath,
+      env,
+      socket: this.socket,
+      log: this.log,
+      outputFile: join(this.dir, 'aws-node.out'),
+    });
+    await this.agent.start();
+    const conflist = join(this.cniConfDir, '10-aws.conflist');
+    for (let i = 0; i < 100 && !existsSync(conflist); i++) await new Promise((r) => setTimeout(r, 50));
+    if (!existsSync(conflist))
+      throw new Error(`aws-vpc-cni did not write ${conflist}; see ${this.dir}/aws-node.out`);
     return this.agent;
   }
 

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { CriClient, PrivateContainerd } from '../cri/index.js';
+import { CriClient, PrivateContainerd } from '../cri/index.js';
 import { startRuntime } from '../demo/cri-pods.js';
 import { SimNode, linkHotplug } from '../node/index.js';
 import { type Node, Sim, type SimOptions } from '../sim/index.js';
@@ -36,6 +36,12 @@ export async function startScenarioNode(o: {
    * only the node's public IP): pods reach it only through ipamd's SNAT.
    */
   outsideIp?: string;
+  /**
+   * true (default): boot the node as the aws-node DaemonSet does (aws-vpc-cni-init, then the aws-vpc-cni entrypoint
+   * which starts ipamd and writes the conflist containerd then uses). false: start aws-k8s-agent directly with a
+   * conflist written by the test (crash tests kill the agent itself).
+   */
+  awsNode?: boolean;
 }): Promise<ScenarioNode> {
   const tag = randomBytes(3).toString('hex');
   const nodeNs = `vct-scn-${tag}`;
@@ -68,23 +74,38 @@ export async function startScenarioNode(o: {
       ipn(nodeNs, 'route', 'add', `${o.outsideIp}/32`, 'dev', 'eth0');
     }
     node = new SimNode({ sim, node: instance, netns: nodeNs, agentBinary: AGENT, env: o.env ?? {} });
-    await node.startAgent();
+    const awsNode = o.awsNode ?? true;
+    if (awsNode) await node.startAwsNode();
+    else await node.startAgent();
     for (const k of ['net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1'])
       execFileSync('ip', ['netns', 'exec', nodeNs, 'sysctl', '-q', '-w', k]);
-    const rt = await startRuntime({
-      nodeNs,
-      workDir: node.dir,
-      awsCni: AWS_CNI,
-      ipamdSocket: node.socket,
-      cacheDir: join(ROOT, 'dist/cache'),
-    });
-    containerd = rt.containerd;
+    let cri: CriClient;
+    if (awsNode) {
+      containerd = new PrivateContainerd({
+        nodeNs,
+        cniBinDir: node.cniBinDir,
+        cniConfDir: node.cniConfDir,
+        cacheDir: join(ROOT, 'dist/cache'),
+      });
+      await containerd.start();
+      cri = new CriClient(containerd.socket);
+    } else {
+      const rt = await startRuntime({
+        nodeNs,
+        workDir: node.dir,
+        awsCni: AWS_CNI,
+        ipamdSocket: node.socket,
+        cacheDir: join(ROOT, 'dist/cache'),
+      });
+      containerd = rt.containerd;
+      cri = rt.cri;
+    }
     const checkpoint = node.checkpoint;
     return {
       sim,
       instance,
       node,
-      cri: rt.cri,
+      cri,
       nodeNs,
       allocations: () => {
         const doc = JSON.parse(

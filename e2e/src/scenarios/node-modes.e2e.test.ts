@@ -68,7 +68,13 @@ describe.skipIf(!canRun)('addressing modes through containerd', () => {
     const n = (current = await startScenarioNode({
       type: 'm5.large',
       ipv6: true,
-      env: { ENABLE_IPv6: 'true', ENABLE_IPv4: 'false', ENABLE_PREFIX_DELEGATION: 'true' },
+      // IPv4 egress for IPv6 pods (egress-cni enabled) is not built yet: switched off, as the conflist then says.
+      env: {
+        ENABLE_IPv6: 'true',
+        ENABLE_IPv4: 'false',
+        ENABLE_PREFIX_DELEGATION: 'true',
+        ENABLE_V4_EGRESS: 'false',
+      },
     }));
     const pods = await createMany(n, 6, 'v6');
     const prefix = n.sim.world.eni(n.instance.instance.primaryEniId).ipv6Prefixes[0]!;

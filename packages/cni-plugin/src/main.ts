@@ -13,17 +13,13 @@ async function selfTestFfi(): Promise<number> {
   return pid === process.pid ? 0 : 1;
 }
 
-function egressNotYet(): number {
-  writeSync(
-    1,
-    `${JSON.stringify({
-      cniVersion: '1.1.0',
-      code: 4,
-      msg: 'egress-cni is not implemented in this build',
-      details: 'set ENABLE_V6_EGRESS=false / ENABLE_V4_EGRESS=false so the conflist disables it',
-    })}\n`,
-  );
-  return 1;
+function readAllStdin(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    process.stdin.on('data', (c: Buffer) => chunks.push(c));
+    process.stdin.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    process.stdin.on('error', reject);
+  });
 }
 
 const HELP = `aws-cni: the Amazon VPC CNI plugin (vpc-cni-ts). Called by the container runtime with CNI_COMMAND
@@ -38,7 +34,12 @@ async function main(): Promise<number> {
     writeSync(1, flag === '--version' ? `${VERSION}\n` : `${HELP}\n`);
     return 0;
   }
-  if (basename(process.argv0) === 'egress-cni') return egressNotYet();
+  if (basename(process.argv0) === 'egress-cni') {
+    const { runEgress } = await import('./egress.js');
+    const r = await runEgress({ env: process.env, stdin: readAllStdin });
+    if (r.out) writeSync(1, `${r.out}\n`);
+    return r.code;
+  }
   // VERSION needs nothing but the version list: answer synchronously, before loading the command modules.
   if (process.env['CNI_COMMAND'] === 'VERSION') {
     writeSync(1, `${JSON.stringify(versionInfo())}\n`);

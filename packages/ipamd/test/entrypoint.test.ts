@@ -24,7 +24,7 @@ function world() {
     HOST_CNI_BIN_PATH: join(dir, 'bin'),
     HOST_CNI_CONFDIR_PATH: join(dir, 'net.d'),
     VPC_CNI_IPAMD_SOCKET: join(dir, 'ipamd.sock'),
-    VPC_CNI_HEALTH_WAIT_SECONDS: '20',
+    // VPC_CNI_HEALTH_WAIT_SECONDS unset: the default (0) waits as long as it takes.
     AWS_VPC_K8S_CNI_BACKING_STORE: join(dir, 'ipam.json'),
     AWS_VPC_K8S_CNI_LOG_FILE: join(dir, 'ipamd.log'),
     VPC_CNI_STATIC_ENIS: JSON.stringify([{ id: 'eni-0aa', deviceNumber: 0, ips: ['10.0.1.5'] }]),

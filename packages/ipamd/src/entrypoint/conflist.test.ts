@@ -6,6 +6,16 @@ const render = (env: Record<string, string>, inputs = { nodeIp: '', nodeHasIpv6:
   renderConflist(loadEntrypointConfig(env), inputs);
 
 describe('10-aws.conflist', () => {
+  it('points aws-cni at a non-default ipamd socket, and only then', () => {
+    const plugin = (env: Record<string, string>) => (render(env).plugins as Record<string, unknown>[])[0]!;
+    expect(plugin({ VPC_CNI_IPAMD_SOCKET: '/run/x/ipamd.sock' })['ipamdEndpoint']).toBe(
+      'unix:///run/x/ipamd.sock',
+    );
+    expect(plugin({ VPC_CNI_IPAMD_SOCKET: '/var/run/aws-node/ipamd.sock' })).not.toHaveProperty(
+      'ipamdEndpoint',
+    );
+  });
+
   it('defaults: the template with upstream values, egress off, portmap keeps snat', () => {
     expect(render({})).toEqual({
       cniVersion: '0.4.0',

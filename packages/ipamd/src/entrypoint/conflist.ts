@@ -3,6 +3,8 @@
 // dropped snat: a quirk we do not copy, spec "Decisions" 4).
 import type { EntrypointConfig } from '@vpc-cni/shared/config';
 
+export const DEFAULT_IPAMD_SOCKET = '/var/run/aws-node/ipamd.sock';
+
 export interface ConflistInputs {
   /** IMDS local-ipv4 (IPv6 cluster) or ipv6 (IPv4 cluster with v6 egress); '' otherwise. */
   nodeIp: string;
@@ -24,6 +26,10 @@ export function renderConflist(cfg: EntrypointConfig, inputs: ConflistInputs): R
       pluginLogFile: cfg.AWS_VPC_K8S_PLUGIN_LOG_FILE,
       pluginLogLevel: cfg.AWS_VPC_K8S_PLUGIN_LOG_LEVEL,
       capabilities: { 'io.kubernetes.cri.pod-annotations': true },
+      // Only when ipamd listens elsewhere than the default socket (tests, simulated nodes): the plugin must follow.
+      ...(cfg.VPC_CNI_IPAMD_SOCKET !== DEFAULT_IPAMD_SOCKET
+        ? { ipamdEndpoint: `unix://${cfg.VPC_CNI_IPAMD_SOCKET}` }
+        : {}),
     },
     {
       name: 'egress-cni',

@@ -39,7 +39,8 @@ async function nodeInputs(
 }
 
 async function waitServing(socket: string, agent: ChildProcess, boundMs: number): Promise<void> {
-  const until = performance.now() + boundMs;
+  // 0 = wait as long as it takes (the documented default, as upstream).
+  const until = boundMs > 0 ? performance.now() + boundMs : Infinity;
   while (performance.now() < until) {
     if (agent.exitCode !== null || agent.signalCode !== null)
       throw new Error(`aws-k8s-agent exited before serving (${agent.exitCode ?? agent.signalCode})`);
