@@ -1,0 +1,202 @@
+// The VPC fabric: real links for the simulator's ENIs. Each instance gets a node netns; an attached ENI appears
+// there as eth<device index> with the ENI's MAC (device 0 configured as DHCP would: primary address, default route
+// via the subnet gateway; others left down for ipamd). Its peer lives in the fabric netns, the VPC router: it
+// answers for the subnet gateway, proxy-ARPs, and routes every address and /28 prefix EC2 says the ENI holds to
+// that link (kept in sync with the world). An outside netns stands for the internet and knows only the nodes'
+// primary addresses, so pods reach it only through SNAT. Nothing touches the root netns; destroy() removes it all.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import type { Eni, Instance, Sim } from '../sim/index.js';
+
+export const OUTSIDE_IP = '203.0.113.10';
+
+const run = (args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+const quiet = (args: string[]) => {
+  try {
+    run(args);
+  } catch {
+    // already gone
+  }
+};
+
+interface Plugged {
+  eniId: string;
+  instanceId: string;
+  link: string; // fabric-side name
+  routes: Set<string>;
+}
+
+export class VpcFabric {
+  readonly tag = randomBytes(3).toString('hex');
+  readonly fabricNs = `vct-vpc-${this.tag}`;
+  readonly outsideNs = `vct-out-${this.tag}`;
+  private readonly nodes = new Map<string, string>(); // instance id → netns
+  private readonly plugged = new Map<string, Plugged>(); // eni id → link
+  private timer: NodeJS.Timeout | undefined;
+  private destroyed = false;
+
+  private constructor(readonly sim: Sim) {}
+
+  static create(sim: Sim): VpcFabric {
+    const f = new VpcFabric(sim);
+    try {
+      f.init();
+    } catch (e) {
+      f.destroy();
+      throw e;
+    }
+    sim.onAttach((eni, inst) => f.plug(eni, inst));
+    sim.onDetach((eni) => f.unplug(eni));
+    // Assign/unassign change no link: keep the fabric's routes in step with EC2's view.
+    f.timer = setInterval(() => f.sync(), 50).unref();
+    return f;
+  }
+
+  private init(): void {
+    for (const ns of [this.fabricNs, this.outsideNs]) {
+      run(['netns', 'add', ns]);
+      run(['-n', ns, 'link', 'set', 'lo', 'up']);
+    }
+    run(['netns', 'exec', this.fabricNs, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
+    run([
+      '-n',
+      this.fabricNs,
+      'link',
+      'add',
+      'igw',
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'wan',
+      'netns',
+      this.outsideNs,
+    ]);
+    run(['-n', this.fabricNs, 'link', 'set', 'igw', 'up']);
+    run(['-n', this.outsideNs, 'addr', 'add', `${OUTSIDE_IP}/32`, 'dev', 'wan']);
+    run(['-n', this.outsideNs, 'link', 'set', 'wan', 'up']);
+    // The internet side asks for node addresses by ARP: the router answers for them.
+    run([
+      'netns',
+      'exec',
+      this.fabricNs,
+      'sysctl',
+      '-q',
+      '-w',
+      'net.ipv4.conf.igw.proxy_arp=1',
+      'net.ipv4.neigh.igw.proxy_delay=0',
+    ]);
+    // Everything not in the VPC goes to the internet gateway.
+    run(['-n', this.fabricNs, 'route', 'add', 'default', 'dev', 'igw']);
+  }
+
+  /** The node netns of an instance (created on its first attach, i.e. at launch). */
+  nodeNetns(instanceId: string): string {
+    const ns = this.nodes.get(instanceId);
+    if (!ns)
+      throw new Error(`no node netns for ${instanceId}: was it launched after the fabric was created?`);
+    return ns;
+  }
+
+  private ensureNode(inst: Instance): string {
+    let ns = this.nodes.get(inst.id);
+    if (ns) return ns;
+    ns = `vct-node-${this.tag}-${this.nodes.size}`;
+    run(['netns', 'add', ns]);
+    run(['-n', ns, 'link', 'set', 'lo', 'up']);
+    this.nodes.set(inst.id, ns);
+    return ns;
+  }
+
+  private plug(eni: Eni, inst: Instance): void {
+    if (this.destroyed) return;
+    const ns = this.ensureNode(inst);
+    const dev = eni.attachment!.deviceIndex;
+    const link = `n${[...this.nodes.keys()].indexOf(inst.id)}d${dev}`;
+    const subnet = this.sim.world.subnet(eni.subnetId);
+    const [base, bits] = subnet.cidr.split('/') as [string, string];
+    const gw = base.replace(/\d+$/, (d) => String(Number(d) + 1));
+    run([
+      '-n',
+      ns,
+      'link',
+      'add',
+      `eth${dev}`,
+      'address',
+      eni.mac,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      link,
+      'netns',
+      this.fabricNs,
+    ]);
+    run(['-n', this.fabricNs, 'addr', 'add', `${gw}/32`, 'dev', link]);
+    run(['-n', this.fabricNs, 'link', 'set', link, 'up']);
+    // Proxy-ARP for the whole VPC, answered at once (the kernel otherwise delays proxy replies by up to 0.8 s).
+    run([
+      'netns',
+      'exec',
+      this.fabricNs,
+      'sysctl',
+      '-q',
+      '-w',
+      `net.ipv4.conf.${link}.proxy_arp=1`,
+      `net.ipv4.neigh.${link}.proxy_delay=0`,
+    ]);
+    if (dev === 0) {
+      run(['-n', ns, 'addr', 'add', `${eni.primaryIp}/${bits}`, 'dev', 'eth0']);
+      run(['-n', ns, 'link', 'set', 'eth0', 'up']);
+      run(['-n', ns, 'route', 'add', 'default', 'via', gw, 'dev', 'eth0']);
+      // The internet knows the node's primary address only (as an internet gateway maps a public IP).
+      run(['-n', this.outsideNs, 'route', 'replace', `${eni.primaryIp}/32`, 'dev', 'wan']);
+    }
+    this.plugged.set(eni.id, { eniId: eni.id, instanceId: inst.id, link, routes: new Set() });
+    this.syncEni(eni);
+  }
+
+  private unplug(eni: Eni): void {
+    const p = this.plugged.get(eni.id);
+    if (!p) return;
+    this.plugged.delete(eni.id);
+    quiet(['-n', this.fabricNs, 'link', 'del', p.link]); // removes the peer in the node and the link's routes
+  }
+
+  private syncEni(eni: Eni): void {
+    const p = this.plugged.get(eni.id);
+    if (!p) return;
+    const want = new Set([
+      `${eni.primaryIp}/32`,
+      ...eni.secondaryIps.map((ip) => `${ip}/32`),
+      ...eni.ipv4Prefixes,
+    ]);
+    for (const r of want)
+      if (!p.routes.has(r)) {
+        run(['-n', this.fabricNs, 'route', 'replace', r, 'dev', p.link]);
+        p.routes.add(r);
+      }
+    for (const r of p.routes)
+      if (!want.has(r)) {
+        quiet(['-n', this.fabricNs, 'route', 'del', r, 'dev', p.link]);
+        p.routes.delete(r);
+      }
+  }
+
+  /** Bring the fabric's routes in line with EC2's view now (also runs every 50 ms). */
+  sync(): void {
+    if (this.destroyed) return;
+    for (const p of this.plugged.values()) {
+      const eni = this.sim.world.enis.get(p.eniId);
+      if (eni) this.syncEni(eni);
+    }
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+    clearInterval(this.timer);
+    for (const ns of [...this.nodes.values(), this.fabricNs, this.outsideNs]) quiet(['netns', 'del', ns]);
+    this.nodes.clear();
+    this.plugged.clear();
+  }
+}
