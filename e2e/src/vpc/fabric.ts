@@ -166,18 +166,33 @@ export class VpcFabric {
   private syncEni(eni: Eni): void {
     const p = this.plugged.get(eni.id);
     if (!p) return;
-    const want = new Set([
-      `${eni.primaryIp}/32`,
-      ...eni.secondaryIps.map((ip) => `${ip}/32`),
-      ...eni.ipv4Prefixes,
-    ]);
+    // The VPC delivers to the ENI by its MAC, it does not ARP for pod addresses: the ENI's own address gets a
+    // permanent neighbour entry, every other address and prefix is routed via it.
+    if (!p.routes.has('neigh')) {
+      run([
+        '-n',
+        this.fabricNs,
+        'neigh',
+        'replace',
+        eni.primaryIp,
+        'lladdr',
+        eni.mac,
+        'dev',
+        p.link,
+        'nud',
+        'permanent',
+      ]);
+      run(['-n', this.fabricNs, 'route', 'replace', `${eni.primaryIp}/32`, 'dev', p.link]);
+      p.routes.add('neigh');
+    }
+    const want = new Set([...eni.secondaryIps.map((ip) => `${ip}/32`), ...eni.ipv4Prefixes]);
     for (const r of want)
       if (!p.routes.has(r)) {
-        run(['-n', this.fabricNs, 'route', 'replace', r, 'dev', p.link]);
+        run(['-n', this.fabricNs, 'route', 'replace', r, 'via', eni.primaryIp, 'dev', p.link, 'onlink']);
         p.routes.add(r);
       }
     for (const r of p.routes)
-      if (!want.has(r)) {
+      if (r !== 'neigh' && !want.has(r)) {
         quiet(['-n', this.fabricNs, 'route', 'del', r, 'dev', p.link]);
         p.routes.delete(r);
       }
