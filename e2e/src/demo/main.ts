@@ -1,22 +1,45 @@
-// `npm run demo`: a simulated EKS node. The EC2 + IMDS simulator launches an instance; its ENIs appear as links in
-// the node's network namespace when attached; the real ipamd (aws-k8s-agent) runs there in EC2 mode; a private
-// containerd creates pods over CRI as kubelet does and calls the real aws-cni. Prints pods, ENIs with used/free
-// addresses, pod-to-pod and pod-to-outside (SNAT) connectivity, the EC2 calls made, timings, and checks a clean
-// teardown. Exits non-zero if anything failed.
+// `npm run demo`: simulated EKS nodes on one VPC fabric. The EC2 + IMDS simulator launches the instances; their
+// ENIs appear as links in each node's network namespace when attached; each node boots as aws-node does (init,
+// entrypoint, the real ipamd in EC2 mode); a private containerd per node creates pods over CRI as kubelet does and
+// calls the real aws-cni. Prints pods, ENIs with used/free addresses, pod-to-pod (across nodes) and pod-to-outside
+// (SNAT) connectivity, the EC2 calls made, timings, and checks a clean teardown. Exits non-zero if anything failed.
 import { existsSync, statSync } from 'node:fs';
 import { instanceLimits, maxPods } from '@vpc-cni/shared/limits';
 import { realisticTiming } from '../sim/index.js';
-import { type CriPod, createPod, deletePod } from './cri-pods.js';
-import { AGENT, AWS_CNI, type ScenarioNode, startScenarioNode } from '../scenarios/kit.js';
-import { printConnectivity, printEc2Calls, printEnis, printPods, teardownReport } from './report.js';
-
-const OUTSIDE_IP = '198.51.100.7';
+import { AGENT, AWS_CNI } from '../scenarios/kit.js';
+import { type Cluster, startCluster } from '../scenarios/cluster.js';
+import { createPod, deletePod } from './cri-pods.js';
+import {
+  type PlacedPod,
+  printConnectivity,
+  printEc2Calls,
+  printEnis,
+  printPods,
+  teardownReport,
+} from './report.js';
 
 function flag(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? (process.argv[i + 1] as string) : dflt;
 }
 const has = (name: string) => process.argv.includes(`--${name}`);
+
+async function createPods(c: Cluster, count: number): Promise<PlacedPod[]> {
+  const pods: PlacedPod[] = [];
+  // Round-robin over the nodes; each node's kubelet starts four sandboxes at a time.
+  await Promise.all(
+    c.nodes.map(async (n, k) => {
+      const mine = Array.from({ length: count }, (_, i) => i).filter((i) => i % c.nodes.length === k);
+      for (let j = 0; j < mine.length; j += 4)
+        pods.push(
+          ...(await Promise.all(
+            mine.slice(j, j + 4).map(async (i) => ({ ...(await createPod(n.cri, `web-${i}`, i)), node: n })),
+          )),
+        );
+    }),
+  );
+  return pods.sort((x, y) => Number(x.name.slice(4)) - Number(y.name.slice(4)));
+}
 
 async function main(): Promise<number> {
   if (process.getuid?.() !== 0) {
@@ -28,11 +51,12 @@ async function main(): Promise<number> {
     return 1;
   }
   const type = flag('instance-type', 'm5.large');
-  const podCount = Number(flag('pods', '12'));
+  const podCount = Number(flag('pods', '20'));
+  const nodeCount = Number(flag('nodes', '2'));
   const pd = has('prefix-delegation');
   const limits = instanceLimits(type);
-  if (!limits || !Number.isInteger(podCount) || podCount < 1) {
-    console.error(`demo: unknown instance type ${type} or bad --pods`);
+  if (!limits || !Number.isInteger(podCount) || podCount < 1 || ![1, 2, 3].includes(nodeCount)) {
+    console.error(`demo: unknown instance type ${type}, or bad --pods (at least 1) or --nodes (1 to 3)`);
     return 1;
   }
   const env: Record<string, string> = {
@@ -42,7 +66,9 @@ async function main(): Promise<number> {
     ...(has('minimum-ip-target') ? { MINIMUM_IP_TARGET: flag('minimum-ip-target', '0') } : {}),
     ...(has('warm-prefix-target') ? { WARM_PREFIX_TARGET: flag('warm-prefix-target', '1') } : {}),
   };
-  console.log(`vpc-cni-ts demo: one simulated ${type} node${pd ? ' with prefix delegation' : ''}`);
+  console.log(
+    `vpc-cni-ts demo: ${nodeCount} simulated ${type} node${nodeCount > 1 ? 's' : ''} on one VPC${pd ? ', prefix delegation' : ''}`,
+  );
   console.log(
     `  instance limits: ${limits.enis} ENIs x ${limits.ipv4PerEni} IPv4 -> max pods ${maxPods(type)} ` +
       `(prefix delegation: ${maxPods(type, { prefixDelegation: true })})`,
@@ -52,55 +78,51 @@ async function main(): Promise<number> {
   );
   console.log(
     '  node boot as the aws-node DaemonSet: aws-vpc-cni-init, then aws-vpc-cni (starts ipamd, writes 10-aws.conflist)\n' +
-      '  ipamd: the real aws-k8s-agent in the node netns, EC2 mode: IMDS at 169.254.169.254, EC2 API from the simulator ' +
-      '(realistic latencies: create ~300 ms, attach visible after ~1.5 s)',
+      '  ipamd: the real aws-k8s-agent in each node netns, EC2 mode: IMDS at 169.254.169.254, EC2 API from the simulator ' +
+      '(realistic latencies: create ~300 ms, attach visible after ~1.5 s); ENIs are real links on a VPC fabric',
   );
 
   const t0 = Date.now();
-  let n: ScenarioNode | undefined;
-  const pods: CriPod[] = [];
+  let c: Cluster | undefined;
+  const pods: PlacedPod[] = [];
   let failures = 0;
   try {
-    n = await startScenarioNode({
-      type,
+    c = await startCluster({
+      nodes: Array.from({ length: nodeCount }, (_, i) => ({
+        name: `node-${String.fromCharCode(97 + i)}`,
+        type,
+      })),
       env,
-      outsideIp: OUTSIDE_IP,
       world: {
         subnets: [{ id: 'subnet-0aaaaaaaaaaaaaaaa', cidr: '10.0.16.0/20', az: 'us-west-2a' }],
         faults: realisticTiming(),
       },
     });
-    const startedS = (Date.now() - t0) / 1000;
     console.log(
-      `  node ${n.instance.instance.id} ready (ipamd SERVING, containerd up) in ${startedS.toFixed(1)} s`,
+      `  ${c.nodes.map((n) => `${n.name} ${n.instance.instance.id}`).join(', ')} ready ` +
+        `(ipamd SERVING, conflist written, containerd up) in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
     );
     const tPods = Date.now();
-    for (let i = 0; i < podCount; i += 4)
-      pods.push(
-        ...(await Promise.all(
-          Array.from({ length: Math.min(4, podCount - i) }, (_, j) =>
-            createPod(n!.cri, `web-${i + j}`, i + j),
-          ),
-        )),
-      );
+    pods.push(...(await createPods(c, podCount)));
     const podsS = (Date.now() - tPods) / 1000;
 
-    printPods(n, pods);
-    printEnis(n);
-    failures += printConnectivity(pods, OUTSIDE_IP);
-    printEc2Calls(n);
+    printPods(c, pods);
+    for (const n of c.nodes) printEnis(c, n);
+    failures += printConnectivity(pods, c.outsideIp);
+    printEc2Calls(c);
     console.log(
-      `\n${pods.length} pods ready ${podsS.toFixed(1)} s after the first RunPodSandbox, ${((Date.now() - t0) / 1000).toFixed(1)} s after start ` +
-        `(max pods on ${type}: ${maxPods(type, { prefixDelegation: pd })})`,
+      `\n${pods.length} pods ready ${podsS.toFixed(1)} s after the first RunPodSandbox, ` +
+        `${((Date.now() - t0) / 1000).toFixed(1)} s after start (max pods per ${type}: ${maxPods(type, { prefixDelegation: pd })})`,
     );
 
-    for (const p of pods.splice(0)) await deletePod(n.cri, p);
-    failures += teardownReport(n);
+    for (const p of pods.splice(0)) await deletePod(p.node.cri, p);
+    console.log('');
+    for (const n of c.nodes) failures += teardownReport(n);
   } catch (e) {
     console.error(`demo failed: ${e instanceof Error ? e.message : String(e)}`);
     failures++;
   } finally {
-    await n?.stop();
+    await c?.stop();
   }
   console.log(
     `\n${failures === 0 ? 'OK' : `FAILED (${failures} problems)`} in ${((Date.now() - t0) / 1000).toFixed(1)} s`,

@@ -2,33 +2,41 @@
 // action, and the teardown check. Each function that checks something returns the number of problems it saw.
 import { execFileSync } from 'node:child_process';
 import { cidrContains, parseCidr } from '@vpc-cni/shared/ipmath';
-import type { ScenarioNode } from '../scenarios/kit.js';
+import type { Cluster, ClusterNode } from '../scenarios/cluster.js';
 import { type CriPod, podCanPing } from './cri-pods.js';
 
-function eniOf(n: ScenarioNode, ip: string): { id: string; device: number } | undefined {
-  for (const e of n.sim.world.enisOf(n.instance.instance.id)) {
+export interface PlacedPod extends CriPod {
+  node: ClusterNode;
+}
+
+function eniOf(c: Cluster, n: ClusterNode, ip: string): { id: string; device: number } | undefined {
+  for (const e of c.sim.world.enisOf(n.instance.instance.id)) {
     const owns = e.secondaryIps.includes(ip) || e.ipv4Prefixes.some((p) => cidrContains(parseCidr(p), ip));
     if (owns) return { id: e.id, device: e.attachment?.deviceIndex ?? -1 };
   }
   return undefined;
 }
 
-export function printPods(n: ScenarioNode, pods: CriPod[]): void {
+export function printPods(c: Cluster, pods: PlacedPod[]): void {
   console.log('\npods');
-  console.log('  name     ip             ENI (device)               host veth        RunPodSandbox ms');
+  console.log(
+    '  name     node    ip             ENI (device)               host veth        RunPodSandbox ms',
+  );
   for (const p of pods) {
-    const e = eniOf(n, p.ip);
+    const e = eniOf(c, p.node, p.ip);
     const eni = e ? `${e.id} (${e.device})` : '?';
     console.log(
-      `  ${p.name.padEnd(8)} ${p.ip.padEnd(14)} ${eni.padEnd(26)} ${p.hostVeth.padEnd(16)} ${p.ms.toFixed(1)}`,
+      `  ${p.name.padEnd(8)} ${p.node.name.padEnd(7)} ${p.ip.padEnd(14)} ${eni.padEnd(26)} ${p.hostVeth.padEnd(16)} ${p.ms.toFixed(1)}`,
     );
   }
 }
 
-export function printEnis(n: ScenarioNode): void {
+export function printEnis(c: Cluster, n: ClusterNode): void {
   const held = new Set(n.allocations().values());
-  console.log('\nENIs (EC2 view; used = assigned to a pod in ipamd)');
-  for (const e of n.sim.world.enisOf(n.instance.instance.id)) {
+  console.log(
+    `\nENIs of node ${n.name} (${n.instance.instance.id}, EC2 view; used = assigned to a pod by its ipamd)`,
+  );
+  for (const e of c.sim.world.enisOf(n.instance.instance.id)) {
     const addrs = e.secondaryIps.length + e.ipv4Prefixes.length * 16;
     const used = [...held].filter(
       (ip) => e.secondaryIps.includes(ip) || e.ipv4Prefixes.some((p) => cidrContains(parseCidr(p), ip)),
@@ -60,24 +68,24 @@ export function printConnectivity(pods: CriPod[], outsideIp: string): number {
   return failures;
 }
 
-export function printEc2Calls(n: ScenarioNode): void {
-  const counts = Object.entries(n.sim.faults.counts()).sort(([a], [b]) => a.localeCompare(b));
-  console.log('\nEC2 calls made by ipamd (simulator log)');
+export function printEc2Calls(c: Cluster): void {
+  const counts = Object.entries(c.sim.faults.counts()).sort(([a], [b]) => a.localeCompare(b));
+  console.log(`\nEC2 calls made by the ${c.nodes.length} ipamds (simulator log)`);
   for (const [action, count] of counts) console.log(`  ${action.padEnd(34)} ${count}`);
 }
 
-export function teardownReport(n: ScenarioNode): number {
-  const links = execFileSync('ip', ['-n', n.nodeNs, '-o', 'link', 'show'], { encoding: 'utf8' })
+export function teardownReport(n: ClusterNode): number {
+  const links = execFileSync('ip', ['-n', n.netns, '-o', 'link', 'show'], { encoding: 'utf8' })
     .split('\n')
     .filter((l) => /: eni[0-9a-f]+@/.test(l));
-  const routes = execFileSync('ip', ['-n', n.nodeNs, '-4', 'route', 'show', 'table', 'all'], {
+  const routes = execFileSync('ip', ['-n', n.netns, '-4', 'route', 'show', 'table', 'all'], {
     encoding: 'utf8',
   })
     .split('\n')
     .filter((l) => / dev eni[0-9a-f]+/.test(l));
   const held = n.allocations().size;
   console.log(
-    `\nteardown: pods deleted over CRI (StopPodSandbox + RemovePodSandbox: two DELs each); host veths left: ${links.length}; ` +
+    `teardown ${n.name}: pods deleted over CRI (StopPodSandbox + RemovePodSandbox: two DELs each); host veths left: ${links.length}; ` +
       `addresses still assigned in ipamd: ${held}; pod routes left: ${routes.length}`,
   );
   return links.length + held + routes.length > 0 ? 1 : 0;
