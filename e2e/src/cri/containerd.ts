@@ -2,9 +2,19 @@
 // state, sockets and CNI directories, so every pod veth, route and rule lands in that netns. Configured for this
 // VM (spec containerd-e2e.md): restrict_oom_score_adj, cgroupfs, overlayfs, the local pause image.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  rmdirSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CriClient } from './cri-client.js';
 import { PAUSE_IMAGE, buildPauseImage } from './pause-image.js';
 
 export interface ContainerdOptions {
@@ -83,7 +93,24 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
     execFileSync('ctr', ['-a', this.socket, '-n', 'k8s.io', 'images', 'import', image], { stdio: 'ignore' });
   }
 
+  /**
+   * Sandboxes still there (a test failed half-way) are stopped and removed over CRI first, so containerd deletes
+   * their netns and shims; shims that still outlive containerd are killed by PID (found by our socket path).
+   */
   async stop(): Promise<void> {
+    if (this.child?.exitCode === null && existsSync(this.socket)) {
+      const cri = new CriClient(this.socket);
+      try {
+        for (const id of await cri.listPodSandboxIds()) {
+          await cri.stopPodSandbox(id).catch(() => undefined);
+          await cri.removePodSandbox(id).catch(() => undefined);
+        }
+      } catch {
+        // containerd not answering: the shim sweep below still runs
+      } finally {
+        cri.close();
+      }
+    }
     const c = this.child;
     if (c?.pid && c.exitCode === null) {
       process.kill(c.pid, 'SIGTERM');
@@ -98,6 +125,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         });
       });
     }
+    sweepShims(this.socket);
     // Snapshot mounts of removed sandboxes are gone; anything left under our root is unmounted before removal.
     try {
       const mounts = execFileSync(
@@ -112,4 +140,55 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
     }
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+interface Shim {
+  pid: number;
+  sandboxId: string;
+}
+
+/** containerd-shim processes serving the containerd at `socket` (their command line names it). */
+export function shimsOf(socket: string): Shim[] {
+  const out: Shim[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const args = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
+      if (args[0]?.startsWith('/usr/bin/containerd-shim') && args.includes(socket))
+        out.push({ pid: Number(d), sandboxId: args[args.indexOf('-id') + 1] ?? '' });
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+}
+
+const childrenOf = (pid: number): number[] => {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((t) =>
+      readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
+    );
+  } catch {
+    return [];
+  }
+};
+
+/** Last resort after containerd is gone: the shims' containers (pause), the shims, and their cgroups. */
+export function sweepShims(socket: string): number {
+  const shims = shimsOf(socket);
+  for (const s of shims)
+    for (const pid of [...childrenOf(s.pid), s.pid])
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+  for (const s of shims)
+    for (const ctl of readdirSync('/sys/fs/cgroup'))
+      try {
+        rmdirSync(`/sys/fs/cgroup/${ctl}/k8s.io/${s.sandboxId}`);
+      } catch {
+        // not there or not empty yet
+      }
+  return shims.length;
 }

@@ -93,6 +93,11 @@ export class CriClient {
     await this.call('RemovePodSandbox', { pod_sandbox_id: id });
   }
 
+  async listPodSandboxIds(): Promise<string[]> {
+    const r = await this.call<{ items?: { id: string }[] }>('ListPodSandbox', {});
+    return (r.items ?? []).map((i) => i.id);
+  }
+
   close(): void {
     this.client.close();
   }
