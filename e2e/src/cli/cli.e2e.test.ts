@@ -1,6 +1,7 @@
 // The simulator CLI as a user runs it: a YAML world file → a ready line with endpoints and per-node env that the
 // AWS SDK can use; SIGTERM tears it down (the port closes); a bad file is a clear error with exit code 2.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -27,12 +28,15 @@ nodes:
   - { name: node-b, type: c5.xlarge, subnet: 1 }
 `;
 
-function run(file: string): {
+function run(
+  file: string,
+  ...extra: string[]
+): {
   child: ChildProcess;
   firstLine: Promise<string>;
   exit: Promise<number | null>;
 } {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, file], {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, file, ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
@@ -76,6 +80,35 @@ describe('sim CLI', () => {
     expect(await r.exit).toBe(0);
     await expect(ec2.send(new DescribeInstancesCommand({}))).rejects.toThrow();
     ec2.destroy();
+  });
+
+  it('--fabric: each node gets a netns where IMDS answers at 169.254.169.254 as that instance; all gone on SIGTERM', async () => {
+    const file = join(dir, 'fabric.yaml');
+    writeFileSync(file, WORLD);
+    const r = run(file, '--fabric');
+    const ready = JSON.parse(await r.firstLine) as { nodes: { instanceId: string; netns: string }[] };
+    const node = ready.nodes[1]!;
+    expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).toContain(node.netns);
+    const script =
+      "fetch('http://169.254.169.254/latest/api/token',{method:'PUT',headers:{'x-aws-ec2-metadata-token-ttl-seconds':'60'}})" +
+      ".then((t)=>t.text()).then((tok)=>fetch('http://169.254.169.254/latest/meta-data/instance-id',{headers:{'x-aws-ec2-metadata-token':tok}}))" +
+      '.then(async (r)=>process.stdout.write(await r.text()))';
+    const { stdout } = await promisify(execFile)('ip', [
+      'netns',
+      'exec',
+      node.netns,
+      process.execPath,
+      '-e',
+      script,
+    ]);
+    expect(stdout).toBe(node.instanceId);
+    // Its primary ENI is a real link there.
+    expect(
+      execFileSync('ip', ['-n', node.netns, '-o', 'link', 'show', 'eth0'], { encoding: 'utf8' }),
+    ).toContain('UP');
+    r.child.kill('SIGTERM');
+    expect(await r.exit).toBe(0);
+    expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).not.toContain(node.netns);
   });
 
   it('a bad world file is a clear error naming the field, exit code 2', async () => {

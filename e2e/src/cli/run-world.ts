@@ -1,6 +1,9 @@
 // Start a world from a description: the simulator, then each node; report endpoints and the environment an ipamd
 // for each node needs. `stop()` tears everything down.
+import { resolve } from 'node:path';
+import { SimNode } from '../node/index.js';
 import { Sim, realisticTiming } from '../sim/index.js';
+import { VpcFabric } from '../vpc/index.js';
 import type { WorldFile } from './world-file.js';
 
 export interface RunningNode {
@@ -10,6 +13,9 @@ export interface RunningNode {
   primaryIp: string;
   imdsUrl: string;
   env: Record<string, string>;
+  /** With the fabric: the node's netns, and the env for an ipamd run inside it (IMDS at 169.254.169.254). */
+  netns?: string;
+  nodeEnv?: Record<string, string>;
 }
 
 export interface RunningWorld {
@@ -19,7 +25,10 @@ export interface RunningWorld {
   stop(): Promise<void>;
 }
 
-export async function runWorld(w: WorldFile, opts: { ec2Port?: number } = {}): Promise<RunningWorld> {
+export async function runWorld(
+  w: WorldFile,
+  opts: { ec2Port?: number; fabric?: boolean } = {},
+): Promise<RunningWorld> {
   const sim = await Sim.start({
     vpc: w.vpc,
     subnets: w.subnets,
@@ -27,6 +36,13 @@ export async function runWorld(w: WorldFile, opts: { ec2Port?: number } = {}): P
     ...(w.timing === 'realistic' ? { faults: realisticTiming() } : {}),
     ...(opts.ec2Port !== undefined ? { ec2Port: opts.ec2Port } : {}),
   });
+  const fabric = opts.fabric ? VpcFabric.create(sim) : undefined;
+  const simNodes: SimNode[] = [];
+  const stop = async () => {
+    for (const n of simNodes) await n.stop();
+    fabric?.destroy();
+    await sim.stop();
+  };
   try {
     const subnetIds = [...sim.world.subnets.keys()];
     const groupIds = [...sim.world.groups.keys()];
@@ -40,6 +56,15 @@ export async function runWorld(w: WorldFile, opts: { ec2Port?: number } = {}): P
         tags: { Name: n.name },
         ...(n.imdsLagMs !== undefined ? { imdsLagMs: n.imdsLagMs } : {}),
       });
+      let inNode: Pick<RunningNode, 'netns' | 'nodeEnv'> = {};
+      if (fabric) {
+        const netns = fabric.nodeNetns(node.instance.id);
+        const agentBinary = resolve(import.meta.dirname, '../../../dist/bin/aws-k8s-agent');
+        const sn = new SimNode({ sim, node, netns, agentBinary });
+        simNodes.push(sn);
+        await sn.connect();
+        inNode = { netns, nodeEnv: sn.agentEnv() };
+      }
       nodes.push({
         name: n.name,
         instanceId: node.instance.id,
@@ -47,11 +72,12 @@ export async function runWorld(w: WorldFile, opts: { ec2Port?: number } = {}): P
         primaryIp: sim.world.eni(node.instance.primaryEniId).primaryIp,
         imdsUrl: node.imdsUrl,
         env: sim.envFor(node.instance.id),
+        ...inNode,
       });
     }
-    return { sim, ec2Url: sim.ec2Url, nodes, stop: () => sim.stop() };
+    return { sim, ec2Url: sim.ec2Url, nodes, stop };
   } catch (e) {
-    await sim.stop();
+    await stop();
     throw e;
   }
 }
