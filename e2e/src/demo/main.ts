@@ -7,8 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { instanceLimits, maxPods } from '@vpc-cni/shared/limits';
 import { realisticTiming } from '../sim/index.js';
 import { AGENT, AWS_CNI } from '../scenarios/kit.js';
-import { type Cluster, startCluster } from '../scenarios/cluster.js';
-import { createPod, deletePod } from './cri-pods.js';
+import { type Cluster, removePod, runPod, startCluster } from '../scenarios/cluster.js';
 import {
   type PlacedPod,
   printConnectivity,
@@ -33,7 +32,7 @@ async function createPods(c: Cluster, count: number): Promise<PlacedPod[]> {
       for (let j = 0; j < mine.length; j += 4)
         pods.push(
           ...(await Promise.all(
-            mine.slice(j, j + 4).map(async (i) => ({ ...(await createPod(n.cri, `web-${i}`, i)), node: n })),
+            mine.slice(j, j + 4).map(async (i) => ({ ...(await runPod(c, n, `web-${i}`, i)), node: n })),
           )),
         );
     }),
@@ -115,7 +114,7 @@ async function main(): Promise<number> {
         `${((Date.now() - t0) / 1000).toFixed(1)} s after start (max pods per ${type}: ${maxPods(type, { prefixDelegation: pd })})`,
     );
 
-    for (const p of pods.splice(0)) await deletePod(p.node.cri, p);
+    for (const p of pods.splice(0)) await removePod(c, p.node, p);
     console.log('');
     for (const n of c.nodes) failures += teardownReport(n);
   } catch (e) {

@@ -5,17 +5,19 @@
 // simulation touches the root netns.
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { variables } from '@vpc-cni/shared/config';
 import { type NetnsProxy, bridgeToUnix, startNetnsProxy } from '../netproxy/index.js';
+import type { KubeApiSim } from '../kube/index.js';
 import type { Node, Sim } from '../sim/index.js';
 import { AgentProcess } from './agent-process.js';
 
 export const NODE_IMDS_URL = 'http://169.254.169.254';
 export const NODE_EC2_URL = 'http://127.0.0.1:8080';
+export const NODE_KUBE_URL = 'http://127.0.0.1:6443';
 
 export interface SimNodeOptions {
   sim: Sim;
@@ -25,6 +27,8 @@ export interface SimNodeOptions {
   agentBinary: string;
   /** Extra ipamd environment (warm targets, prefix delegation, ...). */
   env?: Record<string, string>;
+  /** The Kubernetes stand-in: reachable inside the node at 127.0.0.1:6443, KUBECONFIG and MY_NODE_NAME set. */
+  kube?: { sim: KubeApiSim; nodeName: string };
 }
 
 export class SimNode {
@@ -74,6 +78,9 @@ export class SimNode {
       AWS_VPC_K8S_CNI_LOGLEVEL: 'debug',
       DISABLE_INTROSPECTION: 'true',
       DISABLE_METRICS: 'true',
+      ...(this.o.kube
+        ? { KUBECONFIG: join(this.dir, 'kubeconfig'), MY_NODE_NAME: this.o.kube.nodeName }
+        : {}),
       ...this.o.env,
     };
   }
@@ -87,9 +94,20 @@ export class SimNode {
     const ns = this.o.netns;
     execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
     execFileSync('ip', ['-n', ns, 'addr', 'replace', '169.254.169.254/32', 'dev', 'lo']);
+    const kube = this.o.kube;
+    const kubeSock = join(this.dir, 'kube.sock');
+    if (kube) {
+      this.cleanups.push(await bridgeToUnix(kube.sim.api.server, kubeSock));
+      // What the node sees: the stand-in at 127.0.0.1:6443.
+      writeFileSync(
+        join(this.dir, 'kubeconfig'),
+        kube.sim.kubeconfigYaml().replace(kube.sim.url, NODE_KUBE_URL),
+      );
+    }
     this.proxy = await startNetnsProxy(this.netnsPath, [
       { host: '169.254.169.254', port: 80, unix: imdsSock },
       { host: '127.0.0.1', port: 8080, unix: ec2Sock },
+      ...(kube ? [{ host: '127.0.0.1', port: 6443, unix: kubeSock }] : []),
     ]);
   }
 

@@ -1,0 +1,94 @@
+// Custom networking end to end (issue 10): two nodes labelled for two ENIConfigs whose subnets are in the VPC's
+// secondary CIDR 100.64.0.0/16. ipamd on each node reads its ENIConfig from the Kubernetes stand-in, creates ENIs
+// in that subnet with its security groups, and pods get addresses only from there; pods reach pods on the other
+// node across the fabric and reach the outside through SNAT to the node's primary address.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cidrContains, parseCidr } from '@vpc-cni/shared/ipmath';
+import { type CriPod, podCanPing } from '../demo/cri-pods.js';
+import { type Cluster, removePod, runPod, startCluster } from './cluster.js';
+import { canRun } from './kit.js';
+
+const NODE_SUBNET = 'subnet-0aaaaaaaaaaaaaaaa';
+const PODS_A = 'subnet-0cccccccccccccccc';
+const PODS_B = 'subnet-0dddddddddddddddd';
+const SG_NODES = 'sg-01111111111111111';
+const SG_PODS = 'sg-02222222222222222';
+
+describe.skipIf(!canRun)('custom networking on two nodes', () => {
+  let c: Cluster | undefined;
+  afterAll(async () => {
+    await c?.stop();
+  });
+
+  it('pods get addresses only from their node ENIConfig subnet, on ENIs with its groups; traffic flows', async () => {
+    c = await startCluster({
+      world: {
+        vpc: { cidrs: ['10.0.0.0/16', '100.64.0.0/16'] },
+        subnets: [
+          { id: NODE_SUBNET, cidr: '10.0.1.0/24', az: 'us-west-2a' },
+          { id: PODS_A, cidr: '100.64.0.0/19', az: 'us-west-2a' },
+          { id: PODS_B, cidr: '100.64.32.0/19', az: 'us-west-2a' },
+        ],
+        securityGroups: [
+          { id: SG_NODES, name: 'nodes' },
+          { id: SG_PODS, name: 'pods' },
+        ],
+      },
+      eniConfigs: [
+        { name: 'pods-a', subnet: PODS_A, securityGroups: [SG_PODS] },
+        { name: 'pods-b', subnet: PODS_B }, // no groups: the node's
+      ],
+      nodes: [
+        { name: 'node-a', type: 'm5.large', labels: { 'k8s.amazonaws.com/eniConfig': 'pods-a' } },
+        { name: 'node-b', type: 'm5.large', labels: { 'k8s.amazonaws.com/eniConfig': 'pods-b' } },
+      ],
+      env: { AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: 'true' },
+    });
+    const cluster = c;
+    const pods: CriPod[][] = [];
+    for (const n of cluster.nodes)
+      pods.push(await Promise.all([0, 1, 2].map((i) => runPod(cluster, n, `${n.name}-${i}`, i))));
+    const [a, b] = pods as [CriPod[], CriPod[]];
+    const inSubnet = (id: string, ip: string) =>
+      cidrContains(parseCidr(cluster.sim.world.subnet(id).cidr), ip);
+    expect(a.every((p) => inSubnet(PODS_A, p.ip))).toBe(true);
+    expect(b.every((p) => inSubnet(PODS_B, p.ip))).toBe(true);
+    for (const [k, n] of cluster.nodes.entries()) {
+      const enis = cluster.sim.world.enisOf(n.instance.instance.id);
+      const primary = n.instance.instance.primaryEniId;
+      expect(cluster.sim.world.eni(primary).secondaryIps).toEqual([]); // the primary ENI gives no pod addresses
+      const podEnis = enis.filter((e) => e.id !== primary);
+      expect(podEnis.length).toBeGreaterThan(0);
+      for (const e of podEnis) {
+        expect(e.subnetId).toBe(k === 0 ? PODS_A : PODS_B);
+        expect(e.groups).toEqual(k === 0 ? [SG_PODS] : [SG_NODES]);
+      }
+    }
+    expect(podCanPing(a[0]!, b[2]!.ip)).toBe(true);
+    expect(podCanPing(b[1]!, a[1]!.ip)).toBe(true);
+    // Outside: SNAT to node-a's primary address (a 10.0.1.x address, not the pod's 100.64.x one).
+    const run = promisify(execFile);
+    const server = run('ip', [
+      'netns',
+      'exec',
+      cluster.fabric.outsideNs,
+      process.execPath,
+      '-e',
+      "require('net').createServer((k)=>{k.end();process.stdout.write(k.remoteAddress,()=>process.exit(0))}).listen(8099);setTimeout(()=>process.exit(1),8000)",
+    ]);
+    await new Promise((r) => setTimeout(r, 300));
+    await run('nsenter', [
+      `--net=/proc/${a[0]!.pid}/ns/net`,
+      process.execPath,
+      '-e',
+      `require('net').connect(8099,'${cluster.outsideIp}').on('error',()=>process.exit(1)).on('close',()=>process.exit(0))`,
+    ]).catch(() => undefined);
+    const primaryA = cluster.sim.world.eni(cluster.nodes[0]!.instance.instance.primaryEniId).primaryIp;
+    expect((await server).stdout.replace('::ffff:', '')).toBe(primaryA);
+    for (const [k, n] of cluster.nodes.entries()) for (const p of pods[k]!) await removePod(cluster, n, p);
+    expect(cluster.nodes.map((n) => n.allocations().size)).toEqual([0, 0]);
+    expect(cluster.kube.api.store.list('/pods', 'default')).toEqual([]);
+  }, 240_000);
+});
