@@ -53,6 +53,7 @@ async function main(): Promise<number> {
   const podCount = Number(flag('pods', '20'));
   const nodeCount = Number(flag('nodes', '2'));
   const pd = has('prefix-delegation');
+  const custom = has('custom-networking');
   const limits = instanceLimits(type);
   if (!limits || !Number.isInteger(podCount) || podCount < 1 || ![1, 2, 3].includes(nodeCount)) {
     console.error(`demo: unknown instance type ${type}, or bad --pods (at least 1) or --nodes (1 to 3)`);
@@ -60,13 +61,14 @@ async function main(): Promise<number> {
   }
   const env: Record<string, string> = {
     ...(pd ? { ENABLE_PREFIX_DELEGATION: 'true' } : {}),
+    ...(custom ? { AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: 'true' } : {}),
     ...(has('warm-eni-target') ? { WARM_ENI_TARGET: flag('warm-eni-target', '1') } : {}),
     ...(has('warm-ip-target') ? { WARM_IP_TARGET: flag('warm-ip-target', '0') } : {}),
     ...(has('minimum-ip-target') ? { MINIMUM_IP_TARGET: flag('minimum-ip-target', '0') } : {}),
     ...(has('warm-prefix-target') ? { WARM_PREFIX_TARGET: flag('warm-prefix-target', '1') } : {}),
   };
   console.log(
-    `vpc-cni-ts demo: ${nodeCount} simulated ${type} node${nodeCount > 1 ? 's' : ''} on one VPC${pd ? ', prefix delegation' : ''}`,
+    `vpc-cni-ts demo: ${nodeCount} simulated ${type} node${nodeCount > 1 ? 's' : ''} on one VPC${pd ? ', prefix delegation' : ''}${custom ? ', custom networking (one ENIConfig per node in 100.64.0.0/16)' : ''}`,
   );
   console.log(
     `  instance limits: ${limits.enis} ENIs x ${limits.ipv4PerEni} IPv4 -> max pods ${maxPods(type)} ` +
@@ -86,14 +88,27 @@ async function main(): Promise<number> {
   const pods: PlacedPod[] = [];
   let failures = 0;
   try {
+    const names = Array.from({ length: nodeCount }, (_, i) => `node-${String.fromCharCode(97 + i)}`);
+    // Custom networking: each node's pods come from its own ENIConfig subnet in the secondary CIDR.
+    const podSubnets = names.map((_, i) => ({
+      id: `subnet-0c${String(i).padStart(15, '0')}`,
+      cidr: `100.64.${i * 32}.0/19`,
+      az: 'us-west-2a',
+    }));
     c = await startCluster({
-      nodes: Array.from({ length: nodeCount }, (_, i) => ({
-        name: `node-${String.fromCharCode(97 + i)}`,
+      nodes: names.map((name, i) => ({
+        name,
         type,
+        ...(custom ? { labels: { 'k8s.amazonaws.com/eniConfig': `pods-${i}` } } : {}),
       })),
       env,
+      ...(custom ? { eniConfigs: podSubnets.map((s, i) => ({ name: `pods-${i}`, subnet: s.id })) } : {}),
       world: {
-        subnets: [{ id: 'subnet-0aaaaaaaaaaaaaaaa', cidr: '10.0.16.0/20', az: 'us-west-2a' }],
+        vpc: { cidrs: ['10.0.0.0/16', '100.64.0.0/16'] },
+        subnets: [
+          { id: 'subnet-0aaaaaaaaaaaaaaaa', cidr: '10.0.16.0/20', az: 'us-west-2a' },
+          ...(custom ? podSubnets : []),
+        ],
         faults: realisticTiming(),
       },
     });
