@@ -8,8 +8,10 @@ import {
   mkdtempSync,
   readFileSync,
   readdirSync,
+  readlinkSync,
   rmSync,
   rmdirSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,6 +32,8 @@ export class PrivateContainerd {
   readonly socket = join(this.dir, 'containerd.sock');
   readonly log = join(this.dir, 'containerd.log');
   private child: ChildProcess | undefined;
+  /** Pod netns present before we started (containerd names them cni-<uuid> in /var/run/netns). */
+  private readonly netnsBefore = new Set(podNetns());
 
   constructor(private readonly o: ContainerdOptions) {}
 
@@ -126,6 +130,16 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
       });
     }
     sweepShims(this.socket);
+    // containerd 1.6 leaves the netns of a sandbox whose CNI ADD failed: remove pod netns that appeared while we
+    // ran and that no process lives in any more (a live sandbox of another containerd always has its pause).
+    const inUse = netnsInUse();
+    for (const ns of podNetns())
+      if (!this.netnsBefore.has(ns) && !inUse.has(netnsInode(ns)))
+        try {
+          execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+        } catch {
+          // gone meanwhile
+        }
     // Snapshot mounts of removed sandboxes are gone; anything left under our root is unmounted before removal.
     try {
       const mounts = execFileSync(
@@ -191,4 +205,35 @@ export function sweepShims(socket: string): number {
         // not there or not empty yet
       }
   return shims.length;
+}
+
+const podNetns = (): string[] => {
+  try {
+    return readdirSync('/var/run/netns').filter((n) => n.startsWith('cni-'));
+  } catch {
+    return [];
+  }
+};
+
+const netnsInode = (name: string): number => {
+  try {
+    return statSync(`/var/run/netns/${name}`).ino;
+  } catch {
+    return -1;
+  }
+};
+
+/** Inodes of the network namespaces some process is in. */
+function netnsInUse(): Set<number> {
+  const out = new Set<number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const m = /^net:\[(\d+)\]$/.exec(readlinkSync(`/proc/${d}/ns/net`));
+      if (m) out.add(Number(m[1]));
+    } catch {
+      // exited, or a kernel thread
+    }
+  }
+  return out;
 }

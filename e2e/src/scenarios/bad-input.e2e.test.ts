@@ -3,7 +3,7 @@
 // ipamd hands out nothing and keeps serving.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CNIBackend, RpcClient } from '@vpc-cni/shared/rpc';
@@ -57,6 +57,8 @@ describe.skipIf(!ready)('a broken conflist', () => {
   });
 
   it('fails the sandbox with the CNI error and leaves the node as it was', async () => {
+    const podNetns = () => readdirSync('/var/run/netns').filter((n) => n.startsWith('cni-'));
+    const netnsBefore = podNetns();
     const before = state();
     await expect(createPod(cri, 'bad-1', 1)).rejects.toThrow(/VethPrefix can be at most 4 characters long/);
     await expect(createPod(cri, 'bad-2', 2)).rejects.toThrow(/VethPrefix can be at most 4 characters long/);
@@ -81,5 +83,8 @@ describe.skipIf(!ready)('a broken conflist', () => {
     } finally {
       client.close();
     }
+    // containerd 1.6 keeps the netns of a sandbox whose ADD failed; stopping our containerd removes them.
+    await containerd?.stop();
+    expect(podNetns().filter((n) => !netnsBefore.includes(n))).toEqual([]);
   });
 });
