@@ -110,6 +110,40 @@ describe('IpamService', () => {
     expect(ds.allocations()).toEqual([]);
   });
 
+  it('when the pool cannot grow but an address is cooling down, AddNetwork waits for it (within the bound)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vct-svc-'));
+    dirs.push(dir);
+    const ds = new Datastore({ family: 4, prefixDelegation: false, cooldownMs: 300 });
+    ds.addEni({ id: 'eni-a', deviceNumber: 0, routeTableId: 254, isPrimary: true });
+    ds.addCidr('eni-a', '10.0.0.9/32', false);
+    const full: AddressSupply = {
+      grow: () => Promise.reject(new CapacityError('no-eni-slots', 'no ENI slots left')),
+    };
+    const mk = (addWaitMs: number) =>
+      new IpamService(
+        ds,
+        new Checkpoint(join(dir, 'ipam.json'), () => ds.allocations(), silentLogger),
+        full,
+        {
+          version: 'v-test',
+          addWaitMs,
+          networkPolicyMode: '',
+          vpcCidrs: () => ({ v4: [], v6: [] }),
+          externalSnat: false,
+          logger: silentLogger,
+        },
+      );
+    const svc = mk(5_000);
+    await svc.addNetwork(add('c1'));
+    await svc.delNetwork(del('c1'));
+    expect(ds.msUntilCooled()).toBeGreaterThan(0); // the only address is cooling and the pool cannot grow...
+    const r = await svc.addNetwork(add('c2')); // ...so this succeeds only by waiting for it
+    expect(r.IPAllocationMetadata[0]?.IPv4Addr).toBe('10.0.0.9');
+    // A cooldown longer than the bound: the reason, at once.
+    await svc.delNetwork(del('c2'));
+    await expect(mk(50).addNetwork(add('c3'))).rejects.toMatchObject({ code: GrpcStatus.RESOURCE_EXHAUSTED });
+  });
+
   it('gives up after the wait bound when growth never arrives', async () => {
     const { svc } = setup({ ips: [], supply: { grow: () => new Promise(() => {}) }, addWaitMs: 50 });
     await expect(svc.addNetwork(add('c1'))).rejects.toMatchObject({

@@ -140,8 +140,16 @@ export class IpamService {
         }),
       ]);
     } catch (e) {
-      if (e instanceof CapacityError)
+      if (e instanceof CapacityError) {
+        // The pool cannot grow, but an address released moments ago will be free once its cooldown
+        // (IP_COOLDOWN_PERIOD) ends: wait for it within the deadline instead of failing the pod.
+        const cooled = this.ds.msUntilCooled();
+        if (cooled !== undefined && performance.now() + cooled < deadline) {
+          await new Promise((r) => setTimeout(r, cooled + 1));
+          return;
+        }
         throw new RpcError(GrpcStatus.RESOURCE_EXHAUSTED, `no free address: ${e.message}`, 'AddNetwork');
+      }
       throw e;
     } finally {
       clearTimeout(timer);

@@ -353,6 +353,23 @@ export class Datastore {
     return n;
   }
 
+  /** Milliseconds until the first cooling address (of an active CIDR, on a pod ENI) is free again; undefined if none. */
+  msUntilCooled(): number | undefined {
+    let soonest: number | undefined;
+    for (const eni of this.enis.values()) {
+      if (eni.excludedForPods) continue;
+      for (const c of eni.cidrs.values()) {
+        if (!this.isActive(c)) continue;
+        for (const a of c.addresses.values())
+          if (this.cooling(a)) {
+            const left = a.unassignedAtMs! + this.options.cooldownMs - this.nowMs();
+            soonest = soonest === undefined ? left : Math.min(soonest, left);
+          }
+      }
+    }
+    return soonest;
+  }
+
   // --- helpers ---
 
   private isActive(c: CidrEntry): boolean {
