@@ -13,6 +13,21 @@ afterEach(async () => {
   current = undefined;
 });
 
+/** Failed sandbox attempts (kubelet retries a failed RunPodSandbox; so does this harness, and says so). */
+const retried: string[] = [];
+
+const createWithRetry = async (n: ScenarioNode, name: string, i: number): Promise<CriPod> => {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await createPod(n.cri, name, i);
+    } catch (e) {
+      if (attempt >= 4) throw e;
+      retried.push(`${name}: ${String(e).slice(0, 300)}`);
+      await new Promise((r) => setTimeout(r, 5_000));
+    }
+  }
+};
+
 const createMany = async (n: ScenarioNode, count: number, prefix: string): Promise<CriPod[]> => {
   const pods: CriPod[] = [];
   // Four at a time, as kubelet starts pods in parallel.
@@ -20,10 +35,11 @@ const createMany = async (n: ScenarioNode, count: number, prefix: string): Promi
     pods.push(
       ...(await Promise.all(
         Array.from({ length: Math.min(4, count - i) }, (_, j) =>
-          createPod(n.cri, `${prefix}-${i + j}`, i + j),
+          createWithRetry(n, `${prefix}-${i + j}`, i + j),
         ),
       )),
     );
+  if (retried.length) console.log(`sandbox retries (as kubelet would):\n${retried.splice(0).join('\n')}`);
   return pods;
 };
 
