@@ -1,9 +1,8 @@
-// A minimal unary gRPC client over node:http2, for short-lived callers (the CNI plugin): it loads no gRPC
-// library, dials lazily, and bounds every call with a deadline. Wire format: HTTP/2 POST to the method path,
-// body = 1-byte compressed flag + 4-byte big-endian length + protobuf message; status in grpc-status trailers
-// (or in the headers of a trailers-only response).
-import { connect, constants, type ClientHttp2Session } from 'node:http2';
-import { connect as netConnect } from 'node:net';
+// A minimal unary gRPC client for short-lived callers (the CNI plugin): no gRPC library and no node:http2 (whose
+// loading alone costs more than a call), dials lazily, bounds every call with a deadline. Wire format: HTTP/2
+// POST to the method path, body = 1-byte compressed flag + 4-byte big-endian length + protobuf message; status in
+// grpc-status trailers (or in the headers of a trailers-only response). HTTP/2 itself: ./h2-connection.ts.
+import { H2Connection, type H2Error } from './h2-connection.js';
 import { GrpcStatus, RpcError } from './status.js';
 import type { UnaryMethod } from './services.js';
 
@@ -34,21 +33,41 @@ function frame(message: Uint8Array): Buffer {
   return out;
 }
 
+/** gRPC's mapping of HTTP/2 RST_STREAM codes (doc/PROTOCOL-HTTP2.md). */
+function statusOfReset(code: number): number {
+  if (code === 0x7) return GrpcStatus.UNAVAILABLE; // REFUSED_STREAM
+  if (code === 0x8) return GrpcStatus.CANCELLED;
+  if (code === 0xb) return GrpcStatus.RESOURCE_EXHAUSTED; // ENHANCE_YOUR_CALM
+  if (code === 0xc) return GrpcStatus.PERMISSION_DENIED; // INADEQUATE_SECURITY
+  return GrpcStatus.INTERNAL;
+}
+
+function statusOfH2Error(e: H2Error): number {
+  if (e.kind === 'reset') return statusOfReset(e.rstCode);
+  return e.kind === 'unavailable' ? GrpcStatus.UNAVAILABLE : GrpcStatus.INTERNAL;
+}
+
+/** grpc-message is percent-encoded; a malformed escape is shown as sent. */
+function decodeMessage(m: string): string {
+  try {
+    return decodeURIComponent(m);
+  } catch {
+    return m;
+  }
+}
+
 export class RpcClient {
-  private session: ClientHttp2Session | undefined;
+  private conn: H2Connection | undefined;
 
   constructor(private readonly options: RpcClientOptions) {}
 
-  private open(): ClientHttp2Session {
-    if (this.session && !this.session.closed && !this.session.destroyed) return this.session;
+  private open(): H2Connection {
+    if (this.conn && !this.conn.closed) return this.conn;
     const target = parseEndpoint(this.options.endpoint);
-    const session =
-      'socketPath' in target
-        ? connect('http://localhost', { createConnection: () => netConnect(target.socketPath) })
-        : connect(`http://${target.authority}`);
-    session.on('error', () => {}); // surfaced per call through the stream's error
-    this.session = session;
-    return session;
+    if ('socketPath' in target) return (this.conn = new H2Connection(target));
+    const colon = target.authority.lastIndexOf(':');
+    const host = target.authority.slice(0, colon).replace(/^\[|\]$/g, '');
+    return (this.conn = new H2Connection({ host, port: Number(target.authority.slice(colon + 1)) }));
   }
 
   /** Calls a unary method; resolves with the decoded reply or rejects with RpcError. */
@@ -57,89 +76,79 @@ export class RpcClient {
     return new Promise<Res>((resolve, reject) => {
       let settled = false;
       const chunks: Buffer[] = [];
-      let headerStatus: string | undefined;
-      let headerMessage: string | undefined;
-      const finish = (err: RpcError | undefined, value?: Res) => {
+      let status: string | undefined;
+      let message = '';
+      let stream = 0;
+      const fail = (code: number, details: string) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        if (err) reject(err);
-        else resolve(value as Res);
+        reject(new RpcError(code, details, method.path));
       };
-      const fail = (code: number, details: string) => finish(new RpcError(code, details, method.path));
-
-      let session: ClientHttp2Session;
-      try {
-        session = this.open();
-      } catch (e) {
-        fail(GrpcStatus.UNAVAILABLE, (e as Error).message);
-        return;
-      }
-      const stream = session.request({
-        [constants.HTTP2_HEADER_METHOD]: 'POST',
-        [constants.HTTP2_HEADER_PATH]: method.path,
-        'content-type': 'application/grpc',
-        te: 'trailers',
-        'grpc-timeout': `${Math.max(1, Math.ceil(deadlineMs))}m`,
-      });
+      const succeed = (value: Res) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(value);
+      };
       const timer = setTimeout(() => {
-        stream.close(constants.NGHTTP2_CANCEL);
+        conn.cancel(stream);
         fail(GrpcStatus.DEADLINE_EXCEEDED, `no reply within ${deadlineMs} ms`);
       }, deadlineMs);
-      stream.on('response', (headers) => {
-        const s = headers['grpc-status'];
-        if (s !== undefined) {
-          headerStatus = String(s);
-          headerMessage = headers['grpc-message'] !== undefined ? String(headers['grpc-message']) : '';
-        }
-      });
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('trailers', (trailers) => {
-        headerStatus = String(trailers['grpc-status'] ?? headerStatus ?? '');
-        headerMessage = String(trailers['grpc-message'] ?? headerMessage ?? '');
-      });
-      stream.on('error', (e: Error & { code?: string }) => {
-        const unavailable = ['ENOENT', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ERR_HTTP2_STREAM_CANCEL'];
-        fail(
-          unavailable.includes(e.code ?? '') || e.message.includes('ECONNREFUSED')
-            ? GrpcStatus.UNAVAILABLE
-            : GrpcStatus.INTERNAL,
-          e.message,
-        );
-      });
-      stream.on('close', () => {
-        if (settled) return;
-        if (headerStatus === undefined || headerStatus === '') {
-          fail(GrpcStatus.UNAVAILABLE, 'connection closed before the server sent a status');
-          return;
-        }
-        const code = Number(headerStatus);
-        if (code !== GrpcStatus.OK) {
-          fail(code, decodeURIComponent(headerMessage ?? ''));
-          return;
-        }
-        const body = Buffer.concat(chunks);
-        if (body.length < 5) {
-          fail(GrpcStatus.INTERNAL, 'server replied OK without a message');
-          return;
-        }
-        if (body.readUInt8(0) !== 0) {
-          fail(GrpcStatus.INTERNAL, 'compressed replies are not supported');
-          return;
-        }
-        const len = body.readUInt32BE(1);
-        try {
-          finish(undefined, method.response.decode(body.subarray(5, 5 + len)));
-        } catch (e) {
-          fail(GrpcStatus.INTERNAL, `cannot decode reply: ${(e as Error).message}`);
-        }
-      });
-      stream.end(frame(method.request.encode(request).finish()));
+      const conn = this.open();
+      const headers: Array<[string, string]> = [
+        [':method', 'POST'],
+        [':scheme', 'http'],
+        [':path', method.path],
+        [':authority', 'localhost'],
+        ['content-type', 'application/grpc'],
+        ['te', 'trailers'],
+        ['grpc-timeout', `${Math.max(1, Math.ceil(deadlineMs))}m`],
+      ];
+      try {
+        stream = conn.request(headers, frame(method.request.encode(request).finish()), {
+          headers: (list) => {
+            for (const [name, value] of list) {
+              if (name === 'grpc-status') status = value;
+              else if (name === 'grpc-message') message = value;
+            }
+          },
+          data: (c) => chunks.push(c),
+          end: (err) => {
+            if (err) return fail(statusOfH2Error(err), err.message);
+            if (status === undefined || status === '') {
+              return fail(GrpcStatus.UNKNOWN, 'the server ended the call without a grpc-status');
+            }
+            const code = Number(status);
+            if (code !== GrpcStatus.OK) return fail(code, decodeMessage(message));
+            const body = Buffer.concat(chunks);
+            if (body.length < 5) return fail(GrpcStatus.INTERNAL, 'server replied OK without a message');
+            if (body.readUInt8(0) !== 0)
+              return fail(GrpcStatus.INTERNAL, 'compressed replies are not supported');
+            const len = body.readUInt32BE(1);
+            try {
+              succeed(method.response.decode(body.subarray(5, 5 + len)));
+            } catch (e) {
+              fail(GrpcStatus.INTERNAL, `cannot decode reply: ${(e as Error).message}`);
+            }
+          },
+        });
+      } catch (e) {
+        fail(GrpcStatus.INTERNAL, (e as Error).message);
+      }
     });
   }
 
+  /**
+   * Settles once the connection is up, so the requests already made are on their way (or once it failed:
+   * the calls report that). Lets a caller start synchronous work while the server answers.
+   */
+  connected(): Promise<void> {
+    return this.open().ready;
+  }
+
   close(): void {
-    this.session?.close();
-    this.session = undefined;
+    this.conn?.close();
+    this.conn = undefined;
   }
 }

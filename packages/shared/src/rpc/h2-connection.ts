@@ -1,0 +1,255 @@
+// A minimal HTTP/2 client connection (RFC 9113) over one socket, enough for unary gRPC calls: it writes the
+// preface, settings and each request in one go (no round trip before the first request), reads frames, answers
+// SETTINGS and PING, and hands each stream its header blocks and data. Loading node:http2 costs a short-lived
+// caller like aws-cni more than a whole call, hence this instead of the built-in client.
+import { connect as netConnect, type Socket } from 'node:net';
+import { HpackDecoder, encodeHeaders, type HeaderList } from './hpack.js';
+
+const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+const enum Type {
+  DATA = 0,
+  HEADERS = 1,
+  RST_STREAM = 3,
+  SETTINGS = 4,
+  PING = 6,
+  GOAWAY = 7,
+  WINDOW_UPDATE = 8,
+  CONTINUATION = 9,
+}
+const END_STREAM = 0x1;
+const ACK = 0x1;
+const END_HEADERS = 0x4;
+const PADDED = 0x8;
+const PRIORITY = 0x20;
+/** The peer's defaults until its SETTINGS arrive; requests here are far smaller. */
+const DEFAULT_MAX_FRAME = 16_384;
+const DEFAULT_WINDOW = 65_535;
+const MAX_WINDOW = 2 ** 31 - 1;
+const SETTINGS_ENABLE_PUSH = 0x2;
+const SETTINGS_INITIAL_WINDOW_SIZE = 0x4;
+const SETTINGS_MAX_FRAME_SIZE = 0x5;
+
+/** What a stream receives; `end` comes exactly once, with an error or after END_STREAM. */
+export interface StreamHandler {
+  headers(list: HeaderList, endStream: boolean): void;
+  data(chunk: Buffer): void;
+  end(err?: H2Error): void;
+}
+
+/** A connection or stream failure; `rstCode` is the HTTP/2 error code of a RST_STREAM, when that was the cause. */
+export class H2Error extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'unavailable' | 'reset' | 'protocol',
+    readonly rstCode = 0,
+  ) {
+    super(message);
+  }
+}
+
+function frame(type: number, flags: number, stream: number, payload: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(9 + payload.length);
+  out.writeUIntBE(payload.length, 0, 3);
+  out.writeUInt8(type, 3);
+  out.writeUInt8(flags, 4);
+  out.writeUInt32BE(stream, 5);
+  out.set(payload, 9);
+  return out;
+}
+
+export class H2Connection {
+  private readonly socket: Socket;
+  private readonly streams = new Map<number, StreamHandler>();
+  private readonly decoder = new HpackDecoder();
+  private nextStream = 1;
+  private inbox: Buffer = Buffer.alloc(0);
+  /** Header block being assembled from HEADERS + CONTINUATION frames. */
+  private pending: { stream: number; endStream: boolean; parts: Buffer[] } | undefined;
+  private dead: H2Error | undefined;
+  /** GOAWAY received: streams already open may finish, new ones go to a new connection. */
+  private goingAway = false;
+  private maxFrame = DEFAULT_MAX_FRAME;
+  /** Settles when the socket has connected (queued frames are then handed to the kernel) or has failed. */
+  readonly ready: Promise<void>;
+
+  constructor(target: { socketPath: string } | { host: string; port: number }) {
+    this.socket =
+      'socketPath' in target ? netConnect(target.socketPath) : netConnect(target.port, target.host);
+    this.socket.setNoDelay?.(true);
+    const settings = Buffer.alloc(12);
+    settings.writeUInt16BE(SETTINGS_ENABLE_PUSH, 0);
+    settings.writeUInt32BE(0, 2);
+    settings.writeUInt16BE(SETTINGS_INITIAL_WINDOW_SIZE, 6);
+    settings.writeUInt32BE(MAX_WINDOW, 8);
+    const windowUpdate = Buffer.alloc(4);
+    windowUpdate.writeUInt32BE(MAX_WINDOW - DEFAULT_WINDOW, 0);
+    // Queued until the socket connects; nothing waits for the server's preface.
+    this.socket.write(
+      Buffer.concat([
+        PREFACE,
+        frame(Type.SETTINGS, 0, 0, settings),
+        frame(Type.WINDOW_UPDATE, 0, 0, windowUpdate),
+      ]),
+    );
+    this.ready = new Promise((resolve) => {
+      this.socket.once('connect', () => resolve());
+      this.socket.once('close', () => resolve());
+    });
+    this.socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    this.socket.on('error', (e: NodeJS.ErrnoException) =>
+      this.fail(new H2Error(`${e.code ?? 'socket error'}: ${e.message}`, 'unavailable')),
+    );
+    this.socket.on('close', () =>
+      this.fail(new H2Error('connection closed before the server sent a status', 'unavailable')),
+    );
+  }
+
+  get closed(): boolean {
+    return this.dead !== undefined || this.goingAway;
+  }
+
+  /** Opens a stream: one HEADERS frame and the body as DATA frames ending the stream. */
+  request(headers: ReadonlyArray<readonly [string, string]>, body: Buffer, handler: StreamHandler): number {
+    if (this.dead || this.goingAway) {
+      const err = this.dead ?? new H2Error('the server is going away', 'unavailable');
+      queueMicrotask(() => handler.end(err));
+      return 0;
+    }
+    if (body.length > DEFAULT_WINDOW)
+      throw new H2Error(`request of ${body.length} bytes is too large`, 'protocol');
+    const id = this.nextStream;
+    this.nextStream += 2;
+    this.streams.set(id, handler);
+    const block = encodeHeaders(headers);
+    if (block.length > this.maxFrame) throw new H2Error('request headers too large', 'protocol');
+    const frames = [frame(Type.HEADERS, END_HEADERS, id, block)];
+    for (let at = 0; at < body.length || at === 0; at += this.maxFrame) {
+      const part = body.subarray(at, at + this.maxFrame);
+      const last = at + this.maxFrame >= body.length;
+      frames.push(frame(Type.DATA, last ? END_STREAM : 0, id, part));
+    }
+    this.socket.write(Buffer.concat(frames));
+    return id;
+  }
+
+  /** Abandons a stream (deadline): RST_STREAM CANCEL, and its handler hears nothing more. */
+  cancel(id: number): void {
+    if (!this.streams.delete(id) || this.dead) return;
+    const code = Buffer.alloc(4);
+    code.writeUInt32BE(0x8, 0);
+    this.socket.write(frame(Type.RST_STREAM, 0, id, code));
+  }
+
+  close(): void {
+    this.fail(new H2Error('connection closed by the client', 'unavailable'));
+    this.socket.destroy();
+  }
+
+  private fail(err: H2Error): void {
+    if (this.dead) return;
+    this.dead = err;
+    const handlers = [...this.streams.values()];
+    this.streams.clear();
+    for (const h of handlers) h.end(err);
+    this.socket.destroy();
+  }
+
+  private receive(chunk: Buffer): void {
+    this.inbox = this.inbox.length === 0 ? chunk : Buffer.concat([this.inbox, chunk]);
+    while (this.inbox.length >= 9 && !this.dead) {
+      const len = this.inbox.readUIntBE(0, 3);
+      if (this.inbox.length < 9 + len) return;
+      const type = this.inbox.readUInt8(3);
+      const flags = this.inbox.readUInt8(4);
+      const stream = this.inbox.readUInt32BE(5) & 0x7fffffff;
+      const payload = this.inbox.subarray(9, 9 + len);
+      this.inbox = this.inbox.subarray(9 + len);
+      try {
+        this.onFrame(type, flags, stream, payload);
+      } catch (e) {
+        this.fail(new H2Error(`HTTP/2 protocol error: ${(e as Error).message}`, 'protocol'));
+      }
+    }
+  }
+
+  private onFrame(type: number, flags: number, stream: number, payload: Buffer): void {
+    if (this.pending && type !== Type.CONTINUATION) throw new Error('expected CONTINUATION');
+    switch (type) {
+      case Type.DATA: {
+        const h = this.streams.get(stream);
+        if (h) h.data(unpad(payload, flags));
+        if (flags & END_STREAM) this.finish(stream);
+        return;
+      }
+      case Type.HEADERS: {
+        let block = unpad(payload, flags);
+        if (flags & PRIORITY) block = block.subarray(5);
+        this.pending = { stream, endStream: (flags & END_STREAM) !== 0, parts: [block] };
+        if (flags & END_HEADERS) this.headerBlockDone();
+        return;
+      }
+      case Type.CONTINUATION:
+        if (!this.pending || this.pending.stream !== stream) throw new Error('unexpected CONTINUATION');
+        this.pending.parts.push(payload);
+        if (flags & END_HEADERS) this.headerBlockDone();
+        return;
+      case Type.RST_STREAM: {
+        const h = this.streams.get(stream);
+        this.streams.delete(stream);
+        const code = payload.readUInt32BE(0);
+        h?.end(new H2Error(`stream reset by the server (HTTP/2 error ${code})`, 'reset', code));
+        return;
+      }
+      case Type.SETTINGS:
+        if (flags & ACK) return;
+        for (let at = 0; at + 6 <= payload.length; at += 6) {
+          if (payload.readUInt16BE(at) === SETTINGS_MAX_FRAME_SIZE)
+            this.maxFrame = payload.readUInt32BE(at + 2);
+        }
+        this.socket.write(frame(Type.SETTINGS, ACK, 0, Buffer.alloc(0)));
+        return;
+      case Type.PING:
+        if (!(flags & ACK)) this.socket.write(frame(Type.PING, ACK, 0, payload));
+        return;
+      case Type.GOAWAY: {
+        const last = payload.readUInt32BE(0) & 0x7fffffff;
+        const refused = new H2Error('the server is going away', 'unavailable');
+        for (const [id, h] of this.streams) {
+          if (id > last) {
+            this.streams.delete(id);
+            h.end(refused);
+          }
+        }
+        this.goingAway = true;
+        return;
+      }
+      default:
+        return; // WINDOW_UPDATE, PRIORITY and unknown frames need nothing from a client of small replies
+    }
+  }
+
+  private headerBlockDone(): void {
+    const p = this.pending;
+    if (!p) return;
+    this.pending = undefined;
+    // Decoded even for a cancelled stream: the dynamic table must see every block.
+    const list = this.decoder.decode(
+      p.parts.length === 1 ? (p.parts[0] ?? Buffer.alloc(0)) : Buffer.concat(p.parts),
+    );
+    this.streams.get(p.stream)?.headers(list, p.endStream);
+    if (p.endStream) this.finish(p.stream);
+  }
+
+  private finish(stream: number): void {
+    const h = this.streams.get(stream);
+    this.streams.delete(stream);
+    h?.end();
+  }
+}
+
+function unpad(payload: Buffer, flags: number): Buffer {
+  if (!(flags & PADDED)) return payload;
+  const pad = payload.readUInt8(0);
+  if (pad >= payload.length) throw new Error('padding longer than the frame');
+  return payload.subarray(1, payload.length - pad);
+}
