@@ -25,6 +25,7 @@ export function ipamClient(endpoint: string): IpamClient {
     health: async (deadlineMs) =>
       (await c.call(Health.Check, { service: IPAMD_HEALTH_SERVICE }, { deadlineMs })).status ===
       ServingStatus.SERVING,
+    connected: () => c.connected(),
     close: () => c.close(),
   };
 }

@@ -110,7 +110,7 @@ describe('ADD orchestration', () => {
     ]);
     expect(w.dels).toEqual([expect.objectContaining({ Reason: 'SetupNSFailed', ContainerID: 'cid' })]);
   });
-  it('ipamd unreachable is code 11; Success=false is 999 without a release', async () => {
+  it('ipamd unreachable is code 11; Success=false is 999 without a release; the pre-wired veth is undone', async () => {
     const down = world({ add: () => new RpcError(GrpcStatus.UNAVAILABLE, 'connect ENOENT', 'AddNetwork') });
     await expect(cmdAdd(envOf('ADD'), confOf(), down.deps)).rejects.toMatchObject({ code: 11 });
     const no = world({ add: () => AddNetworkReply.fromPartial({ Success: false }) });
@@ -118,7 +118,56 @@ describe('ADD orchestration', () => {
       code: 999,
       message: 'add cmd: failed to assign an IP address to container',
     });
-    expect([...down.applied, ...no.applied, ...no.dels]).toEqual([]);
+    for (const w of [down, no]) {
+      // the veth pair made while ipamd answered (7 ops), then deleted again; nothing else
+      expect(w.applied.map((o) => o.op)).toEqual([
+        ...['linkDel', 'vethAdd', 'sysctl', 'sysctl', 'sysctl', 'linkUp', 'linkUp'],
+        'linkDel',
+      ]);
+      expect(w.applied.at(-1)).toEqual({ op: 'linkDel', ns: 'host', name: 'enic440f455693' });
+    }
+    expect(no.dels).toEqual([]);
+  });
+  it('wires the veth pair while ipamd answers, then only the rest of the plan', async () => {
+    let atReply = -1;
+    const w = world({
+      add: () => {
+        atReply = w.applied.length;
+        return primary();
+      },
+    });
+    await cmdAdd(envOf('ADD'), confOf(), w.deps);
+    expect(atReply).toBe(0); // the request is sent before any kernel work starts
+    expect(w.applied.map((o) => o.op)).toEqual([
+      ...['linkDel', 'vethAdd', 'sysctl', 'sysctl', 'sysctl', 'linkUp', 'linkUp'],
+      ...['routeReplace', 'routeAdd', 'addrAdd', 'neighAdd', 'routeReplace', 'ruleAdd'],
+    ]); // each op once: the pre-wired ones are not repeated
+  });
+  it('a strict-mode branch pod replaces the pre-wired veth with its own (other prefix)', async () => {
+    const w = world({
+      add: () =>
+        AddNetworkReply.fromPartial({
+          Success: true,
+          PodVlanId: 7,
+          PodENIMAC: '02:00:00:00:00:07',
+          PodENISubnetGW: '10.0.32.1',
+          ParentIfIndex: 3,
+          IPAllocationMetadata: [{ IPv4Addr: '10.0.32.58' }],
+        }),
+    });
+    await cmdAdd(envOf('ADD'), confOf({ podSGEnforcingMode: 'strict' }), w.deps);
+    const adds = w.applied.filter((o) => o.op === 'vethAdd').map((o) => (o.op === 'vethAdd' ? o.hostIf : ''));
+    expect(adds).toEqual(['enic440f455693', 'vlanc440f455693']);
+    expect(w.applied[7]).toEqual({ op: 'linkDel', ns: 'host', name: 'enic440f455693' });
+  });
+  it('a failure while pre-wiring still waits for the reply and releases the address', async () => {
+    const w = world({ add: primary, failAt: 2 }); // vethAdd
+    await expect(cmdAdd(envOf('ADD'), confOf(), w.deps)).rejects.toMatchObject({
+      message: 'add command: failed to setup network: boom',
+    });
+    expect(w.adds).toHaveLength(1);
+    expect(w.dels).toEqual([expect.objectContaining({ Reason: 'SetupNSFailed' })]);
+    expect(w.applied.at(-1)).toEqual({ op: 'linkDel', ns: 'host', name: 'enic440f455693' });
   });
   it('multi-NIC annotation is forwarded', async () => {
     const w = world({ add: primary });

@@ -5,16 +5,23 @@ import type { CniEnv } from '../cni/env.js';
 import { parseK8sArgs } from '../cni/env.js';
 import { requiresMultiNic, type NetConf } from '../cni/netconf.js';
 import { formatResult } from '../cni/result.js';
-import { planAdd } from '../plan/add.js';
+import { planAdd, prewireOps } from '../plan/add.js';
 import type { Op } from '../plan/ops.js';
 import { rollbackOps } from '../plan/teardown.js';
 import { DEL_DEADLINE_MS, type Deps, type IpamClient, type OpExecutor } from './deps.js';
 import { rpcFailure } from './ipam-errors.js';
 
-async function applyAll(exec: OpExecutor, ops: readonly Op[], netns: string, applied: Op[]): Promise<void> {
+async function applyAll(
+  exec: OpExecutor,
+  ops: readonly Op[],
+  netns: string,
+  applied: Op[],
+  yieldBetween = false,
+): Promise<void> {
   for (const op of ops) {
     applied.push(op); // recorded before it runs: a half-done op is undone too (undo ops tolerate "missing")
     await exec.apply(op, netns);
+    if (yieldBetween) await yieldToIo();
   }
 }
 
@@ -37,17 +44,46 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<st
     ClientVersion: deps.version,
   };
   const ipam = deps.ipam(conf.ipamdEndpoint);
+  const mac0 = deps.randomMac();
+  const applied: Op[] = [];
+  let exec: OpExecutor | undefined;
+  const undo = async () => {
+    if (exec) await rollback(exec, applied.splice(0), env.netns, deps);
+  };
   try {
+    // Ask ipamd first and wire the veth pair while it answers (ipamd may be waiting for an ENI).
+    const pending = ipam.addNetwork(
+      { ...identity, Netns: env.netns, RequiresMultiNICAttachment: requiresMultiNic(conf) },
+      conf.ipamdTimeoutMs,
+    );
+    pending.catch(() => {}); // awaited below; no unhandled rejection meanwhile
+    let prewireError: unknown;
+    try {
+      // The request leaves before the synchronous kernel work starts.
+      await (ipam.connected?.() ?? yieldToIo());
+      exec = await deps.executor();
+      const pre = prewireOps({
+        podNamespace: k8s.K8S_POD_NAMESPACE,
+        podName: k8s.K8S_POD_NAME,
+        ifName: env.ifName,
+        vethPrefix: conf.vethPrefix,
+        mtu: conf.mtu,
+        hostMac: mac0,
+      });
+      await applyAll(exec, pre, env.netns, applied, true); // the ipamd call progresses in between
+    } catch (e) {
+      prewireError = e;
+    }
+
     let reply: AddNetworkReply;
     try {
-      reply = await ipam.addNetwork(
-        { ...identity, Netns: env.netns, RequiresMultiNICAttachment: requiresMultiNic(conf) },
-        conf.ipamdTimeoutMs,
-      );
+      reply = await pending;
     } catch (e) {
+      await undo();
       throw rpcFailure(e, 'add cmd: Error received from AddNetwork gRPC call', conf.ipamdEndpoint);
     }
     if (!reply.Success) {
+      await undo();
       throw new CniError(
         CniCode.Internal,
         'add cmd: failed to assign an IP address to container',
@@ -63,6 +99,13 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<st
         log.error({ err: String(e) }, `could not release the address after ${why}`);
       }
     };
+    const failed = async (e: unknown): Promise<never> => {
+      log.error({ err: String(e), applied: applied.length }, 'wiring failed, rolling back');
+      await undo();
+      await release('a failed setup');
+      throw asCniError(e, 'add command: failed to setup network');
+    };
+    if (prewireError !== undefined) return await failed(prewireError);
 
     let plan;
     try {
@@ -75,31 +118,38 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<st
         vethPrefix: conf.vethPrefix,
         mtu: conf.mtu,
         sgMode: conf.podSGEnforcingMode,
-        hostMacs: reply.IPAllocationMetadata.map(() => deps.randomMac()),
+        hostMacs: reply.IPAllocationMetadata.map((_, i) => (i === 0 ? mac0 : deps.randomMac())),
       });
     } catch (e) {
+      await undo();
       await release('an unusable reply');
       throw e;
     }
 
-    const applied: Op[] = [];
-    let exec: OpExecutor | undefined;
     try {
-      exec = await deps.executor();
-      await applyAll(exec, plan.ops, env.netns, applied);
+      // The pre-wired ops are the plan's first ones unless the reply asked for another veth (strict branch pod).
+      if (!startsWith(plan.ops, applied)) await undo();
+      await applyAll(
+        exec ?? (exec = await deps.executor()),
+        plan.ops.slice(applied.length),
+        env.netns,
+        applied,
+      );
       if (reply.NetworkPolicyMode !== '') await enforcePolicy(deps, k8s, reply, plan.attachments.length);
     } catch (e) {
-      log.error({ err: String(e), applied: applied.length }, 'wiring failed, rolling back');
-      if (exec) await rollback(exec, applied, env.netns, deps);
-      await release('a failed setup');
-      throw asCniError(e, 'add command: failed to setup network');
-    } finally {
-      exec?.close();
+      return await failed(e);
     }
     return formatResult(plan.result, conf.cniVersion);
   } finally {
+    exec?.close();
     ipam.close();
   }
+}
+
+const yieldToIo = () => new Promise<void>((r) => setImmediate(r));
+
+function startsWith(ops: readonly Op[], prefix: readonly Op[]): boolean {
+  return prefix.every((op, i) => JSON.stringify(op) === JSON.stringify(ops[i]));
 }
 
 async function rollback(exec: OpExecutor, applied: Op[], netns: string, deps: Deps): Promise<void> {

@@ -17,6 +17,8 @@ export interface IpamClient {
   gc(req: GarbageCollectRequest, deadlineMs: number): Promise<GarbageCollectReply>;
   /** grpc.health.v1 Check: true = SERVING, false = NOT_SERVING. */
   health(deadlineMs: number): Promise<boolean>;
+  /** Settles when the calls made so far have reached the socket (or the connection failed). */
+  connected?(): Promise<void>;
   close(): void;
 }
 

@@ -49,26 +49,50 @@ function gatewayFor(family: 4 | 6, index: number): string {
   return family === 4 ? `169.254.1.${index + 1}` : `fe80::${(index + 1).toString(16)}`;
 }
 
+/** The veth pair, up, before any address: the part of §4.1 that does not depend on ipamd's reply. */
+function linkOps(hostIf: string, contIf: string, mac: string, mtu: number): Op[] {
+  const hostV6 = (k: string, v: string): Op => ({
+    op: 'sysctl',
+    ns: 'host',
+    key: `net/ipv6/conf/${hostIf}/${k}`,
+    value: v,
+    optional: true,
+  });
+  return [
+    { op: 'linkDel', ns: 'host', name: hostIf },
+    { op: 'vethAdd', contIf, hostIf, hostMac: mac, mtu },
+    hostV6('accept_ra', '0'),
+    hostV6('accept_redirects', '1'),
+    hostV6('forwarding', '0'),
+    { op: 'linkUp', ns: 'host', name: hostIf },
+    { op: 'linkUp', ns: 'pod', name: contIf },
+  ];
+}
+
+export interface PrewireInput {
+  readonly podNamespace: string;
+  readonly podName: string;
+  readonly ifName: string;
+  readonly vethPrefix: string;
+  readonly mtu: number;
+  readonly hostMac: string;
+}
+
+/**
+ * What ADD can wire while ipamd is still answering: the first attachment's veth pair as an ordinary (or
+ * standard-mode branch) pod gets it. `planAdd` with the same MAC starts with exactly these ops, so the caller
+ * skips them when they match and undoes them when they do not (strict-mode branch pods use another prefix).
+ */
+export function prewireOps(input: PrewireInput): Op[] {
+  const hostIf = hostVethName(input.vethPrefix, input.podNamespace, input.podName, 0);
+  return linkOps(hostIf, containerIfName(input.ifName, 0), input.hostMac, input.mtu);
+}
+
 /** Veth creation and pod-side wiring for attachment i (§4.1). */
 function vethOps(a: Attachment, mac: string, mtu: number): Op[] {
   const gw = gatewayFor(a.family, a.index);
   const podTable = a.index === 0 ? MAIN_TABLE : a.index;
-  const hostV6 = (k: string, v: string): Op => ({
-    op: 'sysctl',
-    ns: 'host',
-    key: `net/ipv6/conf/${a.hostIf}/${k}`,
-    value: v,
-    optional: true,
-  });
-  const ops: Op[] = [
-    { op: 'linkDel', ns: 'host', name: a.hostIf },
-    { op: 'vethAdd', contIf: a.contIf, hostIf: a.hostIf, hostMac: mac, mtu },
-    hostV6('accept_ra', '0'),
-    hostV6('accept_redirects', '1'),
-    hostV6('forwarding', '0'),
-    { op: 'linkUp', ns: 'host', name: a.hostIf },
-    { op: 'linkUp', ns: 'pod', name: a.contIf },
-  ];
+  const ops: Op[] = linkOps(a.hostIf, a.contIf, mac, mtu);
   if (a.family === 6) {
     ops.push(
       { op: 'sysctl', ns: 'pod', key: `net/ipv6/conf/${a.contIf}/disable_ipv6`, value: '0', optional: true },
