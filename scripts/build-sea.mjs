@@ -37,7 +37,13 @@ const koffiPlugin = {
 };
 
 const targets = [
-  { name: 'aws-cni', entry: 'packages/cni-plugin/src/main.ts', out: 'dist/bin', links: ['egress-cni'] },
+  {
+    name: 'aws-cni',
+    entry: 'packages/cni-plugin/src/main.ts',
+    out: 'dist/bin',
+    links: ['egress-cni'],
+    eager: true, // one-shot per pod: start from a fully compiled code cache (scripts/sea/eager-loader.cjs)
+  },
   {
     name: 'aws-k8s-agent',
     entry: 'packages/ipamd/src/main.ts',
@@ -70,14 +76,39 @@ async function buildOne(t) {
   });
   const blob = join(work, `${t.name}.blob`);
   const seaConfig = join(work, `${t.name}.sea.json`);
+  const assets = { 'koffi.node': koffiNode };
+  let main = bundle;
+  if (t.eager) {
+    // The bundle becomes an asset wrapped as a CommonJS function; its cache is made under --no-lazy.
+    const wrapped = join(work, `${t.name}.main.js`);
+    const cache = join(work, `${t.name}.main.cache`);
+    writeFileSync(
+      wrapped,
+      `(function (require, module, exports, __filename, __dirname) {${readFileSync(bundle, 'utf8')}\n})`,
+    );
+    execFileSync(
+      process.execPath,
+      ['--no-lazy', join(root, 'scripts/sea/make-code-cache.cjs'), wrapped, cache],
+      {
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
+    const versionOut = join(work, `${t.name}.version.out`);
+    writeFileSync(
+      versionOut,
+      execFileSync(process.execPath, [bundle], { env: { CNI_COMMAND: 'VERSION' }, encoding: 'utf8' }),
+    );
+    Object.assign(assets, { 'main.js': wrapped, 'main.cache': cache, 'version.out': versionOut });
+    main = join(root, 'scripts/sea/eager-loader.cjs');
+  }
   writeFileSync(
     seaConfig,
     JSON.stringify({
-      main: bundle,
+      main,
       output: blob,
       disableExperimentalSEAWarning: true,
       useCodeCache: true,
-      assets: { 'koffi.node': koffiNode },
+      assets,
     }),
   );
   execFileSync(process.execPath, ['--experimental-sea-config', seaConfig], {

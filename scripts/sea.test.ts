@@ -37,6 +37,17 @@ describe('single executables', () => {
     });
   });
 
+  it('aws-cni runs its bundle from the eager code cache (V8 accepts it) and still reads its input', () => {
+    // An ADD without CNI_CONTAINERID: the full dispatcher runs and answers code 3, no kernel or ipamd touched.
+    const r = runIsolated('aws-cni', 'aws-cni', [], {
+      CNI_COMMAND: 'ADD',
+      VPC_CNI_DEBUG_CODE_CACHE: '1',
+    });
+    expect(r.stderr).not.toContain('code cache rejected');
+    expect(r.status).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ code: 3, msg: 'missing containerID' });
+  });
+
   it('aws-cni loads koffi from its SEA asset and calls libc through FFI', () => {
     const r = runIsolated('aws-cni', 'aws-cni', ['--selftest-ffi']);
     expect(r.status, r.stdout + r.stderr).toBe(0);
