@@ -1,5 +1,6 @@
 // aws-cni ADD/DEL wall time against a warm canned ipamd, vs Debian's Go ptp+host-local, vs the bare start-up
-// floor (the same executable answering VERSION). 50 pods, plugins interleaved. Last line: one JSON object.
+// floor (dist/bench/hello: a SEA that does nothing, built the same way); the same executable answering VERSION
+// is reported too. 50 pods, plugins interleaved. Last line: one JSON object.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -98,13 +99,16 @@ try {
   const ptpAdd: number[] = [];
   const ptpDel: number[] = [];
   const floor: number[] = [];
+  const version: number[] = [];
+  const hello = join(ROOT, 'dist/bench/hello');
   for (let i = 0; i < PODS; i++) {
     const a = uniq('bpa');
     const b = uniq('bpb');
     pods.push(a, b);
     const pa = addNetns(a);
     const pb = addNetns(b);
-    floor.push(await timed(() => runPlugin(hostNs, { CNI_COMMAND: 'VERSION' }, '', plugin.cmd)));
+    floor.push(await timed(() => runPlugin(hostNs, {}, '', [hello])));
+    version.push(await timed(() => runPlugin(hostNs, { CNI_COMMAND: 'VERSION' }, '', plugin.cmd)));
     add.push(await timed(() => runPlugin(hostNs, env('ADD', `c-${i}`, pa, `p${i}`), awsConf, plugin.cmd)));
     ptpAdd.push(
       await timed(() => runPlugin(hostNs, env('ADD', `c-${i}`, pb, `p${i}`), ptpConf, ['/usr/lib/cni/ptp'])),
@@ -124,6 +128,7 @@ try {
     add_p50_ms: p50(add),
     del_p50_ms: p50(del),
     floor_ms: p50(floor),
+    version_ms: p50(version),
     ptp_add_p50_ms: p50(ptpAdd),
     ptp_del_p50_ms: p50(ptpDel),
     add_minus_floor_ms: Number((p50(add) - p50(floor)).toFixed(2)),
