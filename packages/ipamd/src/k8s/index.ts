@@ -1,3 +1,15 @@
-// Kubernetes access for ipamd: API clients and this node's ENIConfig (custom networking).
+// Kubernetes access for ipamd: API clients, this node's ENIConfig (custom networking), pods and CNINode
+// (security groups for pods).
 export { kubeApis, statusOf, type KubeApis } from './client.js';
 export { K8sEniConfigSource, eniConfigName, EXTERNAL_LABEL, type NodeMeta } from './eniconfig.js';
+export {
+  K8sPodLookup,
+  parsePodEniAnnotation,
+  PodEniParseError,
+  POD_ENI_ANNOTATION,
+  POD_ENI_RESOURCE,
+  type PodEniData,
+  type PodLookup,
+  type PodView,
+} from './pod-eni.js';
+export { addCniNodeFeature, CNINODE, type CniNodeFeature, type FeatureOutcome } from './cninode.js';

@@ -1,0 +1,109 @@
+// Security groups for pods, compatible path (spec §1.4 A, §7.3): what ipamd reads from a pod. A pod is a
+// branch-ENI pod when its first container has a resource limit named vpc.amazonaws.com/pod-eni*; the resource
+// controller then writes the branch ENI it attached for the pod into the vpc.amazonaws.com/pod-eni annotation.
+import { type KubeApis, statusOf } from './client.js';
+
+export const POD_ENI_ANNOTATION = 'vpc.amazonaws.com/pod-eni';
+export const POD_ENI_RESOURCE = 'vpc.amazonaws.com/pod-eni';
+
+/** One element of the annotation (ipamd uses element 0). */
+export interface PodEniData {
+  eniId: string;
+  ifAddress: string;
+  privateIp: string;
+  ipv6Addr: string;
+  vlanId: number;
+  subnetCidr: string;
+  subnetV6Cidr: string;
+  associationId: string;
+}
+
+export class PodEniParseError extends Error {}
+
+const FIELDS: Record<string, keyof PodEniData> = {
+  eniid: 'eniId',
+  ifaddress: 'ifAddress',
+  privateip: 'privateIp',
+  ipv6addr: 'ipv6Addr',
+  vlanid: 'vlanId',
+  subnetcidr: 'subnetCidr',
+  subnetv6cidr: 'subnetV6Cidr',
+  associationid: 'associationId',
+};
+
+/**
+ * Parses the annotation. Keys match case-insensitively: the controller writes `vlanId`, upstream ipamd reads
+ * `vlanID` through Go's case-insensitive JSON matching, so both spellings (and any other casing) are accepted.
+ */
+export function parsePodEniAnnotation(text: string): PodEniData[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new PodEniParseError(`annotation ${POD_ENI_ANNOTATION} is not JSON: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(raw)) throw new PodEniParseError(`annotation ${POD_ENI_ANNOTATION} is not a JSON array`);
+  return raw.map((item, i) => {
+    if (typeof item !== 'object' || item === null || Array.isArray(item))
+      throw new PodEniParseError(`annotation ${POD_ENI_ANNOTATION}[${i}] is not an object`);
+    const out: PodEniData = {
+      eniId: '',
+      ifAddress: '',
+      privateIp: '',
+      ipv6Addr: '',
+      vlanId: 0,
+      subnetCidr: '',
+      subnetV6Cidr: '',
+      associationId: '',
+    };
+    for (const [k, v] of Object.entries(item as Record<string, unknown>)) {
+      const field = FIELDS[k.toLowerCase()];
+      if (!field || v === null || v === undefined) continue;
+      if (field === 'vlanId') {
+        if (typeof v !== 'number' || !Number.isInteger(v))
+          throw new PodEniParseError(`annotation ${POD_ENI_ANNOTATION}[${i}].vlanId is not an integer`);
+        out.vlanId = v;
+      } else {
+        if (typeof v !== 'string')
+          throw new PodEniParseError(`annotation ${POD_ENI_ANNOTATION}[${i}].${k} is not a string`);
+        out[field] = v;
+      }
+    }
+    return out;
+  });
+}
+
+/** What the branch path needs to know about a pod. */
+export interface PodView {
+  uid: string;
+  /** The first container limits a vpc.amazonaws.com/pod-eni* resource. */
+  wantsBranchEni: boolean;
+  /** The raw vpc.amazonaws.com/pod-eni annotation, if the controller wrote it. */
+  podEniAnnotation: string | undefined;
+}
+
+export interface PodLookup {
+  /** undefined = the pod does not exist. */
+  pod(namespace: string, name: string): Promise<PodView | undefined>;
+}
+
+/** Reads pods from the API server (a GET per branch decision: ADDs are rare next to the API's capacity). */
+export class K8sPodLookup implements PodLookup {
+  constructor(private readonly apis: KubeApis) {}
+
+  async pod(namespace: string, name: string): Promise<PodView | undefined> {
+    let pod;
+    try {
+      pod = await this.apis.core.readNamespacedPod({ namespace, name });
+    } catch (e) {
+      if (statusOf(e) === 404) return undefined;
+      throw e;
+    }
+    const limits = pod.spec?.containers[0]?.resources?.limits ?? {};
+    return {
+      uid: pod.metadata?.uid ?? '',
+      wantsBranchEni: Object.keys(limits).some((k) => k.startsWith(POD_ENI_RESOURCE)),
+      podEniAnnotation: pod.metadata?.annotations?.[POD_ENI_ANNOTATION],
+    };
+  }
+}
