@@ -15,6 +15,7 @@ import {
 import type { Logger } from '@vpc-cni/shared/logging';
 import type { Checkpoint } from '../persistence/index.js';
 import { type Assigned, type Datastore, DatastoreError, type IpamKey, UNKNOWN_POD } from '../store/index.js';
+import type { BranchPods } from './branch-pods.js';
 import { type AddressSupply, CapacityError } from './supply.js';
 
 export interface IpamServiceOptions {
@@ -29,6 +30,8 @@ export interface IpamServiceOptions {
   onAdd?: (outcome: 'ok' | 'error', ms: number) => void;
   onDel?: (reason: string, outcome: 'ok' | 'unknown' | 'error', ms: number) => void;
   onNoAvailable?: () => void;
+  /** Security groups for pods (ENABLE_POD_ENI): branch-ENI pods are answered from their annotation. */
+  branch?: BranchPods;
 }
 
 const metadataOf = (a: Assigned): IPAllocationMetadata => ({
@@ -76,6 +79,10 @@ export class IpamService {
         'AddNetwork needs ContainerID, IfName and NetworkName',
         'AddNetwork',
       );
+    if (this.o.branch) {
+      const branch = await this.o.branch.add(req);
+      if (branch) return branch;
+    }
     const key: IpamKey = { networkName: req.NetworkName, containerID: req.ContainerID, ifName: req.IfName };
     const metadata = {
       k8sPodNamespace: req.K8S_POD_NAMESPACE,
@@ -156,14 +163,13 @@ export class IpamService {
     }
   }
 
-  private reply(a: Assigned): AddNetworkReply {
+  /** Every field of a successful AddNetwork reply except the addresses (spec §1.4 C). */
+  baseReply(family: 4 | 6): Omit<AddNetworkReply, 'Success' | 'IPAllocationMetadata'> {
     const cidrs = this.o.vpcCidrs();
     return {
-      Success: true,
-      IPAllocationMetadata: [metadataOf(a)],
-      UseExternalSNAT: a.family === 4 ? this.o.externalSnat : false,
-      VPCv4CIDRs: a.family === 4 ? cidrs.v4 : [],
-      VPCv6CIDRs: a.family === 6 ? cidrs.v6 : [],
+      UseExternalSNAT: family === 4 ? this.o.externalSnat : false,
+      VPCv4CIDRs: family === 4 ? cidrs.v4 : [],
+      VPCv6CIDRs: family === 6 ? cidrs.v6 : [],
       PodVlanId: 0,
       PodENIMAC: '',
       PodENISubnetGW: '',
@@ -172,12 +178,21 @@ export class IpamService {
     };
   }
 
+  private reply(a: Assigned): AddNetworkReply {
+    return { ...this.baseReply(a.family), Success: true, IPAllocationMetadata: [metadataOf(a)] };
+  }
+
   async delNetwork(req: DelNetworkRequest): Promise<DelNetworkReply> {
     const t0 = performance.now();
     this.checkVersion(req.ClientVersion);
     const key: IpamKey = { networkName: req.NetworkName, containerID: req.ContainerID, ifName: req.IfName };
     const released = this.ds.unassign(key);
     if (!released) {
+      const branch = await this.o.branch?.del(req);
+      if (branch) {
+        this.o.onDel?.(req.Reason, 'ok', performance.now() - t0);
+        return branch;
+      }
       this.o.onDel?.(req.Reason, 'unknown', performance.now() - t0);
       // Upstream's wire form for "already released": status UNKNOWN with this exact text (the plugin relies on it).
       throw new RpcError(GrpcStatus.UNKNOWN, UNKNOWN_POD, 'DelNetwork');

@@ -1,0 +1,177 @@
+// Security groups for pods, compatible path (spec §1.4 A, §1.5 step 4): a pod whose first container limits the
+// vpc.amazonaws.com/pod-eni resource gets the branch ENI the resource controller attached for it (read from the
+// pod's annotation) instead of a pool address; the datastore is not touched. Refusals are `Success=false`
+// replies, as upstream: kubelet retries the ADD, typically once the controller has annotated the pod.
+import {
+  type AddNetworkReply,
+  type AddNetworkRequest,
+  type DelNetworkReply,
+  type DelNetworkRequest,
+  GrpcStatus,
+  RpcError,
+} from '@vpc-cni/shared/rpc';
+import type { Logger } from '@vpc-cni/shared/logging';
+import {
+  parsePodEniAnnotation,
+  POD_ENI_ANNOTATION,
+  type PodEniData,
+  type PodLookup,
+} from '../k8s/pod-eni.js';
+
+export interface BranchPodsOptions {
+  lookup: PodLookup;
+  ipv6: boolean;
+  /** Host link index of the trunk ENI; undefined = no trunk ENI attached (yet). */
+  trunkLinkIndex: () => Promise<number | undefined>;
+  /** Fields every successful reply carries (VPC CIDRs, SNAT, policy mode), as for pool addresses. */
+  baseReply: (family: 4 | 6) => Omit<AddNetworkReply, 'Success' | 'IPAllocationMetadata'>;
+  networkPolicyMode: string;
+  logger: Logger;
+}
+
+/** IPv4: subnet network address + 1; IPv6: the fixed fe80:ec2::1 (spec §1.4 A.6). */
+export function branchGateway(cidr: string, ipv6: boolean): string | undefined {
+  if (ipv6) return /^[0-9a-f:]+\/\d+$/i.test(cidr) ? 'fe80:ec2::1' : undefined;
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
+  if (!m) return undefined;
+  const octets = m.slice(1, 5).map(Number);
+  const bits = Number(m[5]);
+  if (bits > 30 || octets.some((o) => o > 255)) return undefined;
+  const ip = octets.reduce((a, o) => a * 256 + o, 0);
+  const network = ip - (ip % 2 ** (32 - bits));
+  const gw = network + 1;
+  return [24, 16, 8, 0].map((s) => Math.floor(gw / 2 ** s) % 256).join('.');
+}
+
+export class BranchPods {
+  constructor(private readonly o: BranchPodsOptions) {}
+
+  private refuse(req: AddNetworkRequest, why: string): AddNetworkReply {
+    this.o.logger.warn(
+      { pod: `${req.K8S_POD_NAMESPACE}/${req.K8S_POD_NAME}`, containerId: req.ContainerID },
+      `branch ENI pod not served: ${why}`,
+    );
+    return {
+      Success: false,
+      IPAllocationMetadata: [],
+      UseExternalSNAT: false,
+      VPCv4CIDRs: [],
+      VPCv6CIDRs: [],
+      PodVlanId: 0,
+      PodENIMAC: '',
+      PodENISubnetGW: '',
+      ParentIfIndex: 0,
+      NetworkPolicyMode: '',
+    };
+  }
+
+  /** The reply for a branch-ENI pod, or undefined when the pod takes a pool address. */
+  async add(req: AddNetworkRequest): Promise<AddNetworkReply | undefined> {
+    let pod;
+    try {
+      pod = await this.o.lookup.pod(req.K8S_POD_NAMESPACE, req.K8S_POD_NAME);
+    } catch (e) {
+      return this.refuse(req, `cannot read the pod from the API server: ${String(e)}`);
+    }
+    if (!pod) return this.refuse(req, 'the pod does not exist in the API server');
+    if (!pod.wantsBranchEni) return undefined;
+    if (req.RequiresMultiNICAttachment)
+      this.o.logger.info({ pod: req.K8S_POD_NAME }, 'multi-NIC ignored: a branch ENI pod gets one interface');
+    const parent = await this.o.trunkLinkIndex();
+    if (parent === undefined) return this.refuse(req, 'no trunk ENI is attached to this node');
+    if (pod.podEniAnnotation === undefined)
+      return this.refuse(
+        req,
+        `annotation ${POD_ENI_ANNOTATION} missing (the resource controller has not set it yet)`,
+      );
+    let data: PodEniData[];
+    try {
+      data = parsePodEniAnnotation(pod.podEniAnnotation);
+    } catch (e) {
+      return this.refuse(req, (e as Error).message);
+    }
+    const eni = data[0];
+    if (!eni) return this.refuse(req, `annotation ${POD_ENI_ANNOTATION} is an empty list`);
+    const family = this.o.ipv6 ? 6 : 4;
+    const address = family === 6 ? eni.ipv6Addr : eni.privateIp;
+    if (!address || !eni.ifAddress || eni.vlanId === 0)
+      return this.refuse(req, `annotation ${POD_ENI_ANNOTATION} lacks the address, MAC or VLAN id`);
+    const gateway = branchGateway(family === 6 ? eni.subnetV6Cidr : eni.subnetCidr, family === 6);
+    if (!gateway) return this.refuse(req, `annotation ${POD_ENI_ANNOTATION} has no usable subnet CIDR`);
+    this.o.logger.info(
+      { pod: `${req.K8S_POD_NAMESPACE}/${req.K8S_POD_NAME}`, eni: eni.eniId, vlan: eni.vlanId, address },
+      'branch ENI pod',
+    );
+    return {
+      ...this.o.baseReply(family),
+      Success: true,
+      IPAllocationMetadata: [
+        {
+          IPv4Addr: family === 4 ? address : '',
+          IPv6Addr: family === 6 ? address : '',
+          DeviceNumber: -1,
+          RouteTableId: 0,
+        },
+      ],
+      PodVlanId: eni.vlanId,
+      PodENIMAC: eni.ifAddress,
+      PodENISubnetGW: gateway,
+      ParentIfIndex: parent,
+    };
+  }
+
+  /**
+   * DEL of a key the datastore does not know: a branch pod's VLAN and address come from its annotation so the
+   * plugin can tear them down. undefined = not a branch pod (the caller answers "unknown pod").
+   */
+  async del(req: DelNetworkRequest): Promise<DelNetworkReply | undefined> {
+    let pod;
+    try {
+      pod = await this.o.lookup.pod(req.K8S_POD_NAMESPACE, req.K8S_POD_NAME);
+    } catch (e) {
+      throw new RpcError(
+        GrpcStatus.UNKNOWN,
+        `error while trying to retrieve pod info: ${String(e)}`,
+        'DelNetwork',
+      );
+    }
+    // Upstream means "pod gone: nothing left to do" here (its error wrapping loses that); we do it.
+    if (!pod)
+      return {
+        Success: true,
+        IPAllocationMetadata: [],
+        PodVlanId: 0,
+        NetworkPolicyMode: this.o.networkPolicyMode,
+      };
+    // Compared only when the runtime sent a UID: older runtimes send none.
+    if (req.K8S_POD_UID && pod.uid && req.K8S_POD_UID !== pod.uid)
+      throw new RpcError(
+        GrpcStatus.UNKNOWN,
+        `pod UID mismatch: got ${req.K8S_POD_UID}, expected ${pod.uid}`,
+        'DelNetwork',
+      );
+    if (pod.podEniAnnotation === undefined) return undefined;
+    let data: PodEniData[];
+    try {
+      data = parsePodEniAnnotation(pod.podEniAnnotation);
+    } catch (e) {
+      throw new RpcError(GrpcStatus.UNKNOWN, (e as Error).message, 'DelNetwork');
+    }
+    const eni = data[0];
+    if (!eni) throw new RpcError(GrpcStatus.UNKNOWN, 'parsed PodENIData is empty', 'DelNetwork');
+    // Choice: the address in its own family's field (upstream always fills IPv4Addr, empty in IPv6 mode).
+    return {
+      Success: true,
+      IPAllocationMetadata: [
+        {
+          IPv4Addr: this.o.ipv6 ? '' : eni.privateIp,
+          IPv6Addr: this.o.ipv6 ? eni.ipv6Addr : '',
+          DeviceNumber: -1,
+          RouteTableId: 0,
+        },
+      ],
+      PodVlanId: eni.vlanId,
+      NetworkPolicyMode: this.o.networkPolicyMode,
+    };
+  }
+}
