@@ -15,6 +15,7 @@ import { type AddressSupply, noSupply } from '../service/supply.js';
 import { Datastore } from '../store/index.js';
 import { type EniConfigSource, type EniPlumbing, noPlumbing, type PoolManager } from '../eni/index.js';
 import { loadStaticEnis, parseStaticEnis, staticPrimary } from './static-enis.js';
+import type { PodLookup } from '../k8s/pod-eni.js';
 
 export const HEALTH_SERVICE = 'grpc.health.v1.aws-node';
 
@@ -35,6 +36,7 @@ interface EniSource {
   manager?: PoolManager;
   ipv6Only?: boolean;
   readVpcCidrs?: () => Promise<string[]>;
+  eniMac?: (id: string) => string | undefined;
 }
 
 async function loadEnis(
@@ -108,6 +110,8 @@ export interface StartOptions {
   plumbing?: EniPlumbing;
   /** Custom networking: where this node's ENIConfig comes from (default: the Kubernetes API). */
   eniConfigSource?: EniConfigSource;
+  /** Security groups for pods: where pods are read from (default: the Kubernetes API). */
+  podLookup?: PodLookup;
 }
 
 export async function startAgent(
@@ -130,7 +134,7 @@ export async function startAgent(
     (hostNetworking
       ? (await import('../hostnet/index.js')).netlinkPlumbing(cfg.AWS_VPC_ENI_MTU)
       : noPlumbing);
-  const { supply, primary, manager, readVpcCidrs, ipv6Only } = await loadEnis(
+  const { supply, primary, manager, readVpcCidrs, ipv6Only, eniMac } = await loadEnis(
     cfg,
     ds,
     logger,
@@ -188,7 +192,22 @@ export async function startAgent(
 
   // Pool gauges are computed on scrape, not per request (they walk every CIDR).
   const refresh = () => metrics.refresh(ds);
-  const service = new IpamService(ds, checkpoint, supply, {
+  // Security groups for pods: branch-ENI pods are answered from their annotation (spec §7).
+  const podEni = cfg.ENABLE_POD_ENI
+    ? await (
+        await import('./pod-eni.js')
+      ).podEniSupport({
+        cfg,
+        env,
+        ds,
+        eniMac: eniMac ?? (() => undefined),
+        baseReply: (family) => service.baseReply(family),
+        logger,
+        ...(opts.podLookup ? { lookup: opts.podLookup } : {}),
+      })
+    : undefined;
+  const service: IpamService = new IpamService(ds, checkpoint, supply, {
+    ...(podEni ? { branch: podEni.branch } : {}),
     version: VERSION,
     addWaitMs: cfg.VPC_CNI_ADD_WAIT_SECONDS * 1000,
     networkPolicyMode: env['NETWORK_POLICY_ENFORCING_MODE'] ?? '',
@@ -289,6 +308,16 @@ export async function startAgent(
       await checkpoint.persist();
     };
     manager.start();
+  }
+  if (podEni && !(await podEni.signal()) && manager) {
+    // Until a trunk ENI is attached (spec §7.1): signal the CNINode feature and reconcile, so the trunk the
+    // resource controller attaches is adopted within seconds instead of at the next idle reconcile.
+    manager.addPeriodic({
+      everyMs: 5_000,
+      run: async () => {
+        if (!(await podEni.signal())) await manager.reconcile();
+      },
+    });
   }
   rpc.health.set(HEALTH_SERVICE, ServingStatus.SERVING);
   rpc.health.set('', ServingStatus.SERVING);

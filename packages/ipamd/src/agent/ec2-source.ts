@@ -37,6 +37,8 @@ export interface Ec2Source {
   /** Re-read the VPC CIDRs (the 30 s watcher). */
   readVpcCidrs: () => Promise<string[]>;
   facts: NodeFacts;
+  /** The MAC of an ENI the pool knows (the trunk's, for branch-ENI pods). */
+  eniMac: (id: string) => string | undefined;
 }
 
 async function attachedEnis(ec2: EC2Client, instanceId: string): Promise<NetworkInterface[]> {
@@ -288,6 +290,7 @@ export async function loadFromEc2(
     facts,
     readVpcCidrs: () =>
       imds.list(`meta-data/network/interfaces/macs/${facts.primaryMac}/vpc-ipv4-cidr-blocks`),
+    eniMac: (id) => ledger.get(id)?.mac,
   };
 }
 
@@ -376,5 +379,6 @@ async function ipv6Source(
     facts,
     readVpcCidrs: () => imds.list(`${mac}/vpc-ipv4-cidr-blocks`),
     ipv6Only: true,
+    eniMac: (id) => ledger.get(id)?.mac,
   };
 }

@@ -121,8 +121,10 @@ export async function reconcilePool(d: ReconcileDeps): Promise<ReconcileResult> 
       deviceNumber: device,
       table: device + 1,
     };
+    // A trunk attached by the VPC resource controller (security groups for pods) is adopted as a trunk.
+    const isTrunk = n.InterfaceType === 'trunk';
     try {
-      await d.plumbing.up(host);
+      await d.plumbing.up({ ...host, isTrunk });
     } catch (e) {
       d.logger.warn(
         { eni: id, err: String(e) },
@@ -130,7 +132,14 @@ export async function reconcilePool(d: ReconcileDeps): Promise<ReconcileResult> 
       );
       continue;
     }
-    d.ds.addEni({ id, deviceNumber: device, routeTableId: host.table, subnetId: n.SubnetId, subnetCidr });
+    d.ds.addEni({
+      id,
+      deviceNumber: device,
+      isTrunk,
+      routeTableId: host.table,
+      subnetId: n.SubnetId,
+      subnetCidr,
+    });
     d.ledger.record(id, { mac: host.mac, primaryIp: host.primaryIp, subnetCidr });
     res.enisAdded.push(id);
   }
