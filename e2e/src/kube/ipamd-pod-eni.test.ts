@@ -1,12 +1,22 @@
 // Security groups for pods, compatible path, against the stand-in through a kubeconfig as ipamd reads it: pods
 // are read (branch or not, UID, the pod-eni annotation) and the SecurityGroupsForPods feature is added to the
-// node's CNINode with an optimistic lock. Then deploy/rbac.yaml is checked both ways against everything ipamd
-// asked for in this file's flows (ENIConfig lookup included).
+// node's CNINode with an optimistic lock; self-managed branch ENIs match SecurityGroupPolicies and write the
+// annotation. Then deploy/rbac.yaml is checked both ways against everything ipamd asked for in this file's flows
+// (ENIConfig lookup included).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { addCniNodeFeature, CNINODE, K8sEniConfigSource, K8sPodLookup, kubeApis } from '@vpc-cni/ipamd/k8s';
+import {
+  addCniNodeFeature,
+  CNINODE,
+  K8sEniConfigSource,
+  K8sPodLookup,
+  K8sSgpSource,
+  kubeApis,
+  podWarning,
+  setPodEniAnnotation,
+} from '@vpc-cni/ipamd/k8s';
 import { silentLogger } from '@vpc-cni/shared/logging';
 import { KubeApiSim } from './index.js';
 import { allowedByRbac, usedBy } from './rbac.js';
@@ -52,6 +62,50 @@ async function podFlow(apis: ReturnType<typeof kubeApis>, s: KubeApiSim) {
   };
 }
 
+/** Self-managed branch ENIs: policies matched by pod and service-account labels, annotation written, event. */
+async function selfManagedFlow(apis: ReturnType<typeof kubeApis>, s: KubeApiSim) {
+  const sgp = (name: string, spec: Record<string, unknown>) =>
+    s.api.store.create('vpcresources.k8s.aws/securitygrouppolicies', 'shop', {
+      metadata: { name, namespace: 'shop' },
+      spec,
+    });
+  sgp('by-pod', {
+    podSelector: { matchLabels: { role: 'test-role' } },
+    securityGroups: { groupIds: ['sg-1'] },
+  });
+  sgp('by-sa', {
+    serviceAccountSelector: { matchExpressions: [{ key: 'team', operator: 'In', values: ['pay'] }] },
+    securityGroups: { groupIds: ['sg-2', 'sg-1'] },
+  });
+  sgp('no-selector', { securityGroups: { groupIds: ['sg-9'] } });
+  s.api.store.create('/serviceaccounts', 'shop', { metadata: { name: 'payer', labels: { team: 'pay' } } });
+  s.put(
+    'pods',
+    { metadata: { name: 'api' }, spec: { nodeName: 'node-a', containers: [{ name: 'c' }] } },
+    'shop',
+  );
+  const source = new K8sSgpSource(apis);
+  const matches = {
+    podOnly: await source.match({
+      namespace: 'shop',
+      labels: { role: 'test-role' },
+      serviceAccountName: 'default',
+    }),
+    both: await source.match({
+      namespace: 'shop',
+      labels: { role: 'test-role' },
+      serviceAccountName: 'payer',
+    }),
+    none: await source.match({ namespace: 'shop', labels: {}, serviceAccountName: 'default' }),
+  };
+  await setPodEniAnnotation(apis, 'shop', 'api', '[{"vlanId":1}]');
+  const annotated = s.api.store.get('/pods', 'shop', 'api').metadata['annotations'];
+  await setPodEniAnnotation(apis, 'shop', 'api', null);
+  const cleared = s.api.store.get('/pods', 'shop', 'api').metadata['annotations'];
+  await podWarning(apis, 'shop', 'api', 'SecurityGroupNotFound', 'sg-x does not exist');
+  return { matches, annotated, cleared, events: s.api.store.list('/events', 'shop') };
+}
+
 async function cniNodeFlow(apis: ReturnType<typeof kubeApis>, s: KubeApiSim) {
   const missing = await addCniNodeFeature(apis, 'node-a', { name: 'SecurityGroupsForPods' });
   s.api.store.create('vpcresources.k8s.aws/cninodes', undefined, {
@@ -73,7 +127,13 @@ describe('ipamd and the API for security groups for pods', () => {
     // The API server assigns the UID, as the real one does.
     const uid = sim!.api.store.get('/pods', 'shop', 'web').metadata['uid'];
     expect(uid).toMatch(/./);
-    expect(r.web).toEqual({ uid, wantsBranchEni: true, podEniAnnotation: podEni });
+    expect(r.web).toEqual({
+      uid,
+      labels: {},
+      serviceAccountName: 'default',
+      wantsBranchEni: true,
+      podEniAnnotation: podEni,
+    });
     expect(r.plain).toMatchObject({ wantsBranchEni: false, podEniAnnotation: undefined });
     expect(r.gone).toBeUndefined();
   });
@@ -111,6 +171,25 @@ describe('ipamd and the API for security groups for pods', () => {
     });
   });
 
+  it('self-managed: matches SecurityGroupPolicies by pod and service-account labels, writes the annotation, warns', async () => {
+    const apis = await start();
+    const r = await selfManagedFlow(apis, sim!);
+    expect(r.matches).toEqual({
+      podOnly: { policies: ['by-pod'], groups: ['sg-1'] },
+      both: { policies: ['by-pod', 'by-sa'], groups: ['sg-1', 'sg-2'] },
+      none: { policies: [], groups: [] },
+    });
+    expect(r.annotated).toEqual({ 'vpc.amazonaws.com/pod-eni': '[{"vlanId":1}]' });
+    expect(r.cleared ?? {}).toEqual({});
+    expect(r.events).toEqual([
+      expect.objectContaining({
+        type: 'Warning',
+        reason: 'SecurityGroupNotFound',
+        involvedObject: expect.objectContaining({ kind: 'Pod', name: 'api', namespace: 'shop' }),
+      }),
+    ]);
+  });
+
   it('deploy/rbac.yaml allows every request ipamd makes, and every rule is used', async () => {
     const apis = await start();
     sim!.put('nodes', { metadata: { name: 'node-a', labels: { 'k8s.amazonaws.com/eniConfig': 'gone' } } });
@@ -122,6 +201,7 @@ describe('ipamd and the API for security groups for pods', () => {
     }).current();
     await podFlow(apis, sim!);
     await cniNodeFlow(apis, sim!);
+    await selfManagedFlow(apis, sim!);
     expect(usedBy(sim!.api.requests)).toEqual(allowedByRbac());
   });
 });

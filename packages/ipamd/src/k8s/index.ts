@@ -5,6 +5,8 @@ export { K8sEniConfigSource, eniConfigName, EXTERNAL_LABEL, type NodeMeta } from
 export {
   K8sPodLookup,
   parsePodEniAnnotation,
+  podWarning,
+  setPodEniAnnotation,
   PodEniParseError,
   POD_ENI_ANNOTATION,
   POD_ENI_RESOURCE,
@@ -13,3 +15,12 @@ export {
   type PodView,
 } from './pod-eni.js';
 export { addCniNodeFeature, CNINODE, type CniNodeFeature, type FeatureOutcome } from './cninode.js';
+export {
+  K8sSgpSource,
+  selectorMatches,
+  SGP,
+  type LabelSelector,
+  type PodIdentity,
+  type SgpMatch,
+  type SgpSource,
+} from './sgp.js';

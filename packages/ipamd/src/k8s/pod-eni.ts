@@ -1,6 +1,7 @@
 // Security groups for pods, compatible path (spec §1.4 A, §7.3): what ipamd reads from a pod. A pod is a
 // branch-ENI pod when its first container has a resource limit named vpc.amazonaws.com/pod-eni*; the resource
 // controller then writes the branch ENI it attached for the pod into the vpc.amazonaws.com/pod-eni annotation.
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { type KubeApis, statusOf } from './client.js';
 
 export const POD_ENI_ANNOTATION = 'vpc.amazonaws.com/pod-eni';
@@ -76,6 +77,8 @@ export function parsePodEniAnnotation(text: string): PodEniData[] {
 /** What the branch path needs to know about a pod. */
 export interface PodView {
   uid: string;
+  labels: Record<string, string>;
+  serviceAccountName: string;
   /** The first container limits a vpc.amazonaws.com/pod-eni* resource. */
   wantsBranchEni: boolean;
   /** The raw vpc.amazonaws.com/pod-eni annotation, if the controller wrote it. */
@@ -102,8 +105,48 @@ export class K8sPodLookup implements PodLookup {
     const limits = pod.spec?.containers[0]?.resources?.limits ?? {};
     return {
       uid: pod.metadata?.uid ?? '',
+      labels: pod.metadata?.labels ?? {},
+      serviceAccountName: pod.spec?.serviceAccountName ?? 'default',
       wantsBranchEni: Object.keys(limits).some((k) => k.startsWith(POD_ENI_RESOURCE)),
       podEniAnnotation: pod.metadata?.annotations?.[POD_ENI_ANNOTATION],
     };
   }
+}
+
+/** Writes (or, with null, removes) the pod-eni annotation: a JSON merge patch of that one key. */
+export async function setPodEniAnnotation(
+  apis: KubeApis,
+  namespace: string,
+  name: string,
+  value: string | null,
+): Promise<void> {
+  await apis.core.patchNamespacedPod(
+    { namespace, name, body: { metadata: { annotations: { [POD_ENI_ANNOTATION]: value } } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+}
+
+/** A Warning event on the pod: where `kubectl describe pod` shows why its sandbox cannot start. */
+export async function podWarning(
+  apis: KubeApis,
+  namespace: string,
+  name: string,
+  reason: string,
+  message: string,
+): Promise<void> {
+  const now = new Date();
+  await apis.core.createNamespacedEvent({
+    namespace,
+    body: {
+      metadata: { generateName: `${name}.` },
+      involvedObject: { kind: 'Pod', name, namespace, apiVersion: 'v1' },
+      type: 'Warning',
+      reason,
+      message,
+      source: { component: 'aws-node' },
+      firstTimestamp: now,
+      lastTimestamp: now,
+      count: 1,
+    },
+  });
 }
