@@ -16,6 +16,8 @@ import { Datastore } from '../store/index.js';
 import { type EniConfigSource, type EniPlumbing, noPlumbing, type PoolManager } from '../eni/index.js';
 import { loadStaticEnis, parseStaticEnis, staticPrimary } from './static-enis.js';
 import type { PodLookup } from '../k8s/pod-eni.js';
+import type { BranchContext } from './ec2-source.js';
+import type { NodeFacts } from '../imds/index.js';
 
 export const HEALTH_SERVICE = 'grpc.health.v1.aws-node';
 
@@ -37,6 +39,8 @@ interface EniSource {
   ipv6Only?: boolean;
   readVpcCidrs?: () => Promise<string[]>;
   eniMac?: (id: string) => string | undefined;
+  branchContext?: BranchContext;
+  facts?: NodeFacts;
 }
 
 async function loadEnis(
@@ -134,7 +138,7 @@ export async function startAgent(
     (hostNetworking
       ? (await import('../hostnet/index.js')).netlinkPlumbing(cfg.AWS_VPC_ENI_MTU)
       : noPlumbing);
-  const { supply, primary, manager, readVpcCidrs, ipv6Only, eniMac } = await loadEnis(
+  const { supply, primary, manager, readVpcCidrs, ipv6Only, eniMac, branchContext, facts } = await loadEnis(
     cfg,
     ds,
     logger,
@@ -201,6 +205,14 @@ export async function startAgent(
         env,
         ds,
         eniMac: eniMac ?? (() => undefined),
+        ...(branchContext && facts
+          ? {
+              branchContext,
+              instanceId: facts.instanceId,
+              primarySubnetId: facts.subnetId,
+              primaryGroups: facts.securityGroups,
+            }
+          : {}),
         baseReply: (family) => service.baseReply(family),
         logger,
         ...(opts.podLookup ? { lookup: opts.podLookup } : {}),
@@ -308,6 +320,13 @@ export async function startAgent(
       await checkpoint.persist();
     };
     manager.start();
+  }
+  if (podEni?.maintain && manager) {
+    // Self-managed branch ENIs: the trunk attached, and branch ENIs of pods that are gone removed (also the
+    // ones a crash left behind), at start and every 30 s.
+    const maintain = podEni.maintain;
+    await maintain().catch((e: unknown) => logger.warn({ err: String(e) }, 'branch ENI maintenance failed'));
+    manager.addPeriodic({ everyMs: 30_000, run: maintain });
   }
   if (podEni && !(await podEni.signal()) && manager) {
     // Until a trunk ENI is attached (spec §7.1): signal the CNINode feature and reconcile, so the trunk the

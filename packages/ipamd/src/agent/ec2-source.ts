@@ -26,6 +26,7 @@ import { ImdsClient, type NodeFacts, readAttachedEnis, readNodeFacts } from '../
 import type { Datastore } from '../store/index.js';
 import { isPoolTooLow, poolLimits, type WarmConfig } from '../warm/index.js';
 import { type AddressSupply, noSupply } from '../service/supply.js';
+import type { Mutex } from '../eni/mutex.js';
 
 export interface Ec2Source {
   supply: AddressSupply;
@@ -39,6 +40,16 @@ export interface Ec2Source {
   facts: NodeFacts;
   /** The MAC of an ENI the pool knows (the trunk's, for branch-ENI pods). */
   eniMac: (id: string) => string | undefined;
+  /** What self-managed branch ENIs need (IPv4 mode). */
+  branchContext?: BranchContext;
+}
+
+export interface BranchContext {
+  ec2: EC2Client;
+  poolLock: Mutex;
+  /** Branch ENIs per trunk (0 = the type cannot trunk). */
+  branchLimit: number;
+  maxEnis: number;
 }
 
 async function attachedEnis(ec2: EC2Client, instanceId: string): Promise<NetworkInterface[]> {
@@ -291,6 +302,12 @@ export async function loadFromEc2(
     readVpcCidrs: () =>
       imds.list(`meta-data/network/interfaces/macs/${facts.primaryMac}/vpc-ipv4-cidr-blocks`),
     eniMac: (id) => ledger.get(id)?.mac,
+    branchContext: {
+      ec2,
+      poolLock: supply.lock,
+      branchLimit: limits?.trunking ? limits.branchEnis : 0,
+      maxEnis: typeLimits.enis,
+    },
   };
 }
 

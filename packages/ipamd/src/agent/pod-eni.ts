@@ -3,9 +3,20 @@
 import type { Logger } from '@vpc-cni/shared/logging';
 import type { IpamdConfig } from '@vpc-cni/shared/config';
 import type { AddNetworkReply } from '@vpc-cni/shared/rpc';
-import { addCniNodeFeature, K8sPodLookup, kubeApis, type PodLookup } from '../k8s/index.js';
-import { BranchPods } from '../service/branch-pods.js';
+import {
+  addCniNodeFeature,
+  K8sPodLookup,
+  K8sSgpSource,
+  kubeApis,
+  podWarning,
+  setPodEniAnnotation,
+  type KubeApis,
+  type PodLookup,
+} from '../k8s/index.js';
+import { BranchEnis, BranchGroupError } from '../eni/branch-enis.js';
+import { BranchPods, type SelfManagedBranches } from '../service/branch-pods.js';
 import type { Datastore } from '../store/index.js';
+import type { BranchContext } from './ec2-source.js';
 
 const LINK_TRIES = 5;
 const LINK_RETRY_MS = 100;
@@ -14,6 +25,8 @@ export interface PodEniSupport {
   branch: BranchPods;
   /** Adds SecurityGroupsForPods to the CNINode while no trunk is known; true once a trunk ENI is attached. */
   signal(): Promise<boolean>;
+  /** Self-managed only: attach the trunk if missing, delete branch ENIs whose pod is gone. */
+  maintain?: () => Promise<void>;
 }
 
 export interface PodEniDeps {
@@ -25,6 +38,11 @@ export interface PodEniDeps {
   logger: Logger;
   /** Tests: pods from somewhere else than the API server. */
   lookup?: PodLookup;
+  /** Self-managed branch ENIs (VPC_CNI_MANAGE_BRANCH_ENIS): the EC2 side; absent in static/IPv6 modes. */
+  branchContext?: BranchContext;
+  instanceId?: string;
+  primarySubnetId?: string;
+  primaryGroups?: string[];
 }
 
 export async function podEniSupport(d: PodEniDeps): Promise<PodEniSupport> {
@@ -53,8 +71,11 @@ export async function podEniSupport(d: PodEniDeps): Promise<PodEniSupport> {
     return undefined;
   }
 
+  const lookup = d.lookup ?? new K8sPodLookup(apis);
+  const managed = d.cfg.VPC_CNI_MANAGE_BRANCH_ENIS ? selfManaged(d, apis, lookup) : undefined;
   const branch = new BranchPods({
-    lookup: d.lookup ?? new K8sPodLookup(apis),
+    ...(managed ? { selfManaged: managed.branches } : {}),
+    lookup,
     ipv6: d.cfg.ENABLE_IPv6,
     trunkLinkIndex,
     baseReply: d.baseReply,
@@ -80,5 +101,48 @@ export async function podEniSupport(d: PodEniDeps): Promise<PodEniSupport> {
     }
     return false;
   }
-  return { branch, signal };
+  return { branch, signal, ...(managed ? { maintain: managed.maintain } : {}) };
+}
+
+function selfManaged(
+  d: PodEniDeps,
+  apis: KubeApis,
+  lookup: PodLookup,
+): { branches: SelfManagedBranches; maintain: () => Promise<void> } {
+  const ctx = d.branchContext;
+  if (!ctx || !d.instanceId || !d.primarySubnetId)
+    throw new Error('VPC_CNI_MANAGE_BRANCH_ENIS needs EC2 mode with IPv4 (ENIs from IMDS/EC2)');
+  const enis = new BranchEnis({
+    ec2: ctx.ec2,
+    instanceId: d.instanceId,
+    branchLimit: ctx.branchLimit,
+    maxEnis: ctx.maxEnis,
+    primarySubnetId: d.primarySubnetId,
+    primaryGroups: d.primaryGroups ?? [],
+    ds: d.ds,
+    poolLock: ctx.poolLock,
+    logger: d.logger,
+  });
+  const sgp = new K8sSgpSource(apis);
+  const branches: SelfManagedBranches = {
+    match: (namespace, pod) =>
+      sgp.match({ namespace, labels: pod.labels, serviceAccountName: pod.serviceAccountName }),
+    ensureTrunk: () => enis.ensureTrunk(),
+    create: (namespace, name, pod, groups) => enis.createFor({ namespace, name, uid: pod.uid }, groups),
+    annotate: (namespace, name, value) => setPodEniAnnotation(apis, namespace, name, value),
+    warn: (namespace, name, reason, message) => podWarning(apis, namespace, name, reason, message),
+    release: (eniId) => enis.delete(eniId),
+    isGroupError: (e) => e instanceof BranchGroupError,
+  };
+  // A branch ENI stays while its pod exists with the same UID (a DEL that never came, or a restart, leaves
+  // the others behind).
+  const maintain = async () => {
+    await enis.ensureTrunk();
+    const deleted = await enis.sweep(async (ref) => {
+      const pod = await lookup.pod(ref.namespace, ref.name);
+      return pod !== undefined && pod.uid === ref.uid;
+    });
+    if (deleted.length) d.logger.info({ deleted }, 'branch ENIs of deleted pods removed');
+  };
+  return { branches, maintain };
 }

@@ -9,7 +9,7 @@ import { AddNetworkRequest, DelNetworkRequest } from '@vpc-cni/shared/rpc';
 import type { PodView } from '../k8s/pod-eni.js';
 import { Checkpoint } from '../persistence/index.js';
 import { Datastore } from '../store/index.js';
-import { BranchPods, branchGateway } from './branch-pods.js';
+import { BranchPods, branchGateway, type SelfManagedBranches } from './branch-pods.js';
 import { IpamService } from './ipam-service.js';
 import { MemorySupply } from './memory-supply.js';
 
@@ -31,7 +31,13 @@ const annotation = (o: Record<string, unknown> = {}) =>
     },
   ]);
 
-function setup(o: { pods: Record<string, PodView>; trunk?: number; ipv6?: boolean; failLookup?: boolean }) {
+function setup(o: {
+  pods: Record<string, PodView>;
+  trunk?: number;
+  ipv6?: boolean;
+  failLookup?: boolean;
+  selfManaged?: SelfManagedBranches;
+}) {
   const dir = mkdtempSync(join(tmpdir(), 'vct-branch-'));
   dirs.push(dir);
   const ds = new Datastore({ family: 4, prefixDelegation: false, cooldownMs: 0 });
@@ -50,6 +56,7 @@ function setup(o: { pods: Record<string, PodView>; trunk?: number; ipv6?: boolea
     baseReply: (f) => svc.baseReply(f),
     networkPolicyMode: '',
     logger: silentLogger,
+    ...(o.selfManaged ? { selfManaged: o.selfManaged } : {}),
   });
   const svc: IpamService = new IpamService(ds, ckpt, new MemorySupply(ds, { reserve: new Map(), batch: 1 }), {
     version: 'v',
@@ -83,6 +90,8 @@ const delReq = (name: string, uid = '') =>
   });
 const branchPod = (ann?: string, uid = 'uid-1'): PodView => ({
   uid,
+  labels: {},
+  serviceAccountName: 'default',
   wantsBranchEni: true,
   podEniAnnotation: ann,
 });
@@ -110,7 +119,15 @@ describe('branch-ENI pods (ENABLE_POD_ENI)', () => {
   });
   it('other pods take pool addresses', async () => {
     const { svc, ds } = setup({
-      pods: { 'ns/plain': { uid: 'u', wantsBranchEni: false, podEniAnnotation: undefined } },
+      pods: {
+        'ns/plain': {
+          uid: 'u',
+          labels: {},
+          serviceAccountName: 'default',
+          wantsBranchEni: false,
+          podEniAnnotation: undefined,
+        },
+      },
       trunk: 7,
     });
     const r = await svc.addNetwork(req('plain'));
@@ -154,7 +171,13 @@ describe('branch-ENI pods (ENABLE_POD_ENI)', () => {
     const { svc } = setup({
       pods: {
         'ns/web': branchPod(annotation(), 'uid-1'),
-        'ns/plain': { uid: 'u', wantsBranchEni: false, podEniAnnotation: undefined },
+        'ns/plain': {
+          uid: 'u',
+          labels: {},
+          serviceAccountName: 'default',
+          wantsBranchEni: false,
+          podEniAnnotation: undefined,
+        },
       },
       trunk: 7,
     });
@@ -177,5 +200,90 @@ describe('branch-ENI pods (ENABLE_POD_ENI)', () => {
     expect(branchGateway('10.0.0.0', false)).toBeUndefined();
     expect(branchGateway('300.0.0.0/8', false)).toBeUndefined();
     expect(branchGateway('2001:db8::/64', true)).toBe('fe80:ec2::1');
+  });
+});
+
+describe('self-managed branch ENIs (VPC_CNI_MANAGE_BRANCH_ENIS)', () => {
+  function manager(o: { groups: Record<string, string[]>; failCreate?: 'groups' | 'other' }) {
+    const calls: string[] = [];
+    const annotations = new Map<string, string | null>();
+    const sm: SelfManagedBranches = {
+      match: async (_ns, pod) => ({ policies: [], groups: o.groups[pod.labels['role'] ?? ''] ?? [] }),
+      ensureTrunk: async () => true,
+      create: async (ns, name, _pod, groups) => {
+        calls.push(`create ${ns}/${name} ${groups.join(',')}`);
+        if (o.failCreate === 'groups') throw new Error('InvalidGroup.NotFound: sg-x does not exist');
+        if (o.failCreate === 'other') throw new Error('RequestLimitExceeded');
+        return {
+          eniId: 'eni-0new',
+          ifAddress: '02:00:00:00:00:09',
+          privateIp: '10.0.33.9',
+          ipv6Addr: '',
+          vlanId: 4,
+          subnetCidr: '10.0.32.0/19',
+          subnetV6Cidr: '',
+          associationId: 'trunk-assoc-9',
+        };
+      },
+      annotate: async (ns, name, value) => void annotations.set(`${ns}/${name}`, value),
+      warn: async (ns, name, reason) => void calls.push(`warn ${ns}/${name} ${reason}`),
+      release: async (eniId) => void calls.push(`release ${eniId}`),
+      isGroupError: (e) => String(e).includes('InvalidGroup'),
+    };
+    return { sm, calls, annotations };
+  }
+  const labelled = (role: string, ann?: string): PodView => ({
+    uid: 'u-1',
+    labels: { role },
+    serviceAccountName: 'default',
+    wantsBranchEni: false,
+    podEniAnnotation: ann,
+  });
+
+  it('a pod matching a policy gets a new branch ENI, recorded in its annotation; others use the pool', async () => {
+    const m = manager({ groups: { 'test-role': ['sg-2'] } });
+    const { svc, ds } = setup({
+      pods: { 'ns/web': labelled('test-role'), 'ns/other': labelled('nope') },
+      trunk: 9,
+      selfManaged: m.sm,
+    });
+    expect(await svc.addNetwork(req('web'))).toMatchObject({
+      Success: true,
+      PodVlanId: 4,
+      PodENIMAC: '02:00:00:00:00:09',
+      PodENISubnetGW: '10.0.32.1',
+      ParentIfIndex: 9,
+      IPAllocationMetadata: [{ IPv4Addr: '10.0.33.9' }],
+    });
+    expect(m.calls).toEqual(['create ns/web sg-2']);
+    expect(JSON.parse(m.annotations.get('ns/web') ?? '[]')).toEqual([
+      expect.objectContaining({ eniId: 'eni-0new', vlanId: 4, associationID: 'trunk-assoc-9' }),
+    ]);
+    expect((await svc.addNetwork(req('other'))).PodVlanId).toBe(0);
+    expect(ds.allocations()).toHaveLength(1);
+  });
+  it('an annotated pod reuses its branch ENI; DEL releases it and clears the annotation', async () => {
+    const m = manager({ groups: { 'test-role': ['sg-2'] } });
+    const { svc } = setup({
+      pods: { 'ns/web': labelled('test-role', annotation()) },
+      trunk: 9,
+      selfManaged: m.sm,
+    });
+    expect((await svc.addNetwork(req('web'))).PodVlanId).toBe(3);
+    expect(await svc.delNetwork(delReq('web'))).toMatchObject({ Success: true, PodVlanId: 3 });
+    expect(m.calls).toEqual(['release eni-0br']);
+    expect(m.annotations.get('ns/web')).toBeNull();
+  });
+  it('a group EC2 does not know fails the ADD with the cause and a pod event; other errors are refusals', async () => {
+    const bad = manager({ groups: { 'test-role': ['sg-x'] }, failCreate: 'groups' });
+    const a = setup({ pods: { 'ns/web': labelled('test-role') }, trunk: 9, selfManaged: bad.sm });
+    await expect(a.svc.addNetwork(req('web'))).rejects.toMatchObject({
+      code: 9,
+      details: expect.stringMatching(/sg-x.*InvalidGroup\.NotFound.*fix the policy/),
+    });
+    expect(bad.calls).toContain('warn ns/web SecurityGroupNotFound');
+    const flaky = manager({ groups: { 'test-role': ['sg-2'] }, failCreate: 'other' });
+    const b = setup({ pods: { 'ns/web': labelled('test-role') }, trunk: 9, selfManaged: flaky.sm });
+    expect(await b.svc.addNetwork(req('web'))).toMatchObject({ Success: false });
   });
 });

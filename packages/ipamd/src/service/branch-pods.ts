@@ -16,7 +16,28 @@ import {
   POD_ENI_ANNOTATION,
   type PodEniData,
   type PodLookup,
+  type PodView,
 } from '../k8s/pod-eni.js';
+import type { SgpMatch } from '../k8s/sgp.js';
+
+/**
+ * Self-managed branch ENIs (VPC_CNI_MANAGE_BRANCH_ENIS, decision §11.1.11): ipamd plays the resource controller.
+ * A pod is a branch pod when a SecurityGroupPolicy matches it; ipamd creates its branch ENI and writes the same
+ * annotation the controller would.
+ */
+export interface SelfManagedBranches {
+  match(namespace: string, pod: PodView): Promise<SgpMatch>;
+  /** Attaches a trunk if there is none; true when the pool has one. */
+  ensureTrunk(): Promise<boolean>;
+  create(namespace: string, name: string, pod: PodView, groups: string[]): Promise<PodEniData>;
+  /** Writes or (null) removes the pod-eni annotation. */
+  annotate(namespace: string, name: string, value: string | null): Promise<void>;
+  warn(namespace: string, name: string, reason: string, message: string): Promise<void>;
+  /** Deletes the pod's branch ENI when this node created it. */
+  release(eniId: string): Promise<void>;
+  /** Whether an error is EC2 refusing the policy's security groups. */
+  isGroupError(e: unknown): boolean;
+}
 
 export interface BranchPodsOptions {
   lookup: PodLookup;
@@ -27,6 +48,7 @@ export interface BranchPodsOptions {
   baseReply: (family: 4 | 6) => Omit<AddNetworkReply, 'Success' | 'IPAllocationMetadata'>;
   networkPolicyMode: string;
   logger: Logger;
+  selfManaged?: SelfManagedBranches;
 }
 
 /** IPv4: subnet network address + 1; IPv6: the fixed fe80:ec2::1 (spec §1.4 A.6). */
@@ -74,19 +96,36 @@ export class BranchPods {
       return this.refuse(req, `cannot read the pod from the API server: ${String(e)}`);
     }
     if (!pod) return this.refuse(req, 'the pod does not exist in the API server');
-    if (!pod.wantsBranchEni) return undefined;
+    let annotation = pod.podEniAnnotation;
+    const sm = this.o.selfManaged;
+    let groups: string[] = [];
+    if (sm && annotation === undefined) {
+      try {
+        groups = (await sm.match(req.K8S_POD_NAMESPACE, pod)).groups;
+      } catch (e) {
+        return this.refuse(req, `cannot read SecurityGroupPolicies: ${String(e)}`);
+      }
+      if (groups.length === 0) return undefined;
+    } else if (!sm && !pod.wantsBranchEni) return undefined;
     if (req.RequiresMultiNICAttachment)
       this.o.logger.info({ pod: req.K8S_POD_NAME }, 'multi-NIC ignored: a branch ENI pod gets one interface');
+    if (sm && !(await sm.ensureTrunk().catch(() => false)))
+      return this.refuse(req, 'the trunk ENI of this node is being attached');
     const parent = await this.o.trunkLinkIndex();
     if (parent === undefined) return this.refuse(req, 'no trunk ENI is attached to this node');
-    if (pod.podEniAnnotation === undefined)
+    if (sm && annotation === undefined) {
+      annotation = await this.createBranch(sm, req, pod, groups);
+      if (annotation === undefined)
+        return this.refuse(req, 'the branch ENI could not be created (see the log)');
+    }
+    if (annotation === undefined)
       return this.refuse(
         req,
         `annotation ${POD_ENI_ANNOTATION} missing (the resource controller has not set it yet)`,
       );
     let data: PodEniData[];
     try {
-      data = parsePodEniAnnotation(pod.podEniAnnotation);
+      data = parsePodEniAnnotation(annotation);
     } catch (e) {
       return this.refuse(req, (e as Error).message);
     }
@@ -118,6 +157,53 @@ export class BranchPods {
       PodENISubnetGW: gateway,
       ParentIfIndex: parent,
     };
+  }
+
+  /**
+   * Self-managed: the pod's branch ENI, recorded in its annotation. A security group EC2 does not know fails the
+   * ADD with that cause (and a Warning event on the pod); other failures are refusals kubelet retries.
+   */
+  private async createBranch(
+    sm: SelfManagedBranches,
+    req: AddNetworkRequest,
+    pod: PodView,
+    groups: string[],
+  ): Promise<string | undefined> {
+    const ns = req.K8S_POD_NAMESPACE;
+    const name = req.K8S_POD_NAME;
+    let eni: PodEniData;
+    try {
+      eni = await sm.create(ns, name, pod, groups);
+    } catch (e) {
+      if (sm.isGroupError(e)) {
+        const msg = `security groups ${groups.join(', ')} of the SecurityGroupPolicy for pod ${ns}/${name}: ${(e as Error).message}; fix the policy's groupIds`;
+        await sm.warn(ns, name, 'SecurityGroupNotFound', msg).catch(() => {});
+        throw new RpcError(GrpcStatus.FAILED_PRECONDITION, msg, 'AddNetwork');
+      }
+      this.o.logger.warn({ pod: `${ns}/${name}`, err: String(e) }, 'branch ENI creation failed');
+      return undefined;
+    }
+    const value = JSON.stringify([
+      {
+        eniId: eni.eniId,
+        ifAddress: eni.ifAddress,
+        privateIp: eni.privateIp,
+        ipv6Addr: eni.ipv6Addr,
+        vlanId: eni.vlanId,
+        subnetCidr: eni.subnetCidr,
+        subnetV6Cidr: eni.subnetV6Cidr,
+        associationID: eni.associationId,
+      },
+    ]);
+    try {
+      await sm.annotate(ns, name, value);
+    } catch (e) {
+      this.o.logger.warn(
+        { pod: `${ns}/${name}`, err: String(e) },
+        'could not annotate the pod; its branch ENI is found by tag on the retry',
+      );
+    }
+    return value;
   }
 
   /**
@@ -159,6 +245,16 @@ export class BranchPods {
     }
     const eni = data[0];
     if (!eni) throw new RpcError(GrpcStatus.UNKNOWN, 'parsed PodENIData is empty', 'DelNetwork');
+    const sm = this.o.selfManaged;
+    if (sm) {
+      // Ours to clean up: the branch ENI goes, and the annotation with it (a new sandbox gets a new ENI).
+      await sm
+        .release(eni.eniId)
+        .catch((e: unknown) =>
+          this.o.logger.warn({ eni: eni.eniId, err: String(e) }, 'branch ENI not deleted; the sweep retries'),
+        );
+      await sm.annotate(req.K8S_POD_NAMESPACE, req.K8S_POD_NAME, null).catch(() => {});
+    }
     // Choice: the address in its own family's field (upstream always fills IPv4Addr, empty in IPv6 mode).
     return {
       Success: true,

@@ -79,6 +79,7 @@ const bad: Record<VariableName, string | null> = {
   VPC_CNI_BPFFS_PATH: null,
   AWS_EC2_METADATA_SERVICE_ENDPOINT: 'ftp://169.254.169.254',
   VPC_CNI_STATIC_ENIS: '[{"id":',
+  VPC_CNI_MANAGE_BRANCH_ENIS: 'yes please',
 };
 
 describe('every variable', () => {

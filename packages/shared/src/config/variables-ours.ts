@@ -90,4 +90,10 @@ export const oursVariables = {
     description:
       'Test and demo only: the node ENIs and their addresses as JSON, instead of IMDS/EC2 (see packages/ipamd README).',
   }),
+  VPC_CNI_MANAGE_BRANCH_ENIS: bool(
+    'VPC_CNI_MANAGE_BRANCH_ENIS',
+    [I],
+    false,
+    'With ENABLE_POD_ENI, ipamd itself attaches the trunk ENI and creates branch ENIs for pods matching a SecurityGroupPolicy (clusters without the VPC resource controller).',
+  ),
 } as const;

@@ -1,0 +1,195 @@
+// Security groups for pods without the VPC resource controller (VPC_CNI_MANAGE_BRANCH_ENIS=true): the real
+// aws-k8s-agent in a node netns attaches a trunk ENI itself; a pod matching a SecurityGroupPolicy
+// (role: test-role) gets a branch ENI with the policy's group under a VLAN of the trunk, recorded in its
+// pod-eni annotation; other pods use the pool; a policy naming a group EC2 does not know fails the ADD with
+// that cause and a Warning event on the pod; DEL deletes the branch ENI; after a kill -9 the branch ENI of a pod
+// deleted meanwhile is swept.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { DescribeTrunkInterfaceAssociationsCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CNIBackend, GrpcStatus, RpcClient, RpcError, type AddNetworkReply } from '@vpc-cni/shared/rpc';
+import { KubeApiSim } from '../kube/index.js';
+import { Sim } from '../sim/index.js';
+import { SG_1, SG_2, SUBNET_A, sdkClient, smallWorld } from '../sim/testkit.js';
+import { SimNode, linkHotplug } from './index.js';
+
+const AGENT = resolve(import.meta.dirname, '../../../dist/bin/aws-k8s-agent');
+const tag = randomBytes(3).toString('hex');
+const NODE_NS = `vct-smnode-${tag}`;
+const VPC_NS = `vct-smvpc-${tag}`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const SGP = 'vpcresources.k8s.aws/securitygrouppolicies';
+
+describe('self-managed branch ENIs (no resource controller)', () => {
+  let sim: Sim;
+  let kube: KubeApiSim;
+  let node: SimNode;
+  let ec2: EC2Client;
+
+  beforeAll(async () => {
+    for (const ns of [NODE_NS, VPC_NS]) execFileSync('ip', ['netns', 'add', ns]);
+    sim = await Sim.start(smallWorld());
+    ec2 = sdkClient(sim, 3);
+    linkHotplug(sim, () => undefined, NODE_NS, VPC_NS);
+    kube = await KubeApiSim.start();
+    kube.put('nodes', { metadata: { name: 'node-a' } });
+    const policy = (name: string, role: string, groupIds: string[]) =>
+      kube.api.store.create(SGP, 'shop', {
+        metadata: { name, namespace: 'shop' },
+        spec: { podSelector: { matchLabels: { role } }, securityGroups: { groupIds } },
+      });
+    policy('test-policy', 'test-role', [SG_2]);
+    policy('bad-policy', 'bad-role', ['sg-0123456789abcdef0']);
+    const n = await sim.launch({ type: 'm5.large', subnetId: SUBNET_A, groups: [SG_1] });
+    node = new SimNode({
+      sim,
+      node: n,
+      netns: NODE_NS,
+      agentBinary: AGENT,
+      kube: { sim: kube, nodeName: 'node-a' },
+      env: {
+        ENABLE_POD_ENI: 'true',
+        VPC_CNI_MANAGE_BRANCH_ENIS: 'true',
+        WARM_ENI_TARGET: '0',
+        WARM_IP_TARGET: '2',
+      },
+    });
+  });
+  afterAll(async () => {
+    ec2?.destroy();
+    await node?.stop();
+    await sim?.stop();
+    await kube?.stop();
+    for (const ns of [NODE_NS, VPC_NS]) execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+  });
+
+  const pod = (name: string, role?: string) =>
+    kube.put(
+      'pods',
+      {
+        metadata: { name, ...(role ? { labels: { role } } : {}) },
+        spec: { nodeName: 'node-a', containers: [{ name: 'c' }] },
+      },
+      'shop',
+    );
+  const req = (name: string) => ({
+    ContainerID: `c-${name}`,
+    IfName: 'eth0',
+    NetworkName: 'aws-cni',
+    K8S_POD_NAME: name,
+    K8S_POD_NAMESPACE: 'shop',
+    K8S_POD_INFRA_CONTAINER_ID: `c-${name}`,
+    Netns: '',
+    ClientVersion: '',
+    RequiresMultiNICAttachment: false,
+  });
+  /** Retries refusals as kubelet does (the trunk may still be attaching). */
+  async function addUntilServed(client: RpcClient, name: string): Promise<AddNetworkReply> {
+    for (const until = Date.now() + 30_000; ;) {
+      const r = await client.call(CNIBackend.AddNetwork, req(name));
+      if (r.Success || Date.now() > until) return r;
+      await sleep(1_000);
+    }
+  }
+  const eni = (id: string) => sim.world.eni(id);
+  const exists = (id: string) => {
+    try {
+      sim.world.eni(id);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it('creates, wires and deletes branch ENIs for matching pods, and sweeps them after a restart', async () => {
+    await node.startAgent();
+    const client = new RpcClient({ endpoint: `unix://${node.socket}`, deadlineMs: 30_000 });
+    try {
+      pod('web', 'test-role');
+      pod('plain');
+      const web = await addUntilServed(client, 'web');
+      expect(web).toMatchObject({ Success: true, ParentIfIndex: expect.any(Number) });
+      expect(web.PodVlanId).toBeGreaterThanOrEqual(1);
+      const trunk = sim.world.enisOf(node.instanceId).find((e) => e.interfaceType === 'trunk')!;
+      expect(trunk, 'the trunk ipamd attached').toBeDefined();
+      expect(trunk.groups).toEqual([SG_1]);
+      const annotation = JSON.parse(
+        (kube.api.store.get('/pods', 'shop', 'web').metadata['annotations'] as Record<string, string>)[
+          'vpc.amazonaws.com/pod-eni'
+        ]!,
+      ) as Array<{ eniId: string; vlanId: number; ifAddress: string; privateIp: string }>;
+      const branch = eni(annotation[0]!.eniId);
+      expect(branch).toMatchObject({ interfaceType: 'branch', groups: [SG_2], subnetId: trunk.subnetId });
+      expect(web).toMatchObject({
+        PodVlanId: annotation[0]!.vlanId,
+        PodENIMAC: branch.mac,
+        IPAllocationMetadata: [{ IPv4Addr: branch.primaryIp, DeviceNumber: -1 }],
+      });
+      const assoc = await ec2.send(
+        new DescribeTrunkInterfaceAssociationsCommand({
+          Filters: [{ Name: 'trunk-interface-association.branch-interface-id', Values: [branch.id] }],
+        }),
+      );
+      expect(assoc.InterfaceAssociations).toMatchObject([
+        { TrunkInterfaceId: trunk.id, VlanId: web.PodVlanId },
+      ]);
+
+      // Not selected by any policy: a pool address.
+      const plain = await client.call(CNIBackend.AddNetwork, req('plain'));
+      expect(plain).toMatchObject({ Success: true, PodVlanId: 0 });
+
+      // A policy naming a group EC2 does not know: the ADD fails with that cause, and the pod gets an event.
+      pod('bad', 'bad-role');
+      const err = (await client.call(CNIBackend.AddNetwork, req('bad')).catch((e: unknown) => e)) as RpcError;
+      expect(err).toBeInstanceOf(RpcError);
+      expect(err.code).toBe(GrpcStatus.FAILED_PRECONDITION);
+      expect(err.details).toMatch(/sg-0123456789abcdef0.*does not exist/);
+      expect(kube.api.store.list('/events', 'shop')).toContainEqual(
+        expect.objectContaining({
+          type: 'Warning',
+          reason: 'SecurityGroupNotFound',
+          involvedObject: expect.objectContaining({ kind: 'Pod', name: 'bad' }),
+        }),
+      );
+
+      // DEL: the branch ENI is deleted and the annotation removed.
+      const del = await client.call(CNIBackend.DelNetwork, {
+        ...req('web'),
+        Reason: 'PodDeleted',
+        K8S_POD_UID: '',
+      });
+      expect(del).toMatchObject({ Success: true, PodVlanId: web.PodVlanId });
+      expect(exists(branch.id), 'branch ENI after DEL').toBe(false);
+      expect(
+        (
+          kube.api.store.get('/pods', 'shop', 'web').metadata['annotations'] as
+            Record<string, string> | undefined
+        )?.['vpc.amazonaws.com/pod-eni'],
+      ).toBeUndefined();
+
+      // A pod deleted while ipamd is down: its branch ENI is swept when ipamd comes back.
+      pod('web2', 'test-role');
+      const web2 = await addUntilServed(client, 'web2');
+      expect(web2.Success).toBe(true);
+      const eni2 = (
+        JSON.parse(
+          (kube.api.store.get('/pods', 'shop', 'web2').metadata['annotations'] as Record<string, string>)[
+            'vpc.amazonaws.com/pod-eni'
+          ]!,
+        ) as Array<{ eniId: string }>
+      )[0]!.eniId;
+      expect(exists(eni2)).toBe(true);
+      await node.agent!.kill();
+      kube.api.store.delete('/pods', 'shop', 'web2');
+      await node.startAgent();
+      for (const until = Date.now() + 15_000; exists(eni2) && Date.now() < until;) await sleep(250);
+      expect(exists(eni2), 'branch ENI of the deleted pod').toBe(false);
+      // The trunk stays, and is not re-created.
+      expect(sim.world.enisOf(node.instanceId).filter((e) => e.interfaceType === 'trunk')).toHaveLength(1);
+    } finally {
+      client.close();
+    }
+  }, 120_000);
+});
