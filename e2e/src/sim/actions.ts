@@ -26,6 +26,7 @@ import type { World } from './world.js';
 import type { XmlObject } from './xml.js';
 import { trunkActions } from './actions-trunk.js';
 import { dropAssociationsOf } from './ops-trunk.js';
+import { securityGroupActions } from './actions-sg.js';
 
 export interface Ctx {
   w: World;
@@ -281,4 +282,5 @@ export const actions: Record<string, Handler> = {
   CreateTags: createTags,
   DeleteTags: deleteTags,
   ...trunkActions,
+  ...securityGroupActions,
 };

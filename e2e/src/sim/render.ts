@@ -127,7 +127,12 @@ export function groupXml(w: World, g: SecurityGroup): XmlObject {
     groupName: g.name,
     groupDescription: g.description,
     vpcId: g.vpcId,
-    ipPermissions: [],
+    ipPermissions: (g.ingress ?? []).map((r) => ({
+      ipProtocol: r.protocol,
+      ...(r.protocol === 'tcp' || r.protocol === 'udp' ? { fromPort: r.fromPort, toPort: r.toPort } : {}),
+      ipRanges: r.cidrs.map((cidrIp) => ({ cidrIp })),
+      groups: r.groups.map((groupId) => ({ groupId, userId: w.ownerId })),
+    })),
     ipPermissionsEgress: [],
     tagSet: tagSet(g.tags),
   };

@@ -18,12 +18,26 @@ export interface Subnet {
   ipv6Cidr?: string; // a /64
 }
 
+/** One inbound permission: protocol (tcp, udp, icmp or -1 for all), port range, sources (CIDRs or groups). */
+export interface SgRule {
+  protocol: string;
+  fromPort: number;
+  toPort: number;
+  cidrs: string[];
+  groups: string[];
+}
+
 export interface SecurityGroup {
   id: string;
   name: string;
   description: string;
   vpcId: string;
   tags: Tags;
+  /**
+   * Inbound rules the fabric enforces (stateful, as EC2 does). Undefined: the world does not model this group's
+   * rules, and the fabric lets everything in (what the scenarios without security-group tests need).
+   */
+  ingress?: SgRule[];
 }
 
 export type AttachmentStatus = 'attaching' | 'attached' | 'detaching';

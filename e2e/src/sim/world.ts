@@ -4,7 +4,7 @@ import { instanceLimits, type InstanceLimits } from '@vpc-cni/shared/limits';
 import { SubnetAllocator } from './alloc.js';
 import * as err from './errors.js';
 import { snapshotImds, type ImdsInstanceView } from './imds-view.js';
-import type { Eni, Instance, SecurityGroup, Subnet, Tags, Vpc } from './types.js';
+import type { Eni, Instance, SecurityGroup, SgRule, Subnet, Tags, Vpc } from './types.js';
 
 export interface SubnetSpec {
   id?: string;
@@ -17,7 +17,14 @@ export interface SubnetSpec {
 export interface WorldOptions {
   vpc: { id?: string; cidrs: string[]; ipv6Cidr?: string };
   subnets: SubnetSpec[];
-  securityGroups?: { id?: string; name: string; description?: string; tags?: Record<string, string> }[];
+  securityGroups?: {
+    id?: string;
+    name: string;
+    description?: string;
+    tags?: Record<string, string>;
+    /** Inbound rules enforced by the fabric; omit to let everything in. */
+    ingress?: SgRule[];
+  }[];
   /** Milliseconds clock; tests may pass a manual one. */
   clock?: () => number;
   ownerId?: string;
@@ -63,6 +70,9 @@ export class World {
         description: g.description ?? g.name,
         vpcId: this.vpc.id,
         tags: toTags(g.tags),
+        ...(g.ingress
+          ? { ingress: g.ingress.map((r) => ({ ...r, cidrs: [...r.cidrs], groups: [...r.groups] })) }
+          : {}),
       });
     }
     this.changed();
