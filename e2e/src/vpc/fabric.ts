@@ -2,11 +2,13 @@
 // there as eth<device index> with the ENI's MAC (device 0 configured as DHCP would: primary address, default route
 // via the subnet gateway; others left down for ipamd). Its peer lives in the fabric netns, the VPC router: it
 // answers for the subnet gateway, proxy-ARPs, and routes every address and /28 prefix EC2 says the ENI holds to
-// that link (kept in sync with the world). An outside netns stands for the internet and knows only the nodes'
+// that link (kept in sync with the world), and enforces each ENI's security groups on what it forwards to it
+// (security-groups.ts). An outside netns stands for the internet and knows only the nodes'
 // primary addresses, so pods reach it only through SNAT. Nothing touches the root netns; destroy() removes it all.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Eni, Instance, Sim } from '../sim/index.js';
+import { applySecurityGroups, renderSecurityGroups } from './security-groups.js';
 
 export const OUTSIDE_IP = '203.0.113.10';
 
@@ -34,6 +36,10 @@ export class VpcFabric {
   private readonly plugged = new Map<string, Plugged>(); // eni id → link
   private timer: NodeJS.Timeout | undefined;
   private destroyed = false;
+  /** The security-group rules last applied in the router (re-applied only when they change). */
+  private sgScript = '';
+  /** Why the last security-group update failed, if it did (tests assert it is unset). */
+  sgError: string | undefined;
 
   private constructor(readonly sim: Sim) {}
 
@@ -198,12 +204,24 @@ export class VpcFabric {
       }
   }
 
-  /** Bring the fabric's routes in line with EC2's view now (also runs every 50 ms). */
+  /** Bring the fabric's routes and security-group rules in line with EC2's view now (also runs every 50 ms). */
   sync(): void {
     if (this.destroyed) return;
     for (const p of this.plugged.values()) {
       const eni = this.sim.world.enis.get(p.eniId);
       if (eni) this.syncEni(eni);
+    }
+    const script = renderSecurityGroups(this.sim.world, [...this.plugged.values()]);
+    if (script !== this.sgScript) {
+      try {
+        applySecurityGroups(this.fabricNs, script);
+        this.sgScript = script;
+      } catch (e) {
+        // Runs from a timer: report, keep the last rules, retry on the next sync.
+        this.sgError = `security groups not applied: ${String(e)}`;
+        return;
+      }
+      this.sgError = undefined;
     }
   }
 
