@@ -1,14 +1,36 @@
 // Custom networking end to end (issue 10): two nodes labelled for two ENIConfigs whose subnets are in the VPC's
 // secondary CIDR 100.64.0.0/16. ipamd on each node reads its ENIConfig from the Kubernetes stand-in, creates ENIs
 // in that subnet with its security groups, and pods get addresses only from there; pods reach pods on the other
-// node across the fabric and reach the outside through SNAT to the node's primary address.
-import { execFile } from 'node:child_process';
+// node across the fabric and reach the outside through SNAT to the node's primary address. The pod ENIs' security
+// group is enforced by the fabric: revoking its tcp 80 rule blocks that traffic to node-a's pods only.
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { RevokeSecurityGroupIngressCommand } from '@aws-sdk/client-ec2';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cidrContains, parseCidr } from '@vpc-cni/shared/ipmath';
 import { type CriPod, podCanPing } from '../demo/cri-pods.js';
 import { type Cluster, removePod, runPod, startCluster } from './cluster.js';
 import { canRun } from './kit.js';
+import { sdkClient } from '../sim/testkit.js';
+
+/** A TCP connection from inside a pod: 'ok' (answered), 'dropped' (nothing within 1 s) or 'refused'. */
+function tcp80(from: CriPod, ip: string): 'ok' | 'dropped' | 'refused' {
+  try {
+    execFileSync(
+      'nsenter',
+      [
+        `--net=/proc/${from.pid}/ns/net`,
+        process.execPath,
+        '-e',
+        `const s=require('net').connect({host:'${ip}',port:80,timeout:1000});s.on('data',()=>process.exit(0));s.on('timeout',()=>process.exit(1));s.on('error',()=>process.exit(2))`,
+      ],
+      { stdio: 'ignore', timeout: 5_000 },
+    );
+    return 'ok';
+  } catch (e) {
+    return (e as { status?: number }).status === 1 ? 'dropped' : 'refused';
+  }
+}
 
 const NODE_SUBNET = 'subnet-0aaaaaaaaaaaaaaaa';
 const PODS_A = 'subnet-0cccccccccccccccc';
@@ -33,7 +55,27 @@ describe.skipIf(!canRun)('custom networking on two nodes', () => {
         ],
         securityGroups: [
           { id: SG_NODES, name: 'nodes' },
-          { id: SG_PODS, name: 'pods' },
+          {
+            id: SG_PODS,
+            name: 'pods',
+            // Enforced by the fabric on node-a's pod ENIs: ping and tcp 80 from the VPC.
+            ingress: [
+              {
+                protocol: 'icmp',
+                fromPort: -1,
+                toPort: -1,
+                cidrs: ['10.0.0.0/16', '100.64.0.0/16'],
+                groups: [],
+              },
+              {
+                protocol: 'tcp',
+                fromPort: 80,
+                toPort: 80,
+                cidrs: ['10.0.0.0/16', '100.64.0.0/16'],
+                groups: [],
+              },
+            ],
+          },
         ],
       },
       eniConfigs: [
@@ -87,6 +129,39 @@ describe.skipIf(!canRun)('custom networking on two nodes', () => {
     ]).catch(() => undefined);
     const primaryA = cluster.sim.world.eni(cluster.nodes[0]!.instance.instance.primaryEniId).primaryIp;
     expect((await server).stdout.replace('::ffff:', '')).toBe(primaryA);
+
+    // The pod ENIs' security group, enforced by the fabric: revoking tcp 80 blocks node-b's pod from node-a's
+    // pod, while node-a's pod still reaches node-b's pod (node-b's ENIs carry the node group).
+    const servers = [a[0]!, b[0]!].map((p) =>
+      spawn('nsenter', [
+        `--net=/proc/${p.pid}/ns/net`,
+        process.execPath,
+        '-e',
+        "require('net').createServer((c)=>c.end('ok')).listen(80);setTimeout(()=>process.exit(0),30000)",
+      ]),
+    );
+    try {
+      await new Promise((r) => setTimeout(r, 500));
+      expect(tcp80(b[1]!, a[0]!.ip)).toBe('ok');
+      const ec2 = sdkClient(cluster.sim);
+      await ec2.send(
+        new RevokeSecurityGroupIngressCommand({
+          GroupId: SG_PODS,
+          IpPermissions: [
+            { IpProtocol: 'tcp', FromPort: 80, ToPort: 80, IpRanges: [{ CidrIp: '100.64.0.0/16' }] },
+          ],
+        }),
+      );
+      ec2.destroy();
+      cluster.fabric.sync();
+      expect(cluster.fabric.sgError).toBeUndefined();
+      expect(tcp80(b[1]!, a[0]!.ip)).toBe('dropped');
+      expect(podCanPing(b[1]!, a[0]!.ip)).toBe(true); // the icmp rule still holds
+      expect(tcp80(a[1]!, b[0]!.ip)).toBe('ok');
+    } finally {
+      for (const s of servers) s.kill('SIGKILL');
+    }
+
     for (const [k, n] of cluster.nodes.entries()) for (const p of pods[k]!) await removePod(cluster, n, p);
     expect(cluster.nodes.map((n) => n.allocations().size)).toEqual([0, 0]);
     expect(cluster.kube.api.store.list('/pods', 'default')).toEqual([]);

@@ -70,8 +70,14 @@ export class World {
         description: g.description ?? g.name,
         vpcId: this.vpc.id,
         tags: toTags(g.tags),
+        // Stored one source per rule, as EC2 does (and as Authorize/Revoke match them).
         ...(g.ingress
-          ? { ingress: g.ingress.map((r) => ({ ...r, cidrs: [...r.cidrs], groups: [...r.groups] })) }
+          ? {
+              ingress: g.ingress.flatMap((r) => [
+                ...r.cidrs.map((c) => ({ ...r, cidrs: [c], groups: [] })),
+                ...r.groups.map((x) => ({ ...r, cidrs: [], groups: [x] })),
+              ]),
+            }
           : {}),
       });
     }
