@@ -3,7 +3,8 @@
 // (role: test-role) gets a branch ENI with the policy's group under a VLAN of the trunk, recorded in its
 // pod-eni annotation; other pods use the pool; a policy naming a group EC2 does not know fails the ADD with
 // that cause and a Warning event on the pod; DEL deletes the branch ENI; after a kill -9 the branch ENI of a pod
-// deleted meanwhile is swept.
+// deleted meanwhile is swept and a live pod's is kept. With custom networking as well, the trunk and the branch
+// ENIs go to the ENIConfig subnet, and other pods get addresses from the custom-networking ENIs there.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
@@ -14,6 +15,7 @@ import { KubeApiSim } from '../kube/index.js';
 import { Sim } from '../sim/index.js';
 import { SG_1, SG_2, SUBNET_A, sdkClient, smallWorld } from '../sim/testkit.js';
 import { SimNode, linkHotplug } from './index.js';
+import { cidrContains, parseCidr } from '@vpc-cni/shared/ipmath';
 
 const AGENT = resolve(import.meta.dirname, '../../../dist/bin/aws-k8s-agent');
 const tag = randomBytes(3).toString('hex');
@@ -181,15 +183,144 @@ describe('self-managed branch ENIs (no resource controller)', () => {
         ) as Array<{ eniId: string }>
       )[0]!.eniId;
       expect(exists(eni2)).toBe(true);
+      pod('web3', 'test-role'); // stays: its branch ENI must survive the restart
+      const web3 = await addUntilServed(client, 'web3');
+      expect(web3.Success).toBe(true);
+      const eni3 = (
+        JSON.parse(
+          (kube.api.store.get('/pods', 'shop', 'web3').metadata['annotations'] as Record<string, string>)[
+            'vpc.amazonaws.com/pod-eni'
+          ]!,
+        ) as Array<{ eniId: string }>
+      )[0]!.eniId;
       await node.agent!.kill();
       kube.api.store.delete('/pods', 'shop', 'web2');
       await node.startAgent();
       for (const until = Date.now() + 15_000; exists(eni2) && Date.now() < until;) await sleep(250);
       expect(exists(eni2), 'branch ENI of the deleted pod').toBe(false);
+      expect(exists(eni3), 'branch ENI of the live pod').toBe(true);
+      expect((await client.call(CNIBackend.AddNetwork, req('web3'))).PodVlanId).toBe(web3.PodVlanId);
       // The trunk stays, and is not re-created.
       expect(sim.world.enisOf(node.instanceId).filter((e) => e.interfaceType === 'trunk')).toHaveLength(1);
     } finally {
       client.close();
     }
   }, 120_000);
+});
+
+describe('self-managed branch ENIs with custom networking', () => {
+  const PODS = 'subnet-0cccccccccccccccc';
+  const SG_PODS = 'sg-03333333333333333';
+  const tag2 = randomBytes(3).toString('hex');
+  const nodeNs = `vct-smcn-${tag2}`;
+  const parkNs = `vct-smcnp-${tag2}`;
+  let sim: Sim;
+  let kube: KubeApiSim;
+  let node: SimNode;
+
+  beforeAll(async () => {
+    for (const ns of [nodeNs, parkNs]) execFileSync('ip', ['netns', 'add', ns]);
+    sim = await Sim.start(
+      smallWorld({
+        subnets: [
+          { id: SUBNET_A, cidr: '10.0.1.0/24', az: 'us-west-2a' },
+          { id: PODS, cidr: '100.64.0.0/19', az: 'us-west-2a' },
+        ],
+        securityGroups: [
+          { id: SG_1, name: 'nodes' },
+          { id: SG_2, name: 'policy' },
+          { id: SG_PODS, name: 'pods' },
+        ],
+      }),
+    );
+    linkHotplug(sim, () => undefined, nodeNs, parkNs);
+    kube = await KubeApiSim.start();
+    kube.put('nodes', { metadata: { name: 'node-a', labels: { 'k8s.amazonaws.com/eniConfig': 'pods-a' } } });
+    kube.put('crd.k8s.amazonaws.com/eniconfigs', {
+      metadata: { name: 'pods-a' },
+      spec: { subnet: PODS, securityGroups: [SG_PODS] },
+    });
+    kube.api.store.create(SGP, 'shop', {
+      metadata: { name: 'test-policy', namespace: 'shop' },
+      spec: { podSelector: { matchLabels: { role: 'test-role' } }, securityGroups: { groupIds: [SG_2] } },
+    });
+    const n = await sim.launch({ type: 'm5.large', subnetId: SUBNET_A, groups: [SG_1] });
+    node = new SimNode({
+      sim,
+      node: n,
+      netns: nodeNs,
+      agentBinary: AGENT,
+      kube: { sim: kube, nodeName: 'node-a' },
+      env: {
+        ENABLE_POD_ENI: 'true',
+        VPC_CNI_MANAGE_BRANCH_ENIS: 'true',
+        AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: 'true',
+        WARM_ENI_TARGET: '0',
+        WARM_IP_TARGET: '2',
+      },
+    });
+  });
+  afterAll(async () => {
+    await node?.stop();
+    await sim?.stop();
+    await kube?.stop();
+    for (const ns of [nodeNs, parkNs]) execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+  });
+
+  it('matching pods get branch ENIs in the ENIConfig subnet, the others custom-networking addresses there', async () => {
+    await node.startAgent();
+    const client = new RpcClient({ endpoint: `unix://${node.socket}`, deadlineMs: 30_000 });
+    const req = (name: string) => ({
+      ContainerID: `c-${name}`,
+      IfName: 'eth0',
+      NetworkName: 'aws-cni',
+      K8S_POD_NAME: name,
+      K8S_POD_NAMESPACE: 'shop',
+      K8S_POD_INFRA_CONTAINER_ID: `c-${name}`,
+      Netns: '',
+      ClientVersion: '',
+      RequiresMultiNICAttachment: false,
+    });
+    try {
+      for (const [name, role] of [
+        ['web', 'test-role'],
+        ['plain', undefined],
+      ] as const)
+        kube.put(
+          'pods',
+          {
+            metadata: { name, ...(role ? { labels: { role } } : {}) },
+            spec: { nodeName: 'node-a', containers: [{ name: 'c' }] },
+          },
+          'shop',
+        );
+      let web: AddNetworkReply | undefined;
+      for (const until = Date.now() + 30_000; Date.now() < until;) {
+        web = await client.call(CNIBackend.AddNetwork, req('web'));
+        if (web.Success) break;
+        await sleep(1_000);
+      }
+      const plain = await client.call(CNIBackend.AddNetwork, req('plain'));
+      const enis = sim.world.enisOf(node.instanceId);
+      const trunk = enis.find((e) => e.interfaceType === 'trunk')!;
+      expect(trunk).toMatchObject({ subnetId: PODS, groups: [SG_PODS] });
+      const annotation = JSON.parse(
+        (kube.api.store.get('/pods', 'shop', 'web').metadata['annotations'] as Record<string, string>)[
+          'vpc.amazonaws.com/pod-eni'
+        ]!,
+      ) as Array<{ eniId: string }>;
+      const branch = sim.world.eni(annotation[0]!.eniId);
+      expect(branch).toMatchObject({ interfaceType: 'branch', subnetId: PODS, groups: [SG_2] });
+      expect(web).toMatchObject({ Success: true, PodENISubnetGW: '100.64.0.1' });
+      const inPods = (ip: string) => cidrContains(parseCidr(sim.world.subnet(PODS).cidr), ip);
+      expect(inPods(web!.IPAllocationMetadata[0]!.IPv4Addr)).toBe(true);
+      expect(plain).toMatchObject({ Success: true, PodVlanId: 0 });
+      expect(inPods(plain.IPAllocationMetadata[0]!.IPv4Addr)).toBe(true);
+      // The custom-networking ENI the ordinary pod's address is on: the ENIConfig's subnet and groups.
+      const host = enis.find((e) => e.secondaryIps.includes(plain.IPAllocationMetadata[0]!.IPv4Addr))!;
+      expect(host).toMatchObject({ subnetId: PODS, groups: [SG_PODS], interfaceType: 'interface' });
+    } finally {
+      client.close();
+    }
+  }, 90_000);
 });

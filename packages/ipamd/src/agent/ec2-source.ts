@@ -18,6 +18,7 @@ import {
   type EniConfigSource,
   EniLedger,
   type EniPlumbing,
+  type EniTargetResolver,
   PoolManager,
   SubnetCatalog,
   customNetworkingTarget,
@@ -50,6 +51,8 @@ export interface BranchContext {
   /** Branch ENIs per trunk (0 = the type cannot trunk). */
   branchLimit: number;
   maxEnis: number;
+  /** Custom networking: where the trunk goes (the ENIConfig subnet and groups); else the primary's. */
+  trunkTarget?: EniTargetResolver;
 }
 
 async function attachedEnis(ec2: EC2Client, instanceId: string): Promise<NetworkInterface[]> {
@@ -226,6 +229,14 @@ export async function loadFromEc2(
         maxEni: cfg.MAX_ENI,
       })
     : 110;
+  // Custom networking: new ENIs (and a self-managed trunk) go to this node's ENIConfig subnet with its groups.
+  const cnTarget = customNetworking
+    ? customNetworkingTarget(
+        ec2,
+        eniConfigOverride ?? (await k8sEniConfig(cfg, env, logger)),
+        facts.securityGroups,
+      )
+    : undefined;
   const supply = new Ec2Supply(ec2, ds, {
     instanceId: facts.instanceId,
     subnetId: facts.subnetId,
@@ -238,16 +249,7 @@ export async function loadFromEc2(
     ledger,
     plumbing,
     catalog,
-    ...(customNetworking
-      ? {
-          customNetworking: true,
-          target: customNetworkingTarget(
-            ec2,
-            eniConfigOverride ?? (await k8sEniConfig(cfg, env, logger)),
-            facts.securityGroups,
-          ),
-        }
-      : {}),
+    ...(cnTarget ? { customNetworking: true, target: cnTarget } : {}),
   });
   const manager = new PoolManager({
     ec2,
@@ -305,6 +307,7 @@ export async function loadFromEc2(
     branchContext: {
       ec2,
       poolLock: supply.lock,
+      ...(cnTarget ? { trunkTarget: cnTarget } : {}),
       branchLimit: limits?.trunking ? limits.branchEnis : 0,
       maxEnis: typeLimits.enis,
     },

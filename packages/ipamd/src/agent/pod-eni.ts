@@ -119,6 +119,16 @@ function selfManaged(
     maxEnis: ctx.maxEnis,
     primarySubnetId: d.primarySubnetId,
     primaryGroups: d.primaryGroups ?? [],
+    ...(ctx.trunkTarget
+      ? {
+          trunkPlacement: async () => {
+            const t = await ctx.trunkTarget!();
+            const subnet = t.subnets[0];
+            if (!subnet) throw new Error('custom networking names no subnet for the trunk ENI');
+            return { subnetId: subnet.id, groups: t.securityGroups };
+          },
+        }
+      : {}),
     ds: d.ds,
     poolLock: ctx.poolLock,
     logger: d.logger,

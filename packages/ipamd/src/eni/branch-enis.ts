@@ -36,6 +36,8 @@ export interface BranchEnisOptions {
   maxEnis: number;
   primarySubnetId: string;
   primaryGroups: string[];
+  /** Custom networking: the trunk goes to the ENIConfig subnet with its groups (then so do branch ENIs). */
+  trunkPlacement?: () => Promise<{ subnetId: string; groups: string[] }>;
   ds: Datastore;
   /** The pool's lock: attaching the trunk takes a device slot growth might want. */
   poolLock: Mutex;
@@ -77,10 +79,13 @@ export class BranchEnis {
         this.o.logger.warn({ instance: this.o.instanceId }, 'no ENI slot free for a trunk ENI');
         return;
       }
+      const place = this.o.trunkPlacement
+        ? await this.o.trunkPlacement()
+        : { subnetId: this.o.primarySubnetId, groups: this.o.primaryGroups };
       const created = await this.o.ec2.send(
         new CreateNetworkInterfaceCommand({
-          SubnetId: this.o.primarySubnetId,
-          Groups: this.o.primaryGroups,
+          SubnetId: place.subnetId,
+          Groups: place.groups,
           InterfaceType: 'trunk',
           Description: 'vpc-cni-ts trunk ENI',
           TagSpecifications: [
