@@ -52,7 +52,13 @@ describe('security groups for pods (compatible path) in a node netns', () => {
       netns: NODE_NS,
       agentBinary: AGENT,
       kube: { sim: kube, nodeName: 'node-a' },
-      env: { ENABLE_POD_ENI: 'true', WARM_ENI_TARGET: '0', WARM_IP_TARGET: '2' },
+      env: {
+        ENABLE_POD_ENI: 'true',
+        WARM_ENI_TARGET: '0',
+        WARM_IP_TARGET: '2',
+        VPC_CNI_ADD_WAIT_SECONDS: '2',
+        IP_COOLDOWN_PERIOD: '0', // the filler pods' addresses are reused at once
+      },
     });
   });
   afterAll(async () => {
@@ -73,9 +79,45 @@ describe('security groups for pods (compatible path) in a node netns', () => {
       ).features;
     expect(features()).toEqual([{ name: 'SecurityGroupsForPods' }]);
 
-    // The resource controller: a trunk on a free device slot, a branch ENI under VLAN 5, the pod annotated.
+    // Until a trunk is attached, the pool keeps one ENI slot free for it: on an m5.large (3 ENIs × 9 pod
+    // addresses) ordinary pods get 18 addresses on 2 ENIs, and the 19th is refused with that reason.
+    const fill = new RpcClient({ endpoint: `unix://${node.socket}`, deadlineMs: 30_000 });
+    const fillReq = (i: number) => ({
+      ContainerID: `fill-${i}`,
+      IfName: 'eth0',
+      NetworkName: 'aws-cni',
+      K8S_POD_NAME: `fill-${i}`,
+      K8S_POD_NAMESPACE: 'shop',
+      K8S_POD_INFRA_CONTAINER_ID: `fill-${i}`,
+      Netns: '',
+      ClientVersion: '',
+      RequiresMultiNICAttachment: false,
+    });
+    for (let i = 0; i < 18; i++)
+      kube.put(
+        'pods',
+        { metadata: { name: `fill-${i}` }, spec: { nodeName: 'node-a', containers: [{ name: 'c' }] } },
+        'shop',
+      );
+    kube.put(
+      'pods',
+      { metadata: { name: 'fill-18' }, spec: { nodeName: 'node-a', containers: [{ name: 'c' }] } },
+      'shop',
+    );
+    const filled = await Promise.all(
+      Array.from({ length: 18 }, (_, i) => fill.call(CNIBackend.AddNetwork, fillReq(i))),
+    );
+    expect(filled.every((r) => r.Success)).toBe(true);
+    const refused = (await fill.call(CNIBackend.AddNetwork, fillReq(18)).catch((e: unknown) => e)) as Error;
+    expect(String(refused)).toMatch(/no ENI slots left \(2\/3 ENIs.*kept for the trunk ENI/);
+    for (let i = 0; i < 18; i++)
+      await fill.call(CNIBackend.DelNetwork, { ...fillReq(i), Reason: 'PodDeleted', K8S_POD_UID: '' });
+    fill.close();
+
+    // The resource controller: a trunk on the kept slot, a branch ENI under VLAN 5, the pod annotated.
     const used = new Set(sim.world.enisOf(node.instanceId).map((e) => e.attachment!.deviceIndex));
-    const slot = [1, 2].find((d) => !used.has(d))!;
+    expect(used).toEqual(new Set([0, 1]));
+    const slot = 2;
     const create = async (InterfaceType: 'trunk' | 'branch', Groups: string[]) =>
       (await ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: SUBNET_A, InterfaceType, Groups })))
         .NetworkInterface!;

@@ -250,6 +250,10 @@ export async function loadFromEc2(
     plumbing,
     catalog,
     ...(cnTarget ? { customNetworking: true, target: cnTarget } : {}),
+    // Security groups for pods on a type that can trunk: one slot stays free until a trunk is attached.
+    ...(cfg.ENABLE_POD_ENI && limits?.trunking
+      ? { reserveTrunkSlot: () => !ds.eniList().some((e) => e.isTrunk) }
+      : {}),
   });
   const manager = new PoolManager({
     ec2,

@@ -42,6 +42,8 @@ export interface Ec2SupplyOptions {
   /** Custom networking: new ENIs in the ENIConfig's subnet; the primary ENI gets no new addresses. */
   target?: EniTargetResolver;
   customNetworking?: boolean;
+  /** Security groups for pods: true while one ENI slot must stay free for the trunk ENI (spec §4.4). */
+  reserveTrunkSlot?: () => boolean;
   /** How long a growth round waits for more shortfalls to join it (default 5 ms). */
   gatherMs?: number;
 }
@@ -131,9 +133,11 @@ export class Ec2Supply implements AddressSupply {
     const views = eniViews(this.ds, this.ledger).map((v) =>
       this.exhausted.has(v.id) ? { ...v, cidrCount: perEniCidrs } : v,
     );
+    const reserve = this.o.reserveTrunkSlot?.() ?? false;
     const plan = planIncrease(stats, warm, this.o.limits, views, {
       maxPods: this.o.maxPods,
       customNetworking: this.o.customNetworking ?? false,
+      reserveForTrunk: reserve,
     });
     if (plan.kind === 'none')
       throw new CapacityError(plan.reason.startsWith('max pods') ? 'max-pods' : 'no-eni-slots', plan.reason);
@@ -156,7 +160,7 @@ export class Ec2Supply implements AddressSupply {
     }
     // The rest on new ENIs, created and attached in parallel (EC2 allows it; the burst then waits for one ENI's
     // latency, not one per ENI).
-    const slots = this.o.limits.maxEni - this.ds.eniList().length;
+    const slots = this.o.limits.maxEni - this.ds.eniList().length - (reserve ? 1 : 0);
     const k = Math.min(slots, Math.ceil(left / perEni));
     if (k > 0) {
       const devices = await this.freeDeviceIndexes(k);

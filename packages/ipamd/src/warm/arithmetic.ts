@@ -104,7 +104,9 @@ export function planIncrease(
   if (attached >= limits.maxEni)
     return {
       kind: 'none',
-      reason: `no ENI slots left (${enis.length + (o.unmanagedEnis ?? 0)}/${limits.maxEni} ENIs, all full)`,
+      reason: `no ENI slots left (${enis.length + (o.unmanagedEnis ?? 0)}/${limits.maxEni} ENIs, all full${
+        o.reserveForTrunk ? '; one slot is kept for the trunk ENI of security groups for pods' : ''
+      })`,
     };
   return { kind: 'new-eni', resources: Math.min(want, perEni), unit };
 }

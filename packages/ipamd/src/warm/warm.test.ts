@@ -144,6 +144,15 @@ describe('refusals say why', () => {
       kind: 'none',
       reason: 'max pods reached (29)',
     });
+    // Security groups for pods without a trunk yet: the last slot is kept for it, and the reason says so.
+    const two = enis.slice(0, 2);
+    const s2 = { ...s, totalIps: 18, assignedIps: 18 };
+    expect(planIncrease(s2, cfg, limits, two, { maxPods: 29 })).toMatchObject({ kind: 'new-eni' });
+    expect(planIncrease(s2, cfg, limits, two, { maxPods: 29, reserveForTrunk: true })).toEqual({
+      kind: 'none',
+      reason:
+        'no ENI slots left (2/3 ENIs, all full; one slot is kept for the trunk ENI of security groups for pods)',
+    });
   });
 });
 
