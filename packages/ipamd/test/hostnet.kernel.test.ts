@@ -188,6 +188,33 @@ describe('host networking (kernel)', () => {
     }
   });
 
+  it('strict security groups for pods move the local rule to priority 20, and leaving strict moves it back', () => {
+    const ns = createTestNetns('hn-sgp');
+    try {
+      const localRules = () =>
+        ns
+          .ipj<{ priority: number; table?: string }>(['rule', 'show'])
+          .filter((r) => r.table === 'local')
+          .map((r) => r.priority);
+      expect(localRules()).toEqual([0]);
+      const strict = applyHostNetwork({ ...settings, podEniStrict: true }, { netnsPath: ns.path });
+      expect(localRules()).toEqual([20]);
+      expect(strict.rulesChanged).toBeGreaterThanOrEqual(2);
+      expect(applyHostNetwork({ ...settings, podEniStrict: true }, { netnsPath: ns.path }).rulesChanged).toBe(
+        0,
+      );
+      applyHostNetwork({ ...settings, podEniStrict: false }, { netnsPath: ns.path });
+      expect(localRules()).toEqual([0]);
+      // Never strict: the local rule is left alone.
+      expect(
+        applyHostNetwork({ ...settings, podEniStrict: false }, { netnsPath: ns.path }).rulesChanged,
+      ).toBe(0);
+      expect(localRules()).toEqual([0]);
+    } finally {
+      ns.remove();
+    }
+  });
+
   it('picks the iptables backend as the Kubernetes wrapper does: kubelet chains in the legacy view mean legacy', () => {
     const ns = createTestNetns('hn-be');
     try {

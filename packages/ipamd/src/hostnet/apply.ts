@@ -41,8 +41,13 @@ export function applyHostRules(nl: Netlink, s: HostNetSettings): number {
       changed++;
 
   if (s.podEniStrict) {
+    // Strict security groups for pods: the local table is consulted after the VLAN rules (priority 10).
     if (nl.rule.ensure({ family, priority: 20, table: LOCAL })) changed++;
     if (nl.rule.delIfExists({ family, priority: 0, table: LOCAL })) changed++;
+  } else if (nl.rule.list(family).some((r) => r.priority === 20 && r.table === LOCAL)) {
+    // Strict mode was left: the local rule goes back to priority 0 before the moved one goes.
+    if (nl.rule.ensure({ family, priority: 0, table: LOCAL })) changed++;
+    if (nl.rule.delIfExists({ family, priority: 20, table: LOCAL })) changed++;
   }
   return changed;
 }
