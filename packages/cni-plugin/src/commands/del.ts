@@ -8,7 +8,7 @@ import { parseResult, type CniResult } from '../cni/result.js';
 import { containerIfName, dummyIfName } from '../names.js';
 import type { Op } from '../plan/ops.js';
 import { branchTeardown, ordinaryTeardown } from '../plan/teardown.js';
-import { DEL_DEADLINE_MS, type Deps } from './deps.js';
+import { DEL_DEADLINE_MS, type Deps, type OpExecutor } from './deps.js';
 import { isUnreachable, socketPath } from './ipam-errors.js';
 
 const fail = (msg: string, details = '') => new CniError(CniCode.Internal, `del cmd: ${msg}`, details);
@@ -76,9 +76,15 @@ export function teardownFromReply(reply: DelNetworkReply, env: CniEnv): Op[] {
   return entries.flatMap((e) => ordinaryTeardown(e.IPv4Addr || e.IPv6Addr, e.RouteTableId));
 }
 
-async function run(deps: Deps, ops: Op[], netns: string): Promise<void> {
-  if (ops.length === 0) return;
-  const exec = await deps.executor();
+/** Closes an executor readied in advance that ends up unused. */
+async function discard(preloaded: Promise<OpExecutor> | undefined): Promise<void> {
+  (await preloaded?.catch(() => undefined))?.close();
+}
+
+/** Applies the ops; a preloaded executor is used (or discarded when there is nothing to do). */
+async function run(deps: Deps, ops: Op[], netns: string, preloaded?: Promise<OpExecutor>): Promise<void> {
+  if (ops.length === 0) return discard(preloaded);
+  const exec = await (preloaded ?? deps.executor());
   try {
     for (const op of ops) await exec.apply(op, netns);
   } finally {
@@ -115,8 +121,10 @@ export async function cmdDel(env: CniEnv, conf: NetConf, deps: Deps): Promise<vo
 
   const ipam = deps.ipam(conf.ipamdEndpoint);
   let reply: DelNetworkReply;
+  // The kernel side (koffi, netlink sockets) is readied while ipamd answers; closed below if unused.
+  let preloaded: Promise<OpExecutor> | undefined;
   try {
-    reply = await ipam.delNetwork(
+    const pending = ipam.delNetwork(
       {
         K8S_POD_NAME: k8s.K8S_POD_NAME,
         K8S_POD_NAMESPACE: k8s.K8S_POD_NAMESPACE,
@@ -130,12 +138,17 @@ export async function cmdDel(env: CniEnv, conf: NetConf, deps: Deps): Promise<vo
       },
       DEL_DEADLINE_MS,
     );
+    pending.catch(() => {}); // awaited just below
+    await (ipam.connected?.() ?? Promise.resolve());
+    preloaded = deps.executor();
+    preloaded.catch(() => {});
+    reply = await pending;
   } catch (e) {
     const text = e instanceof Error ? e.message : String(e);
-    if (text.includes('datastore: unknown pod')) return; // already released (second DEL)
+    if (text.includes('datastore: unknown pod')) return discard(preloaded); // already released (second DEL)
     log.warn({ err: text }, 'DelNetwork failed, cleaning the host side from prevResult');
     try {
-      await run(deps, ordinaryFromPrev(prev, env, k8s), env.netns);
+      await run(deps, ordinaryFromPrev(prev, env, k8s), env.netns, preloaded);
     } catch (e2) {
       log.warn({ err: String(e2) }, 'best-effort cleanup failed');
     }
@@ -150,10 +163,12 @@ export async function cmdDel(env: CniEnv, conf: NetConf, deps: Deps): Promise<vo
   } finally {
     ipam.close();
   }
-  if (!reply.Success)
+  if (!reply.Success) {
+    await discard(preloaded);
     throw fail('failed to process delete request', 'check /var/log/aws-routed-eni/ipamd.log');
+  }
   try {
-    await run(deps, teardownFromReply(reply, env), env.netns);
+    await run(deps, teardownFromReply(reply, env), env.netns, preloaded);
   } catch (e) {
     throw asCniError(e, 'del cmd: failed on tear down pod network');
   }
