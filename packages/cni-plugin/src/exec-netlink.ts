@@ -67,7 +67,15 @@ export function netlinkExecutor(): OpExecutor {
             throw new Error(
               `trunk interface with index ${op.parentIndex} not found (has the trunk ENI been detached?)`,
             );
-          hostNl().link.addVlan(op.name, op.parentIndex, op.vlanId, { mac: op.mac });
+          try {
+            hostNl().link.addVlan(op.name, op.parentIndex, op.vlanId, { mac: op.mac });
+          } catch (e) {
+            if (!isNetlinkError(e, 'EOPNOTSUPP')) throw e;
+            throw new Error(
+              'this kernel cannot create VLAN links, which branch-ENI (security groups for pods) pods need: ' +
+                'load the 802.1Q module on the node (modprobe 8021q) or keep such pods off this node',
+            );
+          }
           return;
         case 'sysctl':
           try {

@@ -294,6 +294,34 @@ describe('aws-cni in throwaway netns', () => {
     },
   );
 
+  it.skipIf(HAS_VLAN)(
+    'a branch-ENI pod on a kernel without 802.1Q fails with that cause, rolled back, address released',
+    async () => {
+      const pod = newPod();
+      ipamd.onAdd = () => ({
+        IPAllocationMetadata: [{ IPv4Addr: '10.0.32.59', DeviceNumber: -1, RouteTableId: 0 }],
+        PodVlanId: 9,
+        PodENIMAC: '0a:00:00:00:00:09',
+        PodENISubnetGW: '10.0.32.1',
+        ParentIfIndex: trunkIndex,
+      });
+      ipamd.onDel = () => ({});
+      const before = ipamd.dels.length;
+      const add = await runPlugin(hostNs, env('ADD', 'c-novlan', pod.path, 'novlan'), JSON.stringify(conf()));
+      expect(add.code).toBe(1);
+      expect(add.json).toMatchObject({
+        code: 999,
+        msg: expect.stringMatching(/cannot create VLAN links.*modprobe 8021q/),
+      });
+      expect(ipamd.dels.slice(before)).toEqual([
+        expect.objectContaining({ Reason: 'SetupNSFailed', ContainerID: 'c-novlan' }),
+      ]);
+      expect(hostLinks().filter((l) => l.startsWith('vlan'))).toEqual([]);
+      expect(ipj(pod.name, ['link', 'show']).map((l) => l['ifname'])).toEqual(['lo']);
+      expect(rules().filter((r) => r.priority === 10 || r.dst === '10.0.32.59')).toEqual([]);
+    },
+  );
+
   it('ADD failing after the address was assigned rolls back both netns and releases the address', async () => {
     const pod = newPod();
     ipamd.onAdd = () => ({
