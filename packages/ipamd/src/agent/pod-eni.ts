@@ -141,7 +141,7 @@ function selfManaged(
     create: (namespace, name, pod, groups) => enis.createFor({ namespace, name, uid: pod.uid }, groups),
     annotate: (namespace, name, value) => setPodEniAnnotation(apis, namespace, name, value),
     warn: (namespace, name, reason, message) => podWarning(apis, namespace, name, reason, message),
-    release: (eniId) => enis.delete(eniId),
+    release: async (eniId) => (await enis.delete(eniId)) !== 'not-ours',
     isGroupError: (e) => e instanceof BranchGroupError,
   };
   // A branch ENI stays while its pod exists with the same UID (a DEL that never came, or a restart, leaves

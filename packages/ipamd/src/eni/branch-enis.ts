@@ -220,8 +220,11 @@ export class BranchEnis {
     });
   }
 
-  /** Disassociates and deletes a branch ENI this node created; one already gone is fine. */
-  delete(eniId: string): Promise<void> {
+  /**
+   * Disassociates and deletes a branch ENI this node created. 'gone': it no longer exists; 'not-ours': another
+   * creator's (e.g. the VPC resource controller's), left alone.
+   */
+  delete(eniId: string): Promise<'deleted' | 'gone' | 'not-ours'> {
     return this.lock.run(async () => {
       const [n] = await this.describe([{ Name: 'network-interface-id', Values: [eniId] }]).catch(
         (e: unknown) => {
@@ -229,7 +232,8 @@ export class BranchEnis {
           throw e;
         },
       );
-      if (!n || tagOf(n, TAG_BRANCH_OF) !== this.o.instanceId) return;
+      if (!n) return 'gone';
+      if (tagOf(n, TAG_BRANCH_OF) !== this.o.instanceId) return 'not-ours';
       for (const a of await this.associations({ branch: eniId }))
         await this.o.ec2.send(new DisassociateTrunkInterfaceCommand({ AssociationId: a.AssociationId }));
       await this.o.ec2
@@ -238,6 +242,7 @@ export class BranchEnis {
           if (codeOf(e) !== 'InvalidNetworkInterfaceID.NotFound') throw e;
         });
       this.o.logger.info({ eni: eniId }, 'branch ENI deleted');
+      return 'deleted';
     });
   }
 

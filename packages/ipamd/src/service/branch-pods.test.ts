@@ -227,7 +227,10 @@ describe('self-managed branch ENIs (VPC_CNI_MANAGE_BRANCH_ENIS)', () => {
       },
       annotate: async (ns, name, value) => void annotations.set(`${ns}/${name}`, value),
       warn: async (ns, name, reason) => void calls.push(`warn ${ns}/${name} ${reason}`),
-      release: async (eniId) => void calls.push(`release ${eniId}`),
+      release: async (eniId) => {
+        calls.push(`release ${eniId}`);
+        return eniId !== 'eni-0theirs';
+      },
       isGroupError: (e) => String(e).includes('InvalidGroup'),
     };
     return { sm, calls, annotations };
@@ -273,6 +276,16 @@ describe('self-managed branch ENIs (VPC_CNI_MANAGE_BRANCH_ENIS)', () => {
     expect(await svc.delNetwork(delReq('web'))).toMatchObject({ Success: true, PodVlanId: 3 });
     expect(m.calls).toEqual(['release eni-0br']);
     expect(m.annotations.get('ns/web')).toBeNull();
+    // A branch ENI another creator made (the resource controller): not deleted, its annotation left alone.
+    const t = manager({ groups: {} });
+    const theirs = setup({
+      pods: { 'ns/web': labelled('test-role', annotation({ eniId: 'eni-0theirs' })) },
+      trunk: 9,
+      selfManaged: t.sm,
+    });
+    expect(await theirs.svc.delNetwork(delReq('web'))).toMatchObject({ Success: true, PodVlanId: 3 });
+    expect(t.calls).toEqual(['release eni-0theirs']);
+    expect(t.annotations.has('ns/web')).toBe(false);
   });
   it('a group EC2 does not know fails the ADD with the cause and a pod event; other errors are refusals', async () => {
     const bad = manager({ groups: { 'test-role': ['sg-x'] }, failCreate: 'groups' });

@@ -33,8 +33,8 @@ export interface SelfManagedBranches {
   /** Writes or (null) removes the pod-eni annotation. */
   annotate(namespace: string, name: string, value: string | null): Promise<void>;
   warn(namespace: string, name: string, reason: string, message: string): Promise<void>;
-  /** Deletes the pod's branch ENI when this node created it. */
-  release(eniId: string): Promise<void>;
+  /** Deletes the pod's branch ENI when this node created it; false when it belongs to someone else. */
+  release(eniId: string): Promise<boolean>;
   /** Whether an error is EC2 refusing the policy's security groups. */
   isGroupError(e: unknown): boolean;
 }
@@ -247,13 +247,13 @@ export class BranchPods {
     if (!eni) throw new RpcError(GrpcStatus.UNKNOWN, 'parsed PodENIData is empty', 'DelNetwork');
     const sm = this.o.selfManaged;
     if (sm) {
-      // Ours to clean up: the branch ENI goes, and the annotation with it (a new sandbox gets a new ENI).
-      await sm
-        .release(eni.eniId)
-        .catch((e: unknown) =>
-          this.o.logger.warn({ eni: eni.eniId, err: String(e) }, 'branch ENI not deleted; the sweep retries'),
-        );
-      await sm.annotate(req.K8S_POD_NAMESPACE, req.K8S_POD_NAME, null).catch(() => {});
+      // Ours to clean up: the branch ENI goes, and the annotation with it (a new sandbox gets a new ENI). An
+      // ENI someone else created (the resource controller) and its annotation are left to them.
+      const ours = await sm.release(eni.eniId).catch((e: unknown) => {
+        this.o.logger.warn({ eni: eni.eniId, err: String(e) }, 'branch ENI not deleted; the sweep retries');
+        return false;
+      });
+      if (ours) await sm.annotate(req.K8S_POD_NAMESPACE, req.K8S_POD_NAME, null).catch(() => {});
     }
     // Choice: the address in its own family's field (upstream always fills IPv4Addr, empty in IPv6 mode).
     return {
