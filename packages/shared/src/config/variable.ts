@@ -1,5 +1,12 @@
 // How one environment variable is described: who reads it, its default, what it accepts and what it does.
+import { parseBool } from './parsers.js';
+
 export type Component = 'ipamd' | 'entrypoint' | 'init';
+
+/** Short names for `readBy` lists. */
+export const I = 'ipamd' as const;
+export const E = 'entrypoint' as const;
+export const N = 'init' as const;
 
 export interface Variable<T> {
   readonly name: string;
@@ -23,3 +30,12 @@ export function variable<T>(
 ): Variable<T> {
   return { emptyIsUnset: true, ...spec };
 }
+
+/** A true/false variable (upstream's strconv.ParseBool spellings). */
+export const bool = (
+  name: string,
+  readBy: Component[],
+  def: boolean,
+  description: string,
+  extra: { manifest?: string; ours?: boolean } = {},
+) => variable<boolean>({ name, readBy, default: def, description, parse: parseBool, ...extra });

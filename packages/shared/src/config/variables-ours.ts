@@ -1,18 +1,14 @@
 // Our own variables (VPC_CNI_*, not in upstream): listen addresses, waits, installer paths, test hooks, and
 // features upstream does not have. Spread into `variables` (variables.ts) at their place in the docs table.
-import { anyString, intAtLeast, jsonText, nonEmpty, parseBool, parseListenAddress } from './parsers.js';
-import { variable } from './variable.js';
-
-const I = 'ipamd' as const;
-const E = 'entrypoint' as const;
-const N = 'init' as const;
+import { anyString, intAtLeast, jsonText, nonEmpty, parseListenAddress } from './parsers.js';
+import { E, I, N, bool as boolVar, variable } from './variable.js';
 
 const bool = (
   name: string,
   readBy: Array<typeof I | typeof E | typeof N>,
   def: boolean,
   description: string,
-) => variable<boolean>({ name, readBy, default: def, description, parse: parseBool, ours: true });
+) => boolVar(name, readBy, def, description, { ours: true });
 
 export const oursVariables = {
   VPC_CNI_IPAMD_SOCKET: variable({

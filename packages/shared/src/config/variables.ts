@@ -15,20 +15,8 @@ import {
   httpUrl,
 } from './parsers.js';
 import { Rejected } from './errors.js';
-import { variable } from './variable.js';
+import { E, I, N, bool, variable } from './variable.js';
 import { oursVariables } from './variables-ours.js';
-
-const I = 'ipamd' as const;
-const E = 'entrypoint' as const;
-const N = 'init' as const;
-
-const bool = (
-  name: string,
-  readBy: Array<typeof I | typeof E | typeof N>,
-  def: boolean,
-  description: string,
-  extra: { manifest?: string; ours?: boolean } = {},
-) => variable<boolean>({ name, readBy, default: def, description, parse: parseBool, ...extra });
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
