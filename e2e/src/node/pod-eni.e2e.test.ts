@@ -19,6 +19,7 @@ import { KubeApiSim } from '../kube/index.js';
 import { Sim } from '../sim/index.js';
 import { SG_1, SG_2, SUBNET_A, sdkClient, smallWorld } from '../sim/testkit.js';
 import { SimNode, linkHotplug } from './index.js';
+import { addRequest } from './pod-eni-kit.js';
 
 const AGENT = resolve(import.meta.dirname, '../../../dist/bin/aws-k8s-agent');
 const tag = randomBytes(3).toString('hex');
@@ -82,17 +83,7 @@ describe('security groups for pods (compatible path) in a node netns', () => {
     // Until a trunk is attached, the pool keeps one ENI slot free for it: on an m5.large (3 ENIs × 9 pod
     // addresses) ordinary pods get 18 addresses on 2 ENIs, and the 19th is refused with that reason.
     const fill = new RpcClient({ endpoint: `unix://${node.socket}`, deadlineMs: 30_000 });
-    const fillReq = (i: number) => ({
-      ContainerID: `fill-${i}`,
-      IfName: 'eth0',
-      NetworkName: 'aws-cni',
-      K8S_POD_NAME: `fill-${i}`,
-      K8S_POD_NAMESPACE: 'shop',
-      K8S_POD_INFRA_CONTAINER_ID: `fill-${i}`,
-      Netns: '',
-      ClientVersion: '',
-      RequiresMultiNICAttachment: false,
-    });
+    const fillReq = (i: number) => addRequest(`fill-${i}`, 'shop', `fill-${i}`);
     for (let i = 0; i < 18; i++)
       kube.put(
         'pods',
@@ -166,17 +157,7 @@ describe('security groups for pods (compatible path) in a node netns', () => {
     );
 
     const client = new RpcClient({ endpoint: `unix://${node.socket}`, deadlineMs: 30_000 });
-    const req = (name: string) => ({
-      ContainerID: `c-${name}`,
-      IfName: 'eth0',
-      NetworkName: 'aws-cni',
-      K8S_POD_NAME: name,
-      K8S_POD_NAMESPACE: 'shop',
-      K8S_POD_INFRA_CONTAINER_ID: `c-${name}`,
-      Netns: '',
-      ClientVersion: '',
-      RequiresMultiNICAttachment: false,
-    });
+    const req = (name: string) => addRequest(name, 'shop');
     try {
       // Like kubelet: the ADD is refused until ipamd has adopted the trunk, then succeeds.
       let reply: AddNetworkReply | undefined;

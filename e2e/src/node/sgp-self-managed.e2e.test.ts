@@ -15,6 +15,7 @@ import { KubeApiSim } from '../kube/index.js';
 import { Sim } from '../sim/index.js';
 import { SG_1, SG_2, SUBNET_A, sdkClient, smallWorld } from '../sim/testkit.js';
 import { SimNode, linkHotplug } from './index.js';
+import { addRequest, podEniOf } from './pod-eni-kit.js';
 import { cidrContains, parseCidr } from '@vpc-cni/shared/ipmath';
 
 const AGENT = resolve(import.meta.dirname, '../../../dist/bin/aws-k8s-agent');
@@ -76,17 +77,7 @@ describe('self-managed branch ENIs (no resource controller)', () => {
       },
       'shop',
     );
-  const req = (name: string) => ({
-    ContainerID: `c-${name}`,
-    IfName: 'eth0',
-    NetworkName: 'aws-cni',
-    K8S_POD_NAME: name,
-    K8S_POD_NAMESPACE: 'shop',
-    K8S_POD_INFRA_CONTAINER_ID: `c-${name}`,
-    Netns: '',
-    ClientVersion: '',
-    RequiresMultiNICAttachment: false,
-  });
+  const req = (name: string) => addRequest(name, 'shop');
   /** Retries refusals as kubelet does (the trunk may still be attaching). */
   async function addUntilServed(client: RpcClient, name: string): Promise<AddNetworkReply> {
     for (const until = Date.now() + 30_000; ;) {
@@ -117,11 +108,7 @@ describe('self-managed branch ENIs (no resource controller)', () => {
       const trunk = sim.world.enisOf(node.instanceId).find((e) => e.interfaceType === 'trunk')!;
       expect(trunk, 'the trunk ipamd attached').toBeDefined();
       expect(trunk.groups).toEqual([SG_1]);
-      const annotation = JSON.parse(
-        (kube.api.store.get('/pods', 'shop', 'web').metadata['annotations'] as Record<string, string>)[
-          'vpc.amazonaws.com/pod-eni'
-        ]!,
-      ) as Array<{ eniId: string; vlanId: number; ifAddress: string; privateIp: string }>;
+      const annotation = podEniOf(kube, 'shop', 'web')!;
       const branch = eni(annotation[0]!.eniId);
       expect(branch).toMatchObject({ interfaceType: 'branch', groups: [SG_2], subnetId: trunk.subnetId });
       expect(web).toMatchObject({
@@ -175,24 +162,12 @@ describe('self-managed branch ENIs (no resource controller)', () => {
       pod('web2', 'test-role');
       const web2 = await addUntilServed(client, 'web2');
       expect(web2.Success).toBe(true);
-      const eni2 = (
-        JSON.parse(
-          (kube.api.store.get('/pods', 'shop', 'web2').metadata['annotations'] as Record<string, string>)[
-            'vpc.amazonaws.com/pod-eni'
-          ]!,
-        ) as Array<{ eniId: string }>
-      )[0]!.eniId;
+      const eni2 = podEniOf(kube, 'shop', 'web2')![0]!.eniId;
       expect(exists(eni2)).toBe(true);
       pod('web3', 'test-role'); // stays: its branch ENI must survive the restart
       const web3 = await addUntilServed(client, 'web3');
       expect(web3.Success).toBe(true);
-      const eni3 = (
-        JSON.parse(
-          (kube.api.store.get('/pods', 'shop', 'web3').metadata['annotations'] as Record<string, string>)[
-            'vpc.amazonaws.com/pod-eni'
-          ]!,
-        ) as Array<{ eniId: string }>
-      )[0]!.eniId;
+      const eni3 = podEniOf(kube, 'shop', 'web3')![0]!.eniId;
       await node.agent!.kill();
       kube.api.store.delete('/pods', 'shop', 'web2');
       await node.startAgent();
@@ -270,17 +245,7 @@ describe('self-managed branch ENIs with custom networking', () => {
   it('matching pods get branch ENIs in the ENIConfig subnet, the others custom-networking addresses there', async () => {
     await node.startAgent();
     const client = new RpcClient({ endpoint: `unix://${node.socket}`, deadlineMs: 30_000 });
-    const req = (name: string) => ({
-      ContainerID: `c-${name}`,
-      IfName: 'eth0',
-      NetworkName: 'aws-cni',
-      K8S_POD_NAME: name,
-      K8S_POD_NAMESPACE: 'shop',
-      K8S_POD_INFRA_CONTAINER_ID: `c-${name}`,
-      Netns: '',
-      ClientVersion: '',
-      RequiresMultiNICAttachment: false,
-    });
+    const req = (name: string) => addRequest(name, 'shop');
     try {
       for (const [name, role] of [
         ['web', 'test-role'],
@@ -304,11 +269,7 @@ describe('self-managed branch ENIs with custom networking', () => {
       const enis = sim.world.enisOf(node.instanceId);
       const trunk = enis.find((e) => e.interfaceType === 'trunk')!;
       expect(trunk).toMatchObject({ subnetId: PODS, groups: [SG_PODS] });
-      const annotation = JSON.parse(
-        (kube.api.store.get('/pods', 'shop', 'web').metadata['annotations'] as Record<string, string>)[
-          'vpc.amazonaws.com/pod-eni'
-        ]!,
-      ) as Array<{ eniId: string }>;
+      const annotation = podEniOf(kube, 'shop', 'web')!;
       const branch = sim.world.eni(annotation[0]!.eniId);
       expect(branch).toMatchObject({ interfaceType: 'branch', subnetId: PODS, groups: [SG_2] });
       expect(web).toMatchObject({ Success: true, PodENISubnetGW: '100.64.0.1' });
