@@ -1,9 +1,8 @@
 // The production ENI source (spec §3.3, §3.5, §3.6 in part): node facts from IMDS, attached ENIs and their
 // addresses from EC2 (what EC2 says is assigned is the truth; IMDS may lag), then the EC2-backed supply.
 // Adopted secondary ENIs get their host plumbing here; the pool manager (grow/shrink/reconcile/leak sweep) is
-// built here and started by the agent once it serves. Not yet: trunk/EFA classification, custom networking (#10).
+// built here and started by the agent once it serves. IPv6 mode: ipv6-source.ts. Not yet: EFA classification.
 import {
-  AssignIpv6AddressesCommand,
   DescribeInstanceTypesCommand,
   DescribeNetworkInterfacesCommand,
   DescribeSubnetsCommand,
@@ -24,6 +23,7 @@ import {
   customNetworkingTarget,
 } from '../eni/index.js';
 import { ImdsClient, type NodeFacts, readAttachedEnis, readNodeFacts } from '../imds/index.js';
+import { ipv6Source } from './ipv6-source.js';
 import type { Datastore } from '../store/index.js';
 import { isPoolTooLow, poolLimits, type WarmConfig } from '../warm/index.js';
 import { type AddressSupply, noSupply } from '../service/supply.js';
@@ -315,94 +315,5 @@ export async function loadFromEc2(
       branchLimit: limits?.trunking ? limits.branchEnis : 0,
       maxEnis: typeLimits.enis,
     },
-  };
-}
-
-/**
- * IPv6 mode (spec §5.2): the primary ENI gets one /80 prefix if it has none, pods take addresses from it; no warm
- * pool, growth, shrink or reconcile. The supply never grows: a /80 does not run out.
- */
-async function ipv6Source(
-  cfg: IpamdConfig,
-  ds: Datastore,
-  ec2: EC2Client,
-  imds: ImdsClient,
-  facts: NodeFacts,
-  enis: NetworkInterface[],
-  ledger: EniLedger,
-  plumbing: EniPlumbing,
-  logger: Logger,
-): Promise<Ec2Source> {
-  const primary = enis.find((e) => e.NetworkInterfaceId === facts.primaryEniId);
-  if (!primary?.Ipv6Prefixes?.length) {
-    const r = await ec2.send(
-      new AssignIpv6AddressesCommand({ NetworkInterfaceId: facts.primaryEniId, Ipv6PrefixCount: 1 }),
-    );
-    const prefix = r.AssignedIpv6Prefixes?.[0];
-    if (!prefix) throw new Error(`AssignIpv6Addresses gave ${facts.primaryEniId} no /80 prefix`);
-    ds.addCidr(facts.primaryEniId, prefix, true);
-    logger.info({ eni: facts.primaryEniId, prefix }, 'assigned the IPv6 /80 prefix for pods');
-  }
-  const mac = `meta-data/network/interfaces/macs/${facts.primaryMac}`;
-  const vpcV6 = await imds.list(`${mac}/vpc-ipv6-cidr-blocks`);
-  const localIpv6 = (await imds.get('meta-data/ipv6')) ?? '';
-  const manager = new PoolManager({
-    ec2,
-    ds,
-    supply: new Ec2Supply(ec2, ds, {
-      instanceId: facts.instanceId,
-      subnetId: facts.subnetId,
-      securityGroups: facts.securityGroups,
-      limits: { maxEni: 0, maxIpsPerEni: 0, maxPrefixesPerEni: 0 },
-      warm: {
-        warmEniTarget: 0,
-        warmIpTarget: 0,
-        minimumIpTarget: 0,
-        warmPrefixTarget: 0,
-        maxEni: 0,
-        prefixDelegation: true,
-      },
-      maxPods: 0,
-      logger,
-      ledger,
-      plumbing,
-    }),
-    warm: {
-      warmEniTarget: 0,
-      warmIpTarget: 0,
-      minimumIpTarget: 0,
-      warmPrefixTarget: 0,
-      maxEni: 0,
-      prefixDelegation: true,
-    },
-    limits: { maxEni: 0, maxIpsPerEni: 0, maxPrefixesPerEni: 0 },
-    maxPods: 0,
-    instanceId: facts.instanceId,
-    vpcId: facts.vpcId,
-    plumbing,
-    readImds: () => readAttachedEnis(imds, facts.primaryMac),
-    provisioning: false,
-    leakedEniCleanup: false,
-    logger,
-  });
-  logger.info(
-    { instance: facts.instanceId, stats: ds.stats(), vpcV6 },
-    'IPv6 mode: pods use the primary ENI /80',
-  );
-  return {
-    supply: noSupply('IPv6 mode: the /80 prefix is the whole pool and never grows'),
-    primary: {
-      mac: facts.primaryMac,
-      primaryIp: facts.localIpv4,
-      vpcCidrs: facts.vpcIpv4Cidrs,
-      ipv6: localIpv6,
-      vpcV6,
-    },
-    maxPods: 110,
-    manager,
-    facts,
-    readVpcCidrs: () => imds.list(`${mac}/vpc-ipv4-cidr-blocks`),
-    ipv6Only: true,
-    eniMac: (id) => ledger.get(id)?.mac,
   };
 }
