@@ -8,6 +8,17 @@ import type { Datastore } from '../store/index.js';
 import { noSupply } from '../service/supply.js';
 import type { Ec2Source } from './ec2-source.js';
 
+/** IPv6 mode has no warm pool and never grows. */
+const NO_POOL = {
+  warmEniTarget: 0,
+  warmIpTarget: 0,
+  minimumIpTarget: 0,
+  warmPrefixTarget: 0,
+  maxEni: 0,
+  prefixDelegation: true,
+};
+const NO_LIMITS = { maxEni: 0, maxIpsPerEni: 0, maxPrefixesPerEni: 0 };
+
 /**
  * IPv6 mode (spec §5.2): the primary ENI gets one /80 prefix if it has none, pods take addresses from it; no warm
  * pool, growth, shrink or reconcile. The supply never grows: a /80 does not run out.
@@ -43,29 +54,15 @@ export async function ipv6Source(
       instanceId: facts.instanceId,
       subnetId: facts.subnetId,
       securityGroups: facts.securityGroups,
-      limits: { maxEni: 0, maxIpsPerEni: 0, maxPrefixesPerEni: 0 },
-      warm: {
-        warmEniTarget: 0,
-        warmIpTarget: 0,
-        minimumIpTarget: 0,
-        warmPrefixTarget: 0,
-        maxEni: 0,
-        prefixDelegation: true,
-      },
+      limits: NO_LIMITS,
+      warm: NO_POOL,
       maxPods: 0,
       logger,
       ledger,
       plumbing,
     }),
-    warm: {
-      warmEniTarget: 0,
-      warmIpTarget: 0,
-      minimumIpTarget: 0,
-      warmPrefixTarget: 0,
-      maxEni: 0,
-      prefixDelegation: true,
-    },
-    limits: { maxEni: 0, maxIpsPerEni: 0, maxPrefixesPerEni: 0 },
+    warm: NO_POOL,
+    limits: NO_LIMITS,
     maxPods: 0,
     instanceId: facts.instanceId,
     vpcId: facts.vpcId,
