@@ -1,7 +1,7 @@
 // The single executables run on their own: copied into an empty directory and started with an empty
 // environment (no PATH, no node, no node_modules). Builds them first when dist/bin is missing.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, linkSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -76,5 +76,64 @@ describe('single executables', () => {
     const r = runIsolated('aws-cni', 'aws-cni', ['--version']);
     expect(r.status).toBe(0);
     expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  // stdin is read with plain reads on fd 0 (src/stdio.ts). A 200 KB config whose one fault is its last field
+  // proves all of it was read; the mtu check fails before any kernel or ipamd call.
+  const bigConf = `{"cniVersion":"1.0.0","name":"big","type":"aws-cni","pad":"${'x'.repeat(200_000)}","mtu":9001}`;
+  const expectMtuFault = (stdout: string) =>
+    expect(JSON.parse(stdout)).toMatchObject({ code: 7, msg: 'mtu must be a string' });
+  const addEnv = {
+    CNI_COMMAND: 'ADD',
+    CNI_CONTAINERID: 'c1',
+    CNI_NETNS: '/nonexistent',
+    CNI_IFNAME: 'eth0',
+    CNI_PATH: '/opt/cni/bin',
+  };
+
+  function collect(child: ReturnType<typeof spawn>): Promise<{ code: number | null; stdout: string }> {
+    let stdout = '';
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    return new Promise((res) => child.on('close', (code) => res({ code, stdout })));
+  }
+  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('aws-cni reads a large config that arrives in slow chunks', async () => {
+    const child = spawn(join(bin, 'aws-cni'), [], { env: addEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+    const done = collect(child);
+    for (let off = 0; off < bigConf.length; off += 50_000) {
+      child.stdin.write(bigConf.slice(off, off + 50_000));
+      await pause(30);
+    }
+    child.stdin.end();
+    const r = await done;
+    expect(r.code).toBe(1);
+    expectMtuFault(r.stdout);
+  });
+
+  it('aws-cni reads a non-blocking stdin to its end (first read EAGAIN, then the stream)', () => {
+    // Node's spawn makes a child's stdio blocking, so python hands over a pipe whose read end is O_NONBLOCK and
+    // writes only after the plugin has found it empty.
+    const feeder = [
+      'import os, subprocess, sys, time',
+      'data = sys.stdin.buffer.read()',
+      'r, w = os.pipe()',
+      'os.set_blocking(r, False)',
+      'p = subprocess.Popen([sys.argv[1]], stdin=r, stdout=subprocess.PIPE, env=dict(os.environ))',
+      'os.close(r)',
+      'time.sleep(0.15)',
+      'os.write(w, data[:1000]); time.sleep(0.05)',
+      "f = os.fdopen(w, 'wb'); f.write(data[1000:]); f.close()",
+      'out, _ = p.communicate()',
+      'sys.stdout.write(out.decode()); sys.exit(p.returncode)',
+    ].join('\n');
+    const r = spawnSync('python3', ['-c', feeder, join(bin, 'aws-cni')], {
+      input: bigConf,
+      env: { ...addEnv, PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
+      encoding: 'utf8',
+    });
+    expect(r.error).toBeUndefined();
+    expect(r.status).toBe(1);
+    expectMtuFault(r.stdout);
   });
 });

@@ -1,17 +1,8 @@
 // aws-cni entry: what main.ts calls. Reads env and stdin, runs one command, writes the result to stdout and
 // sets the exit code. Command modules (and the gRPC client) are loaded only when a command needs them.
-import { writeSync } from 'node:fs';
 import { VERSION } from '@vpc-cni/shared/version';
 import { run } from './run.js';
-
-function readStdin(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    process.stdin.on('data', (c: Buffer) => chunks.push(c));
-    process.stdin.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    process.stdin.on('error', reject);
-  });
-}
+import { readStdin, writeAll } from './stdio.js';
 
 /** Log destination from the config, read leniently (a bad config is reported by the dispatcher). */
 function logTarget(stdin: string): { file: string; level: string } {
@@ -40,7 +31,7 @@ export async function main(): Promise<number> {
     const failAt = Number(process.env['AWS_CNI_TEST_FAIL_AT_OP'] ?? 0);
     return realDeps(VERSION, logger, Number.isInteger(failAt) ? failAt : 0);
   });
-  if (out.stderr) writeSync(2, out.stderr);
-  if (out.stdout) await new Promise<void>((r) => process.stdout.write(out.stdout, () => r()));
+  if (out.stderr) writeAll(2, out.stderr);
+  if (out.stdout) writeAll(1, out.stdout);
   return out.exitCode;
 }

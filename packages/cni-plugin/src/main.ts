@@ -13,15 +13,6 @@ async function selfTestFfi(): Promise<number> {
   return pid === process.pid ? 0 : 1;
 }
 
-function readAllStdin(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    process.stdin.on('data', (c: Buffer) => chunks.push(c));
-    process.stdin.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    process.stdin.on('error', reject);
-  });
-}
-
 const HELP = `aws-cni: the Amazon VPC CNI plugin (vpc-cni-ts). Called by the container runtime with CNI_COMMAND
 (ADD, DEL, CHECK, VERSION, STATUS, GC) in the environment and the network config on stdin.
 Flags: --version, --help.`;
@@ -35,9 +26,12 @@ async function main(): Promise<number> {
     return 0;
   }
   if (basename(process.argv0) === 'egress-cni') {
-    const { runEgress } = await import('./egress.js');
-    const r = await runEgress({ env: process.env, stdin: readAllStdin });
-    if (r.out) writeSync(1, `${r.out}\n`);
+    const [{ runEgress }, { readStdin, writeAll }] = await Promise.all([
+      import('./egress.js'),
+      import('./stdio.js'),
+    ]);
+    const r = await runEgress({ env: process.env, stdin: readStdin });
+    if (r.out) writeAll(1, `${r.out}\n`);
     return r.code;
   }
   // VERSION needs nothing but the version list: answer synchronously, before loading the command modules.

@@ -1,6 +1,6 @@
 // Names derived from the pod identity, identical to upstream so DEL works across an image swap
 // (and Calico-compatible host veth names).
-import { createHash } from 'node:crypto';
+import { sha1Hex } from './sha1.js';
 
 export const DEFAULT_VETH_PREFIX = 'eni';
 export const SGP_VETH_PREFIX = 'vlan';
@@ -8,7 +8,7 @@ export const SGP_VETH_PREFIX = 'vlan';
 /** The 11 hex chars of sha1("<namespace>.<pod>[.<index>]") used by every derived name. */
 export function podHash(namespace: string, podName: string, index = 0): string {
   const pod = index === 0 ? podName : `${podName}.${index}`;
-  return createHash('sha1').update(`${namespace}.${pod}`).digest('hex').slice(0, 11);
+  return sha1Hex(`${namespace}.${pod}`).slice(0, 11);
 }
 
 /** Host-side veth name: prefix (≤ 4 chars) + hash, ≤ 15 chars. */

@@ -1,13 +1,9 @@
 // Typed errors for every kernel call: the errno name, the operation with its arguments, and the kernel's own
 // extended-ACK text, so a failure in a log line says what was attempted and why the kernel refused.
-import { constants } from 'node:os';
-
-const NAMES = new Map<number, string>(
-  Object.entries(constants.errno).map(([name, no]) => [no, name] as [number, string]),
-);
+import { ERRNO_NAMES } from './errno-names.js';
 
 export function errnoName(errno: number): string {
-  return NAMES.get(errno) ?? `E${errno}`;
+  return ERRNO_NAMES[errno] ?? `E${errno}`;
 }
 
 // What the common errnos mean for rtnetlink objects (strerror's "No such process" for a missing IPv4 route helps
