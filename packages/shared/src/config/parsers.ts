@@ -1,6 +1,6 @@
 // Value parsers for environment variables, matching upstream's Go parsing (strconv.ParseBool, strconv.Atoi,
 // base-prefixed integers). A parser returns the value or throws Rejected(what is accepted).
-import { isIPv4 } from 'node:net';
+import { isIPv4 } from '../ipmath/ip-syntax.js';
 import { z } from 'zod';
 import { Rejected } from './errors.js';
 

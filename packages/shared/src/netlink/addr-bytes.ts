@@ -1,5 +1,5 @@
 // IP address text <-> network-order bytes, as netlink carries them.
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv4, isIPv6 } from '../ipmath/ip-syntax.js';
 
 export function ipToBytes(ip: string): Buffer {
   if (isIPv4(ip)) return Buffer.from(ip.split('.').map(Number));
