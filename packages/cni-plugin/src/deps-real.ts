@@ -7,8 +7,10 @@ import {
   NPBackend,
   RpcClient,
   ServingStatus,
+  type Target,
 } from '@vpc-cni/shared/rpc';
 import type { Logger } from '@vpc-cni/shared/logging';
+import { ffiUnixTransport } from '@vpc-cni/shared/rpc/ffi-transport';
 import type { Deps, IpamClient, OpExecutor, PolicyClient } from './commands/deps.js';
 
 export const NPA_ENDPOINT = 'unix:///var/run/aws-node/npa.sock';
@@ -16,8 +18,11 @@ const NPA_DEADLINE_MS = 2_000;
 /** The health service name ipamd registers. */
 export const IPAMD_HEALTH_SERVICE = 'grpc.health.v1.aws-node';
 
+/** ipamd and the policy agent listen on unix sockets: reached through libc, without node:net (~3 ms). */
+const viaLibc = (t: Target) => ('socketPath' in t ? ffiUnixTransport(t.socketPath) : undefined);
+
 export function ipamClient(endpoint: string): IpamClient {
-  const c = new RpcClient({ endpoint });
+  const c = new RpcClient({ endpoint, transport: viaLibc });
   return {
     addNetwork: (req, deadlineMs) => c.call(CNIBackend.AddNetwork, req, { deadlineMs }),
     delNetwork: (req, deadlineMs) => c.call(CNIBackend.DelNetwork, req, { deadlineMs }),
@@ -31,7 +36,7 @@ export function ipamClient(endpoint: string): IpamClient {
 }
 
 export function policyClient(endpoint = NPA_ENDPOINT): PolicyClient {
-  const c = new RpcClient({ endpoint, deadlineMs: NPA_DEADLINE_MS });
+  const c = new RpcClient({ endpoint, deadlineMs: NPA_DEADLINE_MS, transport: viaLibc });
   return {
     enforce: async (name, ns, mode, count) =>
       (

@@ -7,6 +7,9 @@ export interface Libc {
   bind(fd: number, addr: Buffer, len: number): number;
   sendto(fd: number, buf: Buffer, len: number, flags: number, addr: Buffer | null, alen: number): number;
   recv(fd: number, buf: Buffer, len: number, flags: number): number;
+  connect(fd: number, addr: Buffer, len: number): number;
+  poll(fds: Buffer, nfds: number, timeoutMs: number): number;
+  shutdown(fd: number, how: number): number;
   setsockopt(fd: number, level: number, name: number, val: Buffer, len: number): number;
   getsockname(fd: number, addr: Buffer, len: Buffer): number;
   close(fd: number): number;
@@ -29,6 +32,9 @@ export function loadLibc(): Libc {
     bind: fn('int bind(int, const void *, uint32_t)'),
     sendto: fn('intptr_t sendto(int, const void *, size_t, int, const void *, uint32_t)'),
     recv: fn('intptr_t recv(int, _Out_ void *, size_t, int)'),
+    connect: fn('int connect(int, const void *, uint32_t)'),
+    poll: fn('int poll(_Inout_ void *, unsigned long, int)'),
+    shutdown: fn('int shutdown(int, int)'),
     setsockopt: fn('int setsockopt(int, int, int, const void *, uint32_t)'),
     getsockname: fn('int getsockname(int, _Out_ void *, _Inout_ void *)'),
     close: fn('int close(int)'),

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RpcServer, ServingStatus } from '../rpc-server/index.js';
 import { CNIBackend, GrpcStatus, Health, RpcClient, RpcError, type AddNetworkRequest } from './index.js';
+import { ffiUnixTransport } from './ffi-transport.js';
+import type { Target } from './transport.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vct-rpc-'));
 const socket = join(dir, 'sub', 'ipamd.sock');
@@ -103,5 +105,72 @@ describe('RpcClient <-> RpcServer', () => {
 
   it('refuses a non-loopback TCP address', () => {
     expect(() => new RpcServer({ tcpAddress: '0.0.0.0:50051' })).toThrow(/non-loopback/);
+  });
+});
+
+describe('RpcClient over the libc unix socket (aws-cni)', () => {
+  const transport = (t: Target) => ('socketPath' in t ? ffiUnixTransport(t.socketPath) : undefined);
+
+  it('round-trips several calls on one connection, and server errors keep their code and message', async () => {
+    const client = new RpcClient({ endpoint: `unix://${socket}`, transport });
+    for (const id of ['f1', 'f2', 'f3']) {
+      const reply = await client.call(
+        CNIBackend.AddNetwork,
+        CNIBackend.AddNetwork.request.fromPartial({ ContainerID: id }),
+      );
+      expect(reply.IPAllocationMetadata[0]?.IPv4Addr).toBe('10.0.1.5');
+      expect(seen.at(-1)?.ContainerID).toBe(id);
+    }
+    await client.connected();
+    const err = await client
+      .call(CNIBackend.DelNetwork, CNIBackend.DelNetwork.request.fromPartial({}))
+      .catch((e) => e);
+    expect((await client.call(Health.Check, { service: '' })).status).toBe(ServingStatus.SERVING);
+    client.close();
+    expect(err).toBeInstanceOf(RpcError);
+    expect(err.code).toBe(GrpcStatus.UNKNOWN);
+    expect(err.details).toContain('datastore: unknown pod');
+  });
+
+  it('runs other work on the event loop while a reply is awaited, and still meets the deadline', async () => {
+    const client = new RpcClient({ endpoint: socket, deadlineMs: 300, transport });
+    let ticks = 0;
+    const ticker = setInterval(() => (ticks += 1), 10);
+    const t0 = Date.now();
+    const err = await client
+      .call(CNIBackend.AddNetwork, CNIBackend.AddNetwork.request.fromPartial({ ContainerID: 'slow' }))
+      .catch((e) => e);
+    clearInterval(ticker);
+    client.close();
+    expect(err.code).toBe(GrpcStatus.DEADLINE_EXCEEDED);
+    expect(Date.now() - t0).toBeLessThan(1_500); // the 2 s handler is not waited for
+    expect(ticks).toBeGreaterThan(3); // timers ran between poll slices
+  });
+
+  it('names the cause when nothing listens: a missing socket file, a file nobody accepts on', async () => {
+    const missing = new RpcClient({ endpoint: join(dir, 'missing.sock'), transport });
+    const e1 = await missing.call(Health.Check, { service: '' }).catch((e) => e);
+    missing.close();
+    expect(e1.code).toBe(GrpcStatus.UNAVAILABLE);
+    expect(e1.details).toContain(`connect ENOENT ${join(dir, 'missing.sock')}`);
+
+    const stale = join(dir, 'stale.sock');
+    const s2 = new RpcServer({ unixSocket: stale });
+    await s2.start();
+    await s2.stop(100); // leaves no listener; recreate the path as a plain file
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(stale, '');
+    const refused = new RpcClient({ endpoint: stale, transport });
+    const e2 = await refused.call(Health.Check, { service: '' }).catch((e) => e);
+    refused.close();
+    expect(e2.code).toBe(GrpcStatus.UNAVAILABLE);
+    expect(e2.details).toMatch(/connect (ECONNREFUSED|ENOENT)/);
+  });
+
+  it('a TCP endpoint falls back to node:net', async () => {
+    const client = new RpcClient({ endpoint: `127.0.0.1:${tcpPort}`, transport });
+    const reply = await client.call(Health.Check, { service: '' });
+    client.close();
+    expect(reply.status).toBe(ServingStatus.SERVING);
   });
 });

@@ -3,6 +3,7 @@
 // POST to the method path, body = 1-byte compressed flag + 4-byte big-endian length + protobuf message; status in
 // grpc-status trailers (or in the headers of a trailers-only response). HTTP/2 itself: ./h2-connection.ts.
 import { H2Connection, type H2Error } from './h2-connection.js';
+import { netTransport, type H2Transport, type Target } from './transport.js';
 import { GrpcStatus, RpcError } from './status.js';
 import type { UnaryMethod } from './services.js';
 
@@ -11,6 +12,8 @@ export interface RpcClientOptions {
   readonly endpoint: string;
   /** Default per-call deadline in milliseconds. */
   readonly deadlineMs?: number;
+  /** Makes the byte stream for a target; undefined (or no factory) means node:net. */
+  readonly transport?: (target: Target) => H2Transport | undefined;
 }
 
 export interface CallOptions {
@@ -63,11 +66,16 @@ export class RpcClient {
 
   private open(): H2Connection {
     if (this.conn && !this.conn.closed) return this.conn;
-    const target = parseEndpoint(this.options.endpoint);
-    if ('socketPath' in target) return (this.conn = new H2Connection(target));
-    const colon = target.authority.lastIndexOf(':');
-    const host = target.authority.slice(0, colon).replace(/^\[|\]$/g, '');
-    return (this.conn = new H2Connection({ host, port: Number(target.authority.slice(colon + 1)) }));
+    const parsed = parseEndpoint(this.options.endpoint);
+    let target: Target;
+    if ('socketPath' in parsed) target = parsed;
+    else {
+      const colon = parsed.authority.lastIndexOf(':');
+      const host = parsed.authority.slice(0, colon).replace(/^\[|\]$/g, '');
+      target = { host, port: Number(parsed.authority.slice(colon + 1)) };
+    }
+    const transport = this.options.transport?.(target) ?? netTransport(target);
+    return (this.conn = new H2Connection(transport));
   }
 
   /** Calls a unary method; resolves with the decoded reply or rejects with RpcError. */

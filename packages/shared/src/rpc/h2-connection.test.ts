@@ -1,7 +1,7 @@
 // The light HTTP/2 client against node:http2 (nghttp2) servers doing what real servers may do: padded frames,
 // header blocks split over CONTINUATION frames, every static-table header name, Huffman-coded values with
 // non-ASCII bytes, server PING, RST_STREAM and GOAWAY.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   createServer,
   constants,
@@ -15,6 +15,16 @@ import { join } from 'node:path';
 import { Health, GrpcStatus, RpcClient, RpcError } from './index.js';
 import { H2Connection } from './h2-connection.js';
 import type { HeaderList } from './hpack.js';
+import { ffiUnixTransport } from './ffi-transport.js';
+import { netTransport, type H2Transport, type Target } from './transport.js';
+
+// Every test runs over both transports: node:net, and the libc socket aws-cni uses.
+type Factory = ((t: Target) => H2Transport | undefined) | undefined;
+const transports: Array<[string, Factory]> = [
+  ['node:net', undefined],
+  ['libc', (t) => ('socketPath' in t ? ffiUnixTransport(t.socketPath) : undefined)],
+];
+let transport: Factory;
 
 const dir = mkdtempSync(join(tmpdir(), 'vct-h2-'));
 let server: Http2Server | undefined;
@@ -53,7 +63,8 @@ const servingBody = () => {
 function rawCall(
   socket: string,
 ): Promise<{ blocks: Array<{ list: HeaderList; end: boolean }>; body: Buffer; err?: string }> {
-  const conn = new H2Connection({ socketPath: socket });
+  const target = { socketPath: socket };
+  const conn = new H2Connection(transport?.(target) ?? netTransport(target));
   const blocks: Array<{ list: HeaderList; end: boolean }> = [];
   const chunks: Buffer[] = [];
   return new Promise((resolve) => {
@@ -77,7 +88,10 @@ function rawCall(
   });
 }
 
-describe('H2Connection against nghttp2', () => {
+describe.each(transports)('H2Connection against nghttp2 over %s', (_name, factory) => {
+  beforeEach(() => {
+    transport = factory;
+  });
   it('decodes every static-table name, Huffman and non-ASCII values, padded frames and CONTINUATION', async () => {
     const latin = Buffer.from([
       0x09,
@@ -168,7 +182,7 @@ describe('H2Connection against nghttp2', () => {
       }
     });
     const call = async () => {
-      const c = new RpcClient({ endpoint: socket, deadlineMs: 2_000 });
+      const c = new RpcClient({ endpoint: socket, deadlineMs: 2_000, transport });
       const e = (await c.call(Health.Check, { service: '' }).catch((x: unknown) => x)) as RpcError;
       c.close();
       return e;
@@ -203,7 +217,7 @@ describe('H2Connection against nghttp2', () => {
       stream.write(body.subarray(0, 3));
       setTimeout(() => stream.end(body.subarray(3)), 20);
     });
-    const c = new RpcClient({ endpoint: socket });
+    const c = new RpcClient({ endpoint: socket, transport });
     const e = (await c.call(Health.Check, { service: '' }).catch((x: unknown) => x)) as RpcError;
     expect(e.code).toBe(GrpcStatus.UNAVAILABLE);
     expect(e.details).toBe('no ENI slots left: 3/3');

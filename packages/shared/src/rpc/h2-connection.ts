@@ -2,8 +2,8 @@
 // preface, settings and each request in one go (no round trip before the first request), reads frames, answers
 // SETTINGS and PING, and hands each stream its header blocks and data. Loading node:http2 costs a short-lived
 // caller like aws-cni more than a whole call, hence this instead of the built-in client.
-import { connect as netConnect, type Socket } from 'node:net';
 import { HpackDecoder, encodeHeaders, type HeaderList } from './hpack.js';
+import type { H2Transport } from './transport.js';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 const enum Type {
@@ -58,7 +58,6 @@ function frame(type: number, flags: number, stream: number, payload: Uint8Array)
 }
 
 export class H2Connection {
-  private readonly socket: Socket;
   private readonly streams = new Map<number, StreamHandler>();
   private readonly decoder = new HpackDecoder();
   private nextStream = 1;
@@ -72,10 +71,7 @@ export class H2Connection {
   /** Settles when the socket has connected (queued frames are then handed to the kernel) or has failed. */
   readonly ready: Promise<void>;
 
-  constructor(target: { socketPath: string } | { host: string; port: number }) {
-    this.socket =
-      'socketPath' in target ? netConnect(target.socketPath) : netConnect(target.port, target.host);
-    this.socket.setNoDelay?.(true);
+  constructor(private readonly socket: H2Transport) {
     const settings = Buffer.alloc(12);
     settings.writeUInt16BE(SETTINGS_ENABLE_PUSH, 0);
     settings.writeUInt32BE(0, 2);
@@ -91,17 +87,12 @@ export class H2Connection {
         frame(Type.WINDOW_UPDATE, 0, 0, windowUpdate),
       ]),
     );
-    this.ready = new Promise((resolve) => {
-      this.socket.once('connect', () => resolve());
-      this.socket.once('close', () => resolve());
+    this.ready = socket.ready;
+    socket.listen({
+      data: (chunk) => this.receive(chunk),
+      error: (e) => this.fail(new H2Error(`${e.code ?? 'socket error'}: ${e.message}`, 'unavailable')),
+      close: () => this.fail(new H2Error('connection closed before the server sent a status', 'unavailable')),
     });
-    this.socket.on('data', (chunk: Buffer) => this.receive(chunk));
-    this.socket.on('error', (e: NodeJS.ErrnoException) =>
-      this.fail(new H2Error(`${e.code ?? 'socket error'}: ${e.message}`, 'unavailable')),
-    );
-    this.socket.on('close', () =>
-      this.fail(new H2Error('connection closed before the server sent a status', 'unavailable')),
-    );
   }
 
   get closed(): boolean {
@@ -120,6 +111,7 @@ export class H2Connection {
     const id = this.nextStream;
     this.nextStream += 2;
     this.streams.set(id, handler);
+    this.socket.awaiting?.(true);
     const block = encodeHeaders(headers);
     if (block.length > this.maxFrame) throw new H2Error('request headers too large', 'protocol');
     const frames = [frame(Type.HEADERS, END_HEADERS, id, block)];
@@ -135,23 +127,26 @@ export class H2Connection {
   /** Abandons a stream (deadline): RST_STREAM CANCEL, and its handler hears nothing more. */
   cancel(id: number): void {
     if (!this.streams.delete(id) || this.dead) return;
+    this.socket.awaiting?.(this.streams.size > 0);
     const code = Buffer.alloc(4);
     code.writeUInt32BE(0x8, 0);
     this.socket.write(frame(Type.RST_STREAM, 0, id, code));
   }
 
+  /** Ends the connection gracefully (FIN after what is queued). */
   close(): void {
-    this.fail(new H2Error('connection closed by the client', 'unavailable'));
-    this.socket.destroy();
+    this.fail(new H2Error('connection closed by the client', 'unavailable'), false);
+    this.socket.end();
   }
 
-  private fail(err: H2Error): void {
+  private fail(err: H2Error, destroy = true): void {
     if (this.dead) return;
     this.dead = err;
     const handlers = [...this.streams.values()];
     this.streams.clear();
+    this.socket.awaiting?.(false);
     for (const h of handlers) h.end(err);
-    this.socket.destroy();
+    if (destroy) this.socket.destroy();
   }
 
   private receive(chunk: Buffer): void {
@@ -196,6 +191,7 @@ export class H2Connection {
       case Type.RST_STREAM: {
         const h = this.streams.get(stream);
         this.streams.delete(stream);
+        this.socket.awaiting?.(this.streams.size > 0);
         const code = payload.readUInt32BE(0);
         h?.end(new H2Error(`stream reset by the server (HTTP/2 error ${code})`, 'reset', code));
         return;
@@ -220,6 +216,7 @@ export class H2Connection {
             h.end(refused);
           }
         }
+        this.socket.awaiting?.(this.streams.size > 0);
         this.goingAway = true;
         return;
       }
@@ -243,6 +240,7 @@ export class H2Connection {
   private finish(stream: number): void {
     const h = this.streams.get(stream);
     this.streams.delete(stream);
+    this.socket.awaiting?.(this.streams.size > 0);
     h?.end();
   }
 }
