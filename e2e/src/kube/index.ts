@@ -65,6 +65,15 @@ export class KubeApiSim {
     this.api.dropWatches();
   }
 
+  /** The API server goes away (connections refused); `up()` brings it back on the same address, data kept. */
+  down(): Promise<void> {
+    return this.api.close();
+  }
+
+  async up(): Promise<void> {
+    await this.api.listen(Number(new URL(this.url).port));
+  }
+
   stop(): Promise<void> {
     return this.api.close();
   }

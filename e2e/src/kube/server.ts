@@ -165,7 +165,9 @@ export class KubeServer {
     });
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     res.flushHeaders(); // the client's watch() resolves once the headers arrive
-    const send = (type: string, object: unknown) => res.write(`${JSON.stringify({ type, object })}\n`);
+    // Events between a dropped watch's end and its close are not for it.
+    const send = (type: string, object: unknown) =>
+      res.writableEnded || res.write(`${JSON.stringify({ type, object })}\n`);
     if (from > 0 && from < this.store.oldestRv) {
       send('ERROR', status(410, 'Expired', `too old resource version: ${from} (${this.store.oldestRv})`));
       res.end();
