@@ -1,8 +1,8 @@
 // Security groups for pods, compatible path, against the stand-in through a kubeconfig as ipamd reads it: pods
 // are read (branch or not, UID, the pod-eni annotation) and the SecurityGroupsForPods feature is added to the
 // node's CNINode with an optimistic lock; self-managed branch ENIs match SecurityGroupPolicies and write the
-// annotation. Then deploy/rbac.yaml is checked both ways against everything ipamd asked for in this file's flows
-// (ENIConfig lookup included).
+// annotation; the pod and policy watches. Then deploy/rbac.yaml is checked both ways against everything ipamd
+// asked for in this file's flows (ENIConfig lookup included).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import {
   addCniNodeFeature,
   CNINODE,
   K8sEniConfigSource,
+  K8sPodCache,
   K8sPodLookup,
   K8sSgpSource,
   kubeApis,
@@ -104,6 +105,17 @@ async function selfManagedFlow(apis: ReturnType<typeof kubeApis>, s: KubeApiSim)
   const cleared = s.api.store.get('/pods', 'shop', 'api').metadata['annotations'];
   await podWarning(apis, 'shop', 'api', 'SecurityGroupNotFound', 'sg-x does not exist');
   return { matches, annotated, cleared, events: s.api.store.list('/events', 'shop') };
+}
+
+/** ipamd's watches: this node's pods and all SecurityGroupPolicies, read from their caches. */
+async function watchFlow(apis: ReturnType<typeof kubeApis>) {
+  const pods = new K8sPodCache(apis, 'node-a', silentLogger);
+  const sgp = new K8sSgpSource(apis, { logger: silentLogger });
+  await Promise.all([pods.start(), sgp.start()]);
+  const web = await pods.pod('shop', 'web');
+  const match = await sgp.match({ namespace: 'shop', labels: { role: 'test-role' }, serviceAccountName: '' });
+  await Promise.all([pods.stop(), sgp.stop()]);
+  return { web, match };
 }
 
 async function cniNodeFlow(apis: ReturnType<typeof kubeApis>, s: KubeApiSim) {
@@ -202,6 +214,9 @@ describe('ipamd and the API for security groups for pods', () => {
     await podFlow(apis, sim!);
     await cniNodeFlow(apis, sim!);
     await selfManagedFlow(apis, sim!);
+    const w = await watchFlow(apis);
+    expect(w.web?.cached).toBe(true);
+    expect(w.match.groups).toEqual(['sg-1']);
     expect(usedBy(sim!.api.requests)).toEqual(allowedByRbac());
   });
 });

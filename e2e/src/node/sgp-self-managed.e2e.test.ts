@@ -96,7 +96,7 @@ describe('self-managed branch ENIs (no resource controller)', () => {
     }
   };
 
-  it('creates, wires and deletes branch ENIs for matching pods, and sweeps them after a restart', async () => {
+  it('creates, wires and deletes branch ENIs for matching pods; sweeps them after a restart; follows pod deletions', async () => {
     await node.startAgent();
     const client = new RpcClient({ endpoint: `unix://${node.socket}`, deadlineMs: 30_000 });
     try {
@@ -177,6 +177,12 @@ describe('self-managed branch ENIs (no resource controller)', () => {
       expect((await client.call(CNIBackend.AddNetwork, req('web3'))).PodVlanId).toBe(web3.PodVlanId);
       // The trunk stays, and is not re-created.
       expect(sim.world.enisOf(node.instanceId).filter((e) => e.interfaceType === 'trunk')).toHaveLength(1);
+
+      // A pod deleted from the API while ipamd runs, with no DEL (kubelet gone): the pod watch removes its
+      // branch ENI at once, well before the next 30 s sweep.
+      kube.api.store.delete('/pods', 'shop', 'web3');
+      for (const until = Date.now() + 5_000; exists(eni3) && Date.now() < until;) await sleep(100);
+      expect(exists(eni3), 'branch ENI of a pod deleted without DEL').toBe(false);
     } finally {
       client.close();
     }

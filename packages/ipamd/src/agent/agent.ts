@@ -352,6 +352,7 @@ export async function startAgent(
     async stop() {
       rpc.health.set(HEALTH_SERVICE, ServingStatus.NOT_SERVING);
       await manager?.stop();
+      await podEni?.stop();
       await rpc.stop(5_000);
       await checkpoint.persist();
       await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));

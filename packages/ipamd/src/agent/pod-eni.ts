@@ -5,8 +5,9 @@ import type { IpamdConfig } from '@vpc-cni/shared/config';
 import type { AddNetworkReply } from '@vpc-cni/shared/rpc';
 import {
   addCniNodeFeature,
-  K8sPodLookup,
+  K8sPodCache,
   K8sSgpSource,
+  parsePodEniAnnotation,
   kubeApis,
   podWarning,
   setPodEniAnnotation,
@@ -27,6 +28,8 @@ export interface PodEniSupport {
   signal(): Promise<boolean>;
   /** Self-managed only: attach the trunk if missing, delete branch ENIs whose pod is gone. */
   maintain?: () => Promise<void>;
+  /** Stops the watches. */
+  stop(): Promise<void>;
 }
 
 export interface PodEniDeps {
@@ -38,6 +41,8 @@ export interface PodEniDeps {
   logger: Logger;
   /** Tests: pods from somewhere else than the API server. */
   lookup?: PodLookup;
+  /** Tests: how soon a failed watch is retried (default 1 s, doubling to 30 s). */
+  watchRetryMs?: { first: number; max: number };
   /** Self-managed branch ENIs (VPC_CNI_MANAGE_BRANCH_ENIS): the EC2 side; absent in static/IPv6 modes. */
   branchContext?: BranchContext;
   instanceId?: string;
@@ -71,8 +76,12 @@ export async function podEniSupport(d: PodEniDeps): Promise<PodEniSupport> {
     return undefined;
   }
 
-  const lookup = d.lookup ?? new K8sPodLookup(apis);
-  const managed = d.cfg.VPC_CNI_MANAGE_BRANCH_ENIS ? selfManaged(d, apis, lookup) : undefined;
+  // This node's pods from a watch (a GET only for a pod the cache does not have yet); started in the background
+  // so that an unreachable API server does not hold up ipamd (reads then go to the API and fail there).
+  const cache = d.lookup ? undefined : new K8sPodCache(apis, node, d.logger, d.watchRetryMs);
+  const lookup = d.lookup ?? (cache as K8sPodCache);
+  void cache?.start().catch((e: unknown) => d.logger.warn({ err: String(e) }, 'pod watch did not start'));
+  const managed = d.cfg.VPC_CNI_MANAGE_BRANCH_ENIS ? selfManaged(d, apis, lookup, cache) : undefined;
   const branch = new BranchPods({
     ...(managed ? { selfManaged: managed.branches } : {}),
     lookup,
@@ -101,14 +110,18 @@ export async function podEniSupport(d: PodEniDeps): Promise<PodEniSupport> {
     }
     return false;
   }
-  return { branch, signal, ...(managed ? { maintain: managed.maintain } : {}) };
+  const stop = async () => {
+    await Promise.all([cache?.stop(), managed?.stop()]);
+  };
+  return { branch, signal, stop, ...(managed ? { maintain: managed.maintain } : {}) };
 }
 
 function selfManaged(
   d: PodEniDeps,
   apis: KubeApis,
   lookup: PodLookup,
-): { branches: SelfManagedBranches; maintain: () => Promise<void> } {
+  pods: K8sPodCache | undefined,
+): { branches: SelfManagedBranches; maintain: () => Promise<void>; stop: () => Promise<void> } {
   const ctx = d.branchContext;
   if (!ctx || !d.instanceId || !d.primarySubnetId)
     throw new Error('VPC_CNI_MANAGE_BRANCH_ENIS needs EC2 mode with IPv4 (ENIs from IMDS/EC2)');
@@ -133,7 +146,33 @@ function selfManaged(
     poolLock: ctx.poolLock,
     logger: d.logger,
   });
-  const sgp = new K8sSgpSource(apis);
+  const sgp = new K8sSgpSource(apis, {
+    logger: d.logger,
+    ...(d.watchRetryMs ? { retryMs: d.watchRetryMs } : {}),
+  });
+  void sgp.start().catch((e: unknown) => d.logger.warn({ err: String(e) }, 'policy watch did not start'));
+  // A pod deleted from the API takes its branch ENI with it, DEL or not (a no-op when DEL already did it; an
+  // ENI the resource controller made is not ours and stays).
+  pods?.onDelete((namespace, name, pod) => {
+    let eniId: string | undefined;
+    try {
+      eniId = pod.podEniAnnotation ? parsePodEniAnnotation(pod.podEniAnnotation)[0]?.eniId : undefined;
+    } catch {
+      return;
+    }
+    if (!eniId) return;
+    enis.delete(eniId).then(
+      (r) => {
+        if (r === 'deleted')
+          d.logger.info({ pod: `${namespace}/${name}`, eni: eniId }, 'branch ENI of a deleted pod removed');
+      },
+      (e: unknown) =>
+        d.logger.warn(
+          { eni: eniId, err: String(e) },
+          'branch ENI of a deleted pod not removed; the sweep retries',
+        ),
+    );
+  });
   const branches: SelfManagedBranches = {
     match: (namespace, pod) =>
       sgp.match({ namespace, labels: pod.labels, serviceAccountName: pod.serviceAccountName }),
@@ -154,5 +193,5 @@ function selfManaged(
     });
     if (deleted.length) d.logger.info({ deleted }, 'branch ENIs of deleted pods removed');
   };
-  return { branches, maintain };
+  return { branches, maintain, stop: () => sgp.stop() };
 }

@@ -5,6 +5,8 @@ import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node
 export interface KubeApis {
   core: CoreV1Api;
   custom: CustomObjectsApi;
+  /** For watches. */
+  kc: KubeConfig;
 }
 
 export function kubeApis(
@@ -19,7 +21,7 @@ export function kubeApis(
     if (current)
       kc.clusters = kc.clusters.map((c) => (c.name === current.name ? { ...c, server: clusterEndpoint } : c));
   }
-  return { core: kc.makeApiClient(CoreV1Api), custom: kc.makeApiClient(CustomObjectsApi) };
+  return { core: kc.makeApiClient(CoreV1Api), custom: kc.makeApiClient(CustomObjectsApi), kc };
 }
 
 /** HTTP status of a client-node error (ApiException carries `code`). */

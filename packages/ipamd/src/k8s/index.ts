@@ -5,6 +5,7 @@ export { K8sEniConfigSource, eniConfigName, EXTERNAL_LABEL, type NodeMeta } from
 export {
   K8sPodLookup,
   parsePodEniAnnotation,
+  podView,
   podWarning,
   setPodEniAnnotation,
   PodEniParseError,
@@ -24,3 +25,5 @@ export {
   type SgpMatch,
   type SgpSource,
 } from './sgp.js';
+export { K8sPodCache } from './pod-cache.js';
+export { WatchCache, type WatchCacheOptions } from './watch-cache.js';

@@ -1,7 +1,7 @@
 // Security groups for pods, compatible path (spec §1.4 A, §7.3): what ipamd reads from a pod. A pod is a
 // branch-ENI pod when its first container has a resource limit named vpc.amazonaws.com/pod-eni*; the resource
 // controller then writes the branch ENI it attached for the pod into the vpc.amazonaws.com/pod-eni annotation.
-import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { type KubeApis, statusOf } from './client.js';
 
 export const POD_ENI_ANNOTATION = 'vpc.amazonaws.com/pod-eni';
@@ -83,33 +83,37 @@ export interface PodView {
   wantsBranchEni: boolean;
   /** The raw vpc.amazonaws.com/pod-eni annotation, if the controller wrote it. */
   podEniAnnotation: string | undefined;
+  /** Read from the watch cache (may lag the API by a moment), not from the API server. */
+  cached?: true;
 }
 
 export interface PodLookup {
-  /** undefined = the pod does not exist. */
-  pod(namespace: string, name: string): Promise<PodView | undefined>;
+  /** undefined = the pod does not exist. `fresh`: read from the API server, not from a cache. */
+  pod(namespace: string, name: string, opts?: { fresh?: boolean }): Promise<PodView | undefined>;
 }
 
-/** Reads pods from the API server (a GET per branch decision: ADDs are rare next to the API's capacity). */
+export function podView(pod: V1Pod): PodView {
+  const limits = pod.spec?.containers[0]?.resources?.limits ?? {};
+  return {
+    uid: pod.metadata?.uid ?? '',
+    labels: pod.metadata?.labels ?? {},
+    serviceAccountName: pod.spec?.serviceAccountName ?? 'default',
+    wantsBranchEni: Object.keys(limits).some((k) => k.startsWith(POD_ENI_RESOURCE)),
+    podEniAnnotation: pod.metadata?.annotations?.[POD_ENI_ANNOTATION],
+  };
+}
+
+/** Reads pods from the API server, a GET each (the fallback of the watch cache, and for tests). */
 export class K8sPodLookup implements PodLookup {
   constructor(private readonly apis: KubeApis) {}
 
   async pod(namespace: string, name: string): Promise<PodView | undefined> {
-    let pod;
     try {
-      pod = await this.apis.core.readNamespacedPod({ namespace, name });
+      return podView(await this.apis.core.readNamespacedPod({ namespace, name }));
     } catch (e) {
       if (statusOf(e) === 404) return undefined;
       throw e;
     }
-    const limits = pod.spec?.containers[0]?.resources?.limits ?? {};
-    return {
-      uid: pod.metadata?.uid ?? '',
-      labels: pod.metadata?.labels ?? {},
-      serviceAccountName: pod.spec?.serviceAccountName ?? 'default',
-      wantsBranchEni: Object.keys(limits).some((k) => k.startsWith(POD_ENI_RESOURCE)),
-      podEniAnnotation: pod.metadata?.annotations?.[POD_ENI_ANNOTATION],
-    };
   }
 }
 

@@ -3,7 +3,9 @@
 // matches: podSelector against the pod's labels, serviceAccountSelector against the labels of the pod's service
 // account (an empty selector matches everything, as in Kubernetes). The groups of all matching policies are
 // combined, as the VPC resource controller does.
+import type { Logger } from '@vpc-cni/shared/logging';
 import { type KubeApis, statusOf } from './client.js';
+import { WatchCache } from './watch-cache.js';
 
 export const SGP = {
   group: 'vpcresources.k8s.aws',
@@ -38,7 +40,7 @@ export function selectorMatches(sel: LabelSelector, labels: Record<string, strin
 }
 
 interface SgpObject {
-  metadata?: { name?: string };
+  metadata?: { name?: string; namespace?: string };
   spec?: {
     podSelector?: LabelSelector;
     serviceAccountSelector?: LabelSelector;
@@ -63,14 +65,44 @@ export interface SgpSource {
   match(pod: PodIdentity): Promise<SgpMatch>;
 }
 
+/** Policies from the API: a list per match, or (watched) from a cache of all policies, kept by a watch. */
 export class K8sSgpSource implements SgpSource {
-  constructor(private readonly apis: KubeApis) {}
+  private readonly cache: WatchCache<SgpObject> | undefined;
+
+  constructor(
+    private readonly apis: KubeApis,
+    watch?: { logger: Logger; retryMs?: { first: number; max: number } },
+  ) {
+    this.cache = watch
+      ? new WatchCache<SgpObject>({
+          kc: apis.kc,
+          path: `/apis/${SGP.group}/${SGP.version}/${SGP.plural}`,
+          list: async () => (await apis.custom.listClusterCustomObject({ ...SGP })) as { items: SgpObject[] },
+          what: 'SecurityGroupPolicies',
+          logger: watch.logger,
+          ...(watch.retryMs ? { retryMs: watch.retryMs } : {}),
+        })
+      : undefined;
+  }
+
+  start(): Promise<void> {
+    return this.cache?.start() ?? Promise.resolve();
+  }
+
+  stop(): Promise<void> {
+    return this.cache?.stop() ?? Promise.resolve();
+  }
+
+  private async policies(namespace: string): Promise<readonly SgpObject[]> {
+    if (this.cache?.healthy) return this.cache.list(namespace);
+    const list = (await this.apis.custom.listNamespacedCustomObject({ ...SGP, namespace })) as {
+      items?: SgpObject[];
+    };
+    return list.items ?? [];
+  }
 
   async match(pod: PodIdentity): Promise<SgpMatch> {
-    const list = (await this.apis.custom.listNamespacedCustomObject({
-      ...SGP,
-      namespace: pod.namespace,
-    })) as { items?: SgpObject[] };
+    const items = await this.policies(pod.namespace);
     let saLabels: Record<string, string> | undefined;
     const serviceAccountLabels = async () => {
       if (saLabels) return saLabels;
@@ -87,7 +119,7 @@ export class K8sSgpSource implements SgpSource {
       return saLabels;
     };
     const out: SgpMatch = { policies: [], groups: [] };
-    for (const p of list.items ?? []) {
+    for (const p of items) {
       const spec = p.spec ?? {};
       if (!spec.podSelector && !spec.serviceAccountSelector) continue;
       if (spec.podSelector && !selectorMatches(spec.podSelector, pod.labels)) continue;

@@ -37,7 +37,10 @@ function setup(o: {
   ipv6?: boolean;
   failLookup?: boolean;
   selfManaged?: SelfManagedBranches;
+  /** A watch cache's (possibly stale) views: answered unless a fresh read is asked for. */
+  cached?: Record<string, PodView>;
 }) {
+  const freshReads: string[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'vct-branch-'));
   dirs.push(dir);
   const ds = new Datastore({ family: 4, prefixDelegation: false, cooldownMs: 0 });
@@ -46,8 +49,11 @@ function setup(o: {
   const ckpt = new Checkpoint(join(dir, 'ipam.json'), () => ds.allocations(), silentLogger);
   const branch = new BranchPods({
     lookup: {
-      pod: async (ns, name) => {
+      pod: async (ns, name, opts) => {
         if (o.failLookup) throw new Error('connection refused');
+        const hit = o.cached?.[`${ns}/${name}`];
+        if (hit && !opts?.fresh) return { ...hit, cached: true };
+        if (o.cached) freshReads.push(`${ns}/${name}`);
         return o.pods[`${ns}/${name}`];
       },
     },
@@ -67,7 +73,7 @@ function setup(o: {
     logger: silentLogger,
     branch,
   });
-  return { ds, ckpt, svc };
+  return { ds, ckpt, svc, freshReads };
 }
 
 const req = (name: string, c = `c-${name}`) =>
@@ -193,6 +199,22 @@ describe('branch-ENI pods (ENABLE_POD_ENI)', () => {
     );
     await expect(svc.delNetwork(delReq('plain'))).rejects.toThrow(/unknown pod/);
   });
+  it('from a watch cache: ordinary pods are answered from it; a possible branch pod is read again first', async () => {
+    const plain: PodView = { ...branchPod(), wantsBranchEni: false };
+    const { svc, freshReads } = setup({
+      // The cache has not seen the controller's annotation yet; the API server has.
+      cached: { 'ns/plain': plain, 'ns/web': branchPod() },
+      pods: { 'ns/plain': plain, 'ns/web': branchPod(annotation()) },
+      trunk: 7,
+    });
+    expect((await svc.addNetwork(req('plain'))).PodVlanId).toBe(0);
+    expect(freshReads).toEqual([]);
+    expect(await svc.addNetwork(req('web'))).toMatchObject({ Success: true, PodVlanId: 3 });
+    expect(freshReads).toEqual(['ns/web']);
+    // DEL always reads the pod from the API (its annotation and UID decide the teardown).
+    expect((await svc.delNetwork(delReq('web'))).PodVlanId).toBe(3);
+    expect(freshReads).toEqual(['ns/web', 'ns/web']);
+  });
   it('gateway: network address + 1 for IPv4, rejects what is not a CIDR', () => {
     expect(branchGateway('10.0.32.0/19', false)).toBe('10.0.32.1');
     expect(branchGateway('10.0.45.77/19', false)).toBe('10.0.32.1');
@@ -264,6 +286,19 @@ describe('self-managed branch ENIs (VPC_CNI_MANAGE_BRANCH_ENIS)', () => {
     ]);
     expect((await svc.addNetwork(req('other'))).PodVlanId).toBe(0);
     expect(ds.allocations()).toHaveLength(1);
+  });
+  it('a stale cached view never makes a second branch ENI: the fresh read shows the one already made', async () => {
+    const m = manager({ groups: { 'test-role': ['sg-2'] } });
+    const { svc, freshReads } = setup({
+      cached: { 'ns/web': labelled('test-role'), 'ns/other': labelled('nope') },
+      pods: { 'ns/web': labelled('test-role', annotation()), 'ns/other': labelled('nope') },
+      trunk: 9,
+      selfManaged: m.sm,
+    });
+    expect(await svc.addNetwork(req('web'))).toMatchObject({ Success: true, PodVlanId: 3 });
+    expect(m.calls).toEqual([]);
+    expect((await svc.addNetwork(req('other'))).PodVlanId).toBe(0);
+    expect(freshReads).toEqual(['ns/web']);
   });
   it('an annotated pod reuses its branch ENI; DEL releases it and clears the annotation', async () => {
     const m = manager({ groups: { 'test-role': ['sg-2'] } });

@@ -87,6 +87,17 @@ export class BranchPods {
     };
   }
 
+  private async mayBeBranchPod(namespace: string, pod: PodView): Promise<boolean> {
+    if (pod.podEniAnnotation !== undefined) return true;
+    const sm = this.o.selfManaged;
+    if (!sm) return pod.wantsBranchEni;
+    try {
+      return (await sm.match(namespace, pod)).groups.length > 0;
+    } catch {
+      return true; // decided (and reported) on the fresh read
+    }
+  }
+
   /** The reply for a branch-ENI pod, or undefined when the pod takes a pool address. */
   async add(req: AddNetworkRequest): Promise<AddNetworkReply | undefined> {
     let pod;
@@ -96,8 +107,18 @@ export class BranchPods {
       return this.refuse(req, `cannot read the pod from the API server: ${String(e)}`);
     }
     if (!pod) return this.refuse(req, 'the pod does not exist in the API server');
-    let annotation = pod.podEniAnnotation;
     const sm = this.o.selfManaged;
+    // A cached view may only decide that a pod is ordinary: one that may be a branch pod is read again from the
+    // API server before anything is done for it (the cache can lag the annotation by a moment).
+    if (pod.cached && (await this.mayBeBranchPod(req.K8S_POD_NAMESPACE, pod))) {
+      try {
+        pod = await this.o.lookup.pod(req.K8S_POD_NAMESPACE, req.K8S_POD_NAME, { fresh: true });
+      } catch (e) {
+        return this.refuse(req, `cannot read the pod from the API server: ${String(e)}`);
+      }
+      if (!pod) return this.refuse(req, 'the pod does not exist in the API server');
+    }
+    let annotation = pod.podEniAnnotation;
     let groups: string[] = [];
     if (sm && annotation === undefined) {
       try {
@@ -213,7 +234,8 @@ export class BranchPods {
   async del(req: DelNetworkRequest): Promise<DelNetworkReply | undefined> {
     let pod;
     try {
-      pod = await this.o.lookup.pod(req.K8S_POD_NAMESPACE, req.K8S_POD_NAME);
+      // Fresh: the annotation and UID decide what is torn down (only keys the datastore does not know get here).
+      pod = await this.o.lookup.pod(req.K8S_POD_NAMESPACE, req.K8S_POD_NAME, { fresh: true });
     } catch (e) {
       throw new RpcError(
         GrpcStatus.UNKNOWN,
