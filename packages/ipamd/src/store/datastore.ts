@@ -4,15 +4,8 @@
 // Choices (spec §2.4 leaves them open): ENIs are tried by ascending device number, CIDRs by ascending address,
 // and inside a CIDR the lowest usable address wins — so pods pack onto few ENIs and whole ENIs become freeable,
 // and the same sequence of requests always yields the same addresses.
-import {
-  type Family,
-  cidrContains,
-  cidrSize,
-  canonicalIp,
-  formatCidr,
-  nthAddress,
-  parseCidr,
-} from '@vpc-cni/shared/ipmath';
+import { type Family, cidrContains, canonicalIp, formatCidr, parseCidr } from '@vpc-cni/shared/ipmath';
+import { AddressRules, type IpStats } from './address-rules.js';
 import { DatastoreError, NO_AVAILABLE } from './errors.js';
 import {
   type AddressEntry,
@@ -47,15 +40,6 @@ interface Location {
   entry: AddressEntry;
 }
 
-export interface IpStats {
-  totalIPs: number;
-  assignedIPs: number;
-  coolingIPs: number;
-  availableIPs: number;
-  totalPrefixes: number;
-  freePrefixes: number;
-}
-
 export class Datastore {
   private readonly enis = new Map<string, EniEntry>();
   private readonly byKey = new Map<string, Location>();
@@ -65,10 +49,12 @@ export class Datastore {
   private readonly cidrsSorted = new WeakMap<EniEntry, CidrEntry[]>();
   private readonly nowMs: () => number;
   private readonly nowNs: () => bigint;
+  private readonly rules: AddressRules;
 
   constructor(readonly options: DatastoreOptions) {
     this.nowMs = options.nowMs ?? (() => Date.now());
     this.nowNs = options.nowNs ?? (() => BigInt(Date.now()) * 1_000_000n);
+    this.rules = new AddressRules(options, this.nowMs);
   }
 
   // --- ENIs and CIDRs (§2.6) ---
@@ -161,8 +147,8 @@ export class Datastore {
     for (const eni of this.sortedEnis()) {
       if (eni.excludedForPods) continue;
       for (const cidr of this.sortedCidrs(eni)) {
-        if (!this.isActive(cidr)) continue;
-        const address = this.unusedAddress(cidr);
+        if (!this.rules.isActive(cidr)) continue;
+        const address = this.rules.unusedAddress(cidr);
         if (address === undefined) continue;
         const entry: AddressEntry = {
           address,
@@ -306,32 +292,7 @@ export class Datastore {
 
   /** Pool numbers of the active mode, skipping excluded ENIs (§2.2). Cooling addresses count as available. */
   stats(): IpStats {
-    let totalIPs = 0;
-    let assignedIPs = 0;
-    let coolingIPs = 0;
-    let totalPrefixes = 0;
-    let freePrefixes = 0;
-    for (const eni of this.enis.values()) {
-      for (const cidr of eni.cidrs.values()) {
-        const used = this.countAssigned(cidr);
-        if (cidr.isPrefix && cidr.cidr.family === 4) {
-          totalPrefixes++;
-          if (used === 0) freePrefixes++;
-        }
-        if (eni.excludedForPods || !this.isActive(cidr)) continue;
-        totalIPs += Number(cidrSize(cidr.cidr));
-        assignedIPs += used;
-        coolingIPs += this.countCooling(cidr);
-      }
-    }
-    return {
-      totalIPs,
-      assignedIPs,
-      coolingIPs,
-      availableIPs: totalIPs - assignedIPs,
-      totalPrefixes,
-      freePrefixes,
-    };
+    return this.rules.stats(this.enis.values());
   }
 
   /** ENIs with their CIDRs and per-address state (introspection, pool decisions). */
@@ -349,65 +310,16 @@ export class Datastore {
 
   coolingCount(eniId: string): number {
     let n = 0;
-    for (const c of this.eni(eniId).cidrs.values()) n += this.countCooling(c);
+    for (const c of this.eni(eniId).cidrs.values()) n += this.rules.countCooling(c);
     return n;
   }
 
   /** Milliseconds until the first cooling address (of an active CIDR, on a pod ENI) is free again; undefined if none. */
   msUntilCooled(): number | undefined {
-    let soonest: number | undefined;
-    for (const eni of this.enis.values()) {
-      if (eni.excludedForPods) continue;
-      for (const c of eni.cidrs.values()) {
-        if (!this.isActive(c)) continue;
-        for (const a of c.addresses.values())
-          if (this.cooling(a)) {
-            const left = a.unassignedAtMs! + this.options.cooldownMs - this.nowMs();
-            soonest = soonest === undefined ? left : Math.min(soonest, left);
-          }
-      }
-    }
-    return soonest;
+    return this.rules.msUntilCooled(this.enis.values());
   }
 
   // --- helpers ---
-
-  private isActive(c: CidrEntry): boolean {
-    if (c.cidr.family !== this.options.family) return false;
-    if (this.options.family === 6) return c.isPrefix;
-    return this.options.prefixDelegation ? c.isPrefix : !c.isPrefix;
-  }
-
-  private cooling(a: AddressEntry): boolean {
-    return (
-      !a.key && a.unassignedAtMs !== undefined && this.nowMs() - a.unassignedAtMs < this.options.cooldownMs
-    );
-  }
-
-  private countAssigned(c: CidrEntry): number {
-    let n = 0;
-    for (const a of c.addresses.values()) if (a.key) n++;
-    return n;
-  }
-
-  private countCooling(c: CidrEntry): number {
-    let n = 0;
-    for (const a of c.addresses.values()) if (this.cooling(a)) n++;
-    return n;
-  }
-
-  /** Lowest address that is neither assigned nor cooling; cooled-down entries are forgotten on the way. */
-  private unusedAddress(c: CidrEntry): string | undefined {
-    for (const [ip, a] of c.addresses) if (!a.key && !this.cooling(a)) c.addresses.delete(ip);
-    const size = cidrSize(c.cidr);
-    // The first free slot is within the first (entries + 1) addresses.
-    const limit = BigInt(c.addresses.size) + 1n < size ? BigInt(c.addresses.size) + 1n : size;
-    for (let i = 0n; i < limit; i++) {
-      const ip = nthAddress(c.cidr, i);
-      if (!c.addresses.has(ip)) return ip;
-    }
-    return undefined;
-  }
 
   private assignedOn(eni: EniEntry): Location[] {
     const out: Location[] = [];
