@@ -1,0 +1,85 @@
+// The setup the aws-cni kernel tests share: a throwaway "host" netns with a trunk link, a canned ipamd on a unix
+// socket, pod netns made on demand, and the config/env containerd would pass. Each test file that imports this
+// gets its own (names are unique per import), torn down after its tests, failed or not.
+import { afterAll, beforeAll } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { FakeIpamd, addNetns, delNetns, ipj, uniq } from './harness.js';
+
+export const hostNs = uniq('cnih');
+const pods: string[] = [];
+export const ipamd = new FakeIpamd();
+export let trunkIndex = 0;
+
+/** Some kernels (this CI VM) lack 802.1Q; the branch-pod test needs it. */
+function kernelHasVlan(): boolean {
+  const ns = uniq('cniv');
+  try {
+    addNetns(ns);
+    execFileSync('ip', ['-n', ns, 'link', 'add', 'trk', 'type', 'veth', 'peer', 'name', 'trkp']);
+    execFileSync('ip', ['-n', ns, 'link', 'add', 'link', 'trk', 'name', 'trk.5', 'type', 'vlan', 'id', '5'], {
+      stdio: 'ignore',
+    });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    delNetns(ns);
+  }
+}
+export const HAS_VLAN = kernelHasVlan();
+
+export function newPod(): { name: string; path: string } {
+  const name = uniq('cnip');
+  pods.push(name);
+  return { name, path: addNetns(name) };
+}
+
+export function conf(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    cniVersion: '1.0.0',
+    name: 'aws-cni',
+    type: 'aws-cni',
+    vethPrefix: 'eni',
+    mtu: '9001',
+    podSGEnforcingMode: 'strict',
+    pluginLogFile: `${ipamd.dir}/plugin.log`,
+    pluginLogLevel: 'debug',
+    ipamdEndpoint: `unix://${ipamd.socket}`,
+    ...extra,
+  };
+}
+
+export function env(
+  command: string,
+  cid: string,
+  netns: string,
+  pod: string,
+  ns = 'default',
+): Record<string, string> {
+  return {
+    CNI_COMMAND: command,
+    CNI_CONTAINERID: cid,
+    CNI_NETNS: netns,
+    CNI_IFNAME: 'eth0',
+    CNI_PATH: '/usr/lib/cni',
+    CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${ns};K8S_POD_NAME=${pod};K8S_POD_INFRA_CONTAINER_ID=${cid};K8S_POD_UID=uid-${cid}`,
+  };
+}
+
+export type Rule = { priority: number; src?: string; dst?: string; iif?: string; table: string };
+export const rules = (family: '-4' | '-6' = '-4') => ipj<Rule>(hostNs, [family, 'rule', 'show']);
+export const hostLinks = () => ipj<{ ifname: string }>(hostNs, ['link', 'show']).map((l) => l.ifname);
+
+beforeAll(async () => {
+  addNetns(hostNs);
+  execFileSync('ip', ['-n', hostNs, 'link', 'add', 'trunk0', 'type', 'veth', 'peer', 'name', 'trunk0p']);
+  execFileSync('ip', ['-n', hostNs, 'link', 'set', 'trunk0', 'up']);
+  trunkIndex = ipj<{ ifindex: number }>(hostNs, ['link', 'show', 'trunk0'])[0]?.ifindex ?? 0;
+  await ipamd.start();
+});
+
+afterAll(async () => {
+  for (const p of pods) delNetns(p);
+  delNetns(hostNs);
+  await ipamd.stop();
+});
