@@ -1,33 +1,24 @@
 // Every environment variable vpc-cni-ts reads: the single source of truth for names, defaults, parsing and the
 // docs table. Upstream names and defaults; ours are marked and prefixed VPC_CNI_.
 import {
-  anyBaseIntInRange,
   anyString,
   intAtLeast,
-  intInRange,
   nonEmpty,
   oneOf,
   parseAtoi,
   parseBool,
-  parseIPv4CidrList,
   parseJsonStringMap,
   parseListenAddress,
   httpUrl,
 } from './parsers.js';
 import { Rejected } from './errors.js';
 import { E, I, N, bool, variable } from './variable.js';
+import { hostNetworkVariables } from './variables-hostnet.js';
 import { oursVariables } from './variables-ours.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
 const logLevel = (raw: string): LogLevelName => oneOf(LOG_LEVELS, { caseInsensitive: true })(raw);
-
-const vethPrefix = (raw: string): string => {
-  if (raw.length > 4 || ['eth', 'lo', 'vlan'].includes(raw)) {
-    throw new Rejected('at most 4 characters, and not eth, lo or vlan');
-  }
-  return raw;
-};
 
 const pluginLogFile = (raw: string): string => {
   if (raw === 'stdout') throw new Rejected('a file path or stderr (stdout is the CNI result channel)');
@@ -312,115 +303,7 @@ export const variables = {
     description: 'egress-cni log in IPv4 clusters.',
   }),
   // --- host networking ---
-  AWS_VPC_K8S_CNI_EXTERNALSNAT: bool(
-    'AWS_VPC_K8S_CNI_EXTERNALSNAT',
-    [I],
-    false,
-    'No SNAT on the node: pods leave with their own address (NAT gateway does it).',
-  ),
-  AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS: variable<string[]>({
-    name: 'AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS',
-    readBy: [I],
-    default: [],
-    defaultDoc: 'unset',
-    parse: parseIPv4CidrList,
-    description: 'Comma list of IPv4 CIDRs not SNATed (besides the VPC CIDRs).',
-  }),
-  AWS_EXTERNAL_SERVICE_CIDRS: variable<string[]>({
-    name: 'AWS_EXTERNAL_SERVICE_CIDRS',
-    readBy: [I],
-    default: [],
-    defaultDoc: 'unset',
-    parse: parseIPv4CidrList,
-    description: 'Comma list of IPv4 CIDRs routed through the main table (rule 1535).',
-  }),
-  AWS_VPC_K8S_CNI_RANDOMIZESNAT: variable({
-    name: 'AWS_VPC_K8S_CNI_RANDOMIZESNAT',
-    readBy: [I, E],
-    default: 'prng' as 'none' | 'hashrandom' | 'prng',
-    parse: oneOf(['none', 'hashrandom', 'prng'] as const),
-    description: 'SNAT port randomisation: prng = --random-fully, hashrandom = --random, none.',
-  }),
-  AWS_VPC_CNI_NODE_PORT_SUPPORT: bool(
-    'AWS_VPC_CNI_NODE_PORT_SUPPORT',
-    [I],
-    true,
-    'Connmark rules so NodePort replies leave through the primary ENI.',
-  ),
-  AWS_VPC_K8S_CNI_CONNMARK: variable({
-    name: 'AWS_VPC_K8S_CNI_CONNMARK',
-    readBy: [I],
-    default: 0x80,
-    defaultDoc: '0x80',
-    parse: anyBaseIntInRange(1, 0xffffffff),
-    description: 'Connmark/fwmark value and mask.',
-  }),
-  AWS_VPC_ENI_MTU: variable({
-    name: 'AWS_VPC_ENI_MTU',
-    readBy: [I, E],
-    default: 9001,
-    parse: intInRange(576, 9001),
-    description: 'MTU of ENIs and default pod MTU (IPv6: at least 1280).',
-  }),
-  POD_MTU: variable<number | undefined>({
-    name: 'POD_MTU',
-    readBy: [E],
-    default: undefined,
-    defaultDoc: 'AWS_VPC_ENI_MTU',
-    parse: intInRange(576, 9001),
-    description: 'Pod veth MTU in the conflist.',
-  }),
-  AWS_VPC_K8S_CNI_VETHPREFIX: variable({
-    name: 'AWS_VPC_K8S_CNI_VETHPREFIX',
-    readBy: [I, E],
-    default: 'eni',
-    parse: vethPrefix,
-    description: 'Prefix of host-side veth names.',
-  }),
-  ENABLE_V6_EGRESS: bool(
-    'ENABLE_V6_EGRESS',
-    [I, E, N],
-    false,
-    'IPv4 cluster: IPv6 egress for pods through egress-cni.',
-  ),
-  ENABLE_V4_EGRESS: bool(
-    'ENABLE_V4_EGRESS',
-    [E],
-    true,
-    'IPv6 cluster: IPv4 egress for pods through egress-cni.',
-  ),
-  ENABLE_BANDWIDTH_PLUGIN: bool(
-    'ENABLE_BANDWIDTH_PLUGIN',
-    [E],
-    false,
-    'Chain the bandwidth plugin in the conflist.',
-  ),
-  DISABLE_POD_V6: bool(
-    'DISABLE_POD_V6',
-    [E],
-    false,
-    'Chain the tuning plugin that disables IPv6 inside pods.',
-  ),
-  DISABLE_TCP_EARLY_DEMUX: bool(
-    'DISABLE_TCP_EARLY_DEMUX',
-    [N],
-    false,
-    'Set net.ipv4.tcp_early_demux=0 (needed for branch-ENI pod liveness probes).',
-  ),
-  HOST_CNI_BIN_PATH: variable({
-    name: 'HOST_CNI_BIN_PATH',
-    readBy: [E, N],
-    default: '/host/opt/cni/bin',
-    parse: nonEmpty,
-    description: 'Where the CNI executables are installed.',
-  }),
-  HOST_CNI_CONFDIR_PATH: variable({
-    name: 'HOST_CNI_CONFDIR_PATH',
-    readBy: [E],
-    default: '/host/etc/cni/net.d',
-    parse: nonEmpty,
-    description: 'Where 10-aws.conflist is written.',
-  }),
+  ...hostNetworkVariables,
   // --- ours (VPC_CNI_*) ---
   ...oursVariables,
   AWS_EC2_METADATA_SERVICE_ENDPOINT: variable({
