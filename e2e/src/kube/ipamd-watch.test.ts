@@ -38,6 +38,16 @@ async function until(what: string, ok: () => boolean | Promise<boolean>): Promis
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** node-a's pod cache, started, with the deletions it reported. */
+async function podCache(apis: ReturnType<typeof kubeApis>) {
+  const cache = new K8sPodCache(apis, 'node-a', silentLogger, retryMs);
+  cleanups.push(() => cache.stop());
+  const deleted: string[] = [];
+  cache.onDelete((ns, name) => deleted.push(`${ns}/${name}`));
+  await cache.start();
+  return { cache, deleted };
+}
+
 const podGets = (sim: KubeApiSim) =>
   sim.api.requests.filter((r) => r.method === 'GET' && /\/pods\/[^/]+$/.test(r.path)).length;
 
@@ -47,11 +57,7 @@ describe('ipamd watches', () => {
     cleanups.push(() => sim.stop());
     sim.put('pods', pod('a1', 'node-a', { role: 'x' }), 'shop');
     sim.put('pods', pod('b1', 'node-b'), 'shop');
-    const cache = new K8sPodCache(apis, 'node-a', silentLogger, retryMs);
-    cleanups.push(() => cache.stop());
-    const deleted: string[] = [];
-    cache.onDelete((ns, name) => deleted.push(`${ns}/${name}`));
-    await cache.start();
+    const { cache, deleted } = await podCache(apis);
     expect(cache.healthy).toBe(true);
 
     expect(await cache.pod('shop', 'a1')).toMatchObject({ labels: { role: 'x' }, cached: true });
@@ -76,11 +82,7 @@ describe('ipamd watches', () => {
     cleanups.push(() => sim.stop());
     sim.put('pods', pod('a1', 'node-a'), 'shop');
     sim.put('pods', pod('a2', 'node-a'), 'shop');
-    const cache = new K8sPodCache(apis, 'node-a', silentLogger, retryMs);
-    cleanups.push(() => cache.stop());
-    const deleted: string[] = [];
-    cache.onDelete((ns, name) => deleted.push(`${ns}/${name}`));
-    await cache.start();
+    const { cache, deleted } = await podCache(apis);
     sim.restart(); // watches dropped: resumed from the last resourceVersion
     sim.put('pods', pod('a3', 'node-a'), 'shop');
     await until('a3 after the restart', async () => (await cache.pod('shop', 'a3'))?.cached === true);
@@ -96,11 +98,7 @@ describe('ipamd watches', () => {
     const { sim, apis } = await start();
     cleanups.push(() => sim.stop());
     sim.put('pods', pod('old', 'node-a'), 'shop');
-    const cache = new K8sPodCache(apis, 'node-a', silentLogger, retryMs);
-    cleanups.push(() => cache.stop());
-    const deleted: string[] = [];
-    cache.onDelete((ns, name) => deleted.push(`${ns}/${name}`));
-    await cache.start();
+    const { cache, deleted } = await podCache(apis);
     expect((await cache.pod('shop', 'old'))?.cached).toBe(true);
 
     await sim.down();
