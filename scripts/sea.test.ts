@@ -136,4 +136,30 @@ describe('single executables', () => {
     expect(r.status).toBe(1);
     expectMtuFault(r.stdout);
   });
+
+  it('aws-cni answers a CNI error naming the cause when its FFI addon cannot be loaded', () => {
+    // A private mount namespace where the places the addon is extracted to are read-only and empty.
+    const script = [
+      'mkdir -p /run/vpc-cni',
+      'mount -t tmpfs -o ro none /run/vpc-cni',
+      'mount -t tmpfs -o ro none /tmp',
+      'exec "$0"',
+    ].join(' && ');
+    const conf = JSON.stringify({
+      cniVersion: '1.0.0',
+      name: 'aws-cni',
+      type: 'aws-cni',
+      ipamdEndpoint: 'unix:///nonexistent/ipamd.sock',
+    });
+    const r = spawnSync('unshare', ['-m', 'sh', '-c', script, join(bin, 'aws-cni')], {
+      env: { ...addEnv, PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
+      input: conf,
+      encoding: 'utf8',
+    });
+    expect(r.error).toBeUndefined();
+    expect(r.status).toBe(1);
+    const out = JSON.parse(r.stdout) as { code: number; msg: string };
+    expect(out.msg).not.toContain('crashed');
+    expect(out.msg).toMatch(/AddNetwork.*koffi: cannot load the native addon from \/run\/vpc-cni or \/tmp/);
+  });
 });
