@@ -78,8 +78,8 @@ export async function podEniSupport(d: PodEniDeps): Promise<PodEniSupport> {
 
   // This node's pods from a watch (a GET only for a pod the cache does not have yet); started in the background
   // so that an unreachable API server does not hold up ipamd (reads then go to the API and fail there).
-  const cache = d.lookup ? undefined : new K8sPodCache(apis, node, d.logger, d.watchRetryMs);
-  const lookup = d.lookup ?? (cache as K8sPodCache);
+  let cache: K8sPodCache | undefined;
+  const lookup = d.lookup ?? (cache = new K8sPodCache(apis, node, d.logger, d.watchRetryMs));
   void cache?.start().catch((e: unknown) => d.logger.warn({ err: String(e) }, 'pod watch did not start'));
   const managed = d.cfg.VPC_CNI_MANAGE_BRANCH_ENIS ? selfManaged(d, apis, lookup, cache) : undefined;
   const branch = new BranchPods({

@@ -71,7 +71,7 @@ export class H2Connection {
   /** Settles when the socket has connected (queued frames are then handed to the kernel) or has failed. */
   readonly ready: Promise<void>;
 
-  constructor(private readonly socket: H2Transport) {
+  constructor(private readonly transport: H2Transport) {
     const settings = Buffer.alloc(12);
     settings.writeUInt16BE(SETTINGS_ENABLE_PUSH, 0);
     settings.writeUInt32BE(0, 2);
@@ -80,15 +80,15 @@ export class H2Connection {
     const windowUpdate = Buffer.alloc(4);
     windowUpdate.writeUInt32BE(MAX_WINDOW - DEFAULT_WINDOW, 0);
     // Queued until the socket connects; nothing waits for the server's preface.
-    this.socket.write(
+    this.transport.write(
       Buffer.concat([
         PREFACE,
         frame(Type.SETTINGS, 0, 0, settings),
         frame(Type.WINDOW_UPDATE, 0, 0, windowUpdate),
       ]),
     );
-    this.ready = socket.ready;
-    socket.listen({
+    this.ready = transport.ready;
+    transport.listen({
       data: (chunk) => this.receive(chunk),
       error: (e) => this.fail(new H2Error(`${e.code ?? 'socket error'}: ${e.message}`, 'unavailable')),
       close: () => this.fail(new H2Error('connection closed before the server sent a status', 'unavailable')),
@@ -111,7 +111,7 @@ export class H2Connection {
     const id = this.nextStream;
     this.nextStream += 2;
     this.streams.set(id, handler);
-    this.socket.awaiting?.(true);
+    this.transport.awaiting?.(true);
     const block = encodeHeaders(headers);
     if (block.length > this.maxFrame) throw new H2Error('request headers too large', 'protocol');
     const frames = [frame(Type.HEADERS, END_HEADERS, id, block)];
@@ -120,23 +120,23 @@ export class H2Connection {
       const last = at + this.maxFrame >= body.length;
       frames.push(frame(Type.DATA, last ? END_STREAM : 0, id, part));
     }
-    this.socket.write(Buffer.concat(frames));
+    this.transport.write(Buffer.concat(frames));
     return id;
   }
 
   /** Abandons a stream (deadline): RST_STREAM CANCEL, and its handler hears nothing more. */
   cancel(id: number): void {
     if (!this.streams.delete(id) || this.dead) return;
-    this.socket.awaiting?.(this.streams.size > 0);
+    this.transport.awaiting?.(this.streams.size > 0);
     const code = Buffer.alloc(4);
     code.writeUInt32BE(0x8, 0);
-    this.socket.write(frame(Type.RST_STREAM, 0, id, code));
+    this.transport.write(frame(Type.RST_STREAM, 0, id, code));
   }
 
   /** Ends the connection gracefully (FIN after what is queued). */
   close(): void {
     this.fail(new H2Error('connection closed by the client', 'unavailable'), false);
-    this.socket.end();
+    this.transport.end();
   }
 
   private fail(err: H2Error, destroy = true): void {
@@ -144,9 +144,9 @@ export class H2Connection {
     this.dead = err;
     const handlers = [...this.streams.values()];
     this.streams.clear();
-    this.socket.awaiting?.(false);
+    this.transport.awaiting?.(false);
     for (const h of handlers) h.end(err);
-    if (destroy) this.socket.destroy();
+    if (destroy) this.transport.destroy();
   }
 
   private receive(chunk: Buffer): void {
@@ -191,7 +191,7 @@ export class H2Connection {
       case Type.RST_STREAM: {
         const h = this.streams.get(stream);
         this.streams.delete(stream);
-        this.socket.awaiting?.(this.streams.size > 0);
+        this.transport.awaiting?.(this.streams.size > 0);
         const code = payload.readUInt32BE(0);
         h?.end(new H2Error(`stream reset by the server (HTTP/2 error ${code})`, 'reset', code));
         return;
@@ -202,10 +202,10 @@ export class H2Connection {
           if (payload.readUInt16BE(at) === SETTINGS_MAX_FRAME_SIZE)
             this.maxFrame = payload.readUInt32BE(at + 2);
         }
-        this.socket.write(frame(Type.SETTINGS, ACK, 0, Buffer.alloc(0)));
+        this.transport.write(frame(Type.SETTINGS, ACK, 0, Buffer.alloc(0)));
         return;
       case Type.PING:
-        if (!(flags & ACK)) this.socket.write(frame(Type.PING, ACK, 0, payload));
+        if (!(flags & ACK)) this.transport.write(frame(Type.PING, ACK, 0, payload));
         return;
       case Type.GOAWAY: {
         const last = payload.readUInt32BE(0) & 0x7fffffff;
@@ -216,7 +216,7 @@ export class H2Connection {
             h.end(refused);
           }
         }
-        this.socket.awaiting?.(this.streams.size > 0);
+        this.transport.awaiting?.(this.streams.size > 0);
         this.goingAway = true;
         return;
       }
@@ -240,7 +240,7 @@ export class H2Connection {
   private finish(stream: number): void {
     const h = this.streams.get(stream);
     this.streams.delete(stream);
-    this.socket.awaiting?.(this.streams.size > 0);
+    this.transport.awaiting?.(this.streams.size > 0);
     h?.end();
   }
 }
