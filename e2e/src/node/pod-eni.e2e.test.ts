@@ -5,8 +5,6 @@
 // trunk's real link index in the node, and keeps ordinary pods on pool addresses. Kernel wiring of branch pods
 // needs 802.1Q, which this VM's kernel lacks: the plugin's plans for them are unit-tested.
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
 import {
   AssociateTrunkInterfaceCommand,
   AttachNetworkInterfaceCommand,
@@ -15,16 +13,12 @@ import {
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CNIBackend, RpcClient, type AddNetworkReply } from '@vpc-cni/shared/rpc';
-import { KubeApiSim } from '../kube/index.js';
-import { Sim } from '../sim/index.js';
-import { SG_1, SG_2, SUBNET_A, sdkClient, smallWorld } from '../sim/testkit.js';
-import { SimNode, linkHotplug } from './index.js';
-import { addRequest } from './pod-eni-kit.js';
+import type { KubeApiSim } from '../kube/index.js';
+import type { Sim } from '../sim/index.js';
+import { SG_1, SG_2, SUBNET_A } from '../sim/testkit.js';
+import type { SimNode } from './index.js';
+import { addRequest, podEniWorld, type PodEniWorld } from './pod-eni-kit.js';
 
-const AGENT = resolve(import.meta.dirname, '../../../dist/bin/aws-k8s-agent');
-const tag = randomBytes(3).toString('hex');
-const NODE_NS = `vct-sgpnode-${tag}`;
-const VPC_NS = `vct-sgpvpc-${tag}`;
 const ipj = <T>(...args: string[]) =>
   JSON.parse(execFileSync('ip', ['-j', ...args], { encoding: 'utf8' }) || '[]') as T[];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -35,24 +29,16 @@ describe('security groups for pods (compatible path) in a node netns', () => {
   let node: SimNode;
   let ec2: EC2Client;
 
+  let world: PodEniWorld;
+
   beforeAll(async () => {
-    for (const ns of [NODE_NS, VPC_NS]) execFileSync('ip', ['netns', 'add', ns]);
-    sim = await Sim.start(smallWorld());
-    ec2 = sdkClient(sim, 3);
-    linkHotplug(sim, () => undefined, NODE_NS, VPC_NS);
-    kube = await KubeApiSim.start();
-    kube.put('nodes', { metadata: { name: 'node-a' } });
-    kube.api.store.create('vpcresources.k8s.aws/cninodes', undefined, {
-      metadata: { name: 'node-a' },
-      spec: { features: [] },
-    });
-    const n = await sim.launch({ type: 'm5.large', subnetId: SUBNET_A, groups: [SG_1] });
-    node = new SimNode({
-      sim,
-      node: n,
-      netns: NODE_NS,
-      agentBinary: AGENT,
-      kube: { sim: kube, nodeName: 'node-a' },
+    world = await podEniWorld({
+      name: 'sgp',
+      seed: (k) =>
+        k.api.store.create('vpcresources.k8s.aws/cninodes', undefined, {
+          metadata: { name: 'node-a' },
+          spec: { features: [] },
+        }),
       env: {
         ENABLE_POD_ENI: 'true',
         WARM_ENI_TARGET: '0',
@@ -61,13 +47,10 @@ describe('security groups for pods (compatible path) in a node netns', () => {
         IP_COOLDOWN_PERIOD: '0', // the filler pods' addresses are reused at once
       },
     });
+    ({ sim, kube, node, ec2 } = world);
   });
   afterAll(async () => {
-    ec2?.destroy();
-    await node?.stop();
-    await sim?.stop();
-    await kube?.stop();
-    for (const ns of [NODE_NS, VPC_NS]) execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    await world?.stop();
   });
 
   it('serves a branch pod from its annotation with the trunk link index; other pods use the pool', async () => {
@@ -167,7 +150,7 @@ describe('security groups for pods (compatible path) in a node netns', () => {
         if (reply.Success) break;
         await sleep(1_000);
       }
-      const trunkLink = ipj<{ ifindex: number; address: string }>('-n', NODE_NS, 'link').find(
+      const trunkLink = ipj<{ ifindex: number; address: string }>('-n', world.nodeNs, 'link').find(
         (l) => l.address === trunk.MacAddress,
       );
       expect(trunkLink, 'the hot-plugged trunk link').toBeDefined();

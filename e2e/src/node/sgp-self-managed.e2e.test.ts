@@ -5,23 +5,16 @@
 // that cause and a Warning event on the pod; DEL deletes the branch ENI; after a kill -9 the branch ENI of a pod
 // deleted meanwhile is swept and a live pod's is kept. With custom networking as well, the trunk and the branch
 // ENIs go to the ENIConfig subnet, and other pods get addresses from the custom-networking ENIs there.
-import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
 import { DescribeTrunkInterfaceAssociationsCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CNIBackend, GrpcStatus, RpcClient, RpcError, type AddNetworkReply } from '@vpc-cni/shared/rpc';
-import { KubeApiSim } from '../kube/index.js';
-import { Sim } from '../sim/index.js';
-import { SG_1, SG_2, SUBNET_A, sdkClient, smallWorld } from '../sim/testkit.js';
-import { SimNode, linkHotplug } from './index.js';
-import { addRequest, podEniOf } from './pod-eni-kit.js';
+import type { KubeApiSim } from '../kube/index.js';
+import type { Sim } from '../sim/index.js';
+import { SG_1, SG_2, SUBNET_A } from '../sim/testkit.js';
+import type { SimNode } from './index.js';
+import { addRequest, podEniOf, podEniWorld, type PodEniWorld } from './pod-eni-kit.js';
 import { cidrContains, parseCidr } from '@vpc-cni/shared/ipmath';
 
-const AGENT = resolve(import.meta.dirname, '../../../dist/bin/aws-k8s-agent');
-const tag = randomBytes(3).toString('hex');
-const NODE_NS = `vct-smnode-${tag}`;
-const VPC_NS = `vct-smvpc-${tag}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const SGP = 'vpcresources.k8s.aws/securitygrouppolicies';
 
@@ -31,27 +24,20 @@ describe('self-managed branch ENIs (no resource controller)', () => {
   let node: SimNode;
   let ec2: EC2Client;
 
+  let world: PodEniWorld;
+
   beforeAll(async () => {
-    for (const ns of [NODE_NS, VPC_NS]) execFileSync('ip', ['netns', 'add', ns]);
-    sim = await Sim.start(smallWorld());
-    ec2 = sdkClient(sim, 3);
-    linkHotplug(sim, () => undefined, NODE_NS, VPC_NS);
-    kube = await KubeApiSim.start();
-    kube.put('nodes', { metadata: { name: 'node-a' } });
-    const policy = (name: string, role: string, groupIds: string[]) =>
-      kube.api.store.create(SGP, 'shop', {
-        metadata: { name, namespace: 'shop' },
-        spec: { podSelector: { matchLabels: { role } }, securityGroups: { groupIds } },
-      });
-    policy('test-policy', 'test-role', [SG_2]);
-    policy('bad-policy', 'bad-role', ['sg-0123456789abcdef0']);
-    const n = await sim.launch({ type: 'm5.large', subnetId: SUBNET_A, groups: [SG_1] });
-    node = new SimNode({
-      sim,
-      node: n,
-      netns: NODE_NS,
-      agentBinary: AGENT,
-      kube: { sim: kube, nodeName: 'node-a' },
+    world = await podEniWorld({
+      name: 'sm',
+      seed: (k) => {
+        const policy = (name: string, role: string, groupIds: string[]) =>
+          k.api.store.create(SGP, 'shop', {
+            metadata: { name, namespace: 'shop' },
+            spec: { podSelector: { matchLabels: { role } }, securityGroups: { groupIds } },
+          });
+        policy('test-policy', 'test-role', [SG_2]);
+        policy('bad-policy', 'bad-role', ['sg-0123456789abcdef0']);
+      },
       env: {
         ENABLE_POD_ENI: 'true',
         VPC_CNI_MANAGE_BRANCH_ENIS: 'true',
@@ -59,13 +45,10 @@ describe('self-managed branch ENIs (no resource controller)', () => {
         WARM_IP_TARGET: '2',
       },
     });
+    ({ sim, kube, node, ec2 } = world);
   });
   afterAll(async () => {
-    ec2?.destroy();
-    await node?.stop();
-    await sim?.stop();
-    await kube?.stop();
-    for (const ns of [NODE_NS, VPC_NS]) execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    await world?.stop();
   });
 
   const pod = (name: string, role?: string) =>
@@ -192,17 +175,15 @@ describe('self-managed branch ENIs (no resource controller)', () => {
 describe('self-managed branch ENIs with custom networking', () => {
   const PODS = 'subnet-0cccccccccccccccc';
   const SG_PODS = 'sg-03333333333333333';
-  const tag2 = randomBytes(3).toString('hex');
-  const nodeNs = `vct-smcn-${tag2}`;
-  const parkNs = `vct-smcnp-${tag2}`;
   let sim: Sim;
   let kube: KubeApiSim;
   let node: SimNode;
+  let world: PodEniWorld;
 
   beforeAll(async () => {
-    for (const ns of [nodeNs, parkNs]) execFileSync('ip', ['netns', 'add', ns]);
-    sim = await Sim.start(
-      smallWorld({
+    world = await podEniWorld({
+      name: 'smcn',
+      world: {
         subnets: [
           { id: SUBNET_A, cidr: '10.0.1.0/24', az: 'us-west-2a' },
           { id: PODS, cidr: '100.64.0.0/19', az: 'us-west-2a' },
@@ -212,26 +193,18 @@ describe('self-managed branch ENIs with custom networking', () => {
           { id: SG_2, name: 'policy' },
           { id: SG_PODS, name: 'pods' },
         ],
-      }),
-    );
-    linkHotplug(sim, () => undefined, nodeNs, parkNs);
-    kube = await KubeApiSim.start();
-    kube.put('nodes', { metadata: { name: 'node-a', labels: { 'k8s.amazonaws.com/eniConfig': 'pods-a' } } });
-    kube.put('crd.k8s.amazonaws.com/eniconfigs', {
-      metadata: { name: 'pods-a' },
-      spec: { subnet: PODS, securityGroups: [SG_PODS] },
-    });
-    kube.api.store.create(SGP, 'shop', {
-      metadata: { name: 'test-policy', namespace: 'shop' },
-      spec: { podSelector: { matchLabels: { role: 'test-role' } }, securityGroups: { groupIds: [SG_2] } },
-    });
-    const n = await sim.launch({ type: 'm5.large', subnetId: SUBNET_A, groups: [SG_1] });
-    node = new SimNode({
-      sim,
-      node: n,
-      netns: nodeNs,
-      agentBinary: AGENT,
-      kube: { sim: kube, nodeName: 'node-a' },
+      },
+      nodeLabels: { 'k8s.amazonaws.com/eniConfig': 'pods-a' },
+      seed: (k) => {
+        k.put('crd.k8s.amazonaws.com/eniconfigs', {
+          metadata: { name: 'pods-a' },
+          spec: { subnet: PODS, securityGroups: [SG_PODS] },
+        });
+        k.api.store.create(SGP, 'shop', {
+          metadata: { name: 'test-policy', namespace: 'shop' },
+          spec: { podSelector: { matchLabels: { role: 'test-role' } }, securityGroups: { groupIds: [SG_2] } },
+        });
+      },
       env: {
         ENABLE_POD_ENI: 'true',
         VPC_CNI_MANAGE_BRANCH_ENIS: 'true',
@@ -240,12 +213,10 @@ describe('self-managed branch ENIs with custom networking', () => {
         WARM_IP_TARGET: '2',
       },
     });
+    ({ sim, kube, node } = world);
   });
   afterAll(async () => {
-    await node?.stop();
-    await sim?.stop();
-    await kube?.stop();
-    for (const ns of [nodeNs, parkNs]) execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    await world?.stop();
   });
 
   it('matching pods get branch ENIs in the ENIConfig subnet, the others custom-networking addresses there', async () => {

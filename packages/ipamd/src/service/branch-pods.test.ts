@@ -102,6 +102,8 @@ const branchPod = (ann?: string, uid = 'uid-1'): PodView => ({
   podEniAnnotation: ann,
 });
 
+const plainPod = (): PodView => ({ ...branchPod(undefined, 'u'), wantsBranchEni: false });
+
 describe('branch-ENI pods (ENABLE_POD_ENI)', () => {
   it('a pod limiting vpc.amazonaws.com/pod-eni gets its branch ENI; the pool is not touched', async () => {
     const { svc, ds, ckpt } = setup({ pods: { 'ns/web': branchPod(annotation()) }, trunk: 7 });
@@ -126,13 +128,7 @@ describe('branch-ENI pods (ENABLE_POD_ENI)', () => {
   it('other pods take pool addresses', async () => {
     const { svc, ds } = setup({
       pods: {
-        'ns/plain': {
-          uid: 'u',
-          labels: {},
-          serviceAccountName: 'default',
-          wantsBranchEni: false,
-          podEniAnnotation: undefined,
-        },
+        'ns/plain': plainPod(),
       },
       trunk: 7,
     });
@@ -177,13 +173,7 @@ describe('branch-ENI pods (ENABLE_POD_ENI)', () => {
     const { svc } = setup({
       pods: {
         'ns/web': branchPod(annotation(), 'uid-1'),
-        'ns/plain': {
-          uid: 'u',
-          labels: {},
-          serviceAccountName: 'default',
-          wantsBranchEni: false,
-          podEniAnnotation: undefined,
-        },
+        'ns/plain': plainPod(),
       },
       trunk: 7,
     });
@@ -200,7 +190,7 @@ describe('branch-ENI pods (ENABLE_POD_ENI)', () => {
     await expect(svc.delNetwork(delReq('plain'))).rejects.toThrow(/unknown pod/);
   });
   it('from a watch cache: ordinary pods are answered from it; a possible branch pod is read again first', async () => {
-    const plain: PodView = { ...branchPod(), wantsBranchEni: false };
+    const plain = plainPod();
     const { svc, freshReads } = setup({
       // The cache has not seen the controller's annotation yet; the API server has.
       cached: { 'ns/plain': plain, 'ns/web': branchPod() },
