@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(iproute2 iptables nftables containerd runc containernetworking-plugins kmod gcc libc6-dev iputils-ping)
+# Debian packages: one list per concern in scripts/apt/*.txt (comments and blank lines ignored).
+mapfile -t APT_PACKAGES < <(cat scripts/apt/*.txt | sed -e 's/#.*//' -e 's/[[:space:]]//g' | grep -v '^$' | sort -u)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
