@@ -3,15 +3,18 @@ import { vlanLinkName } from '../names.js';
 import { BRANCH_TABLE_BASE } from './add.js';
 import { familyOf, hostCidr, MAIN_TABLE, normaliseTable, type Op } from './ops.js';
 
-/** Ordinary teardown of one pod IP (§4.5): the prio-512/1536 rules and the main-table route. */
-export function ordinaryTeardown(ip: string, table: number): Op[] {
+/**
+ * Ordinary teardown of one pod IP (§4.5): the prio-512/1536 rules and the main-table route (only the route via
+ * `dev` when given, so a route another container now owns is never removed).
+ */
+export function ordinaryTeardown(ip: string, table: number, dev?: string): Op[] {
   const family = familyOf(ip);
   const cidr = hostCidr(ip);
   const t = normaliseTable(table);
   const ops: Op[] = [{ op: 'ruleDelAll', ns: 'host', family, priority: 512, to: cidr, table: MAIN_TABLE }];
   if (t !== MAIN_TABLE)
     ops.push({ op: 'ruleDelAll', ns: 'host', family, priority: 1536, from: cidr, table: t });
-  ops.push({ op: 'routeDel', ns: 'host', dst: cidr, table: MAIN_TABLE });
+  ops.push({ op: 'routeDel', ns: 'host', dst: cidr, table: MAIN_TABLE, ...(dev ? { dev } : {}) });
   return ops;
 }
 

@@ -4,6 +4,7 @@
 // grpc-status trailers (or in the headers of a trailers-only response). HTTP/2 itself: ./h2-connection.ts.
 import { H2Connection, type H2Error } from './h2-connection.js';
 import { netTransport, type H2Transport, type Target } from './transport.js';
+import { ENDPOINT_FORMS, endpointTarget } from './endpoints.js';
 import { GrpcStatus, RpcError } from './status.js';
 import type { UnaryMethod } from './services.js';
 
@@ -66,14 +67,13 @@ export class RpcClient {
 
   private open(): H2Connection {
     if (this.conn && !this.conn.closed) return this.conn;
-    const parsed = parseEndpoint(this.options.endpoint);
-    let target: Target;
-    if ('socketPath' in parsed) target = parsed;
-    else {
-      const colon = parsed.authority.lastIndexOf(':');
-      const host = parsed.authority.slice(0, colon).replace(/^\[|\]$/g, '');
-      target = { host, port: Number(parsed.authority.slice(colon + 1)) };
-    }
+    const target: Target | { error: string } = endpointTarget(this.options.endpoint);
+    if ('error' in target)
+      throw new RpcError(
+        GrpcStatus.INVALID_ARGUMENT,
+        `invalid endpoint (${target.error}); use ${ENDPOINT_FORMS}`,
+        'connect',
+      );
     const transport = this.options.transport?.(target) ?? netTransport(target);
     return (this.conn = new H2Connection(transport));
   }
@@ -103,7 +103,15 @@ export class RpcClient {
         conn.cancel(stream);
         fail(GrpcStatus.DEADLINE_EXCEEDED, `no reply within ${deadlineMs} ms`);
       }, deadlineMs);
-      const conn = this.open();
+      let conn: H2Connection;
+      try {
+        conn = this.open();
+      } catch (e) {
+        clearTimeout(timer);
+        settled = true;
+        reject(e);
+        return;
+      }
       const headers: Array<[string, string]> = [
         [':method', 'POST'],
         [':scheme', 'http'],
@@ -152,7 +160,11 @@ export class RpcClient {
    * the calls report that). Lets a caller start synchronous work while the server answers.
    */
   connected(): Promise<void> {
-    return this.open().ready;
+    try {
+      return this.open().ready;
+    } catch {
+      return Promise.resolve(); // an invalid endpoint: the calls already report it
+    }
   }
 
   close(): void {
