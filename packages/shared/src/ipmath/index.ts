@@ -1,8 +1,6 @@
 // IP arithmetic on bigints for IPv4 and IPv6 CIDRs: parse, format, contain, walk. Used by the datastore (which
 // walks /28 and /80 prefixes) and the simulator (which allocates from subnets).
 import { isIPv4, isIPv6 } from './ip-syntax.js';
-
-export { isIPv4, isIPv6 };
 import { bytesToIp, ipToBytes } from '../netlink/addr-bytes.js';
 
 export { isIPv4, isIPv6 };
