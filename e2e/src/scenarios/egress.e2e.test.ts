@@ -38,16 +38,24 @@ const podAddrs = (p: CriPod, family: 4 | 6, dev: string) =>
     }[]
   ).flatMap((l) => l.addr_info.filter((a) => a.scope === 'global').map((a) => a.local));
 const natSave = (n: ScenarioNode, family: 4 | 6) =>
-  execFileSync('ip', ['netns', 'exec', n.nodeNs, family === 4 ? 'iptables-save' : 'ip6tables-save', '-t', 'nat'], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
+  execFileSync(
+    'ip',
+    ['netns', 'exec', n.nodeNs, family === 4 ? 'iptables-save' : 'ip6tables-save', '-t', 'nat'],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    },
+  );
 const egressChains = (n: ScenarioNode, family: 4 | 6) =>
   natSave(n, family)
     .split('\n')
     .filter((l) => l.startsWith(`:CNI-E${family}-`));
 const nodeVeths = (n: ScenarioNode) =>
-  (JSON.parse(execFileSync('ip', ['-n', n.nodeNs, '-j', 'link', 'show'], { encoding: 'utf8' })) as { ifname: string }[])
+  (
+    JSON.parse(execFileSync('ip', ['-n', n.nodeNs, '-j', 'link', 'show'], { encoding: 'utf8' })) as {
+      ifname: string;
+    }[]
+  )
     .map((l) => l.ifname)
     .filter((name) => /^veth[0-9a-f]{8}$/.test(name));
 const reservationsOf = (pods: CriPod[]) =>

@@ -119,6 +119,9 @@ describe('egress-cni config', () => {
     expect(e2.message.length).toBeLessThan(200);
     expect(e2.message).toMatch(/\(2000000 characters\)/);
     expect(err(() => parse({ mtu: 1e308 })).message).toMatch(/the number 1e\+308/);
+    const e3 = err(() => parse({ cniVersion: '9'.repeat(1_000_000) }));
+    expect(e3.code).toBe(1);
+    expect(e3.details.length).toBeLessThan(200);
     expect(describeValue(undefined)).toBe('undefined');
   });
 

@@ -195,7 +195,9 @@ export function parseEgressConf(stdin: string): EgressConf {
       'stdin must be the JSON network configuration from the conflist',
     );
   const o = parsed;
-  const cniVersion = requireVersion(optString(o, 'cniVersion', '', 'a CNI version such as "1.0.0"'));
+  const rawVersion = optString(o, 'cniVersion', '', 'a CNI version such as "1.0.0"');
+  // Bounded before it is quoted in the error (no supported version is that long).
+  const cniVersion = requireVersion(rawVersion.length > 16 ? `${rawVersion.slice(0, 16)}…` : rawVersion);
   const name = optString(o, 'name', '', 'the network name from the conflist');
   if (name !== '' && !isValidId(name))
     throw invalid('name', name, 'letters, digits, "_", "." and "-", starting with a letter or digit');

@@ -62,7 +62,9 @@ export class ImdsClient {
         });
         if (res.status === 404) return undefined;
         if (res.status === 401) {
+          // A 401 means IMDS requires tokens: if a slow token PUT made us fall back to IMDSv1, try v2 again.
           this.token = undefined;
+          this.v1 = false;
           throw new ImdsError(path, 'token rejected (401)');
         }
         if (!res.ok) throw new ImdsError(path, `HTTP ${res.status}`);
