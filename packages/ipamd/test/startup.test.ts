@@ -1,13 +1,12 @@
 // Start-up failures exit: ipamd (in-process through its main, and the built executable), the entrypoint and
 // init each return non-zero with one line naming the cause and the remedy, and ipamd leaves nothing listening.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type Server, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main as agentMain } from '../src/agent/main.js';
-import { main as initMain } from '@vpc-cni/init/cli';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const BIN = join(ROOT, 'dist/bin/aws-k8s-agent');
@@ -198,40 +197,37 @@ describe('entrypoint start-up failures', () => {
 });
 
 describe('init start-up failures', () => {
-  it('bad configuration: returns 1', async () => {
-    expect(await initMain([], { DISABLE_TCP_EARLY_DEMUX: 'perhaps' })).toBe(1);
-  });
-
-  it('IMDS unreachable past its retries: returns 1', async () => {
-    const dir = tmp();
+  const initEnv = (dir: string, extra: Record<string, string> = {}) => {
     mkdirSync(join(dir, 'src'));
     mkdirSync(join(dir, 'bin'));
-    const closed = await freePort();
-    expect(
-      await initMain([], {
-        VPC_CNI_SOURCE_BIN_DIR: join(dir, 'src'),
-        HOST_CNI_BIN_PATH: join(dir, 'bin'),
-        AWS_EC2_METADATA_SERVICE_ENDPOINT: `http://127.0.0.1:${closed}`,
-      }),
-    ).toBe(1);
-  });
+    writeFileSync(join(dir, 'src', 'aws-cni'), '#!/bin/sh\n');
+    return { VPC_CNI_SOURCE_BIN_DIR: join(dir, 'src'), HOST_CNI_BIN_PATH: join(dir, 'bin'), ...extra };
+  };
 
-  it.skipIf(!existsSync(BIN))('the executable prints one line with the cause and the remedy', async () => {
-    const dir = tmp();
-    mkdirSync(join(dir, 'src'));
-    mkdirSync(join(dir, 'bin'));
-    const closed = await freePort();
-    const r = await run(['aws-vpc-cni-init'], {
-      VPC_CNI_SOURCE_BIN_DIR: join(dir, 'src'),
-      HOST_CNI_BIN_PATH: join(dir, 'bin'),
-      AWS_EC2_METADATA_SERVICE_ENDPOINT: `http://127.0.0.1:${closed}`,
-    });
+  it.skipIf(!existsSync(BIN))('bad configuration: exits 1 with one line naming the variable', async () => {
+    const r = await run(['aws-vpc-cni-init'], initEnv(tmp(), { DISABLE_TCP_EARLY_DEMUX: 'perhaps' }));
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(
-      new RegExp(
-        `^aws-vpc-cni-init cannot start: the instance metadata service at http://127.0.0.1:${closed} did not answer .*; remedy: enable the instance metadata endpoint`,
-      ),
+      /^aws-vpc-cni-init cannot start: bad configuration: invalid DISABLE_TCP_EARLY_DEMUX="perhaps".*; remedy: fix the named environment variable/,
     );
   });
+
+  it.skipIf(!existsSync(BIN))(
+    'IMDS unreachable past its retries: exits 1 naming the endpoint and the remedy',
+    async () => {
+      const closed = await freePort();
+      const r = await run(
+        ['aws-vpc-cni-init'],
+        initEnv(tmp(), { AWS_EC2_METADATA_SERVICE_ENDPOINT: `http://127.0.0.1:${closed}` }),
+      );
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `^aws-vpc-cni-init cannot start: the instance metadata service at http://127.0.0.1:${closed} did not answer .*; remedy: enable the instance metadata endpoint`,
+        ),
+      );
+    },
+  );
 });
