@@ -1,6 +1,7 @@
 // Installs the CNI executables into the host's CNI bin directory. Each file is written to a temp name in the
 // destination directory, fsynced, made 0755 and renamed over the old one, so a container runtime calling the
 // plugin at that moment runs either the old or the new binary, never a half-written one.
+import { StartupError } from '@vpc-cni/shared/startup';
 import {
   closeSync,
   copyFileSync,
@@ -26,8 +27,9 @@ export interface Installed {
 export function installBinaries(srcDir: string, destDir: string, only?: readonly string[]): Installed[] {
   const dest = statSync(destDir, { throwIfNoEntry: false });
   if (!dest?.isDirectory())
-    throw new Error(
-      `HOST_CNI_BIN_PATH ${destDir} is not a directory: is the host's /opt/cni/bin mounted there?`,
+    throw new StartupError(
+      `HOST_CNI_BIN_PATH ${destDir} is not a directory`,
+      "mount the host's /opt/cni/bin there (hostPath volume) or set HOST_CNI_BIN_PATH to where it is mounted",
     );
   const out: Installed[] = [];
   const names = only ? [...only] : readdirSync(srcDir).sort();

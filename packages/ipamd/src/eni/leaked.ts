@@ -8,7 +8,8 @@ import {
   type Filter,
 } from '@aws-sdk/client-ec2';
 import type { Logger } from '@vpc-cni/shared/logging';
-import { type CallObserver, ec2Call, withRetries } from './ec2-call.js';
+import { type CallObserver, ec2Call, errorCode, withRetries } from './ec2-call.js';
+import type { PoolObserver } from './observer.js';
 import { deleteEni } from './free-eni.js';
 
 export const LEAK_GRACE_MS = 5 * 60_000;
@@ -19,6 +20,7 @@ export interface LeakSweepOptions {
   clusterName?: string | undefined;
   logger: Logger;
   onCall?: CallObserver | undefined;
+  observer?: PoolObserver | undefined;
   now?: () => number;
   backoffScale?: number;
 }
@@ -86,7 +88,8 @@ export async function sweepLeakedEnis(ec2: EC2Client, o: LeakSweepOptions): Prom
         out.deleted.push(id);
         o.logger.info({ eni: id, createdAt: tag }, 'deleted a leaked ENI');
       } catch (e) {
-        o.logger.warn({ eni: id, err: String(e) }, 'could not delete a leaked ENI');
+        o.observer?.utilsError('cleanUpLeakedENIDeleteErr', errorCode(e));
+        o.logger.warn({ eni: id, err: e }, 'could not delete a leaked ENI');
       }
     }
   } while (token);
