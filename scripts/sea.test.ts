@@ -138,11 +138,15 @@ describe('single executables', () => {
   });
 
   it('aws-cni answers a CNI error naming the cause when its FFI addon cannot be loaded', () => {
-    // A private mount namespace where the places the addon is extracted to are read-only and empty.
+    // A private mount namespace where every place the addon is extracted to is read-only and empty:
+    // /run/vpc-cni and the temp dir (TMPDIR, a directory of this test's own, so the binary and the checkout stay
+    // visible wherever they live, /tmp included). Without /run/vpc-cni on the host, a private tmpfs over /run
+    // provides one, so nothing is created on the host.
+    const tmp = mkdtempSync(join(tmpdir(), 'vct-sea-ro-'));
     const script = [
-      'mkdir -p /run/vpc-cni',
+      '{ [ -d /run/vpc-cni ] || { mount -t tmpfs none /run && mkdir /run/vpc-cni; }; }',
       'mount -t tmpfs -o ro none /run/vpc-cni',
-      'mount -t tmpfs -o ro none /tmp',
+      'mount -t tmpfs -o ro none "$TMPDIR"',
       'exec "$0"',
     ].join(' && ');
     const conf = JSON.stringify({
@@ -151,15 +155,20 @@ describe('single executables', () => {
       type: 'aws-cni',
       ipamdEndpoint: 'unix:///nonexistent/ipamd.sock',
     });
-    const r = spawnSync('unshare', ['-m', 'sh', '-c', script, join(bin, 'aws-cni')], {
-      env: { ...addEnv, PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
-      input: conf,
-      encoding: 'utf8',
-    });
-    expect(r.error).toBeUndefined();
-    expect(r.status).toBe(1);
-    const out = JSON.parse(r.stdout) as { code: number; msg: string };
-    expect(out.msg).not.toContain('crashed');
-    expect(out.msg).toMatch(/AddNetwork.*koffi: cannot load the native addon from \/run\/vpc-cni or \/tmp/);
+    try {
+      const r = spawnSync('unshare', ['-m', 'sh', '-c', script, join(bin, 'aws-cni')], {
+        env: { ...addEnv, TMPDIR: tmp, PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
+        input: conf,
+        encoding: 'utf8',
+      });
+      expect(r.error).toBeUndefined();
+      expect(r.status, r.stderr).toBe(1);
+      const out = JSON.parse(r.stdout) as { code: number; msg: string };
+      expect(out.msg).not.toContain('crashed');
+      expect(out.msg).toContain(`koffi: cannot load the native addon from /run/vpc-cni or ${tmp}`);
+      expect(out.msg).toMatch(/AddNetwork.*koffi/);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });

@@ -1,6 +1,5 @@
 // IMDS: v2 tokens, every path ipamd reads (spec §3.3), and propagation lag on the simulator clock.
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { MetadataService } from '@aws-sdk/ec2-metadata-service';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assignIpv4 } from './ops-eni.js';
 import { attachEni, launchInstance } from './ops-attach.js';
@@ -136,16 +135,10 @@ describe('IMDS paths', () => {
 });
 
 describe('IMDS via the AWS SDK metadata client', () => {
-  it('@aws-sdk/ec2-metadata-service (from ipamd) reads through the token flow', async () => {
+  it('@aws-sdk/ec2-metadata-service reads through the token flow', async () => {
     sim = await startSmall();
     const node = await sim.launch({ type: 'c5.large', subnetId: SUBNET_A });
-    const req = createRequire(join(import.meta.dirname, '../../../packages/ipamd/package.json'));
-    // The package is a dependency of ipamd, not of e2e: load it from there (typed by the bit used here).
-    interface MetadataModule {
-      MetadataService: new (o: { endpoint: string }) => { request(path: string, o: object): Promise<string> };
-    }
-    const mod = (await import(req.resolve('@aws-sdk/ec2-metadata-service'))) as MetadataModule;
-    const client = new mod.MetadataService({ endpoint: node.imdsUrl });
+    const client = new MetadataService({ endpoint: node.imdsUrl });
     expect(await client.request('/latest/meta-data/instance-type', {})).toBe('c5.large');
     expect(await client.request('/latest/meta-data/instance-id', {})).toBe(node.instance.id);
   });

@@ -40,7 +40,7 @@ describe.skipIf(!existsSync(AGENT))('aws-vpc-cni entrypoint', () => {
     const lines: string[] = [];
     let conflistBeforeServing: boolean | undefined;
     // The agent starts 1 s late, so "not written before SERVING" is observable.
-    const agentCommand = ['sh', '-c', `sleep 1; exec ${AGENT}`];
+    const agentCommand = ['sh', '-c', 'sleep 1; exec "$0"', AGENT]; // $0: the path may hold spaces
     const run = runEntrypoint(w.env, {
       say: (l) => {
         lines.push(l);

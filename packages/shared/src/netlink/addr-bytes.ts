@@ -1,5 +1,6 @@
 // IP address text <-> network-order bytes, as netlink carries them.
 import { isIPv4, isIPv6 } from '../ipmath/ip-syntax.js';
+import { NetlinkDecodeError } from './codec.js';
 
 export function ipToBytes(ip: string): Buffer {
   if (isIPv4(ip)) return Buffer.from(ip.split('.').map(Number));
@@ -24,7 +25,7 @@ export function ipToBytes(ip: string): Buffer {
 
 export function bytesToIp(b: Buffer): string {
   if (b.length === 4) return Array.from(b).join('.');
-  if (b.length !== 16) throw new Error(`netlink: address of ${b.length} bytes`);
+  if (b.length !== 16) throw new NetlinkDecodeError(`address of ${b.length} bytes`);
   const h = Array.from({ length: 8 }, (_, i) => b.readUInt16BE(i * 2));
   // Compress the longest run of zero hextets (RFC 5952).
   let best = -1;

@@ -1,5 +1,5 @@
 // ifaddrmsg (addresses) and ndmsg (neighbours).
-import { AF_INET, AF_INET6, type Attr, decodeAttrs, encodeAttrs, u32 } from './codec.js';
+import { AF_INET, AF_INET6, type Attr, decodeAttrs, decoding, encodeAttrs, u32 } from './codec.js';
 import { bytesToIp, ipToBytes, parsePrefix } from './addr-bytes.js';
 import { bytesToMac, macToBytes } from './link-codec.js';
 
@@ -55,6 +55,10 @@ export function encodeAddressFilter(family: 0 | 4 | 6, index = 0): Buffer {
 }
 
 export function decodeAddress(payload: Buffer): Address {
+  return decoding('ifaddrmsg', payload, 8, () => decodeAddressBody(payload));
+}
+
+function decodeAddressBody(payload: Buffer): Address {
   const family = payload.readUInt8(0) === AF_INET ? 4 : 6;
   const bits = payload.readUInt8(1);
   const a: Address = {
@@ -104,6 +108,10 @@ export function encodeNeighbourFilter(family: 0 | 4 | 6): Buffer {
 }
 
 export function decodeNeighbour(payload: Buffer): Neighbour {
+  return decoding('ndmsg', payload, 12, () => decodeNeighbourBody(payload));
+}
+
+function decodeNeighbourBody(payload: Buffer): Neighbour {
   const n: Neighbour = { index: payload.readInt32LE(4), ip: '', state: payload.readUInt16LE(8) };
   for (const x of decodeAttrs(payload.subarray(12))) {
     if (x.type === NDA_DST) n.ip = bytesToIp(x.value);

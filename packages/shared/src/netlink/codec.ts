@@ -26,6 +26,31 @@ export const AF_INET = 2;
 export const AF_INET6 = 10;
 
 const NLMSG_HDRLEN = 16;
+
+/** Bytes from the kernel that do not decode: a length past the end, a header or attribute too short. */
+export class NetlinkDecodeError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(`netlink: ${message}`, options);
+    this.name = 'NetlinkDecodeError';
+  }
+}
+
+/**
+ * Runs a payload decoder: a payload shorter than its fixed header, or an attribute shorter than the value read
+ * from it (Buffer's RangeError), becomes a NetlinkDecodeError naming the message kind.
+ */
+export function decoding<T>(what: string, payload: Buffer, headerLen: number, fn: () => T): T {
+  if (payload.length < headerLen)
+    throw new NetlinkDecodeError(
+      `${what} of ${payload.length} bytes, shorter than its ${headerLen}-byte header`,
+    );
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof RangeError) throw new NetlinkDecodeError(`${what}: ${e.message}`, { cause: e });
+    throw e;
+  }
+}
 const align4 = (n: number): number => (n + 3) & ~3;
 
 export interface NlMessage {
@@ -55,7 +80,7 @@ export function decodeMessages(buf: Buffer): NlMessage[] {
   while (off + NLMSG_HDRLEN <= buf.length) {
     const len = buf.readUInt32LE(off);
     if (len < NLMSG_HDRLEN || off + len > buf.length)
-      throw new Error(`netlink: malformed message length ${len} at ${off}`);
+      throw new NetlinkDecodeError(`malformed message length ${len} at ${off}`);
     out.push({
       type: buf.readUInt16LE(off + 4),
       flags: buf.readUInt16LE(off + 6),
@@ -93,7 +118,7 @@ export function decodeAttrs(buf: Buffer): Attr[] {
   while (off + 4 <= buf.length) {
     const len = buf.readUInt16LE(off);
     if (len < 4 || off + len > buf.length)
-      throw new Error(`netlink: malformed attribute length ${len} at ${off}`);
+      throw new NetlinkDecodeError(`malformed attribute length ${len} at ${off}`);
     out.push({ type: buf.readUInt16LE(off + 2) & 0x3fff, value: buf.subarray(off + 4, off + len) });
     off += align4(len);
   }
@@ -117,6 +142,10 @@ export interface NetlinkErrorReply {
 
 /** Parses the payload of an NLMSG_ERROR message (errno + the echoed request header + optional TLVs). */
 export function decodeError(msg: NlMessage): NetlinkErrorReply {
+  return decoding('NLMSG_ERROR', msg.payload, 4, () => decodeErrorPayload(msg));
+}
+
+function decodeErrorPayload(msg: NlMessage): NetlinkErrorReply {
   const raw = msg.payload.readInt32LE(0);
   const errno = raw === 0 ? 0 : -raw; // the kernel sends -errno; avoid -0 for an ACK
   if (!(msg.flags & NLM_F_ACK_TLVS)) return { errno };

@@ -1,6 +1,6 @@
 // ifinfomsg (links) with the attributes the CNI uses: name, MTU, MAC, parent, master, namespace, and link info
 // for veth (peer), vlan (id, protocol) and dummy.
-import { type Attr, cstring, decodeAttrs, encodeAttrs, u32 } from './codec.js';
+import { type Attr, cstring, decodeAttrs, decoding, encodeAttrs, u32 } from './codec.js';
 
 export const RTM_NEWLINK = 16;
 export const RTM_DELLINK = 17;
@@ -137,6 +137,10 @@ export function encodeGetLink(by: { index?: number; name?: string }): Buffer {
 const text = (b: Buffer): string => b.toString('utf8').replace(/\0+$/, '');
 
 export function decodeLink(payload: Buffer): Link {
+  return decoding('ifinfomsg', payload, 16, () => decodeLinkBody(payload));
+}
+
+function decodeLinkBody(payload: Buffer): Link {
   const flags = payload.readUInt32LE(8);
   const l: Link = { index: payload.readInt32LE(4), name: '', mtu: 0, flags, up: (flags & IFF_UP) !== 0 };
   for (const a of decodeAttrs(payload.subarray(16))) {
@@ -162,6 +166,10 @@ export function decodeLink(payload: Buffer): Link {
 
 /** Decodes the creation request (used by round-trip tests and to describe a request in errors). */
 export function decodeNewLink(payload: Buffer): { attrs: LinkAttrs; kind?: LinkKind; up: boolean } {
+  return decoding('ifinfomsg', payload, 16, () => decodeNewLinkBody(payload));
+}
+
+function decodeNewLinkBody(payload: Buffer): { attrs: LinkAttrs; kind?: LinkKind; up: boolean } {
   const attrs = decodeLinkAttrs(payload.subarray(16));
   const up = (payload.readUInt32LE(8) & IFF_UP) !== 0;
   const info = decodeAttrs(payload.subarray(16)).find((a) => a.type === IFLA_LINKINFO);

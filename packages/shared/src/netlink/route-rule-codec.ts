@@ -1,5 +1,5 @@
 // rtmsg (routes) and fib_rule_hdr (policy rules) with the attributes the CNI uses.
-import { AF_INET, AF_INET6, type Attr, decodeAttrs, encodeAttrs, u32 } from './codec.js';
+import { AF_INET, AF_INET6, type Attr, decodeAttrs, decoding, encodeAttrs, u32 } from './codec.js';
 import { bytesToIp, ipToBytes, parsePrefix } from './addr-bytes.js';
 
 const RTA_DST = 1;
@@ -56,6 +56,10 @@ export function encodeRoute(r: Route): Buffer {
 }
 
 export function decodeRoute(payload: Buffer): Route {
+  return decoding('rtmsg', payload, 12, () => decodeRouteBody(payload));
+}
+
+function decodeRouteBody(payload: Buffer): Route {
   const family = payload.readUInt8(0);
   const bits = payload.readUInt8(1);
   const r: Route = {
@@ -108,7 +112,8 @@ export function encodeRuleFilter(family: 4 | 6): Buffer {
 }
 
 /** The route's rtm_flags (e.g. RTM_F_CLONED for cache entries). */
-export const routeFlags = (payload: Buffer): number => payload.readUInt32LE(8);
+export const routeFlags = (payload: Buffer): number =>
+  decoding('rtmsg', payload, 12, () => payload.readUInt32LE(8));
 
 export interface Rule {
   family: 4 | 6;
@@ -148,6 +153,10 @@ export function encodeRule(r: Rule): Buffer {
 }
 
 export function decodeRule(payload: Buffer): Rule {
+  return decoding('fib_rule_hdr', payload, 12, () => decodeRuleBody(payload));
+}
+
+function decodeRuleBody(payload: Buffer): Rule {
   const family = payload.readUInt8(0) === AF_INET ? 4 : 6;
   const dstLen = payload.readUInt8(1);
   const srcLen = payload.readUInt8(2);

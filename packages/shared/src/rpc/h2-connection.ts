@@ -215,6 +215,7 @@ export class H2Connection {
 
   private onFrame(type: number, flags: number, stream: number, payload: Buffer): void {
     if (this.pending && type !== Type.CONTINUATION) throw new Error('expected CONTINUATION');
+    checkFrameSize(type, flags, payload.length);
     switch (type) {
       case Type.DATA: {
         this.topUp(payload.length);
@@ -339,4 +340,19 @@ function unpad(payload: Buffer, flags: number): Buffer {
   const pad = payload.readUInt8(0);
   if (pad >= payload.length) throw new Error('padding longer than the frame');
   return payload.subarray(1, payload.length - pad);
+}
+
+/** RFC 9113 §6: frames of a fixed size are checked before they are acted on (FRAME_SIZE_ERROR otherwise). */
+function checkFrameSize(type: number, flags: number, len: number): void {
+  const ok =
+    type === Type.RST_STREAM || type === Type.WINDOW_UPDATE
+      ? len === 4
+      : type === Type.PING
+        ? len === 8
+        : type === Type.GOAWAY
+          ? len >= 8
+          : type === Type.SETTINGS
+            ? len % 6 === 0 && (!(flags & ACK) || len === 0)
+            : true;
+  if (!ok) throw new Error(`frame of type ${type} with a payload of ${len} bytes (FRAME_SIZE_ERROR)`);
 }
