@@ -100,8 +100,15 @@ case "$cni" in *supportedVersions*) ;; *) say "smoke check: aws-cni VERSION answ
 say "smoke check: max-pods-calculator, iptables-legacy, aws-cni VERSION answer in the image"
 
 mkdir -p dist/image
-rm -f "$OUT"
-buildah push --quiet "$IMAGE" "oci-archive:$OUT:$IMAGE" >/dev/null
+# The archive is rewritten (gzip of every layer, about a minute here) only when the image changed.
+id=$(buildah inspect --type image --format '{{.FromImageID}}' "$IMAGE")
+if [ -f "$OUT" ] && [ "$(cat "$OUT.id" 2>/dev/null)" = "$id" ]; then
+  say "$OUT already holds image $id"
+else
+  rm -f "$OUT" "$OUT.id"
+  buildah push --quiet "$IMAGE" "oci-archive:$OUT:$IMAGE" >/dev/null
+  echo "$id" >"$OUT.id"
+fi
 t3=$(date +%s)
 unpacked=$(buildah images --format '{{.Size}}' "$IMAGE")
 archive_mib=$(( ($(stat -c %s "$OUT") + 524288) / 1048576 ))
