@@ -72,6 +72,23 @@ describe('single executables', () => {
     });
   }
 
+  it('aws-k8s-agent lists its programs; max-pods-calculator and grpc-health-probe answer by name', () => {
+    const l = runIsolated('aws-k8s-agent', 'aws-k8s-agent', ['--list-programs']);
+    expect(l.stdout.trim().split('\n')).toEqual(
+      expect.arrayContaining(['aws-vpc-cni', 'aws-vpc-cni-init', 'grpc-health-probe', 'max-pods-calculator']),
+    );
+    const m = runIsolated('aws-k8s-agent', 'max-pods-calculator', [
+      '--instance-type',
+      'm5.8xlarge',
+      '--cni-version',
+      '1.9.0',
+    ]);
+    expect([m.status, m.stdout]).toEqual([0, '234\n']);
+    const p = runIsolated('aws-k8s-agent', 'grpc-health-probe', ['-addr=unix:///nonexistent/ipamd.sock']);
+    expect(p.status).toBe(2);
+    expect(p.stderr).toContain('failed to connect service at "unix:///nonexistent/ipamd.sock"');
+  });
+
   it('aws-cni --version prints the build version', () => {
     const r = runIsolated('aws-cni', 'aws-cni', ['--version']);
     expect(r.status).toBe(0);

@@ -15,8 +15,17 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 
-/** Multi-call names of the aws-k8s-agent executable: they run in the aws-node container, not on the host. */
-export const NOT_INSTALLED = new Set(['aws-vpc-cni-init', 'aws-k8s-agent', 'aws-vpc-cni']);
+/** Multi-call names of the aws-k8s-agent executable: they run in the aws-node pod's containers, not on the host. */
+export const NOT_INSTALLED = new Set([
+  'aws-vpc-cni-init',
+  'aws-k8s-agent',
+  'aws-vpc-cni',
+  'grpc-health-probe',
+  'max-pods-calculator',
+  'aws-network-policy-agent',
+  'aws-eks-na-cli',
+  'aws-eks-na-cli-v6',
+]);
 
 export interface Installed {
   name: string;
