@@ -8,6 +8,15 @@ const programs: Record<string, () => Promise<Main>> = {
   'aws-k8s-agent': async () => (await import('./agent/main.js')).main,
   'aws-vpc-cni': async () => (await import('./entrypoint/main.js')).main,
   'aws-vpc-cni-init': async () => (await import('@vpc-cni/init/cli')).main,
+  'aws-network-policy-agent': async () => (await import('@vpc-cni/network-policy-agent/agent-main')).main,
+  'aws-eks-na-cli': async () => {
+    const { main } = await import('@vpc-cni/network-policy-agent/cli-main');
+    return (argv) => main(argv, false);
+  },
+  'aws-eks-na-cli-v6': async () => {
+    const { main } = await import('@vpc-cni/network-policy-agent/cli-main');
+    return (argv) => main(argv, true);
+  },
 };
 
 async function dispatch(): Promise<number> {
