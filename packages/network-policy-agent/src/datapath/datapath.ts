@@ -5,8 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Netlink } from '@vpc-cni/shared/netlink';
 import type { Logger } from '@vpc-cni/shared/logging';
-import type {
-  PodState} from './contract.js';
+import type { PodState } from './contract.js';
 import {
   type Direction,
   type Family,

@@ -8,7 +8,8 @@ import { DatapathError } from './errors.js';
 
 export const DEFAULT_PIN_ROOT = '/sys/fs/bpf/globals/aws';
 const BPF_FS_MAGIC = 0xcafe4a11;
-const KEY_RE = /^[A-Za-z0-9_@.-]{1,200}$/;
+// bpffs refuses names with a dot (EPERM), so keys cannot have one (podIdentifier turns dots into `_`).
+const KEY_RE = /^[A-Za-z0-9_@-]{1,200}$/;
 
 export const PROG_NAME: Record<Direction, string> = { ingress: 'handle_ingress', egress: 'handle_egress' };
 export const MAP_NAMES = (dir: Direction) =>
@@ -93,6 +94,6 @@ export function checkKey(key: string): void {
   if (!KEY_RE.test(key) || key.startsWith('global_'))
     throw new DatapathError(
       'BAD_INPUT',
-      `pod key "${key}" must be 1-200 characters of [A-Za-z0-9_@.-] and not start with global_`,
+      `pod key "${key}" must be 1-200 characters of [A-Za-z0-9_@-] (bpffs refuses dots in pin names) and not start with global_`,
     );
 }

@@ -175,7 +175,7 @@ export function ensureKey(
         const progFd = o.progFds[PROG_NAME[dir]]!;
         if (before.has(progPin)) {
           // Atomic swap of the pin: the old program stays attached (and alive) until its filters are replaced.
-          const tmp = `${progPin}.new`;
+          const tmp = `${progPin}_swap`; // bpffs refuses dots in names
           rmSync(tmp, { force: true });
           pinFd(progFd, tmp);
           renameSync(tmp, progPin);
