@@ -94,8 +94,8 @@ describe('aws-eks-na-cli (kernel)', () => {
         `Conntrack Key : Source IP - ${w.peerIp} Source port - \\d+ Dest IP - ${w.podIp} Dest port - 80 Protocol - 6 Owner IP - ${w.podIp} Ifindex - \\d+`,
       ),
     );
-    expect(c.out).toMatch(/Conntrack Val -  5\n/); // NP applied, CP default allow
-    expect(c.out).toMatch(/Last Seen \(ns\) -  \d+  \(\d+\.\ds ago\)/);
+    expect(c.out).toMatch(/Conntrack Val - {2}5\n/); // NP applied, CP default allow
+    expect(c.out).toMatch(/Last Seen \(ns\) - {2}\d+ {2}\(\d+\.\ds ago\)/);
     const s = await cli('aws-eks-na-cli', ['ebpf', 'dump-maps', String(state)]);
     expect(s.out).toContain('Key :  0\nState -  0');
     expect(s.out).toContain('Key :  1\nState -  1');
@@ -124,7 +124,7 @@ describe('aws-eks-na-cli (kernel)', () => {
       cli('aws-eks-na-cli', ['ebpf', 'bogus']),
     ]);
     expect(cp.code).toBe(1);
-    expect(cp.out).toMatch(/^Failed to execute the cmd -  map \d+ .* is not a ipv4 cluster policy map/);
+    expect(cp.out).toMatch(/^Failed to execute the cmd - {2}map \d+ .* is not a ipv4 cluster policy map/);
     expect(noId.out).toContain('a map ID (a positive integer) is required');
     expect(v6.out).toContain('is not a ipv6 policy map');
     expect(v6cp.out).toContain('not available in the IPv6 CLI');
