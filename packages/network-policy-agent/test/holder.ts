@@ -19,5 +19,5 @@ dp.writePolicy(key, 'ingress', policy);
 dp.setState(key, 'ingress', 'np', PodState.PoliciesApplied);
 const k = dp.listKeys().find((x) => x.key === key)!;
 const a = k.attached[0]!;
-process.stdout.write(`ready ${a.ingressProgId} ${a.egressProgId}\n`);
+process.stdout.write(`ready ${a.ingressProgId} ${a.egressProgId} ${process.pid}\n`);
 setInterval(() => undefined, 1 << 30);

@@ -11,7 +11,8 @@ import {
   type FlowEvent,
 } from './contract.js';
 import { EbpfDatapath } from './datapath.js';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { closeFd, mapKeys, mapLookup, mapUpdate, openPin } from './bpf-object.js';
 import { decodeCtKey, encodeCtKey } from './layout.js';
 import { createWorld, type World } from '../../test/world.js';
@@ -100,9 +101,11 @@ describe('eBPF datapath, IPv4 (kernel)', () => {
     expect(await w.peerProbe.tcp(w.podIp, 8080, 1)).toBe(false);
     expect(await w.peerProbe.udp(w.podIp, 53)).toBe(true);
     expect(await w.peerProbe.udp(w.podIp, 80, 1)).toBe(false);
+    expect(await ping(w.peer, w.podIp)).toBe(false); // ICMP is neither TCP nor UDP
     policy(new Map([['10.77.2.0/24', [any]]]), 'allow');
     expect(await w.peerProbe.tcp(w.podIp, 9000)).toBe(true);
     expect(await w.peerProbe.udp(w.podIp, 80)).toBe(true);
+    expect(await ping(w.peer, w.podIp)).toBe(true); // any protocol includes ICMP
   });
 
   it('LPM: a /32 entry overrides its /24; an except (deny marker) cuts a hole', async () => {
@@ -249,6 +252,15 @@ describe('eBPF datapath, IPv4 (kernel)', () => {
     expect(k.attached[0]!.ingressProgId).toBeGreaterThan(0);
   });
 });
+
+async function ping(netns: string, dst: string): Promise<boolean> {
+  try {
+    await promisify(execFile)('ip', ['netns', 'exec', netns, 'ping', '-c1', '-W2', dst]);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 async function waitFor(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;

@@ -37,18 +37,19 @@ describe('restart without a gap (kernel)', () => {
       policy,
       ...(objectDir ? [objectDir] : []),
     ];
+    // node itself (not the tsx wrapper script), so SIGKILL hits the process that holds the datapath
     const proc = spawn(
-      join(repoRoot, 'node_modules/.bin/tsx'),
-      [join(repoRoot, 'packages/network-policy-agent/test/holder.ts'), ...args],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
+      process.execPath,
+      ['--import', 'tsx', join(repoRoot, 'packages/network-policy-agent/test/holder.ts'), ...args],
+      { stdio: ['ignore', 'pipe', 'inherit'], cwd: repoRoot },
     );
     children.push(proc);
     return new Promise((resolve, reject) => {
       proc.once('exit', (code) => reject(new Error(`holder exited with ${code}`)));
       createInterface({ input: proc.stdout! }).on('line', (l) => {
-        const m = /^ready (\d+) (\d+)$/.exec(l);
+        const m = /^ready (\d+) (\d+) (\d+)$/.exec(l);
+        if (m && Number(m[3]) !== proc.pid)
+          reject(new Error(`holder pid ${m[3]} is not the spawned ${proc.pid}`));
         if (m) resolve({ proc, ids: [Number(m[1]), Number(m[2])] });
       });
     });
