@@ -66,7 +66,13 @@ const targets = [
     name: 'aws-k8s-agent',
     entry: 'packages/ipamd/src/main.ts',
     out: 'dist/bin',
-    links: ['aws-vpc-cni', 'aws-vpc-cni-init'],
+    links: [
+      'aws-vpc-cni',
+      'aws-vpc-cni-init',
+      'aws-network-policy-agent',
+      'aws-eks-na-cli',
+      'aws-eks-na-cli-v6',
+    ],
   },
   { name: 'hello', entry: 'bench/src/hello.ts', out: 'dist/bench', links: [] },
 ];

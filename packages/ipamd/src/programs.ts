@@ -2,24 +2,22 @@
 // from main.ts so tests and the image layout can list the names without running the dispatcher.
 export type Main = (argv: string[]) => Promise<number>;
 
-const notBuilt =
-  (name: string): Main =>
-  async () => {
-    process.stderr.write(`${name}: the network policy agent is not part of this build of vpc-cni-ts\n`);
-    return 1;
-  };
-
 export const programs: Record<string, () => Promise<Main>> = {
   'aws-k8s-agent': async () => (await import('./agent/main.js')).main,
   'aws-vpc-cni': async () => (await import('./entrypoint/main.js')).main,
   'aws-vpc-cni-init': async () => (await import('@vpc-cni/init/cli')).main,
   'grpc-health-probe': async () => (await import('./probe/main.js')).main,
   'max-pods-calculator': async () => (await import('./max-pods/main.js')).main,
-  // The network policy agent's names (the image and deploy/aws-k8s-cni.yaml use them); refused until the agent
-  // is part of this executable.
-  'aws-network-policy-agent': async () => notBuilt('aws-network-policy-agent'),
-  'aws-eks-na-cli': async () => notBuilt('aws-eks-na-cli'),
-  'aws-eks-na-cli-v6': async () => notBuilt('aws-eks-na-cli-v6'),
+  // The network policy agent and its inspection CLI (packages/network-policy-agent).
+  'aws-network-policy-agent': async () => (await import('@vpc-cni/network-policy-agent/agent-main')).main,
+  'aws-eks-na-cli': async () => {
+    const { main } = await import('@vpc-cni/network-policy-agent/cli-main');
+    return (argv) => main(argv, false);
+  },
+  'aws-eks-na-cli-v6': async () => {
+    const { main } = await import('@vpc-cni/network-policy-agent/cli-main');
+    return (argv) => main(argv, true);
+  },
 };
 
 /** The names the executable answers to, in the order `--list-programs` prints them. */
