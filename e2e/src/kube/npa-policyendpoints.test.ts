@@ -115,18 +115,18 @@ describe('aws-network-policy-agent and PolicyEndpoints in the API stand-in', () 
     };
     await kube.custom.createNamespacedCustomObject({ ...api, body: pe('p-abcde', 'p', '10.0.2.0/24') });
     await until('the good PE', () => seen.has('shop/p-abcde'));
-    const bad = pe('p-abcde', 'p', '10.0.2.0/24') as { spec: Record<string, unknown> };
+    const bad = pe('p-abcde', 'p', '10.0.2.0/24') as { metadata: object; spec: Record<string, unknown> };
     bad.spec['podSelectorEndpoints'] = [{ name: 'web-1', namespace: 'shop' }];
     await kube.custom.replaceNamespacedCustomObject({
       ...api,
       name: 'p-abcde',
-      body: { ...bad, metadata: { ...(bad as { metadata: object }).metadata, resourceVersion: undefined } },
+      body: bad,
     });
     await until('the refusal', () => refused.length > 0);
     expect(seen.has('shop/p-abcde')).toBe(false); // the earlier good version is dropped too
     expect(refused[0]).toMatch(/^shop\/p-abcde: spec\.podSelectorEndpoints\.0\.hostIP: Required/);
     await until('the event', () => sim.api.store.list('/events', 'shop').length > 0);
-    const [ev] = sim.api.store.list('/events', 'shop') as {
+    const [ev] = sim.api.store.list('/events', 'shop') as unknown as {
       type: string;
       reason: string;
       involvedObject: { kind: string; name: string };
