@@ -25,8 +25,10 @@ function destination(file: string, sync: boolean): DestinationStream {
   return pinoDestination({ dest: file, sync, append: true });
 }
 
-export function createLogger(opts: LoggerOptions): Logger & { flush(): void } {
+/** `reopen()` reopens the log file at its path (after a rotation renamed it); a no-op for stdout/stderr. */
+export function createLogger(opts: LoggerOptions): Logger & { flush(): void; reopen(): void } {
   const level = opts.level.toLowerCase();
+  const dest = destination(opts.file, opts.sync ?? false);
   const logger = pino(
     {
       level: ['debug', 'info', 'warn', 'error', 'fatal'].includes(level) ? level : 'debug',
@@ -35,7 +37,11 @@ export function createLogger(opts: LoggerOptions): Logger & { flush(): void } {
       timestamp: () => `,"ts":"${new Date().toISOString()}"`,
       formatters: { level: (label) => ({ level: label }) },
     },
-    destination(opts.file, opts.sync ?? false),
+    dest,
   );
-  return logger as unknown as Logger & { flush(): void };
+  const reopen = (): void => {
+    const d = dest as DestinationStream & { reopen?: () => void };
+    if (opts.file !== 'stdout' && opts.file !== 'stderr') d.reopen?.();
+  };
+  return Object.assign(logger as unknown as Logger & { flush(): void }, { reopen });
 }
