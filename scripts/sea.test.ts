@@ -16,12 +16,18 @@ beforeAll(() => {
   }
 }, 180_000);
 
-function runIsolated(file: string, asName: string, args: string[], env: Record<string, string> = {}) {
+function runIsolated(
+  file: string,
+  asName: string,
+  args: string[],
+  env: Record<string, string> = {},
+  input = '',
+) {
   const dir = mkdtempSync(join(tmpdir(), 'vct-sea-'));
   try {
     copyFileSync(join(bin, file), join(dir, file));
     if (asName !== file) linkSync(join(dir, file), join(dir, asName));
-    return spawnSync(`./${asName}`, args, { cwd: dir, env, input: '', encoding: 'utf8' });
+    return spawnSync(`./${asName}`, args, { cwd: dir, env, input, encoding: 'utf8' });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -55,10 +61,15 @@ describe('single executables', () => {
   });
 
   it('egress-cni is aws-cni under another name and answers as egress-cni', () => {
-    // No config on stdin: egress-cni's own decode error (its pass-through is tested in the cni-plugin package).
-    const r = runIsolated('aws-cni', 'egress-cni', [], { CNI_COMMAND: 'ADD' });
+    // A config without a prevResult: only egress-cni insists on being chained after aws-cni (its ADD/DEL are
+    // tested in the cni-plugin package).
+    const env = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_NETNS: '/x', CNI_IFNAME: 'eth0', CNI_PATH: '/x' };
+    const conf = '{"cniVersion":"1.0.0","name":"n","type":"egress-cni"}';
+    const r = runIsolated('aws-cni', 'egress-cni', [], env, conf);
     expect(r.status).toBe(1);
-    expect(JSON.parse(r.stdout)).toMatchObject({ code: 6, msg: expect.stringContaining('egress-cni') });
+    expect(JSON.parse(r.stdout)).toMatchObject({ code: 7, msg: expect.stringContaining('chained plugin') });
+    const asAwsCni = runIsolated('aws-cni', 'aws-cni', [], env, conf);
+    expect(JSON.parse(asAwsCni.stdout).msg).not.toContain('chained plugin');
   });
 
   for (const name of ['aws-k8s-agent', 'aws-vpc-cni', 'aws-vpc-cni-init']) {
@@ -99,7 +110,7 @@ describe('single executables', () => {
   // proves all of it was read; the mtu check fails before any kernel or ipamd call.
   const bigConf = `{"cniVersion":"1.0.0","name":"big","type":"aws-cni","pad":"${'x'.repeat(200_000)}","mtu":9001}`;
   const expectMtuFault = (stdout: string) =>
-    expect(JSON.parse(stdout)).toMatchObject({ code: 7, msg: 'mtu must be a string' });
+    expect(JSON.parse(stdout)).toMatchObject({ code: 7, msg: expect.stringMatching(/^mtu must be a string/) });
   const addEnv = {
     CNI_COMMAND: 'ADD',
     CNI_CONTAINERID: 'c1',
