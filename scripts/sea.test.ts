@@ -63,7 +63,13 @@ describe('single executables', () => {
   it('egress-cni is aws-cni under another name and answers as egress-cni', () => {
     // A config without a prevResult: only egress-cni insists on being chained after aws-cni (its ADD/DEL are
     // tested in the cni-plugin package).
-    const env = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_NETNS: '/x', CNI_IFNAME: 'eth0', CNI_PATH: '/x' };
+    const env = {
+      CNI_COMMAND: 'ADD',
+      CNI_CONTAINERID: 'c1',
+      CNI_NETNS: '/x',
+      CNI_IFNAME: 'eth0',
+      CNI_PATH: '/x',
+    };
     const conf = '{"cniVersion":"1.0.0","name":"n","type":"egress-cni"}';
     const r = runIsolated('aws-cni', 'egress-cni', [], env, conf);
     expect(r.status).toBe(1);
@@ -110,7 +116,10 @@ describe('single executables', () => {
   // proves all of it was read; the mtu check fails before any kernel or ipamd call.
   const bigConf = `{"cniVersion":"1.0.0","name":"big","type":"aws-cni","pad":"${'x'.repeat(200_000)}","mtu":9001}`;
   const expectMtuFault = (stdout: string) =>
-    expect(JSON.parse(stdout)).toMatchObject({ code: 7, msg: expect.stringMatching(/^mtu must be a string/) });
+    expect(JSON.parse(stdout)).toMatchObject({
+      code: 7,
+      msg: expect.stringMatching(/^mtu must be a string/),
+    });
   const addEnv = {
     CNI_COMMAND: 'ADD',
     CNI_CONTAINERID: 'c1',
