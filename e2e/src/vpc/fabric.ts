@@ -4,7 +4,9 @@
 // answers for the subnet gateway, proxy-ARPs, and routes every address and /28 prefix EC2 says the ENI holds to
 // that link (kept in sync with the world), and enforces each ENI's security groups on what it forwards to it
 // (security-groups.ts). An outside netns stands for the internet and knows only the nodes'
-// primary addresses, so pods reach it only through SNAT. Nothing touches the root netns; destroy() removes it all.
+// primary addresses, so pods reach it only through SNAT. Nodes launched with an IPv6 address get it on eth0 and
+// an IPv6 default route via the router's fe80:ec2::1; a second, IPv6-only outside netns (OUTSIDE_IPV6) knows only
+// those node addresses. Nothing touches the root netns; destroy() removes it all.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Eni, Instance, Sim } from '../sim/index.js';
