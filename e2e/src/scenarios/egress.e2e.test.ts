@@ -1,21 +1,21 @@
-// egress-cni through containerd on a simulated node booted as the aws-node DaemonSet boots it (init, entrypoint,
-// ipamd; the entrypoint writes the conflist that chains egress-cni): an IPv6 cluster with default settings gives
-// its pods IPv4 egress to an IPv4-only host outside that knows only the node's IPv4 address; an IPv4 cluster with
-// ENABLE_V6_EGRESS=true gives its pods IPv6 egress to an IPv6-only host that knows only the node's IPv6 address.
+// egress-cni through containerd on a simulated node of the VPC fabric, booted as the aws-node DaemonSet boots it
+// (init, entrypoint, ipamd; the entrypoint writes the conflist that chains egress-cni): an IPv6 cluster with
+// default settings gives its pods IPv4 egress to the fabric's IPv4 outside host, which knows only the node's IPv4
+// address; an IPv4 cluster with ENABLE_V6_EGRESS=true gives its pods IPv6 egress to the fabric's IPv6-only
+// outside host, which knows only the node's IPv6 address.
 // Deleting the pods leaves no SNAT chain, no egress veth and no egress address reservation.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type CriPod, createPod, deletePod, podCanPing } from '../demo/cri-pods.js';
-import { type ScenarioNode, canRun, startScenarioNode } from './kit.js';
-
-const OUT4 = '198.51.100.20';
-const OUT6 = '2001:db8:ffff::20';
+import { OUTSIDE_IP, OUTSIDE_IPV6 } from '../vpc/index.js';
+import { type Cluster, type ClusterNode, startCluster } from './cluster.js';
+import { canRun } from './kit.js';
 /** The egress IPAM directories the entrypoint's conflist names (host-local's layout: <dataDir>/<network>). */
 const IPAM_DIRS = ['/run/cni/v6pd/egress-v4-ipam/aws-cni', '/run/cni/v4pd/egress-v6-ipam/aws-cni'];
 
-let current: ScenarioNode | undefined;
+let current: Cluster | undefined;
 const created: CriPod[] = [];
 afterEach(async () => {
   await current?.stop();
@@ -37,22 +37,22 @@ const podAddrs = (p: CriPod, family: 4 | 6, dev: string) =>
       addr_info: { local: string; scope: string }[];
     }[]
   ).flatMap((l) => l.addr_info.filter((a) => a.scope === 'global').map((a) => a.local));
-const natSave = (n: ScenarioNode, family: 4 | 6) =>
+const natSave = (n: ClusterNode, family: 4 | 6) =>
   execFileSync(
     'ip',
-    ['netns', 'exec', n.nodeNs, family === 4 ? 'iptables-save' : 'ip6tables-save', '-t', 'nat'],
+    ['netns', 'exec', n.netns, family === 4 ? 'iptables-save' : 'ip6tables-save', '-t', 'nat'],
     {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],
     },
   );
-const egressChains = (n: ScenarioNode, family: 4 | 6) =>
+const egressChains = (n: ClusterNode, family: 4 | 6) =>
   natSave(n, family)
     .split('\n')
     .filter((l) => l.startsWith(`:CNI-E${family}-`));
-const nodeVeths = (n: ScenarioNode) =>
+const nodeVeths = (n: ClusterNode) =>
   (
-    JSON.parse(execFileSync('ip', ['-n', n.nodeNs, '-j', 'link', 'show'], { encoding: 'utf8' })) as {
+    JSON.parse(execFileSync('ip', ['-n', n.netns, '-j', 'link', 'show'], { encoding: 'utf8' })) as {
       ifname: string;
     }[]
   )
@@ -64,14 +64,14 @@ const reservationsOf = (pods: CriPod[]) =>
       pods.some((p) => readFileSync(join(d, f), 'utf8').startsWith(`${p.id}\r\n`)),
     ),
   );
-const egressPlugin = (n: ScenarioNode) =>
+const egressPlugin = (n: ClusterNode) =>
   (
     JSON.parse(readFileSync(join(n.node.cniConfDir, '10-aws.conflist'), 'utf8')) as {
       plugins: { type: string; enabled?: string; nodeIP?: string }[];
     }
   ).plugins.find((p) => p.type === 'egress-cni');
 
-async function makePods(n: ScenarioNode, prefix: string, count: number): Promise<CriPod[]> {
+async function makePods(n: ClusterNode, prefix: string, count: number): Promise<CriPod[]> {
   const pods: CriPod[] = [];
   for (let i = 0; i < count; i++) {
     const p = await createPod(n.cri, `${prefix}-${i}`, i);
@@ -83,13 +83,12 @@ async function makePods(n: ScenarioNode, prefix: string, count: number): Promise
 
 describe.skipIf(!canRun)('egress-cni through containerd', () => {
   it('IPv6 cluster, default settings: pods reach an IPv4-only host through the node IPv4 (SNAT)', async () => {
-    const n = (current = await startScenarioNode({
-      type: 'm5.large',
-      ipv6: true,
+    const c = (current = await startCluster({
+      nodes: [{ name: 'v6-node', type: 'm5.large', ipv6: true }],
       env: { ENABLE_IPv6: 'true', ENABLE_IPv4: 'false', ENABLE_PREFIX_DELEGATION: 'true' },
-      outsideIp: OUT4,
     }));
-    const nodeIp = n.sim.world.eni(n.instance.instance.primaryEniId).primaryIp;
+    const n = c.nodes[0]!;
+    const nodeIp = c.sim.world.eni(n.instance.instance.primaryEniId).primaryIp;
     expect(egressPlugin(n)).toMatchObject({ enabled: 'true', nodeIP: nodeIp }); // ENABLE_V4_EGRESS defaults to true
     const pods = await makePods(n, 'v4egress', 3);
     const egressIps = pods.map((p) => podAddrs(p, 4, 'v4if0'));
@@ -97,7 +96,7 @@ describe.skipIf(!canRun)('egress-cni through containerd', () => {
     expect(new Set(egressIps.flat()).size).toBe(3);
     for (const p of pods) {
       expect(podAddrs(p, 4, 'eth0')).toEqual([]); // an IPv6 pod: IPv4 leaves only through v4if0
-      expect(podCanPing(p, OUT4)).toBe(true); // the outside routes back only to the node's address
+      expect(podCanPing(p, OUTSIDE_IP)).toBe(true); // the outside routes back only to the node's address
     }
     expect(podCanPing(pods[0]!, pods[2]!.ip)).toBe(true); // pod-to-pod IPv6 untouched
     expect(egressChains(n, 4)).toHaveLength(3);
@@ -113,19 +112,19 @@ describe.skipIf(!canRun)('egress-cni through containerd', () => {
   }, 240_000);
 
   it('IPv4 cluster with ENABLE_V6_EGRESS=true: pods reach an IPv6-only host through the node IPv6', async () => {
-    const n = (current = await startScenarioNode({
-      type: 'm5.large',
-      ipv6: true, // the instance has an IPv6 address; the cluster is IPv4
+    const c = (current = await startCluster({
+      // The instance has an IPv6 address; the cluster is IPv4.
+      nodes: [{ name: 'v4-node', type: 'm5.large', ipv6: true }],
       env: { ENABLE_V6_EGRESS: 'true' },
-      outsideIpv6: OUT6,
     }));
-    const nodeIpv6 = n.sim.world.eni(n.instance.instance.primaryEniId).ipv6Addresses[0];
+    const n = c.nodes[0]!;
+    const nodeIpv6 = c.sim.world.eni(n.instance.instance.primaryEniId).ipv6Addresses[0];
     expect(egressPlugin(n)).toMatchObject({ enabled: 'true', nodeIP: nodeIpv6 });
     const pods = await makePods(n, 'v6egress', 2);
     for (const p of pods) {
       expect(podAddrs(p, 6, 'v6if0')).toEqual([expect.stringMatching(/^fd00::ac:[0-9a-f]+$/)]);
       expect(inPod(p, 'sysctl', '-n', 'net.ipv6.conf.eth0.disable_ipv6').trim()).toBe('1');
-      expect(podCanPing(p, OUT6)).toBe(true);
+      expect(podCanPing(p, OUTSIDE_IPV6)).toBe(true); // an IPv6-only host that knows only the node's IPv6
     }
     expect(podCanPing(pods[0]!, pods[1]!.ip)).toBe(true); // pod-to-pod IPv4 untouched
     expect(egressChains(n, 6)).toHaveLength(2);

@@ -37,11 +37,6 @@ export async function startScenarioNode(o: {
    */
   outsideIp?: string;
   /**
-   * The same for IPv6: an IPv6-only "internet" host behind eth0 that knows only the node's primary IPv6 address
-   * (given to eth0 here, as DHCPv6 would; needs `ipv6: true`).
-   */
-  outsideIpv6?: string;
-  /**
    * true (default): boot the node as the aws-node DaemonSet does (aws-vpc-cni-init, then the aws-vpc-cni entrypoint
    * which starts ipamd and writes the conflist containerd then uses). false: start aws-k8s-agent directly with a
    * conflist written by the test (crash tests kill the agent itself).
@@ -77,16 +72,6 @@ export async function startScenarioNode(o: {
       ipn(parkNs, 'link', 'set', 'p0', 'up');
       ipn(parkNs, 'route', 'add', `${primaryIp}/32`, 'dev', 'p0');
       ipn(nodeNs, 'route', 'add', `${o.outsideIp}/32`, 'dev', 'eth0');
-    }
-    if (o.outsideIpv6) {
-      const primaryIpv6 = sim.world.eni(instance.instance.primaryEniId).ipv6Addresses[0];
-      if (!primaryIpv6) throw new Error('outsideIpv6 needs a node with an IPv6 address (ipv6: true)');
-      const ipn = (ns: string, ...a: string[]) => execFileSync('ip', ['-n', ns, ...a]);
-      ipn(parkNs, 'addr', 'add', `${o.outsideIpv6}/128`, 'dev', 'p0', 'nodad');
-      ipn(parkNs, 'link', 'set', 'p0', 'up');
-      ipn(parkNs, 'route', 'add', `${primaryIpv6}/128`, 'dev', 'p0');
-      ipn(nodeNs, 'addr', 'add', `${primaryIpv6}/128`, 'dev', 'eth0', 'nodad');
-      ipn(nodeNs, 'route', 'add', `${o.outsideIpv6}/128`, 'dev', 'eth0');
     }
     node = new SimNode({ sim, node: instance, netns: nodeNs, agentBinary: AGENT, env: o.env ?? {} });
     const awsNode = o.awsNode ?? true;

@@ -271,6 +271,29 @@ describe.skipIf(!existsSync(BIN))('egress-cni in throwaway netns', () => {
     });
   });
 
+  it('concurrent ADDs get distinct addresses and chains; concurrent DELs leave nothing', async () => {
+    const n = 6;
+    const ps = Array.from({ length: n }, () => newPod());
+    const adds = await Promise.all(ps.map((p, i) => egress('ADD', `c-par-${i}`, p.path, conf(V4))));
+    for (const a of adds) expect(a.code, a.stdout).toBe(0);
+    const ips = ps.map(
+      (p) =>
+        ipj<{ addr_info: { local: string }[] }>(p.name, ['-4', 'addr', 'show', 'v4if0'])[0]?.addr_info[0]
+          ?.local,
+    );
+    expect(new Set(ips).size).toBe(n);
+    expect(reserved().sort()).toEqual([...ips].sort());
+    expect(natLines(4).filter((l) => l.startsWith('-A POSTROUTING'))).toHaveLength(n);
+    for (const p of ps) expect(ping(p.name, OUT4)).toBe(true);
+    const dels = await Promise.all(
+      ps.map((p, i) => egress('DEL', `c-par-${i}`, p.path, conf(V4, adds[i]?.json))),
+    );
+    for (const d of dels) expect(d.code, d.stdout).toBe(0);
+    expect(natLines(4)).toEqual([]);
+    expect(hostLinks().filter((l) => l.startsWith('veth'))).toEqual([]);
+    expect(reserved()).toEqual([]);
+  });
+
   it('hostile config: code 7 naming the key, nothing changed', async () => {
     const pod = newPod();
     const deep = conf(V4).replace('"mtu":"9001"', `"mtu":${'['.repeat(5000)}${']'.repeat(5000)}`);

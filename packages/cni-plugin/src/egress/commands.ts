@@ -38,6 +38,13 @@ export interface EgressDeps {
   observe(o: { netns: string; family: 4 | 6; contIf: string; ip: string }): Promise<EgressObservation>;
 }
 
+/** An error as log fields (the plugin's JSON-lines logger would print an Error as {}): message, code, stack. */
+function errFields(e: unknown): Record<string, unknown> {
+  if (!(e instanceof Error)) return { message: String(e) };
+  const code = (e as NodeJS.ErrnoException).code;
+  return { type: e.name, message: e.message, ...(code ? { code } : {}), stack: e.stack };
+}
+
 const notChained = () =>
   new CniError(
     CniCode.InvalidNetworkConfig,
@@ -113,23 +120,20 @@ export async function egressAdd(env: CniEnv, conf: EgressConf, deps: EgressDeps)
     const result: CniResult = { ...prev, interfaces: [...prev.interfaces, ...plan.interfaces] };
     return formatResult(result, conf.cniVersion);
   } catch (e) {
-    log.error(
-      { err: e instanceof Error ? { message: e.message, stack: e.stack } : e, applied: applied.length },
-      'egress ADD failed, rolling back',
-    );
+    log.error({ err: errFields(e), applied: applied.length }, 'egress ADD failed, rolling back');
     if (exec) {
       for (const op of egressRollback(applied)) {
         try {
           await exec.apply(op, env.netns);
         } catch (err) {
-          log.error({ op, err: err instanceof Error ? err.message : err }, 'rollback step failed');
+          log.error({ op, err: errFields(err) }, 'rollback step failed');
         }
       }
     }
     try {
       store.release(env.containerId, env.ifName);
     } catch (err) {
-      log.error({ err: err instanceof Error ? err.message : err }, 'could not release the egress address');
+      log.error({ err: errFields(err) }, 'could not release the egress address');
     }
     throw asCniError(e, 'egress-cni: failed to set up egress');
   } finally {
@@ -160,7 +164,7 @@ export async function egressDel(env: CniEnv, conf: EgressConf, deps: EgressDeps)
         await exec.apply(op, env.netns);
       } catch (e) {
         if (op.op === 'snatDel') throw asCniError(e, 'egress-cni: could not remove the SNAT rules');
-        deps.logger.warn({ op, err: e instanceof Error ? e.message : e }, 'pod-side egress teardown failed');
+        deps.logger.warn({ op, err: errFields(e) }, 'pod-side egress teardown failed');
       }
     }
   } finally {
