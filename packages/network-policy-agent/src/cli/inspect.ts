@@ -14,7 +14,7 @@ import {
   type MapInfo,
   type ProgInfo,
 } from '../datapath/bpf-object.js';
-import { parseProgPin } from '../datapath/pins.js';
+import { parseProgPin, pinKey } from '../datapath/pins.js';
 import type { Direction } from '../datapath/contract.js';
 
 export function allPrograms(): ProgInfo[] {

@@ -122,11 +122,28 @@ describe('datapath errors (kernel)', () => {
   it('bad keys and unknown keys are refused with their reason', () => {
     const dp = new EbpfDatapath({ family: 'ipv4', pinRoot: w.pinRoot, netns: `/var/run/netns/${w.node}` });
     try {
-      expect(caught(() => dp.attach('my.app@ns', [w.veth], { np: 1, cp: 1 })).code).toBe('BAD_INPUT');
+      expect(caught(() => dp.attach('my app@ns', [w.veth], { np: 1, cp: 1 })).code).toBe('BAD_INPUT');
       expect(caught(() => dp.attach('global_x', [w.veth], { np: 1, cp: 1 })).code).toBe('BAD_INPUT');
       const e = caught(() => dp.writePolicy('nobody@ns', 'ingress', new Map()));
       expect(e.code).toBe('UNKNOWN_KEY');
       expect(e.message).toContain('nobody@ns');
+    } finally {
+      dp.close();
+    }
+  });
+
+  it('keys with dots are pinned with ~ (bpffs refuses dots) and listed with their dots', () => {
+    const dp = new EbpfDatapath({ family: 'ipv4', pinRoot: w.pinRoot, netns: `/var/run/netns/${w.node}` });
+    try {
+      dp.attach('my.app@ns', [w.veth], { np: PodState.DefaultAllow, cp: PodState.DefaultAllow });
+      expect(existsSync(join(w.pinRoot, 'programs/my~app@ns_handle_ingress'))).toBe(true);
+      expect(dp.listKeys().map((k) => [k.key, k.attached.map((a) => a.ifname)])).toEqual([
+        ['my.app@ns', [w.veth]],
+      ]);
+      expect(dp.getState('my.app@ns', 'egress', 'np')).toBe(PodState.DefaultAllow);
+      dp.remove('my.app@ns');
+      expect(readdirSync(join(w.pinRoot, 'programs'))).toEqual([]);
+      expect(readdirSync(join(w.pinRoot, 'maps')).filter((m) => !m.startsWith('global_'))).toEqual([]);
     } finally {
       dp.close();
     }
