@@ -29,6 +29,8 @@ export interface ThroughputResult {
   iptables_restore_ms: number;
   rounds: number;
   seconds_per_run: number;
+  /** Every run, in Mbit/s, in the order measured (interleaved). */
+  samples_mbps: Record<'none' | 'ebpf' | 'iptables', number[]>;
 }
 
 type Mode = 'none' | 'ebpf' | 'iptables';
@@ -202,6 +204,11 @@ export async function measureThroughput(
       iptables_restore_ms: Math.round(iptMs * 10) / 10,
       rounds,
       seconds_per_run: seconds,
+      samples_mbps: {
+        none: samples.none.map(Math.round),
+        ebpf: samples.ebpf.map(Math.round),
+        iptables: samples.iptables.map(Math.round),
+      },
     };
   } finally {
     dp?.close();

@@ -305,6 +305,16 @@ static __always_inline int parse(struct __sk_buff *skb, struct flow *f)
 	return 0;
 }
 
+/* Stamps last_seen at most once per millisecond: both directions of a flow hit the same entry from different
+ * CPUs, and a write per packet would bounce its cache line between them. GC compares last_seen with the start
+ * of its sweep, so a millisecond of granularity changes nothing there. */
+static __always_inline void touch(struct ct_val *e)
+{
+	__u64 now = bpf_ktime_get_ns();
+	if (now - e->last_seen > 1000000)
+		e->last_seen = now;
+}
+
 SEC("tc")
 int PROG_NAME(struct __sk_buff *skb)
 {
@@ -337,7 +347,7 @@ int PROG_NAME(struct __sk_buff *skb)
 	struct ct_val *e = bpf_map_lookup_elem(&aws_conntrack_map, &f.k);
 	if (e) {
 		if (e->val == code) {
-			e->last_seen = bpf_ktime_get_ns();
+			touch(e);
 			return TC_ACT_OK;
 		}
 		/* The pod's state changed since this flow was admitted: judge it again. */
@@ -358,7 +368,7 @@ int PROG_NAME(struct __sk_buff *skb)
 	rk.ifindex = f.k.ifindex;
 	struct ct_val *re = bpf_map_lookup_elem(&aws_conntrack_map, &rk);
 	if (re) {
-		re->last_seen = bpf_ktime_get_ns();
+		touch(re);
 		return TC_ACT_OK;
 	}
 	return evaluate(&f, code, np);

@@ -11,7 +11,8 @@ import { createWorld, repoRoot, type World } from '../../test/world.js';
 const KEY = 'shop-7c9@web';
 const execFileAsync = promisify(execFile);
 
-describe('aws-eks-na-cli (kernel)', () => {
+// Each CLI run starts tsx (seconds on a loaded machine): a longer per-test budget.
+describe('aws-eks-na-cli (kernel)', { timeout: 180_000 }, () => {
   let w: World;
   let dp: EbpfDatapath;
   const cli = async (name: string, args: string[]): Promise<{ code: number; out: string }> => {

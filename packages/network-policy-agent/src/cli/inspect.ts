@@ -14,7 +14,7 @@ import {
   type MapInfo,
   type ProgInfo,
 } from '../datapath/bpf-object.js';
-import { parseProgPin } from '../datapath/pins.js';
+import { parseProgPin, pinKey } from '../datapath/pins.js';
 import type { Direction } from '../datapath/contract.js';
 
 export function allPrograms(): ProgInfo[] {
@@ -81,10 +81,10 @@ export function pinnedPrograms(root: string): PinnedProgram[] {
     if (fd < 0) continue;
     try {
       const info = progInfo(fd);
+      const pk = pinKey(parsed.key);
       const maps = info.mapIds.map((id) => {
         const pin = pinById.get(id);
-        if (pin)
-          return { name: pin.startsWith(`${parsed.key}_`) ? pin.slice(parsed.key.length + 1) : pin, id };
+        if (pin) return { name: pin.startsWith(`${pk}_`) ? pin.slice(pk.length + 1) : pin, id };
         let mfd = -1;
         try {
           mfd = fdById('map', id);

@@ -8,8 +8,10 @@ import { DatapathError } from './errors.js';
 
 export const DEFAULT_PIN_ROOT = '/sys/fs/bpf/globals/aws';
 const BPF_FS_MAGIC = 0xcafe4a11;
-// bpffs refuses names with a dot (EPERM), so keys cannot have one (podIdentifier turns dots into `_`).
-const KEY_RE = /^[A-Za-z0-9_@-]{1,200}$/;
+const KEY_RE = /^[A-Za-z0-9_@.-]{1,200}$/;
+// bpffs refuses names with a dot (EPERM): a key's dots are pinned as `~` (a character keys cannot contain).
+export const pinKey = (key: string): string => key.replaceAll('.', '~');
+export const keyOfPin = (pin: string): string => pin.replaceAll('~', '.');
 
 export const PROG_NAME: Record<Direction, string> = { ingress: 'handle_ingress', egress: 'handle_egress' };
 export const MAP_NAMES = (dir: Direction) =>
@@ -31,10 +33,10 @@ export class PinLayout {
     return join(this.root, 'maps');
   }
   prog(key: string, dir: Direction): string {
-    return join(this.programs, `${key}_${PROG_NAME[dir]}`);
+    return join(this.programs, `${pinKey(key)}_${PROG_NAME[dir]}`);
   }
   map(key: string, name: string): string {
-    return join(this.maps, `${key}_${name}`);
+    return join(this.maps, `${pinKey(key)}_${name}`);
   }
   global(name: string): string {
     return join(this.maps, `global_${name}`);
@@ -80,12 +82,12 @@ export class PinLayout {
   }
 }
 
-/** `<key>_handle_<dir>` → key and direction (the key may itself contain `_`). */
+/** `<pinned key>_handle_<dir>` → key and direction (the key may itself contain `_`). */
 export function parseProgPin(name: string): { key: string; dir: Direction } | undefined {
   for (const dir of ['ingress', 'egress'] as const) {
     const suffix = `_${PROG_NAME[dir]}`;
     if (name.endsWith(suffix) && name.length > suffix.length)
-      return { key: name.slice(0, -suffix.length), dir };
+      return { key: keyOfPin(name.slice(0, -suffix.length)), dir };
   }
   return undefined;
 }
@@ -94,6 +96,6 @@ export function checkKey(key: string): void {
   if (!KEY_RE.test(key) || key.startsWith('global_'))
     throw new DatapathError(
       'BAD_INPUT',
-      `pod key "${key}" must be 1-200 characters of [A-Za-z0-9_@-] (bpffs refuses dots in pin names) and not start with global_`,
+      `pod key "${key}" must be 1-200 characters of [A-Za-z0-9_@.-] and not start with global_`,
     );
 }

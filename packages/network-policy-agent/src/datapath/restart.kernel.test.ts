@@ -13,7 +13,7 @@ import { createWorld, repoRoot, type World } from '../../test/world.js';
 
 const KEY = 'api-5d8f@prod';
 
-describe('restart without a gap (kernel)', () => {
+describe('restart without a gap (kernel)', { timeout: 120_000 }, () => {
   let w: World;
   const children: ChildProcess[] = [];
   let policy: string;
