@@ -14,7 +14,8 @@ export interface FuzzPod {
 
 export class Model {
   readonly alive = new Map<string, FuzzPod>();
-  readonly pending = new Map<string, FuzzPod>();
+  /** DEL answered 11; `cleaned` = that DEL had the prevResult, so it removed the pod's host route and rules. */
+  readonly pending = new Map<string, FuzzPod & { cleaned: boolean }>();
   readonly gone: FuzzPod[] = [];
 
   /** Addresses ipamd still holds for us. */
@@ -35,7 +36,7 @@ export class Model {
     const routes: string[] = [];
     const rules: string[] = [];
     const links = new Set<string>();
-    for (const p of this.alive.values()) {
+    for (const p of [...this.alive.values(), ...[...this.pending.values()].filter((q) => !q.cleaned)]) {
       routes.push(`${p.ip} dev ${p.hostIf}`);
       rules.push(`512 to ${p.ip} main`);
       if (p.table !== 254) rules.push(`1536 from ${p.ip} ${p.table}`);

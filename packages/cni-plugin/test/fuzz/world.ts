@@ -11,7 +11,8 @@ import type { Invocation } from './oracle.js';
 
 const ROOT = resolve(import.meta.dirname, '../../../..');
 const AGENT = join(ROOT, 'dist/bin/aws-k8s-agent');
-const PLUGIN = join(ROOT, 'dist/bin/aws-cni');
+/** FUZZ_PLUGIN runs another aws-cni build (e.g. an older one, to see what the suite finds in it). */
+const PLUGIN = process.env['FUZZ_PLUGIN'] ?? join(ROOT, 'dist/bin/aws-cni');
 /** A run that takes longer than this has hung (an ADD waits at most ipamdTimeoutMs, which the fuzzer keeps low). */
 const RUN_LIMIT_MS = 20_000;
 
