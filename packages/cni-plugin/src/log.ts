@@ -36,7 +36,9 @@ export function createFileLogger(
   const make = (lvl: LogLevel): LogFn =>
     ((a: string | Record<string, unknown>, b?: string) => {
       if (RANK[lvl] < RANK[level]) return;
-      const fields = typeof a === 'string' ? { msg: a } : { ...a, msg: b ?? '' };
+      const fields: Record<string, unknown> = typeof a === 'string' ? { msg: a } : { ...a, msg: b ?? '' };
+      // Errors carry their text in non-enumerable fields that JSON.stringify drops.
+      for (const [k, v] of Object.entries(fields)) if (v instanceof Error) fields[k] = v.message;
       write(`${JSON.stringify({ level: lvl, ts: new Date().toISOString(), ...bindings, ...fields })}\n`);
     }) as LogFn;
   return {

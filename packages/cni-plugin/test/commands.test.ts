@@ -259,11 +259,11 @@ describe('DEL orchestration', () => {
       });
     });
   });
-  it('ipamd down: a prevResult repeating the pod 100,000 times is cleaned in linear time (defect 2)', async () => {
+  it('ipamd down: a prevResult repeating the pod 20,000 times is cleaned once (defect 2, end to end)', async () => {
     const [h, c, d] = prevPrimary.interfaces;
     const interfaces = [];
-    for (let i = 0; i < 100_000; i++) interfaces.push(h, c, d);
-    const ips = Array.from({ length: 100_000 }, (_, i) => ({
+    for (let i = 0; i < 20_000; i++) interfaces.push(h, c, d);
+    const ips = Array.from({ length: 20_000 }, (_, i) => ({
       interface: 3 * i + 1,
       address: '10.0.1.23/32',
     }));
@@ -272,9 +272,9 @@ describe('DEL orchestration', () => {
     await expect(cmdDel(envOf('DEL'), confOf({ prevResult: prev }), w.deps)).rejects.toMatchObject({
       code: 11,
     });
-    // The quadratic version took 32 s here (the unit timeout is 20 s); the bounded count is checked below.
+    // The quadratic version needed ~10 s here; the bounded number of reads is the regression check (next test).
     expect(w.applied.filter((o) => o.op === 'routeDel')).toHaveLength(1);
-  });
+  }, 60_000); // generous: parsing megabytes of JSON on a loaded 2-core machine
   it('reading the attachments of a prevResult touches each entry a bounded number of times (defect 2)', () => {
     const [h, c, d] = prevPrimary.interfaces;
     const raw = [];

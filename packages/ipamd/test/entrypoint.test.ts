@@ -101,4 +101,26 @@ describe.skipIf(!existsSync(AGENT))('aws-vpc-cni entrypoint', () => {
     expect(code).toBe(1);
     expect(existsSync(w.conflist)).toBe(false);
   });
+
+  it('a socket aws-cni could not dial, or an IMDS endpoint that is no URL, fails at once, naming the variable', async () => {
+    const io = {
+      say: () => {},
+      execDir: '/nonexistent',
+      agentCommand: ['sleep', '30'],
+      agentStdio: 'ignore' as const,
+    };
+    for (const [key, value, extra] of [
+      ['VPC_CNI_IPAMD_SOCKET', 'relative/ipamd.sock', {}],
+      ['VPC_CNI_IPAMD_SOCKET', `/tmp/${'d'.repeat(120)}/ipamd.sock`, {}],
+      ['AWS_EC2_METADATA_SERVICE_ENDPOINT', 'nohost:99999', { ENABLE_V6_EGRESS: 'true' }],
+    ] as const) {
+      const w = world();
+      const err = (await runEntrypoint({ ...w.env, ...extra, [key]: value }, io).catch(
+        (e: unknown) => e,
+      )) as Error;
+      expect(err).toBeInstanceOf(Error);
+      expect(err.message).toContain(`${key} is a string (${JSON.stringify(value).slice(0, 30)}`);
+      expect(existsSync(join(w.dir, 'bin', 'aws-cni'))).toBe(false);
+    }
+  });
 });

@@ -6,7 +6,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type EntrypointConfig, loadEntrypointConfig } from '@vpc-cni/shared/config';
-import { Health, RpcClient, ServingStatus } from '@vpc-cni/shared/rpc';
+import { describeValue } from '@vpc-cni/shared/describe';
+import { isIPv4, isIPv6 } from '@vpc-cni/shared/ipmath';
+import { Health, RpcClient, ServingStatus, endpointTarget } from '@vpc-cni/shared/rpc';
 import { installBinaries } from '@vpc-cni/init/install';
 import { imdsGet } from '@vpc-cni/init/imds';
 import { StartupError, imdsUnreachable, startupFailureLine } from '@vpc-cni/shared/startup';
@@ -22,22 +24,41 @@ export interface EntrypointIo {
   agentStdio?: 'inherit' | 'ignore';
 }
 
+/** The IMDS base URL: an http(s) URL, or a clear error naming the variable (before any request or timer). */
+export function imdsEndpoint(env: Readonly<Record<string, string | undefined>>): string {
+  const endpoint = env['AWS_EC2_METADATA_SERVICE_ENDPOINT'] ?? 'http://169.254.169.254';
+  let url: URL | undefined;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))
+    throw new Error(
+      `AWS_EC2_METADATA_SERVICE_ENDPOINT is ${describeValue(endpoint)}, not an http(s) URL; unset it for http://169.254.169.254`,
+    );
+  return endpoint.replace(/\/+$/, '');
+}
+
+/** An IMDS answer that goes into the conflist must be an address of the family asked for. */
+async function imdsAddress(path: string, family: 4 | 6, endpoint: string): Promise<string> {
+  const text = await imdsGet(path, { endpoint, attempts: 10 }).catch((e: unknown) => {
+    throw imdsUnreachable(endpoint, e);
+  });
+  if (family === 4 ? isIPv4(text) : isIPv6(text)) return text;
+  throw new Error(`IMDS ${path} answered ${describeValue(text)}, not an IPv${family} address`);
+}
+
 async function nodeInputs(
   cfg: EntrypointConfig,
-  env: Readonly<Record<string, string | undefined>>,
+  endpoint: string,
   io: EntrypointIo,
 ): Promise<ConflistInputs> {
-  const endpoint = env['AWS_EC2_METADATA_SERVICE_ENDPOINT'] ?? 'http://169.254.169.254';
+  if (!cfg.ENABLE_IPv6 && !cfg.ENABLE_V6_EGRESS) return { nodeIp: '', nodeHasIpv6: false };
   if (cfg.ENABLE_IPv6)
-    return {
-      nodeIp: await imdsGet('meta-data/local-ipv4', { endpoint, attempts: 10 }).catch((e: unknown) => {
-        throw imdsUnreachable(endpoint, e);
-      }),
-      nodeHasIpv6: true,
-    };
-  if (!cfg.ENABLE_V6_EGRESS) return { nodeIp: '', nodeHasIpv6: false };
+    return { nodeIp: await imdsAddress('meta-data/local-ipv4', 4, endpoint), nodeHasIpv6: true };
   try {
-    return { nodeIp: await imdsGet('meta-data/ipv6', { endpoint, attempts: 10 }), nodeHasIpv6: true };
+    return { nodeIp: await imdsAddress('meta-data/ipv6', 6, endpoint), nodeHasIpv6: true };
   } catch (e) {
     io.say(`warning: node has no IPv6 address (${(e as Error).message}); IPv6 egress disabled`);
     return { nodeIp: '', nodeHasIpv6: false };
@@ -82,10 +103,17 @@ export async function runEntrypoint(
   io: EntrypointIo,
 ): Promise<number> {
   const cfg = loadEntrypointConfig(env);
+  // The socket is dialled below and written into the conflist for aws-cni: refuse one it cannot reach.
+  const socket = endpointTarget(`unix://${cfg.VPC_CNI_IPAMD_SOCKET}`);
+  if ('error' in socket)
+    throw new Error(
+      `VPC_CNI_IPAMD_SOCKET is ${describeValue(cfg.VPC_CNI_IPAMD_SOCKET)}: ${socket.error}; unset it for /var/run/aws-node/ipamd.sock`,
+    );
+  const imds = cfg.ENABLE_IPv6 || cfg.ENABLE_V6_EGRESS ? imdsEndpoint(env) : '';
   const src = cfg.VPC_CNI_SOURCE_BIN_DIR || io.execDir;
   for (const b of installBinaries(src, cfg.HOST_CNI_BIN_PATH, ['aws-cni', 'egress-cni']))
     io.say(`installed ${b.name} into ${cfg.HOST_CNI_BIN_PATH}`);
-  const inputs = await nodeInputs(cfg, env, io);
+  const inputs = await nodeInputs(cfg, imds, io);
 
   const [cmd, ...args] = io.agentCommand as [string, ...string[]];
   const agent = spawn(cmd, args, { stdio: io.agentStdio ?? 'inherit', env: { ...env } });

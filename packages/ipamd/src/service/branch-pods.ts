@@ -2,6 +2,7 @@
 // vpc.amazonaws.com/pod-eni resource gets the branch ENI the resource controller attached for it (read from the
 // pod's annotation) instead of a pool address; the datastore is not touched. Refusals are `Success=false`
 // replies, as upstream: kubelet retries the ADD, typically once the controller has annotated the pod.
+import { clip } from '@vpc-cni/shared/describe';
 import {
   type AddNetworkReply,
   type AddNetworkRequest,
@@ -70,7 +71,10 @@ export class BranchPods {
 
   private refuse(req: AddNetworkRequest, why: string): AddNetworkReply {
     this.o.logger.warn(
-      { pod: `${req.K8S_POD_NAMESPACE}/${req.K8S_POD_NAME}`, containerId: req.ContainerID },
+      {
+        pod: clip(`${req.K8S_POD_NAMESPACE}/${req.K8S_POD_NAME}`, 256),
+        containerId: clip(req.ContainerID, 256),
+      },
       `branch ENI pod not served: ${why}`,
     );
     return {
@@ -159,7 +163,12 @@ export class BranchPods {
     const gateway = branchGateway(family === 6 ? eni.subnetV6Cidr : eni.subnetCidr, family === 6);
     if (!gateway) return this.refuse(req, `annotation ${POD_ENI_ANNOTATION} has no usable subnet CIDR`);
     this.o.logger.info(
-      { pod: `${req.K8S_POD_NAMESPACE}/${req.K8S_POD_NAME}`, eni: eni.eniId, vlan: eni.vlanId, address },
+      {
+        pod: clip(`${req.K8S_POD_NAMESPACE}/${req.K8S_POD_NAME}`, 256),
+        eni: eni.eniId,
+        vlan: eni.vlanId,
+        address,
+      },
       'branch ENI pod',
     );
     return {
@@ -255,7 +264,7 @@ export class BranchPods {
     if (req.K8S_POD_UID && pod.uid && req.K8S_POD_UID !== pod.uid)
       throw new RpcError(
         GrpcStatus.UNKNOWN,
-        `pod UID mismatch: got ${req.K8S_POD_UID}, expected ${pod.uid}`,
+        `pod UID mismatch: got ${clip(req.K8S_POD_UID, 64)}, expected ${pod.uid}`,
         'DelNetwork',
       );
     if (pod.podEniAnnotation === undefined) return undefined;

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '@vpc-cni/shared/logging';
+import { silentLogger, type Logger } from '@vpc-cni/shared/logging';
 import { AddNetworkRequest, DelNetworkRequest, GrpcStatus, RpcError } from '@vpc-cni/shared/rpc';
 import { Checkpoint, decodeCheckpoint } from '../persistence/index.js';
 import { Datastore } from '../store/index.js';
@@ -15,7 +15,14 @@ const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 function setup(
-  o: { ips?: string[]; reserve?: string[]; supply?: AddressSupply; addWaitMs?: number; path?: string } = {},
+  o: {
+    ips?: string[];
+    reserve?: string[];
+    supply?: AddressSupply;
+    addWaitMs?: number;
+    path?: string;
+    logger?: Logger;
+  } = {},
 ) {
   const dir = mkdtempSync(join(tmpdir(), 'vct-svc-'));
   dirs.push(dir);
@@ -32,7 +39,7 @@ function setup(
     networkPolicyMode: '',
     vpcCidrs: () => ({ v4: ['10.0.0.0/16'], v6: [] }),
     externalSnat: false,
-    logger: silentLogger,
+    logger: o.logger ?? silentLogger,
   });
   return { ds, ckpt, svc, supply, path };
 }
@@ -174,5 +181,25 @@ describe('IpamService', () => {
     expect(ds.allocations().map((a) => a.allocation.key.containerID)).toEqual(['keep']);
     const other = await svc.gc({ NetworkName: 'other-net', ValidAttachments: [], MinAgeSeconds: 0 });
     expect(other.Released).toEqual([]);
+  });
+
+  it("a peer's megabyte-long strings are served but logged cut short (issue 22 audit)", async () => {
+    const lines: string[] = [];
+    const record = (a: unknown, b?: string) => void lines.push(JSON.stringify([a, b]));
+    const logger: Logger = {
+      debug: record,
+      info: record,
+      warn: record,
+      error: record,
+      child: () => logger,
+    } as unknown as Logger;
+    const { svc } = setup({ ips: ['10.0.1.10'], logger });
+    const long = 'c'.repeat(1_000_000);
+    const r = await svc.addNetwork({ ...add(long), ClientVersion: 'v'.repeat(1_000_000) });
+    expect(r.IPAllocationMetadata[0]?.IPv4Addr).toBe('10.0.1.10');
+    await svc.delNetwork({ ...del(long), Reason: 'r'.repeat(1_000_000) });
+    await svc.gc({ NetworkName: 'n'.repeat(1_000_000), ValidAttachments: [], MinAgeSeconds: 0 });
+    expect(lines.length).toBeGreaterThanOrEqual(4);
+    for (const l of lines) expect(l.length).toBeLessThan(2_000);
   });
 });

@@ -12,6 +12,7 @@ import {
   type IPAllocationMetadata,
   RpcError,
 } from '@vpc-cni/shared/rpc';
+import { clip } from '@vpc-cni/shared/describe';
 import type { Logger } from '@vpc-cni/shared/logging';
 import type { Checkpoint } from '../persistence/index.js';
 import { type Assigned, type Datastore, DatastoreError, type IpamKey, UNKNOWN_POD } from '../store/index.js';
@@ -41,6 +42,14 @@ const metadataOf = (a: Assigned): IPAllocationMetadata => ({
   RouteTableId: a.routeTableId,
 });
 
+/** Request strings come from the peer: logged cut to this length, so one call cannot write megabytes of log. */
+const LOG_TEXT = 256;
+const logKey = (k: IpamKey) => ({
+  networkName: clip(k.networkName, LOG_TEXT),
+  containerID: clip(k.containerID, LOG_TEXT),
+  ifName: clip(k.ifName, LOG_TEXT),
+});
+
 export class IpamService {
   private versionWarned = false;
 
@@ -55,7 +64,10 @@ export class IpamService {
     // Decision (spec "Decisions" 2): any client version is accepted; a mismatch is logged once.
     if (client !== this.o.version && !this.versionWarned) {
       this.versionWarned = true;
-      this.o.logger.warn({ client, server: this.o.version }, 'CNI plugin version differs from ipamd');
+      this.o.logger.warn(
+        { client: clip(client, LOG_TEXT), server: this.o.version },
+        'CNI plugin version differs from ipamd',
+      );
     }
   }
 
@@ -115,7 +127,7 @@ export class IpamService {
           'AddNetwork',
         );
       }
-      this.o.logger.info({ key, address: assigned.address, eni: assigned.eniId }, 'assigned');
+      this.o.logger.info({ key: logKey(key), address: assigned.address, eni: assigned.eniId }, 'assigned');
       return this.reply(assigned);
     }
   }
@@ -208,7 +220,10 @@ export class IpamService {
         'DelNetwork',
       );
     }
-    this.o.logger.info({ key, address: released.address, reason: req.Reason }, 'released');
+    this.o.logger.info(
+      { key: logKey(key), address: released.address, reason: clip(req.Reason, LOG_TEXT) },
+      'released',
+    );
     this.o.onDel?.(req.Reason, 'ok', performance.now() - t0);
     return {
       Success: true,
@@ -237,7 +252,10 @@ export class IpamService {
       return r ? [r] : [];
     });
     if (released.length > 0) await this.checkpoint.persist();
-    this.o.logger.info({ network: req.NetworkName, released: released.map((r) => r.address) }, 'GC');
+    this.o.logger.info(
+      { network: clip(req.NetworkName, LOG_TEXT), released: released.map((r) => r.address) },
+      'GC',
+    );
     return {
       Success: true,
       Released: released.map((r) => ({
