@@ -138,23 +138,29 @@ async function start(
   const podEni = cfg.ENABLE_POD_ENI
     ? await (
         await import('./pod-eni.js')
-      ).podEniSupport({
-        cfg,
-        env,
-        ds,
-        eniMac: eniMac ?? (() => undefined),
-        ...(branchContext && facts
-          ? {
-              branchContext,
-              instanceId: facts.instanceId,
-              primarySubnetId: facts.subnetId,
-              primaryGroups: facts.securityGroups,
-            }
-          : {}),
-        baseReply: (family) => service.baseReply(family),
-        logger,
-        ...(opts.podLookup ? { lookup: opts.podLookup } : {}),
-      })
+      )
+        .podEniSupport({
+          cfg,
+          env,
+          ds,
+          eniMac: eniMac ?? (() => undefined),
+          ...(branchContext && facts
+            ? {
+                branchContext,
+                instanceId: facts.instanceId,
+                primarySubnetId: facts.subnetId,
+                primaryGroups: facts.securityGroups,
+              }
+            : {}),
+          baseReply: (family) => service.baseReply(family),
+          logger,
+          onError: (fn) => metrics.podEniErrorCount.inc({ fn }),
+          ...(opts.podLookup ? { lookup: opts.podLookup } : {}),
+        })
+        .catch((e: unknown) => {
+          metrics.podEniErrorCount.inc({ fn: 'nodeInit' });
+          throw e;
+        })
     : undefined;
   if (podEni) started.add('security groups for pods', () => podEni.stop());
   const service: IpamService = new IpamService(ds, checkpoint, supply, {
