@@ -89,7 +89,6 @@ async function start(
       ? (await import('../hostnet/index.js')).netlinkPlumbing(cfg.AWS_VPC_ENI_MTU)
       : noPlumbing);
   const kube = kubeSide(cfg, env, logger, opts.eniConfigSource);
-  started.add('Kubernetes watches', () => kube.stop());
   const source = await nodeInit(cfg, ds, logger, plumbing, metrics, kube);
   const { supply, primary, manager, readVpcCidrs, ipv6Only, eniMac, branchContext, facts } = source;
   if (manager) started.add('pool manager', () => manager.stop());
@@ -319,7 +318,6 @@ async function start(
       await rpc.stop(5_000);
       await checkpoint.persist();
       await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-      await kube.stop();
     },
   };
 }
