@@ -65,8 +65,11 @@ const req = (pod: string, c: string) => ({
   Netns: '',
   ClientVersion: '',
   RequiresMultiNICAttachment: false,
-  Reason: 'PodDeleted',
 });
+const delReq = (pod: string, c: string) => {
+  const { Netns: _n, RequiresMultiNICAttachment: _m, ...rest } = req(pod, c);
+  return { ...rest, Reason: 'PodDeleted', K8S_POD_UID: '' };
+};
 
 describe('ipamd writes to the API server', () => {
   it('ANNOTATE_POD_IP: vpc.amazonaws.com/pod-ips is set on AddNetwork and removed on DelNetwork', async () => {
@@ -81,7 +84,7 @@ describe('ipamd writes to the API server', () => {
       const r = await client.call(CNIBackend.AddNetwork, req('web', 'c1'));
       expect(annotations('web')['vpc.amazonaws.com/pod-ips']).toBe(r.IPAllocationMetadata[0]?.IPv4Addr);
       expect(annotations('other')['vpc.amazonaws.com/pod-ips']).toBeUndefined();
-      await client.call(CNIBackend.DelNetwork, req('web', 'c1'));
+      await client.call(CNIBackend.DelNetwork, delReq('web', 'c1'));
       expect(annotations('web')['vpc.amazonaws.com/pod-ips']).toBeUndefined();
     } finally {
       client.close();
@@ -111,7 +114,7 @@ describe('ipamd writes to the API server', () => {
     });
     agent = await startAgent(env, silentLogger, { hostNetworking: false });
     const events = () =>
-      kube!.api.store.list('/events', 'kube-system') as {
+      kube!.api.store.list('/events', 'kube-system') as unknown as {
         involvedObject: { kind: string; name: string; namespace: string };
         reason: string;
         type: string;

@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '@vpc-cni/shared/logging';
-import { Ec2Supply, EniLedger, LEAK_GRACE_MS, PoolManager, noPlumbing } from '@vpc-cni/ipamd/eni';
+import { Ec2Supply, EniLedger, LEAK_GRACE_MS, PoolManager, PoolState, noPlumbing } from '@vpc-cni/ipamd/eni';
 import { ImdsClient, readAttachedEnis } from '@vpc-cni/ipamd/imds';
 import { Datastore } from '@vpc-cni/ipamd/store';
 import { type WarmConfig, poolLimits } from '@vpc-cni/ipamd/warm';
@@ -50,7 +50,8 @@ async function node(warm: WarmConfig, imdsLagMs = 0) {
     cooldownMs: 0,
     nowMs: clock.now,
   });
-  const ledger = new EniLedger(clock.now);
+  const state = new PoolState(new EniLedger(clock.now));
+  const ledger = state.ledger;
   ds.addEni({
     id: n.instance.primaryEniId,
     deviceNumber: 0,
@@ -68,13 +69,14 @@ async function node(warm: WarmConfig, imdsLagMs = 0) {
     warm,
     maxPods: warm.prefixDelegation ? 110 : 29,
     logger: silentLogger,
-    ledger,
+    state,
   });
   const imds = new ImdsClient({ endpoint: n.imdsUrl });
   const manager = new PoolManager({
     ec2,
     ds,
     supply,
+    state,
     warm,
     limits,
     maxPods: warm.prefixDelegation ? 110 : 29,

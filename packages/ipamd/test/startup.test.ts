@@ -138,6 +138,16 @@ describe('ipamd start-up failures', () => {
     expect(existsSync(join(dir, 'ipamd.sock'))).toBe(false);
   });
 
+  it('ANNOTATE_POD_IP without a Kubernetes API: returns 1 naming the setting', async () => {
+    const dir = tmp();
+    expect(await agentMain([], agentEnv(dir, { ANNOTATE_POD_IP: 'true' }))).toBe(1);
+    const lines = await errorLines(dir);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.cause).toMatch(/^ANNOTATE_POD_IP needs the Kubernetes API/);
+    expect(lines[0]?.remedy).toMatch(/set KUBECONFIG, or turn ANNOTATE_POD_IP off/);
+    expect(existsSync(join(dir, 'ipamd.sock'))).toBe(false);
+  });
+
   it.skipIf(!existsSync(BIN))('bad configuration: the executable exits 1 with one stderr line', async () => {
     const dir = tmp();
     const r = await run(['aws-k8s-agent'], agentEnv(dir, { WARM_IP_TARGET: 'lots' }));

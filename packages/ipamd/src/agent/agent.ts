@@ -89,7 +89,6 @@ async function start(
       ? (await import('../hostnet/index.js')).netlinkPlumbing(cfg.AWS_VPC_ENI_MTU)
       : noPlumbing);
   const kube = kubeSide(cfg, env, logger, opts.eniConfigSource);
-  started.add('Kubernetes watches', () => kube.stop());
   const source = await nodeInit(cfg, ds, logger, plumbing, metrics, kube);
   const { supply, primary, manager, readVpcCidrs, ipv6Only, eniMac, branchContext, facts } = source;
   if (manager) started.add('pool manager', () => manager.stop());
@@ -138,23 +137,29 @@ async function start(
   const podEni = cfg.ENABLE_POD_ENI
     ? await (
         await import('./pod-eni.js')
-      ).podEniSupport({
-        cfg,
-        env,
-        ds,
-        eniMac: eniMac ?? (() => undefined),
-        ...(branchContext && facts
-          ? {
-              branchContext,
-              instanceId: facts.instanceId,
-              primarySubnetId: facts.subnetId,
-              primaryGroups: facts.securityGroups,
-            }
-          : {}),
-        baseReply: (family) => service.baseReply(family),
-        logger,
-        ...(opts.podLookup ? { lookup: opts.podLookup } : {}),
-      })
+      )
+        .podEniSupport({
+          cfg,
+          env,
+          ds,
+          eniMac: eniMac ?? (() => undefined),
+          ...(branchContext && facts
+            ? {
+                branchContext,
+                instanceId: facts.instanceId,
+                primarySubnetId: facts.subnetId,
+                primaryGroups: facts.securityGroups,
+              }
+            : {}),
+          baseReply: (family) => service.baseReply(family),
+          logger,
+          onError: (fn) => metrics.podEniErrorCount.inc({ fn }),
+          ...(opts.podLookup ? { lookup: opts.podLookup } : {}),
+        })
+        .catch((e: unknown) => {
+          metrics.podEniErrorCount.inc({ fn: 'nodeInit' });
+          throw e;
+        })
     : undefined;
   if (podEni) started.add('security groups for pods', () => podEni.stop());
   const service: IpamService = new IpamService(ds, checkpoint, supply, {
@@ -313,7 +318,6 @@ async function start(
       await rpc.stop(5_000);
       await checkpoint.persist();
       await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-      await kube.stop();
     },
   };
 }

@@ -15,7 +15,7 @@ import type { Logger } from '@vpc-cni/shared/logging';
 import {
   Ec2Supply,
   type EniConfigSource,
-  EniLedger,
+  PoolState,
   type PoolObserver,
   unmanagedReason,
   type EniPlumbing,
@@ -154,7 +154,8 @@ export async function loadFromEc2(
     limits = undefined;
   }
   const customNetworking = cfg.AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG && !cfg.ENABLE_IPv6;
-  const ledger = new EniLedger();
+  const state = new PoolState();
+  const ledger = state.ledger;
   const unmanaged = new Set<string>();
   const catalog = new SubnetCatalog(ec2, {
     primarySubnetId: facts.subnetId,
@@ -201,7 +202,7 @@ export async function loadFromEc2(
       subnetId: eni.SubnetId,
       subnetCidr: host.subnetCidr,
     });
-    ledger.record(id, { mac: host.mac, primaryIp: host.primaryIp, subnetCidr: host.subnetCidr });
+    ledger.record(id, { mac: host.mac, primaryIp: host.primaryIp });
     // Subnet discovery: an ENI in a subnet tagged kubernetes.io/role/cni=0 gives no pod addresses (spec §6.2).
     if (cfg.ENABLE_SUBNET_DISCOVERY && !cfg.ENABLE_IPv6 && (await catalog.isExcluded(eni.SubnetId ?? ''))) {
       ds.setExcluded(id, true);
@@ -220,7 +221,7 @@ export async function loadFromEc2(
   }
   if (cfg.ENABLE_IPv6)
     return {
-      ...(await ipv6Source(cfg, ds, ec2, imds, facts, enis, ledger, plumbing, logger)),
+      ...(await ipv6Source(cfg, ds, ec2, imds, facts, enis, state, plumbing, logger)),
       capacity: {
         enis: typeLimits.enis - unmanagedOnCard0,
         ips: (typeLimits.ipv4PerEni - 1) * (typeLimits.enis - unmanagedOnCard0),
@@ -258,7 +259,7 @@ export async function loadFromEc2(
     extraTags: cfg.ADDITIONAL_ENI_TAGS,
     ...(o.observer ? { observer: o.observer } : {}),
     logger,
-    ledger,
+    state,
     plumbing,
     catalog,
     ...(cnTarget ? { customNetworking: true, target: cnTarget } : {}),
@@ -271,6 +272,7 @@ export async function loadFromEc2(
     ec2,
     ds,
     supply,
+    state,
     warm,
     limits: pl,
     maxPods,
@@ -287,14 +289,7 @@ export async function loadFromEc2(
     logger,
   });
   // Pre-scaling: fill the warm pool before the first pod asks (spec §3.6).
-  const s = ds.stats();
-  const stats = {
-    totalIps: s.totalIPs,
-    assignedIps: s.assignedIPs,
-    totalPrefixes: s.totalPrefixes,
-    freePrefixes: s.freePrefixes,
-  };
-  if (!cfg.DISABLE_NETWORK_RESOURCE_PROVISIONING && isPoolTooLow(stats, warm, pl, maxPods))
+  if (!cfg.DISABLE_NETWORK_RESOURCE_PROVISIONING && isPoolTooLow(ds.stats(), warm, pl, maxPods))
     await supply.grow(0).catch((err: unknown) => logger.warn({ err }, 'pre-scaling the pool failed'));
   logger.info(
     {
@@ -323,7 +318,7 @@ export async function loadFromEc2(
     eniMac: (id) => ledger.get(id)?.mac,
     branchContext: {
       ec2,
-      poolLock: supply.lock,
+      poolLock: state.lock,
       ...(cnTarget ? { trunkTarget: cnTarget } : {}),
       branchLimit: limits?.trunking ? limits.branchEnis : 0,
       maxEnis: typeLimits.enis,

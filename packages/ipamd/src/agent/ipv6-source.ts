@@ -2,7 +2,7 @@
 import { AssignIpv6AddressesCommand, type EC2Client, type NetworkInterface } from '@aws-sdk/client-ec2';
 import type { IpamdConfig } from '@vpc-cni/shared/config';
 import type { Logger } from '@vpc-cni/shared/logging';
-import { Ec2Supply, type EniLedger, type EniPlumbing, PoolManager } from '../eni/index.js';
+import { Ec2Supply, type EniPlumbing, PoolManager, type PoolState } from '../eni/index.js';
 import { type ImdsClient, type NodeFacts, readAttachedEnis } from '../imds/index.js';
 import type { Datastore } from '../store/index.js';
 import { noSupply } from '../service/supply.js';
@@ -30,7 +30,7 @@ export async function ipv6Source(
   imds: ImdsClient,
   facts: NodeFacts,
   enis: NetworkInterface[],
-  ledger: EniLedger,
+  state: PoolState,
   plumbing: EniPlumbing,
   logger: Logger,
 ): Promise<Omit<Ec2Source, 'capacity'>> {
@@ -58,9 +58,10 @@ export async function ipv6Source(
       warm: NO_POOL,
       maxPods: 0,
       logger,
-      ledger,
+      state,
       plumbing,
     }),
+    state,
     warm: NO_POOL,
     limits: NO_LIMITS,
     maxPods: 0,
@@ -90,6 +91,6 @@ export async function ipv6Source(
     facts,
     readVpcCidrs: () => imds.list(`${mac}/vpc-ipv4-cidr-blocks`),
     ipv6Only: true,
-    eniMac: (id) => ledger.get(id)?.mac,
+    eniMac: (id) => state.ledger.get(id)?.mac,
   };
 }

@@ -15,7 +15,6 @@ export interface KubeSide {
   eniConfigName(): Promise<string | undefined>;
   readonly podIps: PodIpAnnotator | undefined;
   readonly events: AwsNodeEvents | undefined;
-  stop(): Promise<void>;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -96,6 +95,5 @@ export function kubeSide(cfg: IpamdConfig, env: Env, logger: Logger, override?: 
     get events() {
       return side.events;
     },
-    async stop() {},
   };
 }

@@ -41,6 +41,8 @@ export interface PodEniDeps {
   logger: Logger;
   /** Tests: pods from somewhere else than the API server. */
   lookup?: PodLookup;
+  /** Failures counted in awscni_pod_eni_error_count{fn} (upstream's function names). */
+  onError?: (fn: 'nodeInit' | 'tryEnableSecurityGroupsForPods') => void;
   /** Tests: how soon a failed watch is retried (default 1 s, doubling to 30 s). */
   watchRetryMs?: { first: number; max: number };
   /** Self-managed branch ENIs (VPC_CNI_MANAGE_BRANCH_ENIS): the EC2 side; absent in static/IPv6 modes. */
@@ -106,7 +108,8 @@ export async function podEniSupport(d: PodEniDeps): Promise<PodEniSupport> {
         );
       }
     } catch (e) {
-      d.logger.warn({ node, err: String(e) }, 'CNINode feature update failed; will retry');
+      d.onError?.('tryEnableSecurityGroupsForPods');
+      d.logger.warn({ node, err: e }, 'CNINode feature update failed; will retry');
     }
     return false;
   }

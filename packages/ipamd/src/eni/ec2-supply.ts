@@ -11,12 +11,11 @@ import {
 import type { Logger } from '@vpc-cni/shared/logging';
 import type { Datastore } from '../store/index.js';
 import { type AddressSupply, CapacityError } from '../service/supply.js';
-import { type PoolLimits, type WarmConfig, planIncrease } from '../warm/index.js';
+import { PREFIX_SIZE, type PoolLimits, type WarmConfig, planIncrease } from '../warm/index.js';
 import { type CallObserver, ec2Call } from './ec2-call.js';
-import { EniLedger } from './ledger.js';
-import { Mutex } from './mutex.js';
+import { PoolState } from './pool-state.js';
 import { type EniPlumbing, noPlumbing } from './plumbing.js';
-import { eniViews, poolStats } from './pool-view.js';
+import { eniViews } from './pool-view.js';
 import { createAndAttachEni } from './create-eni.js';
 import { SubnetCatalog } from './subnets.js';
 import { type PoolObserver, quietObserver, tracked } from './observer.js';
@@ -36,8 +35,8 @@ export interface Ec2SupplyOptions {
   onCall?: CallObserver;
   /** Errors and actions in progress (metrics). */
   observer?: PoolObserver;
-  /** Per-ENI facts shared with the pool manager (ages, MACs). */
-  ledger?: EniLedger;
+  /** The pool's lock and per-ENI facts, shared with the pool manager (default: a state of its own). */
+  state?: PoolState;
   /** Host side of a new ENI; it joins the datastore only once this succeeded. */
   plumbing?: EniPlumbing;
   /** Where new ENIs go (enhanced subnet discovery); default: the node's own subnet only. */
@@ -66,9 +65,8 @@ export class Ec2Supply implements AddressSupply {
   /** ENIs whose subnet said it is out of addresses: not asked again until the subnet listing refreshes. */
   private readonly exhausted = new Set<string>();
   private exhaustedSince = 0;
-  readonly ledger: EniLedger;
   /** Shared with the pool manager: growth never interleaves with shrink/free/reconcile. */
-  readonly lock = new Mutex();
+  private readonly state: PoolState;
   private readonly plumbing: EniPlumbing;
   private readonly observer: PoolObserver;
 
@@ -77,7 +75,7 @@ export class Ec2Supply implements AddressSupply {
     private readonly ds: Datastore,
     private readonly o: Ec2SupplyOptions,
   ) {
-    this.ledger = o.ledger ?? new EniLedger();
+    this.state = o.state ?? new PoolState();
     this.plumbing = o.plumbing ?? noPlumbing;
     this.observer = o.observer ?? quietObserver;
     this.catalog = o.catalog ?? new SubnetCatalog(ec2, { primarySubnetId: o.subnetId, discovery: false });
@@ -100,7 +98,7 @@ export class Ec2Supply implements AddressSupply {
       .then(() => new Promise((r) => setTimeout(r, this.o.gatherMs ?? 5)))
       .then(() => {
         this.batch = undefined;
-        this.round = this.lock.run(() =>
+        this.round = this.state.lock.run(() =>
           tracked(this.observer, 'increaseDatastorePool', () => this.growNow(b.need)),
         );
         return this.round;
@@ -126,7 +124,7 @@ export class Ec2Supply implements AddressSupply {
     // Addresses come back to subnets; after 5 minutes an ENI marked dry may be asked again.
     if (this.exhausted.size > 0 && Date.now() - this.exhaustedSince > 5 * 60_000) this.exhausted.clear();
     const s = this.ds.stats();
-    const stats = poolStats(this.ds);
+    const stats = this.ds.stats();
     // On-demand: at least what is asked for, and what the warm targets want.
     const warm = {
       ...this.o.warm,
@@ -137,7 +135,7 @@ export class Ec2Supply implements AddressSupply {
           : this.o.warm.warmIpTarget,
     };
     const perEniCidrs = this.o.limits.maxPrefixesPerEni || this.o.limits.maxIpsPerEni;
-    const views = eniViews(this.ds, this.ledger).map((v) =>
+    const views = eniViews(this.ds, this.state.ledger).map((v) =>
       this.exhausted.has(v.id) ? { ...v, cidrCount: perEniCidrs } : v,
     );
     const reserve = this.o.reserveTrunkSlot?.() ?? false;
@@ -151,12 +149,12 @@ export class Ec2Supply implements AddressSupply {
     const room = this.o.maxPods - s.totalIPs;
     const unit = plan.unit;
     const perEni = unit === 'ip' ? this.o.limits.maxIpsPerEni : this.o.limits.maxPrefixesPerEni;
-    const cap = (n: number) => Math.max(1, Math.min(n, unit === 'ip' ? room : Math.ceil(room / 16)));
+    const cap = (n: number) => Math.max(1, Math.min(n, unit === 'ip' ? room : Math.ceil(room / PREFIX_SIZE)));
     // What this round must bring, in the plan's unit: the shortfall, and at least what the plan wants.
     let left = cap(
       Math.max(
         plan.kind === 'assign' ? plan.count : plan.resources,
-        unit === 'ip' ? need : Math.ceil(need / 16),
+        unit === 'ip' ? need : Math.ceil(need / PREFIX_SIZE),
       ),
     );
     const work: Promise<void>[] = [];
@@ -263,7 +261,7 @@ export class Ec2Supply implements AddressSupply {
       subnetId: subnet.id,
       subnetCidr: subnet.cidr,
     });
-    this.ledger.record(id, { mac: host.mac, primaryIp: host.primaryIp, subnetCidr: host.subnetCidr });
+    this.state.ledger.record(id, { mac: host.mac, primaryIp: host.primaryIp });
     for (const a of eni.PrivateIpAddresses ?? [])
       if (!a.Primary && a.PrivateIpAddress) this.ds.addCidr(id, `${a.PrivateIpAddress}/32`, false);
     for (const p of eni.Ipv4Prefixes ?? []) if (p.Ipv4Prefix) this.ds.addCidr(id, p.Ipv4Prefix, true);

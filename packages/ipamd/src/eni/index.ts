@@ -3,6 +3,7 @@
 export { Ec2Supply, type Ec2SupplyOptions } from './ec2-supply.js';
 export { PoolManager, type PoolManagerOptions, type TickResult } from './pool-manager.js';
 export { EniLedger, type EniFacts } from './ledger.js';
+export { PoolState } from './pool-state.js';
 export {
   type PoolObserver,
   type PoolAction,
@@ -18,7 +19,7 @@ export { freeEni, deleteEni, type FreeEniOptions } from './free-eni.js';
 export { sweepLeakedEnis, LEAK_GRACE_MS, type LeakSweepResult } from './leaked.js';
 export { reconcilePool, FREED_QUARANTINE_MS, type ReconcileResult } from './reconcile.js';
 export { decreasePool, type FreedCache } from './shrink.js';
-export { eniViews, poolStats } from './pool-view.js';
+export { eniViews } from './pool-view.js';
 export { SubnetCatalog, validForEni, excludedForPods, NO_VALID_SUBNETS, type SubnetInfo } from './subnets.js';
 export {
   type EniConfigSource,

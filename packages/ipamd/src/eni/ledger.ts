@@ -1,10 +1,10 @@
-// What the pool manager knows about each ENI beyond the datastore: when it entered the pool (ENIs younger than
-// 60 s are never freed), and what host plumbing needs (MAC, the ENI's own address, subnet CIDR).
+// What the pool knows about each ENI beyond the datastore (which holds its device, table, subnet and CIDR):
+// when it entered the pool (ENIs younger than 60 s are never freed), and what host plumbing needs besides the
+// datastore's facts (MAC, the ENI's own address).
 export interface EniFacts {
   addedAtMs: number;
   mac?: string;
   primaryIp?: string;
-  subnetCidr?: string;
 }
 
 export class EniLedger {

@@ -23,7 +23,8 @@ import type { Ec2Supply } from './ec2-supply.js';
 import { type FreeEniOptions, freeEni } from './free-eni.js';
 import { type LeakSweepResult, sweepLeakedEnis } from './leaked.js';
 import type { EniPlumbing } from './plumbing.js';
-import { eniViews, poolStats } from './pool-view.js';
+import { eniViews } from './pool-view.js';
+import type { PoolState } from './pool-state.js';
 import { type ReconcileResult, reconcilePool } from './reconcile.js';
 import { type FreedCache, decreasePool } from './shrink.js';
 
@@ -31,6 +32,8 @@ export interface PoolManagerOptions {
   ec2: EC2Client;
   ds: Datastore;
   supply: Ec2Supply;
+  /** The pool's lock and per-ENI facts (the same state the supply was given). */
+  state: PoolState;
   warm: WarmConfig;
   limits: PoolLimits;
   maxPods: number;
@@ -94,7 +97,7 @@ export class PoolManager {
     const o = this.o;
     const res: TickResult = { grew: false, gaveBack: 0 };
     if (o.provisioning === false) return res;
-    if (isPoolTooLow(poolStats(o.ds), o.warm, o.limits, o.maxPods)) {
+    if (isPoolTooLow(o.ds.stats(), o.warm, o.limits, o.maxPods)) {
       if (this.now() < this.growPausedUntil) return res;
       await o.supply.grow(0).then(
         () => (res.grew = true),
@@ -108,8 +111,8 @@ export class PoolManager {
       if (res.grew) this.lastAction = this.now();
       return res;
     }
-    await o.supply.lock.run(async () => {
-      const stats = poolStats(o.ds);
+    await o.state.lock.run(async () => {
+      const stats = o.ds.stats();
       const now = this.now();
       if (isPoolTooHigh(stats, o.warm) && now - this.lastDecrease >= (o.decreaseCooldownMs ?? 30_000)) {
         res.gaveBack = await tracked(this.observer, 'decreaseDatastorePool', () =>
@@ -120,8 +123,8 @@ export class PoolManager {
         });
         this.lastDecrease = this.lastAction = now;
       }
-      const after = poolStats(o.ds);
-      const views = eniViews(o.ds, o.supply.ledger);
+      const after = o.ds.stats();
+      const views = eniViews(o.ds, o.state.ledger);
       if (!shouldRemoveExtraEnis(after, o.warm, o.limits, views)) return;
       // Decision §11.1.3: the highest device number goes first (views come in ascending device order).
       const id = deletableEni([...views].reverse(), o.warm);
@@ -139,14 +142,14 @@ export class PoolManager {
     } catch {
       return false;
     }
-    const f = o.supply.ledger.get(id);
-    if (f?.mac && f.primaryIp && f.subnetCidr)
+    const f = o.state.ledger.get(id);
+    if (f?.mac && f.primaryIp && eni.subnetCidr)
       await o.plumbing
         .down({
           id,
           mac: f.mac,
           primaryIp: f.primaryIp,
-          subnetCidr: f.subnetCidr,
+          subnetCidr: eni.subnetCidr,
           deviceNumber: eni.deviceNumber,
           table: eni.routeTableId,
         })
@@ -160,7 +163,7 @@ export class PoolManager {
       return false;
     });
     if (!ok) this.observer.error('decreaseIPPoolFreeENIFailed');
-    o.supply.ledger.forget(id);
+    o.state.ledger.forget(id);
     this.lastAction = this.now();
     o.logger.info({ eni: id, detachedAndDeleted: ok }, 'freed a surplus ENI');
     return ok;
@@ -169,12 +172,12 @@ export class PoolManager {
   /** Reconcile now (spec §4.10); the loop calls it 60 s after the last pool action. */
   async reconcile(): Promise<ReconcileResult> {
     const o = this.o;
-    const r = await o.supply.lock.run(() =>
+    const r = await o.state.lock.run(() =>
       tracked(this.observer, 'nodeIPPoolReconcile', () =>
         reconcilePool({
           ec2: o.ec2,
           ds: o.ds,
-          ledger: o.supply.ledger,
+          ledger: o.state.ledger,
           plumbing: o.plumbing,
           freed: this.freed,
           unmanaged: this.unmanaged,

@@ -1,17 +1,8 @@
-// The datastore seen through the warm-pool arithmetic's eyes: pool totals and one view per ENI.
+// The datastore seen through the warm-pool arithmetic's eyes: one view per ENI (the pool totals are the
+// datastore's own stats, `ds.stats()`).
 import type { Datastore } from '../store/index.js';
-import type { EniView, PoolStats } from '../warm/index.js';
+import { PREFIX_SIZE, type EniView } from '../warm/index.js';
 import type { EniLedger } from './ledger.js';
-
-export function poolStats(ds: Datastore): PoolStats {
-  const s = ds.stats();
-  return {
-    totalIps: s.totalIPs,
-    assignedIps: s.assignedIPs,
-    totalPrefixes: s.totalPrefixes,
-    freePrefixes: s.freePrefixes,
-  };
-}
 
 export function eniViews(ds: Datastore, ledger: EniLedger): EniView[] {
   return ds.eniList().map((e) => {
@@ -22,7 +13,7 @@ export function eniViews(ds: Datastore, ledger: EniLedger): EniView[] {
       let used = 0;
       for (const a of c.addresses.values()) if (a.key) used++;
       assigned += used;
-      size += c.isPrefix ? 16 : 1;
+      size += c.isPrefix ? PREFIX_SIZE : 1;
       if (used === 0) unassignedCidrs++;
     }
     return {

@@ -141,7 +141,7 @@ export async function reconcilePool(d: ReconcileDeps): Promise<ReconcileResult> 
       subnetId: n.SubnetId,
       subnetCidr,
     });
-    d.ledger.record(id, { mac: host.mac, primaryIp: host.primaryIp, subnetCidr });
+    d.ledger.record(id, { mac: host.mac, primaryIp: host.primaryIp });
     res.enisAdded.push(id);
   }
 
@@ -178,13 +178,13 @@ export async function reconcilePool(d: ReconcileDeps): Promise<ReconcileResult> 
     if (gone.length) d.observer?.forceRemoved(1, gone.length);
     res.released.push(...gone);
     const f = d.ledger.get(eni.id);
-    if (f?.mac && f.primaryIp && f.subnetCidr)
+    if (f?.mac && f.primaryIp && eni.subnetCidr)
       await d.plumbing
         .down({
           id: eni.id,
           mac: f.mac,
           primaryIp: f.primaryIp,
-          subnetCidr: f.subnetCidr,
+          subnetCidr: eni.subnetCidr,
           deviceNumber: eni.deviceNumber,
           table: eni.routeTableId,
         })

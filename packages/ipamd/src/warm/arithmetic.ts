@@ -24,24 +24,24 @@ export function targetState(
   if (!targetsDefined(cfg)) return { short: 0, over: 0, defined: false };
   const W = cfg.warmIpTarget;
   const M = cfg.minimumIpTarget;
-  const T = s.totalIps;
-  const avail = T - s.assignedIps;
+  const T = s.totalIPs;
+  const avail = T - s.assignedIPs;
   let short = Math.max(W - avail, 0);
   short = Math.max(short, M - T);
   let over = Math.max(avail - W, 0);
   over = Math.max(Math.min(over, T - M), 0);
   if (!cfg.prefixDelegation) return { short, over, defined: true };
   const P = s.totalPrefixes;
-  let overPrefixes = Math.max(Math.min(s.freePrefixes, P - Math.ceil((s.assignedIps + W) / PREFIX_SIZE)), 0);
+  let overPrefixes = Math.max(Math.min(s.freePrefixes, P - Math.ceil((s.assignedIPs + W) / PREFIX_SIZE)), 0);
   overPrefixes = Math.max(Math.min(overPrefixes, P - Math.ceil(M / PREFIX_SIZE)), 0);
   return { short: Math.ceil(short / PREFIX_SIZE), over: overPrefixes, defined: true };
 }
 
 export function isPoolTooLow(s: PoolStats, cfg: WarmConfig, limits: PoolLimits, maxPods: number): boolean {
-  if (s.totalIps >= maxPods) return false;
+  if (s.totalIPs >= maxPods) return false;
   const t = targetState(s, cfg);
   if (t.defined) return t.short > 0;
-  const avail = s.totalIps - s.assignedIps;
+  const avail = s.totalIPs - s.assignedIPs;
   const warm = cfg.prefixDelegation ? cfg.warmPrefixTarget : cfg.warmEniTarget;
   const unit = cfg.prefixDelegation ? PREFIX_SIZE : limits.maxIpsPerEni;
   return avail < unit * warm || (warm === 0 && avail === 0);
@@ -68,7 +68,7 @@ export function shouldRemoveExtraEnis(
   enis: readonly EniView[],
 ): boolean {
   if (targetsDefined(cfg)) return true;
-  const avail = s.totalIps - s.assignedIps;
+  const avail = s.totalIPs - s.assignedIPs;
   const warm = cfg.prefixDelegation ? cfg.warmPrefixTarget : cfg.warmEniTarget;
   if (avail >= (warm + 1) * limits.maxIpsPerEni) return true;
   if (cfg.prefixDelegation)
@@ -84,7 +84,7 @@ export function planIncrease(
   enis: readonly EniView[],
   o: { maxPods: number; unmanagedEnis?: number; reserveForTrunk?: boolean; customNetworking?: boolean },
 ): Increase {
-  if (s.totalIps >= o.maxPods) return { kind: 'none', reason: `max pods reached (${o.maxPods})` };
+  if (s.totalIPs >= o.maxPods) return { kind: 'none', reason: `max pods reached (${o.maxPods})` };
   const t = targetState(s, cfg);
   const unit = cfg.prefixDelegation ? 'prefix' : 'ip';
   const perEni = cfg.prefixDelegation ? limits.maxPrefixesPerEni : limits.maxIpsPerEni;

@@ -35,13 +35,13 @@ export class PoolModel {
   }
 
   stats(): PoolStats {
-    const totalIps = this.enis.reduce((n, e) => n + e.cidrs * this.unit(), 0);
-    const assignedIps = this.enis.reduce((n, e) => n + e.assigned, 0);
+    const totalIPs = this.enis.reduce((n, e) => n + e.cidrs * this.unit(), 0);
+    const assignedIPs = this.enis.reduce((n, e) => n + e.assigned, 0);
     const totalPrefixes = this.cfg.prefixDelegation ? this.enis.reduce((n, e) => n + e.cidrs, 0) : 0;
     const freePrefixes = this.cfg.prefixDelegation
       ? this.enis.reduce((n, e) => n + this.unassignedCidrs(e), 0)
       : 0;
-    return { totalIps, assignedIps, totalPrefixes, freePrefixes };
+    return { totalIPs, assignedIPs, totalPrefixes, freePrefixes };
   }
 
   private unassignedCidrs(e: ModelEni): number {

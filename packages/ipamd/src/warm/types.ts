@@ -1,4 +1,5 @@
 // Inputs of the warm-pool arithmetic (spec §4.2–4.6): targets, limits, and what the datastore holds.
+import type { IpStats } from '../store/address-rules.js';
 
 export interface WarmConfig {
   warmEniTarget: number;
@@ -18,14 +19,11 @@ export interface PoolLimits {
   maxPrefixesPerEni: number;
 }
 
-/** Datastore numbers in the active mode (cooling addresses count as available). */
-export interface PoolStats {
-  totalIps: number;
-  assignedIps: number;
-  totalPrefixes: number;
-  /** Prefixes with no assigned address. */
-  freePrefixes: number;
-}
+/**
+ * Datastore numbers in the active mode (cooling addresses count as available): the datastore's own stats type,
+ * narrowed to what the arithmetic reads (one type for one concept, no conversion).
+ */
+export type PoolStats = Pick<IpStats, 'totalIPs' | 'assignedIPs' | 'totalPrefixes' | 'freePrefixes'>;
 
 export interface EniView {
   id: string;

@@ -25,7 +25,7 @@ const model = (cfg: Partial<WarmConfig>, maxPods = 29) => {
   const c = { ...base, ...cfg };
   return new PoolModel(c, poolLimits(M5_LARGE, c), maxPods);
 };
-const T = (m: PoolModel) => m.stats().totalIps;
+const T = (m: PoolModel) => m.stats().totalIPs;
 
 describe('limits (§4.2)', () => {
   it('m5.large: 9 IPs per ENI in SIP, 9 prefixes = 144 IPs in PD; MAX_ENI caps', () => {
@@ -81,7 +81,7 @@ describe('worked examples (§4.12)', () => {
   });
 
   it('C: WARM_IP_TARGET=5, MINIMUM_IP_TARGET=10, 20 pods on 3 full ENIs: give back 2 addresses', () => {
-    const s = { totalIps: 27, assignedIps: 20, totalPrefixes: 0, freePrefixes: 0 };
+    const s = { totalIPs: 27, assignedIPs: 20, totalPrefixes: 0, freePrefixes: 0 };
     const cfg = { ...base, warmEniTarget: 0, warmIpTarget: 5, minimumIpTarget: 10 };
     expect(targetState(s, cfg)).toEqual({ short: 0, over: 2, defined: true });
     expect(decreaseCount(s, cfg)).toBe(2);
@@ -135,18 +135,18 @@ describe('refusals say why', () => {
       unassignedCidrs: 0,
     });
     const enis = [full('a', true), full('b', false), full('c', false)];
-    const s = { totalIps: 27, assignedIps: 27, totalPrefixes: 0, freePrefixes: 0 };
+    const s = { totalIPs: 27, assignedIPs: 27, totalPrefixes: 0, freePrefixes: 0 };
     expect(planIncrease(s, cfg, limits, enis, { maxPods: 29 })).toEqual({
       kind: 'none',
       reason: 'no ENI slots left (3/3 ENIs, all full)',
     });
-    expect(planIncrease({ ...s, totalIps: 29 }, cfg, limits, enis, { maxPods: 29 })).toEqual({
+    expect(planIncrease({ ...s, totalIPs: 29 }, cfg, limits, enis, { maxPods: 29 })).toEqual({
       kind: 'none',
       reason: 'max pods reached (29)',
     });
     // Security groups for pods without a trunk yet: the last slot is kept for it, and the reason says so.
     const two = enis.slice(0, 2);
-    const s2 = { ...s, totalIps: 18, assignedIps: 18 };
+    const s2 = { ...s, totalIPs: 18, assignedIPs: 18 };
     expect(planIncrease(s2, cfg, limits, two, { maxPods: 29 })).toMatchObject({ kind: 'new-eni' });
     expect(planIncrease(s2, cfg, limits, two, { maxPods: 29, reserveForTrunk: true })).toEqual({
       kind: 'none',
@@ -190,7 +190,7 @@ describe('properties', () => {
             expect(m.enis.length).toBeLessThanOrEqual(limits.maxEni);
             for (const e of m.enis) expect(e.cidrs).toBeLessThanOrEqual(perEni);
             // Growth stops once the pool reaches max pods; one step adds at most one ENI's worth.
-            expect(m.stats().totalIps).toBeLessThan(maxPods + limits.maxIpsPerEni);
+            expect(m.stats().totalIPs).toBeLessThan(maxPods + limits.maxIpsPerEni);
             history.push(m.snapshot());
           }
           const tail = history.slice(-3);

@@ -1,0 +1,217 @@
+// Every upstream awscni_* metric ipamd declares is updated where upstream updates it: each test provokes it
+// against the simulated EC2 (or the Kubernetes stand-in) and reads it back from /metrics, as Prometheus and
+// cni-metrics-helper do. (awscni_connmark_* need the kernel: packages/ipamd/test/host-setup.kernel.test.ts.)
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '@vpc-cni/shared/logging';
+import { CNIBackend, RpcClient } from '@vpc-cni/shared/rpc';
+import { type Agent, startAgent } from '@vpc-cni/ipamd/agent';
+import { KubeApiSim } from '../kube/index.js';
+import { assignIpv4, createEni, unassignIpv4 } from './ops-eni.js';
+import { attachEni, detachEni } from './ops-attach.js';
+import type { Node, Sim } from './sim.js';
+import { SG_1, SUBNET_A, startSmall } from './testkit.js';
+
+const saved = { id: process.env['AWS_ACCESS_KEY_ID'], key: process.env['AWS_SECRET_ACCESS_KEY'] };
+beforeAll(() => {
+  process.env['AWS_ACCESS_KEY_ID'] = 'AKIASIMULATOR0000000';
+  process.env['AWS_SECRET_ACCESS_KEY'] = 'simulator-secret';
+});
+afterAll(() => {
+  for (const [k, v] of [
+    ['AWS_ACCESS_KEY_ID', saved.id],
+    ['AWS_SECRET_ACCESS_KEY', saved.key],
+  ] as const) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+});
+
+let sim: Sim | undefined;
+let kube: KubeApiSim | undefined;
+let agent: Agent | undefined;
+let client: RpcClient | undefined;
+const dirs: string[] = [];
+afterEach(async () => {
+  client?.close();
+  client = undefined;
+  await agent?.stop();
+  agent = undefined;
+  await sim?.stop();
+  sim = undefined;
+  await kube?.stop();
+  kube = undefined;
+  dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true }));
+});
+
+function baseEnv(): Record<string, string> {
+  const dir = mkdtempSync(join(tmpdir(), 'vct-metrics-'));
+  dirs.push(dir);
+  return {
+    VPC_CNI_IPAMD_SOCKET: join(dir, 'ipamd.sock'),
+    AWS_VPC_K8S_CNI_BACKING_STORE: join(dir, 'ipam.json'),
+    DISABLE_INTROSPECTION: 'true',
+    VPC_CNI_METRICS_BIND_ADDRESS: '127.0.0.1:0',
+    DISABLE_LEAKED_ENI_CLEANUP: 'true',
+    CLUSTER_NAME: 'sim',
+  };
+}
+
+async function node(opts: Parameters<typeof startSmall>[0] = {}): Promise<{ s: Sim; n: Node }> {
+  sim = await startSmall(opts);
+  return { s: sim, n: await sim.launch({ type: 'm5.large', subnetId: SUBNET_A, groups: [SG_1] }) };
+}
+
+async function start(env: Record<string, string>): Promise<Agent> {
+  agent = await startAgent(env, silentLogger, { hostNetworking: false });
+  client = new RpcClient({ endpoint: `unix://${env['VPC_CNI_IPAMD_SOCKET']}`, deadlineMs: 30_000 });
+  return agent;
+}
+
+/** One sample from /metrics: `name{labels} value`; undefined when the series does not exist. */
+async function metric(name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+  const text = await (await fetch(`http://127.0.0.1:${agent!.metricsPort}/metrics`)).text();
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[3]);
+  }
+  return undefined;
+}
+
+async function until(what: () => Promise<boolean>, tries = 300): Promise<void> {
+  for (let i = 0; i < tries; i++) {
+    if (await what()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('condition not reached');
+}
+
+const addReq = (c: string) => ({
+  ContainerID: c,
+  IfName: 'eth0',
+  NetworkName: 'aws-cni',
+  K8S_POD_NAME: `p-${c}`,
+  K8S_POD_NAMESPACE: 'default',
+  K8S_POD_INFRA_CONTAINER_ID: c,
+  Netns: '',
+  ClientVersion: '',
+  RequiresMultiNICAttachment: false,
+});
+
+describe('ipamd metrics on /metrics', () => {
+  it('awscni_eni_max and awscni_ip_max: the instance limits less the ENIs ipamd must leave alone', async () => {
+    const { s, n } = await node();
+    const other = createEni(s.world, {
+      subnetId: SUBNET_A,
+      groups: [SG_1],
+      tags: { 'node.k8s.amazonaws.com/no_manage': 'true' },
+    });
+    await attachEni(s.world, { eniId: other.id, instanceId: n.instance.id, deviceIndex: 1 }, 0);
+    await start({ ...baseEnv(), ...s.envFor(n.instance.id) });
+    // m5.large: 3 ENIs of 10 IPv4 addresses (9 for pods); one ENI is tagged no_manage.
+    expect(await metric('awscni_eni_max')).toBe(2);
+    expect(await metric('awscni_ip_max')).toBe(18);
+  });
+
+  it('awscni_ipamd_node_initialization_duration_seconds and awscni_ipamd_action_inprogress around nodeInit and growth', async () => {
+    const { s, n } = await node();
+    await start({ ...baseEnv(), ...s.envFor(n.instance.id) });
+    expect(await metric('awscni_ipamd_node_initialization_duration_seconds_count', { success: 'true' })).toBe(
+      1,
+    );
+    expect(await metric('awscni_ipamd_action_inprogress', { fn: 'nodeInit' })).toBe(0);
+    // A growth round that waits on a slow CreateNetworkInterface is in progress until it ends.
+    s.faults.update({ latencyNextMs: { CreateNetworkInterface: [1_500] } });
+    const pods = Promise.all(
+      Array.from({ length: 12 }, (_, i) => client!.call(CNIBackend.AddNetwork, addReq(`c${i}`))),
+    );
+    await until(
+      async () => (await metric('awscni_ipamd_action_inprogress', { fn: 'increaseDatastorePool' })) === 1,
+    );
+    await pods;
+    await until(
+      async () => (await metric('awscni_ipamd_action_inprogress', { fn: 'increaseDatastorePool' })) === 0,
+    );
+  });
+
+  it('awscni_ipamd_error_count: failed address assignment and failed ENI creation, by upstream function name', async () => {
+    const { s, n } = await node({
+      faults: {
+        deny: ['CreateNetworkInterface'],
+        failNext: { AssignPrivateIpAddresses: [{ code: 'InvalidParameterValue', status: 400 }] },
+      },
+    });
+    // 12 warm addresses: more than the primary ENI holds, so growth also creates an ENI.
+    await start({ ...baseEnv(), ...s.envFor(n.instance.id), WARM_IP_TARGET: '12' });
+    await until(
+      async () => ((await metric('awscni_ipamd_error_count', { fn: 'increaseIPPoolAllocENI' })) ?? 0) >= 1,
+    );
+    expect(await metric('awscni_ipamd_error_count', { fn: 'increaseIPPoolAllocIPAddressesFailed' })).toBe(1);
+  });
+
+  it('awscni_aws_utils_error_count: an ENI whose attach failed could not be deleted', async () => {
+    const { s, n } = await node({
+      faults: {
+        deny: ['DeleteNetworkInterface'],
+        failNext: { AttachNetworkInterface: [{ code: 'InvalidParameterValue', status: 400 }] },
+      },
+    });
+    await start({ ...baseEnv(), ...s.envFor(n.instance.id), WARM_IP_TARGET: '12' });
+    const labels = { fn: 'AllocENIDeleteErr', error: 'UnauthorizedOperation' };
+    await until(async () => (await metric('awscni_aws_utils_error_count', labels)) === 1);
+  });
+
+  it('awscni_reconcile_count and awscni_force_removed_enis/_ips: what reconcile corrected from EC2', async () => {
+    const { s, n } = await node();
+    const a = await start({ ...baseEnv(), ...s.envFor(n.instance.id), WARM_IP_TARGET: '12' });
+    // Grow to two ENIs and put a pod on each.
+    await until(async () => a.ds.eniList().length === 2);
+    const second = a.ds.eniList().find((e) => !e.isPrimary)!.id;
+    const pods: { ip: string; device: number }[] = [];
+    for (let i = 0; pods.length < 12 && i < 12; i++) {
+      const r = await client!.call(CNIBackend.AddNetwork, addReq(`c${i}`));
+      pods.push({ ip: r.IPAllocationMetadata[0]!.IPv4Addr, device: r.IPAllocationMetadata[0]!.DeviceNumber });
+    }
+    await a.manager!.stop(); // reconcile only when this test says so
+    // Outside ipamd: one assigned address of the primary goes, one new one comes, the second ENI is detached,
+    // and an ENI is attached.
+    const primary = n.instance.primaryEniId;
+    const onPrimary = pods.find((p) => p.device === 0)!.ip;
+    unassignIpv4(s.world, primary, [onPrimary], []);
+    assignIpv4(s.world, primary, { ips: ['10.0.1.200'] });
+    const att = s.world.eni(second).attachment!.id;
+    await detachEni(s.world, att, 0);
+    const extra = createEni(s.world, { subnetId: SUBNET_A, groups: [SG_1], secondaryCount: 1 });
+    await attachEni(s.world, { eniId: extra.id, instanceId: n.instance.id, deviceIndex: 2 }, 0);
+    const onSecond = pods.filter((p) => p.device !== 0).length;
+    await a.manager!.reconcile();
+    expect(await metric('awscni_reconcile_count', { fn: 'eniIPPoolReconcileDel' })).toBe(1);
+    expect(
+      await metric('awscni_reconcile_count', { fn: 'eniDataStorePoolReconcileAdd' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(await metric('awscni_reconcile_count', { fn: 'eniReconcileDel' })).toBe(1);
+    expect(await metric('awscni_reconcile_count', { fn: 'eniReconcileAdd' })).toBe(1);
+    expect(await metric('awscni_force_removed_enis')).toBe(1);
+    expect(await metric('awscni_force_removed_ips')).toBe(1 + onSecond);
+    expect(await metric('awscni_ipamd_action_inprogress', { fn: 'nodeIPPoolReconcile' })).toBe(0);
+  });
+
+  it('awscni_pod_eni_error_count: the SecurityGroupsForPods feature could not be signalled', async () => {
+    kube = await KubeApiSim.start();
+    const env = baseEnv();
+    const kubeconfig = kube.writeKubeconfig(join(dirs[0]!, 'kubeconfig'));
+    await kube.down(); // the API server is unreachable while ipamd starts
+    await start({
+      ...env,
+      KUBECONFIG: kubeconfig,
+      ENABLE_POD_ENI: 'true',
+      MY_NODE_NAME: 'node-a',
+      VPC_CNI_STATIC_ENIS: JSON.stringify([{ id: 'eni-0aa', deviceNumber: 0, ips: ['10.0.1.5'] }]),
+    });
+    expect(await metric('awscni_pod_eni_error_count', { fn: 'tryEnableSecurityGroupsForPods' })).toBe(1);
+  });
+});
