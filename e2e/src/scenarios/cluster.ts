@@ -37,6 +37,8 @@ export async function startCluster(o: {
   eniConfigs?: { name: string; subnet: string; securityGroups?: string[] }[];
   env?: Record<string, string>;
   world?: Partial<SimOptions>;
+  /** Run the aws-node pod from the built image through each node's containerd (node/image-pod.ts). */
+  fromImage?: boolean;
 }): Promise<Cluster> {
   const sim = await Sim.start({ ...smallWorld(), faults: { attachDelayMs: 200 }, ...o.world });
   const fabric = VpcFabric.create(sim);
@@ -44,6 +46,7 @@ export async function startCluster(o: {
   const nodes: ClusterNode[] = [];
   const stop = async () => {
     for (const n of nodes) {
+      await n.node.imagePod?.stop(); // before its containerd goes
       n.cri.close();
       await n.containerd.stop();
       await n.node.stop();
@@ -86,8 +89,7 @@ export async function startCluster(o: {
         env: o.env ?? {},
         kube: { sim: kube, nodeName: spec.name },
       });
-      await node.startAwsNode();
-      execFileSync('ip', ['netns', 'exec', netns, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
+      if (!o.fromImage) await node.startAwsNode();
       const containerd = new PrivateContainerd({
         nodeNs: netns,
         cniBinDir: node.cniBinDir,
@@ -95,6 +97,15 @@ export async function startCluster(o: {
         cacheDir: join(ROOT, 'dist/cache'),
       });
       await containerd.start();
+      if (o.fromImage)
+        await node
+          .startAwsNodeFromImage(containerd.socket, `aws-node-${spec.name}`)
+          .catch(async (e: unknown) => {
+            await containerd.stop(); // this node is not in `nodes` yet
+            await node.stop();
+            throw e;
+          });
+      execFileSync('ip', ['netns', 'exec', netns, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
       const checkpoint = node.checkpoint;
       nodes.push({
         name: spec.name,

@@ -1,0 +1,53 @@
+// The two-node traffic scenario with the aws-node pod run from the built image, as deployed (issue 21): each
+// node's containerd imports dist/image/vpc-cni-ts.oci.tar and runs deploy/aws-k8s-cni.yaml's init container, then
+// its aws-node container (node/image-pod.ts); pods are then created over CRI and wired by the aws-cni the init
+// container installed, served by the ipamd inside the aws-node container. Needs the image (`pnpm image`), which the
+// normal test run does not build: without it this file is skipped.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type CriPod, createPod, podCanPing } from '../demo/cri-pods.js';
+import { hasImage } from '../node/image-pod.js';
+import { type Cluster, startCluster } from './cluster.js';
+import { canRun } from './kit.js';
+
+let cluster: Cluster | undefined;
+afterEach(async () => {
+  await cluster?.stop();
+  cluster = undefined;
+});
+
+describe.skipIf(!canRun || !hasImage())('aws-node from the image, two nodes', () => {
+  it('init installs the plugins, ipamd in the container serves, pods on both nodes reach each other', async () => {
+    const c = (cluster = await startCluster({
+      nodes: [
+        { name: 'a', type: 'm5.large' },
+        { name: 'b', type: 'm5.large' },
+      ],
+      fromImage: true,
+    }));
+    for (const n of c.nodes) {
+      // What the init container (from the image) put on the node, and the conflist aws-node wrote.
+      expect(execFileSync('ls', [n.node.cniBinDir], { encoding: 'utf8' }).split('\n')).toEqual(
+        expect.arrayContaining(['aws-cni', 'egress-cni', 'loopback', 'portmap', 'host-local']),
+      );
+      const conflist = JSON.parse(readFileSync(join(n.node.cniConfDir, '10-aws.conflist'), 'utf8')) as {
+        plugins: { type: string }[];
+      };
+      expect(conflist.plugins.map((p) => p.type)).toEqual(['aws-cni', 'egress-cni', 'portmap']);
+      expect(n.node.agent).toBeUndefined(); // nothing spawned outside the image
+    }
+    const pods: CriPod[][] = [];
+    for (const n of c.nodes)
+      pods.push([await createPod(n.cri, `${n.name}-0`, 0), await createPod(n.cri, `${n.name}-1`, 1)]);
+    const [a, b] = pods as [CriPod[], CriPod[]];
+    for (const [from, to] of [
+      [a[0]!, b[0]!],
+      [b[1]!, a[1]!],
+    ] as const)
+      expect(podCanPing(from, to.ip), `${from.name} (${from.ip}) → ${to.name} (${to.ip})`).toBe(true);
+    expect(podCanPing(a[0]!, c.outsideIp)).toBe(true);
+    for (const n of c.nodes) expect(n.allocations().size).toBe(2);
+  });
+});
