@@ -62,7 +62,9 @@ export class ImdsClient {
         });
         if (res.status === 404) return undefined;
         if (res.status === 401) {
+          // IMDSv2 required after all: a token PUT that merely timed out (a busy node) must not leave us on v1.
           this.token = undefined;
+          this.v1 = false;
           throw new ImdsError(path, 'token rejected (401)');
         }
         if (!res.ok) throw new ImdsError(path, `HTTP ${res.status}`);
