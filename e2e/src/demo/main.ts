@@ -7,6 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { instanceLimits, maxPods } from '@vpc-cni/shared/limits';
 import { realisticTiming } from '../sim/index.js';
 import { AGENT, AWS_CNI } from '../scenarios/kit.js';
+import { IMAGE_ARCHIVE } from '../node/image-pod.js';
 import { type Cluster, removePod, runPod, startCluster } from '../scenarios/cluster.js';
 import {
   type PlacedPod,
@@ -54,6 +55,11 @@ async function main(): Promise<number> {
   const nodeCount = Number(flag('nodes', '2'));
   const pd = has('prefix-delegation');
   const custom = has('custom-networking');
+  const fromImage = has('from-image');
+  if (fromImage && !existsSync(IMAGE_ARCHIVE)) {
+    console.error(`demo: --from-image needs ${IMAGE_ARCHIVE}; run \`pnpm image\` first`);
+    return 1;
+  }
   const limits = instanceLimits(type);
   if (!limits || !Number.isInteger(podCount) || podCount < 1 || ![1, 2, 3].includes(nodeCount)) {
     console.error(`demo: unknown instance type ${type}, or bad --pods (at least 1) or --nodes (1 to 3)`);
@@ -78,7 +84,11 @@ async function main(): Promise<number> {
     `  aws-cni: ${(statSync(AWS_CNI).size / 1048576).toFixed(1)} MiB single executable, called by containerd`,
   );
   console.log(
-    '  node boot as the aws-node DaemonSet: aws-vpc-cni-init, then aws-vpc-cni (starts ipamd, writes 10-aws.conflist)\n' +
+    (fromImage
+      ? "  node boot from the image (--from-image): each node's containerd imports dist/image/vpc-cni-ts.oci.tar and runs\n" +
+        "  deploy/aws-k8s-cni.yaml's aws-node pod: init container aws-vpc-cni-init, then the aws-node container (aws-vpc-cni)\n"
+      : '  node boot as the aws-node DaemonSet (executables from dist/bin; --from-image runs the built image instead):\n' +
+        '  aws-vpc-cni-init, then aws-vpc-cni (starts ipamd, writes 10-aws.conflist)\n') +
       '  ipamd: the real aws-k8s-agent in each node netns, EC2 mode: IMDS at 169.254.169.254, EC2 API from the simulator ' +
       '(realistic latencies: create ~300 ms, attach visible after ~1.5 s); ENIs are real links on a VPC fabric',
   );
@@ -102,6 +112,7 @@ async function main(): Promise<number> {
         ...(custom ? { labels: { 'k8s.amazonaws.com/eniConfig': `pods-${i}` } } : {}),
       })),
       env,
+      fromImage,
       ...(custom ? { eniConfigs: podSubnets.map((s, i) => ({ name: `pods-${i}`, subnet: s.id })) } : {}),
       world: {
         vpc: { cidrs: ['10.0.0.0/16', '100.64.0.0/16'] },

@@ -14,6 +14,7 @@ import { type NetnsProxy, bridgeToUnix, startNetnsProxy } from '../netproxy/inde
 import type { KubeApiSim } from '../kube/index.js';
 import type { Node, Sim } from '../sim/index.js';
 import { AgentProcess } from './agent-process.js';
+import { ImagePod, touch } from './image-pod.js';
 
 export const NODE_IMDS_URL = 'http://169.254.169.254';
 export const NODE_EC2_URL = 'http://127.0.0.1:8080';
@@ -40,6 +41,8 @@ export class SimNode {
   readonly cniBinDir = join(this.dir, 'opt-cni-bin');
   readonly cniConfDir = join(this.dir, 'etc-cni-net.d');
   agent: AgentProcess | undefined;
+  /** The aws-node pod, in image mode (startAwsNodeFromImage). */
+  imagePod: ImagePod | undefined;
   private readonly cleanups: (() => Promise<void> | void)[] = [];
   private proxy: NetnsProxy | undefined;
 
@@ -166,7 +169,52 @@ export class SimNode {
     return this.agent;
   }
 
+  /**
+   * The aws-node pod from the image, as deployed (image-pod.ts): the node's containerd (socket given) runs the
+   * manifest's init container, then its aws-node container, in this node's netns; ready when its readiness probe
+   * passes and the conflist is written.
+   */
+  async startAwsNodeFromImage(ctrSocket: string, podName = 'aws-node-sim'): Promise<void> {
+    if (!this.proxy) await this.connect();
+    for (const d of [this.cniBinDir, this.cniConfDir, join(this.dir, 'log')])
+      mkdirSync(d, { recursive: true });
+    const pod = new ImagePod({
+      ctrSocket,
+      netnsPath: this.netnsPath,
+      hostPaths: {
+        'cni-bin-dir': this.cniBinDir,
+        'cni-net-dir': this.cniConfDir,
+        'log-dir': join(this.dir, 'log'),
+        // The node's /var/run/aws-node is its state directory: ipamd's socket and checkpoint (agentEnv's paths)
+        // are where the manifest's probe and the host side expect them.
+        'run-dir': this.dir,
+        'xtables-lock': touch(join(this.dir, 'xtables.lock')),
+      },
+      env: {
+        ...this.agentEnv(),
+        // No host bpffs and no network policy agent on a simulated node (see agentEnv).
+        VPC_CNI_MOUNT_BPFFS: 'false',
+        NETWORK_POLICY_ENFORCING_MODE: '',
+        AWS_VPC_K8S_PLUGIN_LOG_FILE: join(this.dir, 'plugin.log'),
+        AWS_VPC_K8S_EGRESS_V6_PLUGIN_LOG_FILE: join(this.dir, 'egress-plugin.log'),
+      },
+      fields: { 'spec.nodeName': this.o.kube?.nodeName ?? this.instanceId, 'metadata.name': podName },
+      sameInside: [this.dir],
+      logDir: this.dir,
+    });
+    this.imagePod = pod;
+    try {
+      await pod.start();
+    } catch (e) {
+      await pod.stop(); // the caller may not know this node yet
+      throw e;
+    }
+    const conflist = join(this.cniConfDir, '10-aws.conflist');
+    if (!existsSync(conflist)) throw new Error(`aws-node is ready but wrote no ${conflist}`);
+  }
+
   async stop(): Promise<void> {
+    await this.imagePod?.stop();
     await this.agent?.stop();
     await this.proxy?.stop();
     for (const c of this.cleanups.splice(0).reverse()) await c();

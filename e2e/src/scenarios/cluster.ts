@@ -38,6 +38,8 @@ export async function startCluster(o: {
   eniConfigs?: { name: string; subnet: string; securityGroups?: string[] }[];
   env?: Record<string, string>;
   world?: Partial<SimOptions>;
+  /** Run the aws-node pod from the built image through each node's containerd (node/image-pod.ts). */
+  fromImage?: boolean;
 }): Promise<Cluster> {
   const sim = await Sim.start({ ...smallWorld(), faults: { attachDelayMs: 200 }, ...o.world });
   const fabric = VpcFabric.create(sim);
@@ -45,6 +47,7 @@ export async function startCluster(o: {
   const nodes: ClusterNode[] = [];
   const stop = async () => {
     for (const n of nodes) {
+      await n.node.imagePod?.stop(); // before its containerd goes
       n.cri.close();
       await n.containerd.stop();
       await n.node.stop();
@@ -88,8 +91,7 @@ export async function startCluster(o: {
         env: o.env ?? {},
         kube: { sim: kube, nodeName: spec.name },
       });
-      await node.startAwsNode();
-      execFileSync('ip', ['netns', 'exec', netns, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
+      if (!o.fromImage) await node.startAwsNode();
       const containerd = new PrivateContainerd({
         nodeNs: netns,
         cniBinDir: node.cniBinDir,
@@ -97,6 +99,15 @@ export async function startCluster(o: {
         cacheDir: join(ROOT, 'dist/cache'),
       });
       await containerd.start();
+      if (o.fromImage)
+        await node
+          .startAwsNodeFromImage(containerd.socket, `aws-node-${spec.name}`)
+          .catch(async (e: unknown) => {
+            await containerd.stop(); // this node is not in `nodes` yet
+            await node.stop();
+            throw e;
+          });
+      execFileSync('ip', ['netns', 'exec', netns, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
       const checkpoint = node.checkpoint;
       nodes.push({
         name: spec.name,

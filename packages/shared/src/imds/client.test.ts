@@ -91,4 +91,26 @@ describe('ImdsClient', () => {
       /IMDS meta-data\/mac: HTTP 500/,
     );
   });
+
+  it('a token PUT that timed out (v1 assumed) is tried again when IMDS answers 401', async () => {
+    let puts = 0;
+    const s = createServer((req, res) => {
+      if (req.method === 'PUT') {
+        // The first PUT answers too late (a loaded node), later ones at once.
+        const answer = () => res.writeHead(200, { 'x-aws-ec2-metadata-token-ttl-seconds': '300' }).end('T');
+        if (++puts === 1) setTimeout(answer, 600);
+        else answer();
+        return;
+      }
+      const ok = req.headers['x-aws-ec2-metadata-token'] === 'T';
+      res.writeHead(ok ? 200 : 401).end(ok ? 'i-123' : '');
+    });
+    servers.push(s);
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    const a = s.address();
+    const endpoint = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;
+    const c = new ImdsClient({ endpoint, timeoutMs: 200 });
+    expect(await c.get('meta-data/instance-id')).toBe('i-123');
+    expect(puts).toBe(2);
+  });
 });
