@@ -26,7 +26,16 @@ export const KERNEL = {
 } as const;
 
 /** Modules loaded at boot, with their dependencies (resolved by modprobe against the unpacked tree). */
-export const MODULES = ['virtio_pci', '9pnet_virtio', '9p', '8021q', 'veth', 'dummy'] as const;
+export const MODULES = [
+  'virtio_pci',
+  '9pnet_virtio',
+  '9p',
+  '8021q',
+  'veth',
+  'dummy',
+  'nf_tables',
+  'nft_ct',
+] as const;
 
 const BUSYBOX = '/bin/busybox';
 const HERE = import.meta.dirname;

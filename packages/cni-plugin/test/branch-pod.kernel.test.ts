@@ -10,7 +10,9 @@ const ROOT = resolve(import.meta.dirname, '../../..');
 const SEA = join(ROOT, 'dist/bin/aws-cni');
 
 const lab = existsSync(SEA)
-  ? await runVlanLab({ files: [join(import.meta.dirname, 'branch-pod.guest.ts')] })
+  ? await runVlanLab({
+      files: ['branch-pod.guest.ts', 'branch-traffic.guest.ts'].map((f) => join(import.meta.dirname, f)),
+    })
   : undefined;
 
 describe(`branch-ENI pods on a kernel with 802.1Q (${lab?.where ?? 'not run'})`, () => {
