@@ -63,9 +63,15 @@ export function qemuArgs(images: GuestImages, shares: Share[]): string[] {
 export function bootGuest(images: GuestImages, shares: Share[], timeoutMs: number): Promise<BootResult> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn('qemu-system-x86_64', qemuArgs(images, shares), {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    // timeout(1) kills QEMU even if this process dies first (a killed test worker leaves no guest running).
+    const hardLimit = String(Math.ceil(timeoutMs / 1000) + 10);
+    const child = spawn(
+      'timeout',
+      ['-s', 'KILL', hardLimit, 'qemu-system-x86_64', ...qemuArgs(images, shares)],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     let bootMs: number | undefined;
     let timedOut = false;
@@ -75,7 +81,8 @@ export function bootGuest(images: GuestImages, shares: Share[], timeoutMs: numbe
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
-    const kill = () => child.kill('SIGKILL');
+    // timeout(1) passes SIGTERM on to QEMU, which stops at once
+    const kill = () => child.kill('SIGTERM');
     process.once('exit', kill);
     const timer = setTimeout(() => {
       timedOut = true;
@@ -84,11 +91,17 @@ export function bootGuest(images: GuestImages, shares: Share[], timeoutMs: numbe
     child.on('error', (e) => {
       clearTimeout(timer);
       process.off('exit', kill);
-      reject(new Error(`vlan-lab: cannot start qemu-system-x86_64 (scripts/apt/vlan-lab.txt): ${e.message}`));
+      reject(new Error(`vlan-lab: cannot start timeout(1) for QEMU: ${e.message}`));
     });
     child.on('close', (code) => {
       clearTimeout(timer);
       process.off('exit', kill);
+      if ((code === 126 || code === 127) && out.includes('timeout: failed to run command')) {
+        reject(
+          new Error(`vlan-lab: cannot start qemu-system-x86_64 (scripts/apt/vlan-lab.txt): ${out.trim()}`),
+        );
+        return;
+      }
       // isa-debug-exit: QEMU exits with (value << 1) | 1; 0 means the guest stopped without writing it.
       const rc = !timedOut && code !== null && code % 2 === 1 ? (code - 1) / 2 : undefined;
       resolve({ rc, qemuExit: code, timedOut, console: out, bootMs, totalMs: performance.now() - t0 });

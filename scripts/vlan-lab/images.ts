@@ -26,9 +26,20 @@ export const KERNEL = {
 } as const;
 
 /** Modules loaded at boot, with their dependencies (resolved by modprobe against the unpacked tree). */
-export const MODULES = ['virtio_pci', '9pnet_virtio', '9p', '8021q', 'veth', 'dummy'] as const;
+export const MODULES = [
+  'virtio_pci',
+  '9pnet_virtio',
+  '9p',
+  '8021q',
+  'veth',
+  'dummy',
+  'nf_tables',
+  'nft_ct',
+] as const;
 
 const BUSYBOX = '/bin/busybox';
+/** Bumped when the way the images are built changes (part of the cache key). */
+const FORMAT = 2;
 const HERE = import.meta.dirname;
 export const REPO = resolve(HERE, '../..');
 export const CACHE = join(REPO, '.cache/vlan-lab');
@@ -56,7 +67,7 @@ function sha256(data: string | Buffer): string {
 export function imageKey(): string {
   const init = readFileSync(join(HERE, 'init.sh'), 'utf8');
   const bb = existsSync(BUSYBOX) ? sha256(readFileSync(BUSYBOX)) : 'missing';
-  return sha256(JSON.stringify({ KERNEL, MODULES, init, bb })).slice(0, 16);
+  return sha256(JSON.stringify({ FORMAT, KERNEL, MODULES, init, bb })).slice(0, 16);
 }
 
 /** The pinned kernel package, downloaded once into the cache. */
@@ -122,6 +133,18 @@ function usrLinks(): [string, string][] {
   return links;
 }
 
+const SIG_MARKER = Buffer.from('~Module signature appended~\n');
+
+/**
+ * The module without Debian's appended signature: the kernel (MODULE_SIG, not forced) loads it unverified, which
+ * spares the RSA check under software emulation.
+ */
+function unsigned(ko: Buffer): Buffer {
+  if (!ko.subarray(-SIG_MARKER.length).equals(SIG_MARKER)) return ko;
+  const info = ko.length - SIG_MARKER.length - 12; // struct module_signature, sig_len (big endian) last
+  return ko.subarray(0, info - ko.readUInt32BE(info + 8));
+}
+
 function buildInitramfs(stage: string, modules: string[], out: string): void {
   for (const d of [
     'proc',
@@ -145,7 +168,10 @@ function buildInitramfs(stage: string, modules: string[], out: string): void {
   copyFileSync(join(HERE, 'init.sh'), join(stage, 'init'));
   chmodSync(join(stage, 'init'), 0o755);
   modules.forEach((f, i) =>
-    copyFileSync(f, join(stage, 'lab/mod', `${String(i).padStart(2, '0')}-${basename(f)}`)),
+    writeFileSync(
+      join(stage, 'lab/mod', `${String(i).padStart(2, '0')}-${basename(f)}`),
+      unsigned(readFileSync(f)),
+    ),
   );
   // newc cpio, uncompressed: the guest unpacks it without a decompressor (faster under TCG).
   run('sh', ['-c', `find . -print0 | cpio --null --quiet -o -H newc > '${out}'`], stage);

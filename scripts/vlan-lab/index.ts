@@ -37,6 +37,8 @@ export interface LabRun {
   problem: string;
   /** Guest only: QEMU start → init's first line. */
   bootMs: number | undefined;
+  /** Guest only: init's and run.sh's progress lines, stamped with the guest's uptime in seconds. */
+  timeline: string[];
   totalMs: number;
   /** Where the JUnit report and logs of this run were copied (kept until the next run). */
   reportDir: string;
@@ -106,6 +108,8 @@ async function bundle(file: string, outDir: string): Promise<string> {
 function nodeTestArgs(dir: string, bundles: string[], timeoutMs: number): string[] {
   return [
     '--test',
+    // the files are independent (own netns, own canned ipamd): both vCPUs work while one file waits
+    '--test-concurrency=2',
     `--test-timeout=${Math.round(timeoutMs)}`,
     '--test-reporter=junit',
     `--test-reporter-destination=${dir}/junit.xml`,
@@ -213,6 +217,7 @@ export async function runVlanLab(opts: LabOptions): Promise<LabRun> {
     let exitCode: number | undefined;
     let problem = '';
     let bootMs: number | undefined;
+    const timeline: string[] = [];
     if (where === 'host') {
       const r = await hostRun(dir, bundles, timeoutMs);
       writeFileSync(join(dir, 'host.log'), r.log);
@@ -229,8 +234,10 @@ export async function runVlanLab(opts: LabOptions): Promise<LabRun> {
       writeFileSync(join(dir, 'console.log'), b.console);
       exitCode = b.rc;
       bootMs = b.bootMs;
+      const log = existsSync(join(dir, 'guest.log')) ? readFileSync(join(dir, 'guest.log'), 'utf8') : '';
+      for (const l of `${b.console}\n${log}`.split(/\r?\n/))
+        if (l.startsWith('vlan-lab: ')) timeline.push(l.slice(10));
       if (b.rc === undefined) {
-        const log = existsSync(join(dir, 'guest.log')) ? readFileSync(join(dir, 'guest.log'), 'utf8') : '';
         problem =
           (b.timedOut
             ? `the guest did not finish within ${Math.round(remaining)} ms (VLAN_LAB_TIMEOUT_S)`
@@ -246,6 +253,7 @@ export async function runVlanLab(opts: LabOptions): Promise<LabRun> {
       exitCode,
       problem,
       bootMs,
+      timeline,
       totalMs: performance.now() - t0,
       reportDir: keepReports(dir),
     };

@@ -10,7 +10,9 @@ const ROOT = resolve(import.meta.dirname, '../../..');
 const SEA = join(ROOT, 'dist/bin/aws-cni');
 
 const lab = existsSync(SEA)
-  ? await runVlanLab({ files: [join(import.meta.dirname, 'branch-pod.guest.ts')] })
+  ? await runVlanLab({
+      files: ['branch-pod.guest.ts', 'branch-traffic.guest.ts'].map((f) => join(import.meta.dirname, f)),
+    })
   : undefined;
 
 describe(`branch-ENI pods on a kernel with 802.1Q (${lab?.where ?? 'not run'})`, () => {
@@ -18,7 +20,8 @@ describe(`branch-ENI pods on a kernel with 802.1Q (${lab?.where ?? 'not run'})`,
     expect(lab, `${SEA} is missing: run \`pnpm build\` first`).toBeDefined();
     const times = `boot ${Math.round(lab?.bootMs ?? 0)} ms, total ${Math.round(lab?.totalMs ?? 0)} ms`;
     console.log(
-      `vlan-lab (${lab?.where}): ${lab?.tests.length} tests, ${times}; reports in ${lab?.reportDir}`,
+      `vlan-lab (${lab?.where}): ${lab?.tests.length} tests, ${times}; guest uptime: ${lab?.timeline.join(', ')}; ` +
+        `reports in ${lab?.reportDir}`,
     );
     expect(lab?.problem).toBe('');
     expect(lab?.tests.length).toBeGreaterThan(0);
