@@ -11,6 +11,9 @@ export interface DatapathOpenOptions {
   logger: Logger;
 }
 
+/** Whether this build includes the eBPF datapath (kernel tests and the netpol bench skip without it). */
+export const DATAPATH_AVAILABLE: boolean = false;
+
 export type OpenDatapath = (o: DatapathOpenOptions) => PolicyDatapath;
 
 export const openDatapath: OpenDatapath = () => {
