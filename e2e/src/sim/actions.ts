@@ -264,7 +264,34 @@ const deleteTags: Handler = ({ w, p }) => {
   return { return: true };
 };
 
+/** One row per (resource, tag), filtered by resource-id, resource-type, key, value (as EC2 does). */
+const describeTags: Handler = ({ w, p }) => {
+  const kinds: [string, Iterable<{ id: string; tags: Map<string, string> }>][] = [
+    ['instance', w.instances.values()],
+    ['network-interface', w.enis.values()],
+    ['subnet', w.subnets.values()],
+    ['security-group', w.groups.values()],
+  ];
+  const rows = kinds.flatMap(([type, items]) =>
+    [...items].flatMap((o) =>
+      [...o.tags].map(([key, value]) => ({ resourceId: o.id, resourceType: type, key, value })),
+    ),
+  );
+  const filters = p.filters();
+  const attr = (row: (typeof rows)[number], name: string): string[] | undefined =>
+    ({
+      'resource-id': [row.resourceId],
+      'resource-type': [row.resourceType],
+      key: [row.key],
+      value: [row.value],
+    })[name];
+  const hits = rows.filter((row) => matches(filters, new Map(), (n) => attr(row, n)));
+  const { page, nextToken } = paginate(hits, p);
+  return { tagSet: page, nextToken };
+};
+
 export const actions: Record<string, Handler> = {
+  DescribeTags: describeTags,
   DescribeInstances: describeInstances,
   DescribeInstanceTypes: describeInstanceTypes,
   DescribeSubnets: describeSubnets,

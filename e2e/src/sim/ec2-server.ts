@@ -9,12 +9,15 @@ import { close, listen, readBody } from './http-util.js';
 import { Params } from './query.js';
 import { worldJson } from './dump.js';
 import type { World } from './world.js';
+import { LogsError, LogsWorld } from './logs.js';
 import { errorXml, responseXml } from './xml.js';
 
 export class Ec2Server {
   /** The HTTP server (also bridged to unix sockets for nodes in network namespaces, see netproxy). */
   readonly server: Server;
   url = '';
+  /** CloudWatch Logs, served on the same endpoint (requests carry X-Amz-Target: Logs_20140328.<Action>). */
+  readonly logs = new LogsWorld();
   /** Extra admin routes (the Sim adds IMDS control); return undefined when the route is not handled. */
   extraAdmin?: (method: string, path: string, body: string) => unknown;
 
@@ -43,6 +46,9 @@ export class Ec2Server {
     const body = await readBody(req);
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (path.startsWith('/_sim/')) return this.admin(req.method ?? 'GET', path, body, res);
+    const target = req.headers['x-amz-target'];
+    if (typeof target === 'string' && target.startsWith('Logs_20140328.'))
+      return this.logsCall(target.slice('Logs_20140328.'.length), body, res);
     const query = new URL(req.url ?? '/', 'http://x').search.slice(1);
     const p = new Params(body || query);
     const action = p.get('Action') ?? '';
@@ -92,6 +98,40 @@ export class Ec2Server {
       }, ms);
       req.socket.once('close', onClose);
     });
+  }
+
+  private logsCall(action: string, body: string, res: ServerResponse): void {
+    const requestId = randomUUID();
+    const reply = (status: number, v: unknown, errorType?: string): void => {
+      res.writeHead(status, {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amzn-requestid': requestId,
+        ...(errorType ? { 'x-amzn-errortype': errorType } : {}),
+      });
+      res.end(JSON.stringify(v));
+    };
+    try {
+      let parsed: Record<string, unknown>;
+      try {
+        parsed = JSON.parse(body || '{}') as Record<string, unknown>;
+      } catch {
+        throw new LogsError('SerializationException', 'the request body is not JSON');
+      }
+      this.faults.admit(action);
+      const out = this.logs.handle(action, parsed);
+      this.faults.record(action, 'OK', {});
+      reply(200, out);
+    } catch (e) {
+      if (e instanceof Ec2Error) {
+        // An injected fault: CloudWatch names throttling ThrottlingException.
+        const code = e.code === 'RequestLimitExceeded' ? 'ThrottlingException' : e.code;
+        this.faults.record(action, code, {});
+        return reply(e.status === 503 ? 400 : e.status, { __type: code, message: e.message }, code);
+      }
+      if (!(e instanceof LogsError)) throw e;
+      this.faults.record(action, e.code, {});
+      reply(e.status, { __type: e.code, message: e.message }, e.code);
+    }
   }
 
   private admin(method: string, path: string, body: string, res: ServerResponse): void {

@@ -107,6 +107,7 @@ export class Sim {
     return {
       AWS_EC2_ENDPOINT: this.ec2Url,
       AWS_ENDPOINT_URL_EC2: this.ec2Url,
+      AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: this.ec2Url,
       AWS_EC2_METADATA_SERVICE_ENDPOINT: node.imdsUrl,
       AWS_REGION: 'us-west-2',
       AWS_ACCESS_KEY_ID: 'AKIASIMULATOR0000000',

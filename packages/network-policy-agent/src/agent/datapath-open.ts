@@ -1,7 +1,7 @@
-// Where the agent gets its eBPF datapath. The datapath (bpf/, src/datapath/) is built separately; until it is
-// part of the build, opening it fails with a message saying so, and an agent with network policy enabled exits.
+// Where the agent gets its eBPF datapath (src/datapath/: the compiled objects, pins under <bpffs>/globals/aws).
 import type { Logger } from '@vpc-cni/shared/logging';
 import type { Family, PolicyDatapath } from '../datapath/contract.js';
+import { EbpfDatapath } from '../datapath/datapath.js';
 
 export interface DatapathOpenOptions {
   family: Family;
@@ -11,11 +11,15 @@ export interface DatapathOpenOptions {
   logger: Logger;
 }
 
+/** Whether this build includes the eBPF datapath (kernel tests and the netpol bench skip without it). */
+export const DATAPATH_AVAILABLE: boolean = true;
+
 export type OpenDatapath = (o: DatapathOpenOptions) => PolicyDatapath;
 
-export const openDatapath: OpenDatapath = () => {
-  throw new Error(
-    'the eBPF datapath is not part of this build (packages/network-policy-agent/src/datapath); ' +
-      'run with --enable-network-policy=false or use a build that includes it',
-  );
-};
+export const openDatapath: OpenDatapath = (o) =>
+  new EbpfDatapath({
+    family: o.family,
+    pinRoot: `${o.bpffsRoot}/globals/aws`,
+    conntrackEntries: o.conntrackTableSize,
+    log: o.logger,
+  });

@@ -193,7 +193,8 @@ describe('Reconciler', () => {
     r.peUpserted(pe('p-1', 'p', { pods: [at('a')] }));
     r.flush();
     expect(dp.getState('a@x', 'ingress', 'np')).toBe(PodState.DefaultAllow);
-    await new Promise((res) => setTimeout(res, 50));
+    for (let i = 0; i < 200 && dp.getState('a@x', 'ingress', 'np') !== PodState.PoliciesApplied; i++)
+      await new Promise((res) => setTimeout(res, 10));
     expect(dp.getState('a@x', 'ingress', 'np')).toBe(PodState.PoliciesApplied);
   });
 

@@ -36,6 +36,8 @@ export interface AgentDeps {
   env: Readonly<Record<string, string | undefined>>;
   logger: Logger;
   openDatapath: OpenDatapath;
+  /** Whether a host veth exists (default: a netlink lookup in the agent's namespace). */
+  vethExists?: (name: string) => boolean;
 }
 
 export interface RunningAgent {
@@ -134,15 +136,19 @@ export async function runAgent(flags: AgentFlags, deps: AgentDeps): Promise<Runn
         const kube = agentKube(flags.kubeconfig, env);
         const nodeName = env['MY_NODE_NAME'] ?? '';
         const events = kubeEventRecorder(kube, nodeName, logger);
-        const nl = Netlink.open();
-        cleanups.push(() => nl.close());
+        let vethExists = deps.vethExists;
+        if (!vethExists) {
+          const nl = Netlink.open();
+          cleanups.push(() => nl.close());
+          vethExists = (n) => nl.link.find(n) !== undefined;
+        }
         const rec = new Reconciler({
           datapath: dp,
           nodeIp,
           mode: answer.mode,
           logger,
           vethPrefixes: [...new Set([env['AWS_VPC_K8S_CNI_VETHPREFIX'] || 'eni', 'vlan'])],
-          vethExists: (n) => nl.link.find(n) !== undefined,
+          vethExists,
           onIssue: (issue, pod) => {
             const d = describeIssue(issue, rec.index);
             logger.error({ issue, pod }, d.message);

@@ -1,0 +1,286 @@
+// A policy lab: one simulated node namespace with pods wired as the CNI plugin wires them (host veth named
+// eni<hash> in the node namespace, eth0 /32 in the pod namespace, 169.254.1.1 gateway), a private bpffs mount, the
+// simulators the agent talks to (IMDS, an ipamd ConfigServerBackend, the Kubernetes stand-in), and the agent
+// itself in this process with the real eBPF datapath run inside the node namespace. Probes are TCP connects
+// from one pod namespace to another. Used by the kernel tests and `pnpm bench netpol-enforce`; everything is
+// removed by stop(), also after a failure. Needs root and a build with the datapath (DATAPATH_AVAILABLE).
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDatapath, type OpenDatapath } from '@vpc-cni/network-policy-agent/agent-datapath';
+import { parseFlags } from '@vpc-cni/network-policy-agent/agent-flags';
+import { runAgent, type RunningAgent } from '@vpc-cni/network-policy-agent/agent-run';
+import { hostVethName } from '@vpc-cni/network-policy-agent/agent-veth';
+import { silentLogger } from '@vpc-cni/shared/logging';
+import { Netlink } from '@vpc-cni/shared/netlink';
+import { ConfigServerBackend, NPBackend, RpcClient } from '@vpc-cni/shared/rpc';
+import { RpcServer } from '@vpc-cni/shared/rpc-server';
+import { KubeApiSim } from '../kube/index.js';
+import { SG_1, SUBNET_A, startSmall } from '../sim/testkit.js';
+import type { Sim } from '../sim/sim.js';
+import { inNetns } from './netns-datapath.js';
+
+const ip = (...a: string[]): void => {
+  execFileSync('ip', a, { stdio: ['ignore', 'ignore', 'pipe'] });
+};
+const nsExec = (ns: string, ...a: string[]) =>
+  execFileSync('ip', ['netns', 'exec', ns, ...a], { stdio: 'ignore' });
+
+// A TCP server on the given ports; and a prober (one connect, exit 0 when it connected).
+const SERVER = `const net=require('net');for(const p of process.argv.slice(1))net.createServer(s=>s.end()).listen(+p,'0.0.0.0');`;
+const PROBE = `const s=require('net').connect({host:process.argv[1],port:+process.argv[2]});s.setTimeout(+process.argv[3]||700);s.on('connect',()=>process.exit(0));s.on('timeout',()=>process.exit(1));s.on('error',e=>process.exit(e.code==='ECONNREFUSED'?0:1));`;
+// A watcher: connects every 2 ms (timeout 30 ms) and prints "<Date.now()> ok|fail" whenever the verdict flips.
+const WATCH = `const net=require('net');const [h,p]=[process.argv[1],+process.argv[2]];let last='';const once=()=>{const t=Date.now();const s=net.connect({host:h,port:p});let done=false;const fin=v=>{if(done)return;done=true;s.destroy();if(v!==last){last=v;process.stdout.write(t+' '+v+'\\n');}setTimeout(once,2);};s.setTimeout(30);s.on('connect',()=>fin('ok'));s.on('timeout',()=>fin('fail'));s.on('error',e=>fin(e.code==='ECONNREFUSED'?'ok':'fail'));};once();`;
+
+export interface LabOptions {
+  mode: 'standard' | 'strict';
+  eventLogs?: boolean;
+  /** Default: the real eBPF datapath. (The harness's own check uses an in-memory one: wiring only.) */
+  openDatapath?: OpenDatapath;
+}
+
+export interface LabPod {
+  name: string;
+  namespace: string;
+  ns: string;
+  ip: string;
+}
+
+export class NetpolLab {
+  readonly pods = new Map<string, LabPod>();
+  private readonly children: ChildProcess[] = [];
+  private readonly cleanups: (() => Promise<void> | void)[] = [];
+  agent!: RunningAgent;
+  kube!: KubeApiSim;
+  nodeIp = '';
+  private npa!: RpcClient;
+  private podCount = 0;
+
+  private constructor(
+    readonly tag: string,
+    readonly dir: string,
+    readonly nodeNs: string,
+  ) {}
+
+  static async start(o: LabOptions): Promise<NetpolLab> {
+    const tag = randomBytes(3).toString('hex');
+    const lab = new NetpolLab(tag, mkdtempSync(join(tmpdir(), `npl-${tag}-`)), `npl-${tag}-node`);
+    try {
+      await lab.init(o);
+      return lab;
+    } catch (e) {
+      await lab.stop();
+      throw e;
+    }
+  }
+
+  private async init(o: LabOptions): Promise<void> {
+    const bpffs = join(this.dir, 'bpffs');
+    mkdirSync(bpffs);
+    execFileSync('mount', ['-t', 'bpf', 'bpf', bpffs]);
+    this.cleanups.push(() => {
+      execFileSync('umount', ['-l', bpffs]);
+    });
+    ip('netns', 'add', this.nodeNs);
+    this.cleanups.push(() => ip('netns', 'del', this.nodeNs));
+    const sim: Sim = await startSmall();
+    this.cleanups.push(() => sim.stop());
+    const node = await sim.launch({ type: 'm5.large', subnetId: SUBNET_A, groups: [SG_1] });
+    this.nodeIp = sim.world.eni(node.instance.primaryEniId).primaryIp;
+    // No dummy driver on every kernel: the node's primary interface is one end of a veth pair.
+    ip('-n', this.nodeNs, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0-peer');
+    ip('-n', this.nodeNs, 'addr', 'add', `${this.nodeIp}/32`, 'dev', 'eth0');
+    ip('-n', this.nodeNs, 'link', 'set', 'eth0', 'up');
+    ip('-n', this.nodeNs, 'link', 'set', 'lo', 'up');
+    nsExec(this.nodeNs, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1');
+    this.kube = await KubeApiSim.start();
+    this.cleanups.push(() => this.kube.stop());
+    const ipamd = new RpcServer({ unixSocket: join(this.dir, 'ipamd.sock') });
+    ipamd.addService(ConfigServerBackend, {
+      GetNetworkPolicyConfigs: async () => ({
+        NetworkPolicyMode: o.mode,
+        MultiNICEnabled: false,
+        NodeIPv4: this.nodeIp,
+        NodeIPv6: '',
+        InstanceID: node.instance.id,
+        Region: 'us-west-2',
+      }),
+    });
+    await ipamd.start();
+    this.cleanups.push(() => ipamd.stop(100));
+    const nodeNsPath = `/run/netns/${this.nodeNs}`;
+    const nl = Netlink.open(nodeNsPath);
+    this.cleanups.push(() => nl.close());
+    const flags = parseFlags([
+      '--enable-network-policy=true',
+      `--enable-policy-event-logs=${o.eventLogs ?? false}`,
+      `--npa-socket=${join(this.dir, 'npa.sock')}`,
+      '--npa-tcp-address=',
+      `--ipamd-socket=${join(this.dir, 'ipamd.sock')}`,
+      '--metrics-bind-addr=127.0.0.1:0',
+      '--health-probe-bind-addr=127.0.0.1:0',
+      `--bpffs-root=${bpffs}`,
+      '--conntrack-cache-cleanup-period=10',
+    ]);
+    this.agent = await runAgent(flags, {
+      env: {
+        AWS_EC2_METADATA_SERVICE_ENDPOINT: node.imdsUrl,
+        KUBECONFIG: this.kube.writeKubeconfig(join(this.dir, 'kubeconfig')),
+        MY_NODE_NAME: 'lab-node',
+      },
+      logger: silentLogger,
+      openDatapath: (dpo) => inNetns(nodeNsPath, () => (o.openDatapath ?? openDatapath)(dpo)),
+      vethExists: (n) => nl.link.find(n) !== undefined,
+    });
+    this.cleanups.push(() => this.agent.stop());
+    this.npa = new RpcClient({ endpoint: `unix://${join(this.dir, 'npa.sock')}`, deadlineMs: 10_000 });
+    this.cleanups.push(() => this.npa.close());
+  }
+
+  /** Wires a pod as the plugin does and starts a TCP server on `ports` in it (no CNI call: see enforce()). */
+  addPod(name: string, namespace = 'x', ports: number[] = [80, 81]): LabPod {
+    const i = ++this.podCount;
+    const pod: LabPod = {
+      name,
+      namespace,
+      ns: `npl-${this.tag}-p${i}`,
+      ip: `10.244.${Math.floor(i / 250)}.${(i % 250) + 2}`,
+    };
+    const host = hostVethName('eni', namespace, name);
+    ip('netns', 'add', pod.ns);
+    this.cleanups.push(() => ip('netns', 'del', pod.ns));
+    ip('-n', this.nodeNs, 'link', 'add', host, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', pod.ns);
+    ip('-n', this.nodeNs, 'link', 'set', host, 'up');
+    ip('-n', this.nodeNs, 'route', 'add', `${pod.ip}/32`, 'dev', host);
+    const mac = execFileSync('ip', ['-n', this.nodeNs, '-j', 'link', 'show', host], { encoding: 'utf8' });
+    const hostMac = (JSON.parse(mac) as { address: string }[])[0]!.address;
+    ip('-n', pod.ns, 'link', 'set', 'lo', 'up');
+    ip('-n', pod.ns, 'addr', 'add', `${pod.ip}/32`, 'dev', 'eth0');
+    ip('-n', pod.ns, 'link', 'set', 'eth0', 'up');
+    ip('-n', pod.ns, 'route', 'add', '169.254.1.1', 'dev', 'eth0', 'scope', 'link');
+    ip('-n', pod.ns, 'route', 'add', 'default', 'via', '169.254.1.1', 'dev', 'eth0');
+    ip('-n', pod.ns, 'neigh', 'add', '169.254.1.1', 'lladdr', hostMac, 'dev', 'eth0', 'nud', 'permanent');
+    const server = spawn(
+      'ip',
+      ['netns', 'exec', pod.ns, process.execPath, '-e', SERVER, ...ports.map(String)],
+      {
+        stdio: 'ignore',
+      },
+    );
+    this.children.push(server);
+    this.pods.set(name, pod);
+    return pod;
+  }
+
+  /** The plugin's EnforceNpToPod for a pod; returns the round-trip time in ms. */
+  async enforce(name: string, mode: 'standard' | 'strict', namespace = 'x'): Promise<number> {
+    const t = performance.now();
+    const r = await this.npa.call(NPBackend.EnforceNpToPod, {
+      K8S_POD_NAME: name,
+      K8S_POD_NAMESPACE: namespace,
+      NETWORK_POLICY_MODE: mode,
+      InterfaceCount: 1,
+    });
+    if (!r.Success) throw new Error(`EnforceNpToPod ${namespace}/${name} answered Success=false`);
+    return performance.now() - t;
+  }
+
+  async deletePod(name: string, namespace = 'x'): Promise<void> {
+    await this.npa.call(NPBackend.DeletePodNp, { K8S_POD_NAME: name, K8S_POD_NAMESPACE: namespace });
+  }
+
+  /** A TCP connect from one pod to another (a refused connect counts as allowed: the packet got through). */
+  probe(from: string, to: string, port = 80, timeoutMs = 700): boolean {
+    const a = this.pods.get(from)!;
+    const b = this.pods.get(to)!;
+    try {
+      nsExec(a.ns, process.execPath, '-e', PROBE, b.ip, String(port), String(timeoutMs));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** A long-running prober from one pod to another; `flips` holds [Date.now(), verdict] at every change. */
+  watch(from: string, to: string, port = 80): { flips: [number, 'ok' | 'fail'][]; stop: () => void } {
+    const a = this.pods.get(from)!;
+    const b = this.pods.get(to)!;
+    const child = spawn('ip', ['netns', 'exec', a.ns, process.execPath, '-e', WATCH, b.ip, String(port)], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    this.children.push(child);
+    const flips: [number, 'ok' | 'fail'][] = [];
+    let buf = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const [t, v] = buf.slice(0, i).split(' ');
+        flips.push([Number(t), v as 'ok' | 'fail']);
+        buf = buf.slice(i + 1);
+      }
+    });
+    return { flips, stop: () => child.kill() };
+  }
+
+  /** Writes (creates or replaces) a PolicyEndpoint in the stand-in, as the controller would. */
+  putPolicyEndpoint(name: string, spec: Record<string, unknown>, namespace = 'x'): void {
+    const key = 'networking.k8s.aws/policyendpoints';
+    const obj = {
+      apiVersion: 'networking.k8s.aws/v1alpha1',
+      kind: 'PolicyEndpoint',
+      metadata: {
+        name,
+        namespace,
+        annotations: { 'networking.k8s.aws/last-change-trigger-time': new Date().toISOString() },
+      },
+      spec,
+    };
+    try {
+      const cur = this.kube.api.store.get(key, namespace, name);
+      this.kube.api.store.update(
+        key,
+        namespace,
+        name,
+        { ...cur, ...obj, metadata: { ...cur.metadata, ...obj.metadata } },
+        false,
+      );
+    } catch {
+      this.kube.api.store.create(key, namespace, obj);
+    }
+  }
+
+  deletePolicyEndpoint(name: string, namespace = 'x'): void {
+    this.kube.api.store.delete('networking.k8s.aws/policyendpoints', namespace, name);
+  }
+
+  /** podSelectorEndpoints entry of a lab pod. */
+  endpoint(name: string): { hostIP: string; podIP: string; name: string; namespace: string } {
+    const p = this.pods.get(name)!;
+    return { hostIP: this.nodeIp, podIP: p.ip, name: p.name, namespace: p.namespace };
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.children) c.kill('SIGKILL');
+    for (const c of this.cleanups.reverse()) {
+      try {
+        await c();
+      } catch {
+        // keep removing the rest
+      }
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Waits (bounded) for a condition checked by `probe`-style calls. */
+export async function eventually(what: string, ok: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (ok()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
