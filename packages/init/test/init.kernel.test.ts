@@ -78,7 +78,7 @@ describe.skipIf(!existsSync(INIT))('aws-vpc-cni-init (kernel)', () => {
     try {
       const r = runInit({ HOST_CNI_BIN_PATH: mkdtempSync(join(work, 'bin-')), VPC_CNI_MOUNT_BPFFS: 'false' });
       expect(r.status).toBe(1);
-      expect(r.stderr).toMatch(/failed: no interface has the primary ENI's MAC 02:42:ac:11:00:07/);
+      expect(r.stderr).toMatch(/cannot start: no interface has the primary ENI's MAC 02:42:ac:11:00:07/);
     } finally {
       ns.ip(['link', 'set', 'ens5', 'address', MAC]);
     }
