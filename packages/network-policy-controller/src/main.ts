@@ -1,0 +1,59 @@
+// `network-policy-controller`: flags → logger → PolicyController (README.md). A bad flag exits 2, a failed start
+// exits 1 with one line naming the cause; SIGTERM stops it cleanly.
+import { KubeConfig } from '@kubernetes/client-node';
+import { createLogger } from '@vpc-cni/shared/logging';
+import { PolicyController } from './controller/controller.js';
+import { FlagError, parseFlags, usage } from './controller/flags.js';
+import { serveHealth } from './controller/health.js';
+
+export async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(usage());
+    return 0;
+  }
+  let flags;
+  try {
+    flags = parseFlags(argv);
+  } catch (err) {
+    if (err instanceof FlagError) {
+      process.stderr.write(`network-policy-controller: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const logger = createLogger({ level: flags.logLevel, file: 'stderr', name: 'network-policy-controller' });
+  let controller: PolicyController;
+  let health: Awaited<ReturnType<typeof serveHealth>> | undefined;
+  try {
+    const kc = new KubeConfig();
+    const file = flags.kubeconfig || process.env['KUBECONFIG'];
+    if (file) kc.loadFromFile(file);
+    else kc.loadFromCluster();
+    controller = new PolicyController({ kc, logger, chunkSize: flags.chunkSize, batchMs: flags.batchMs });
+    const c = controller;
+    if (flags.healthProbeBindAddr !== '0')
+      health = await serveHealth(flags.healthProbeBindAddr, () => c.healthy);
+    await controller.start();
+  } catch (err) {
+    const line = `cannot start: ${(err as Error).message}`;
+    logger.error({ err }, line);
+    logger.flush();
+    health?.close();
+    process.stderr.write(`network-policy-controller: ${line}\n`);
+    return 1;
+  }
+  logger.info({ chunkSize: flags.chunkSize, batchMs: flags.batchMs }, 'controller started');
+  const running = controller;
+  return new Promise<number>((resolve) => {
+    const onSignal = (signal: string) => {
+      logger.info({ signal }, 'stopping');
+      void running.stop().then(() => {
+        health?.close();
+        logger.flush();
+        resolve(0);
+      });
+    };
+    process.once('SIGTERM', () => onSignal('SIGTERM'));
+    process.once('SIGINT', () => onSignal('SIGINT'));
+  });
+}
