@@ -5,7 +5,9 @@ import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubernetesObject } fro
 import { PolicyController } from '@vpc-cni/network-policy-controller/controller';
 import { silentLogger } from '@vpc-cni/shared/logging';
 import { afterEach, describe, expect, it } from 'vitest';
+import { join, resolve } from 'node:path';
 import { KubeApiSim } from './index.js';
+import { allowedByRbac, usedBy } from './rbac.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -164,6 +166,11 @@ describe('network-policy-controller against the API stand-in', () => {
     sim.api.store.delete('networking.k8s.io/networkpolicies', 'stars', 'backend-policy');
     await until('backend-policy PEs deleted', () =>
       pes().every((p) => p.spec.policyRef.name !== 'backend-policy'),
+    );
+    // Exactly what deploy/network-policy-controller.yaml grants: nothing missing, nothing spare.
+    const own = sim.api.requests.filter((r) => !r.path.startsWith('/api/v1/namespaces/stars/pods/'));
+    expect(usedBy(own)).toEqual(
+      allowedByRbac(join(resolve(import.meta.dirname, '../../../deploy'), 'network-policy-controller.yaml')),
     );
   });
 });
