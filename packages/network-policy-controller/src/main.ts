@@ -2,6 +2,7 @@
 // exits 1 with one line naming the cause; SIGTERM stops it cleanly.
 import { KubeConfig } from '@kubernetes/client-node';
 import { createLogger } from '@vpc-cni/shared/logging';
+import { VERSION } from '@vpc-cni/shared/version';
 import { PolicyController } from './controller/controller.js';
 import { FlagError, parseFlags, usage } from './controller/flags.js';
 import { serveHealth } from './controller/health.js';
@@ -9,6 +10,10 @@ import { serveHealth } from './controller/health.js';
 export async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(usage());
+    return 0;
+  }
+  if (argv.includes('--version')) {
+    process.stdout.write(`${VERSION}\n`);
     return 0;
   }
   let flags;

@@ -16,6 +16,7 @@ export const usage = (): string =>
   --pod-update-batch-period-duration D       batch window for pod/namespace/service changes (default 1s)
   --log-level LEVEL                          debug|info|warn|error (default info)
   --health-probe-bind-addr ADDR              /healthz and /readyz (default :8081; "0" disables)
+  --version                                  print the version
 `;
 
 /** Go-style duration: 1s, 500ms, 2m, 1m30s. */
