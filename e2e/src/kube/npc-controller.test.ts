@@ -2,12 +2,15 @@
 // PolicyEndpoints with the resolved content; a pod label change rewrites only the PE of the policy it affects;
 // a restarted controller re-lists and writes nothing; a deleted policy takes its PEs with it.
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
-import { PolicyController } from '@vpc-cni/network-policy-controller/controller';
+import { LeaderElector, PolicyController } from '@vpc-cni/network-policy-controller/controller';
 import { silentLogger } from '@vpc-cni/shared/logging';
 import { afterEach, describe, expect, it } from 'vitest';
 import { join, resolve } from 'node:path';
 import { KubeApiSim } from './index.js';
 import { allowedByRbac, usedBy } from './rbac.js';
+
+const RBAC = () =>
+  allowedByRbac(join(resolve(import.meta.dirname, '../../../deploy'), 'network-policy-controller.yaml'));
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -169,8 +172,42 @@ describe('network-policy-controller against the API stand-in', () => {
     );
     // Exactly what deploy/network-policy-controller.yaml grants: nothing missing, nothing spare.
     const own = sim.api.requests.filter((r) => !r.path.startsWith('/api/v1/namespaces/stars/pods/'));
-    expect(usedBy(own)).toEqual(
-      allowedByRbac(join(resolve(import.meta.dirname, '../../../deploy'), 'network-policy-controller.yaml')),
-    );
+    expect(usedBy(own)).toEqual(RBAC().filter((r) => !r.startsWith('coordination.k8s.io|')));
+  });
+
+  it('two candidates: one leads over the Lease, the other takes over once it stops renewing', async () => {
+    const sim = await KubeApiSim.start();
+    cleanups.push(() => sim.stop());
+    const elector = (identity: string) =>
+      new LeaderElector({
+        kc: sim.kubeconfig(),
+        logger: silentLogger,
+        namespace: 'kube-system',
+        name: 'amazon-network-policy-controller-k8s',
+        identity,
+        leaseDurationMs: 2000,
+        retryMs: 100,
+      });
+    const a = elector('a');
+    const b = elector('b');
+    cleanups.push(async () => (a.stop(), b.stop()));
+    const lost: string[] = [];
+    await a.run(() => lost.push('a'));
+    let bLeads = false;
+    void b.run(() => lost.push('b')).then(() => (bLeads = b.isLeader));
+    await new Promise((r) => setTimeout(r, 2500));
+    expect([a.isLeader, bLeads]).toEqual([true, false]);
+    a.stop();
+    await until('b to take over', () => bLeads);
+    const lease = sim.api.store.get(
+      'coordination.k8s.io/leases',
+      'kube-system',
+      'amazon-network-policy-controller-k8s',
+    ) as unknown as {
+      spec: { holderIdentity: string; leaseTransitions: number };
+    };
+    expect(lease.spec).toMatchObject({ holderIdentity: 'b', leaseTransitions: 1 });
+    expect(lost).toEqual([]);
+    expect(usedBy(sim.api.requests)).toEqual(RBAC().filter((r) => r.startsWith('coordination.k8s.io|')));
   });
 });

@@ -6,6 +6,12 @@ import { VERSION } from '@vpc-cni/shared/version';
 import { PolicyController } from './controller/controller.js';
 import { FlagError, parseFlags, usage } from './controller/flags.js';
 import { serveHealth } from './controller/health.js';
+import { LeaderElector } from './controller/leader.js';
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+
+/** The Lease name upstream's controller uses, so the two never run side by side. */
+export const LEASE_NAME = 'amazon-network-policy-controller-k8s';
 
 export async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -28,6 +34,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const logger = createLogger({ level: flags.logLevel, file: 'stderr', name: 'network-policy-controller' });
   let controller: PolicyController;
+  let elector: LeaderElector | undefined;
   let health: Awaited<ReturnType<typeof serveHealth>> | undefined;
   try {
     const kc = new KubeConfig();
@@ -38,6 +45,22 @@ export async function main(argv: string[]): Promise<number> {
     const c = controller;
     if (flags.healthProbeBindAddr !== '0')
       health = await serveHealth(flags.healthProbeBindAddr, () => c.healthy);
+    if (flags.leaderElect) {
+      elector = new LeaderElector({
+        kc,
+        logger,
+        namespace: flags.leaderElectionNamespace,
+        name: LEASE_NAME,
+        identity: `${hostname()}_${randomUUID()}`,
+        leaseDurationMs: 15_000,
+        retryMs: 2_000,
+      });
+      // Another replica leads: wait here (healthy, not ready) until the lease is ours.
+      await elector.run(() => {
+        process.stderr.write('network-policy-controller: lost the leader lease; exiting\n');
+        process.exit(1);
+      });
+    }
     await controller.start();
   } catch (err) {
     const line = `cannot start: ${(err as Error).message}`;
@@ -52,6 +75,7 @@ export async function main(argv: string[]): Promise<number> {
   return new Promise<number>((resolve) => {
     const onSignal = (signal: string) => {
       logger.info({ signal }, 'stopping');
+      elector?.stop();
       void running.stop().then(() => {
         health?.close();
         logger.flush();

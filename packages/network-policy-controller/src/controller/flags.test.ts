@@ -9,7 +9,17 @@ describe('controller flags', () => {
       batchMs: 1000,
       logLevel: 'info',
       healthProbeBindAddr: ':8081',
+      leaderElect: true,
+      leaderElectionNamespace: 'kube-system',
     });
+    expect(parseFlags(['--leader-elect=false']).leaderElect).toBe(false);
+    expect(parseFlags(['--leader-elect', '--leader-election-namespace', 'x'])).toMatchObject({
+      leaderElect: true,
+      leaderElectionNamespace: 'x',
+    });
+    expect(() => parseFlags(['--leader-elect=maybe'])).toThrow(
+      /--leader-elect must be true or false, got "maybe"/,
+    );
   });
   it('parses values given as --x=v and --x v', () => {
     const f = parseFlags([
@@ -26,6 +36,9 @@ describe('controller flags', () => {
       /--endpoint-chunk-size must be a whole number ≥ 1, got "0"/,
     );
     expect(() => parseFlags(['--pod-update-batch-period-duration=soon'])).toThrow(/invalid duration "soon"/);
+    expect(() => parseFlags(['--leader-elect=maybe'])).toThrow(
+      /--leader-elect must be true or false, got "maybe"/,
+    );
     expect(() => parseFlags(['--bogus'])).toThrow(/unknown flag --bogus/);
     expect(() => parseFlags(['--kubeconfig'])).toThrow(/--kubeconfig needs a value/);
   });

@@ -5,6 +5,8 @@ export interface ControllerFlags {
   batchMs: number;
   logLevel: string;
   healthProbeBindAddr: string;
+  leaderElect: boolean;
+  leaderElectionNamespace: string;
 }
 
 export class FlagError extends Error {}
@@ -16,6 +18,8 @@ export const usage = (): string =>
   --pod-update-batch-period-duration D       batch window for pod/namespace/service changes (default 1s)
   --log-level LEVEL                          debug|info|warn|error (default info)
   --health-probe-bind-addr ADDR              /healthz and /readyz (default :8081; "0" disables)
+  --leader-elect[=BOOL]                      elect a leader over a Lease before writing (default true)
+  --leader-election-namespace NS             namespace of the Lease (default kube-system)
   --version                                  print the version
 `;
 
@@ -41,6 +45,8 @@ export function parseFlags(argv: readonly string[]): ControllerFlags {
     batchMs: 1000,
     logLevel: 'info',
     healthProbeBindAddr: ':8081',
+    leaderElect: true,
+    leaderElectionNamespace: 'kube-system',
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -74,6 +80,16 @@ export function parseFlags(argv: readonly string[]): ControllerFlags {
         f.logLevel = v;
         break;
       }
+      case '--leader-elect': {
+        const v = eq >= 0 ? arg.slice(eq + 1) : 'true';
+        if (v !== 'true' && v !== 'false')
+          throw new FlagError(`--leader-elect must be true or false, got "${v}"`);
+        f.leaderElect = v === 'true';
+        break;
+      }
+      case '--leader-election-namespace':
+        f.leaderElectionNamespace = value();
+        break;
       case '--health-probe-bind-addr':
         f.healthProbeBindAddr = value();
         break;

@@ -2,3 +2,4 @@
 export { PolicyController, type ControllerOptions, type WriteCounts } from './controller.js';
 export { parseFlags, usage, FlagError, type ControllerFlags } from './flags.js';
 export { affectedPolicies, policyKey, type Change, type PolicyKey } from './affected.js';
+export { LeaderElector, decide, type LeaderOptions } from './leader.js';
