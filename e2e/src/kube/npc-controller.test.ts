@@ -163,6 +163,12 @@ describe('network-policy-controller against the API stand-in', () => {
     await new Promise((r) => setTimeout(r, 200));
     await c2.idle();
     expect(c2.writes.reconciles).toBeGreaterThanOrEqual(2);
+    const text = await c2.metrics.registry.metrics();
+    expect(text).toMatch(
+      /network_policy_reconciliations_total\{policy_type="NetworkPolicy",result="success"\} [1-9]/,
+    );
+    expect(text).toMatch(/network_policy_objects_total\{policy_type="NetworkPolicy"\} 2/);
+    expect(text).not.toMatch(/network_policy_endpoint_writes_total\{/);
     expect(peWrites()).toBe(3);
 
     // The policy goes: its PEs go with it.

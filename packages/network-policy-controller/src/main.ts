@@ -7,6 +7,7 @@ import { PolicyController } from './controller/controller.js';
 import { FlagError, parseFlags, usage } from './controller/flags.js';
 import { serveHealth } from './controller/health.js';
 import { LeaderElector } from './controller/leader.js';
+import { ControllerMetrics, serveMetrics } from './controller/metrics.js';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 
@@ -35,13 +36,22 @@ export async function main(argv: string[]): Promise<number> {
   const logger = createLogger({ level: flags.logLevel, file: 'stderr', name: 'network-policy-controller' });
   let controller: PolicyController;
   let elector: LeaderElector | undefined;
+  let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined;
   let health: Awaited<ReturnType<typeof serveHealth>> | undefined;
   try {
     const kc = new KubeConfig();
     const file = flags.kubeconfig || process.env['KUBECONFIG'];
     if (file) kc.loadFromFile(file);
     else kc.loadFromCluster();
-    controller = new PolicyController({ kc, logger, chunkSize: flags.chunkSize, batchMs: flags.batchMs });
+    const metrics = new ControllerMetrics();
+    controller = new PolicyController({
+      kc,
+      logger,
+      chunkSize: flags.chunkSize,
+      batchMs: flags.batchMs,
+      metrics,
+    });
+    if (flags.metricsBindAddr !== '0') metricsServer = await serveMetrics(flags.metricsBindAddr, metrics);
     const c = controller;
     if (flags.healthProbeBindAddr !== '0')
       health = await serveHealth(flags.healthProbeBindAddr, () => c.healthy);
@@ -67,6 +77,7 @@ export async function main(argv: string[]): Promise<number> {
     logger.error({ err }, line);
     logger.flush();
     health?.close();
+    metricsServer?.close();
     process.stderr.write(`network-policy-controller: ${line}\n`);
     return 1;
   }
@@ -78,6 +89,7 @@ export async function main(argv: string[]): Promise<number> {
       elector?.stop();
       void running.stop().then(() => {
         health?.close();
+        metricsServer?.close();
         logger.flush();
         resolve(0);
       });

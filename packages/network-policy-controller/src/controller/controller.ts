@@ -28,6 +28,7 @@ import {
 } from '../resolve/index.js';
 import { affectedPolicies, type Change, type PolicyKey, policyKey } from './affected.js';
 import { belongsTo, isDeleting, storedEndpoint } from './stored.js';
+import { ControllerMetrics } from './metrics.js';
 
 export interface ControllerOptions {
   kc: KubeConfig;
@@ -35,6 +36,7 @@ export interface ControllerOptions {
   chunkSize: number;
   batchMs: number;
   now?: () => number;
+  metrics?: ControllerMetrics;
 }
 
 export interface WriteCounts {
@@ -63,8 +65,10 @@ export class PolicyController {
   private running: Promise<void> | undefined;
   private stopped = false;
   readonly writes: WriteCounts = { create: 0, update: 0, delete: 0, reconciles: 0, errors: 0 };
+  readonly metrics: ControllerMetrics;
 
   constructor(private readonly o: ControllerOptions) {
+    this.metrics = o.metrics ?? new ControllerMetrics();
     const core = o.kc.makeApiClient(CoreV1Api);
     const net = o.kc.makeApiClient(NetworkingV1Api);
     this.custom = o.kc.makeApiClient(CustomObjectsApi);
@@ -183,15 +187,21 @@ export class PolicyController {
     const failed: PolicyKey[] = [];
     for (const k of keys) {
       if (this.stopped) return;
+      const end = this.metrics.duration.startTimer({ policy_type: 'NetworkPolicy' });
       try {
         await this.reconcile(k, view);
+        this.metrics.reconciliations.inc({ policy_type: 'NetworkPolicy', result: 'success' });
       } catch (err) {
+        this.metrics.reconciliations.inc({ policy_type: 'NetworkPolicy', result: 'error' });
         this.writes.errors++;
         this.known.delete(k);
         this.o.logger.error({ err, policy: k }, 'reconcile failed; retrying');
         failed.push(k);
+      } finally {
+        end();
       }
     }
+    this.metrics.objects.set({ policy_type: 'NetworkPolicy' }, this.policies.list().length);
     this.enqueue(failed, this.o.batchMs);
   }
 
@@ -232,6 +242,7 @@ export class PolicyController {
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
       );
       this.writes.update++;
+      this.metrics.writes.inc({ operation: 'patch' });
       after.set(u.name, u);
     }
     for (const spec of plan.create) {
@@ -243,6 +254,7 @@ export class PolicyController {
         body: newPolicyEndpoint(np, spec, now),
       })) as KubernetesObject;
       this.writes.create++;
+      this.metrics.writes.inc({ operation: 'create' });
       const createdName = created.metadata?.name ?? '';
       after.set(createdName, { name: createdName, spec });
     }
@@ -269,6 +281,7 @@ export class PolicyController {
         name,
       });
       this.writes.delete++;
+      this.metrics.writes.inc({ operation: 'delete' });
     } catch (err) {
       if ((err as { code?: number }).code !== 404) throw err;
     }

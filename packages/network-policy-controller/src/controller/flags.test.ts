@@ -9,6 +9,7 @@ describe('controller flags', () => {
       batchMs: 1000,
       logLevel: 'info',
       healthProbeBindAddr: ':8081',
+      metricsBindAddr: ':8080',
       leaderElect: true,
       leaderElectionNamespace: 'kube-system',
     });

@@ -5,6 +5,7 @@ export interface ControllerFlags {
   batchMs: number;
   logLevel: string;
   healthProbeBindAddr: string;
+  metricsBindAddr: string;
   leaderElect: boolean;
   leaderElectionNamespace: string;
 }
@@ -20,6 +21,7 @@ export const usage = (): string =>
   --health-probe-bind-addr ADDR              /healthz and /readyz (default :8081; "0" disables)
   --leader-elect[=BOOL]                      elect a leader over a Lease before writing (default true)
   --leader-election-namespace NS             namespace of the Lease (default kube-system)
+  --metrics-bind-addr ADDR                   Prometheus /metrics (default :8080; "0" disables)
   --version                                  print the version
 `;
 
@@ -45,6 +47,7 @@ export function parseFlags(argv: readonly string[]): ControllerFlags {
     batchMs: 1000,
     logLevel: 'info',
     healthProbeBindAddr: ':8081',
+    metricsBindAddr: ':8080',
     leaderElect: true,
     leaderElectionNamespace: 'kube-system',
   };
@@ -89,6 +92,9 @@ export function parseFlags(argv: readonly string[]): ControllerFlags {
       }
       case '--leader-election-namespace':
         f.leaderElectionNamespace = value();
+        break;
+      case '--metrics-bind-addr':
+        f.metricsBindAddr = value();
         break;
       case '--health-probe-bind-addr':
         f.healthProbeBindAddr = value();

@@ -3,3 +3,4 @@ export { PolicyController, type ControllerOptions, type WriteCounts } from './co
 export { parseFlags, usage, FlagError, type ControllerFlags } from './flags.js';
 export { affectedPolicies, policyKey, type Change, type PolicyKey } from './affected.js';
 export { LeaderElector, decide, type LeaderOptions } from './leader.js';
+export { ControllerMetrics, serveMetrics } from './metrics.js';
