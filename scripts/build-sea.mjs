@@ -72,6 +72,7 @@ const targets = [
       'aws-network-policy-agent',
       'aws-eks-na-cli',
       'aws-eks-na-cli-v6',
+      'network-policy-controller',
     ],
   },
   { name: 'hello', entry: 'bench/src/hello.ts', out: 'dist/bench', links: [] },

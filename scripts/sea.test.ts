@@ -78,7 +78,7 @@ describe('single executables', () => {
     expect(JSON.parse(asAwsCni.stdout).msg).not.toContain('chained plugin');
   });
 
-  for (const name of ['aws-k8s-agent', 'aws-vpc-cni', 'aws-vpc-cni-init']) {
+  for (const name of ['aws-k8s-agent', 'aws-vpc-cni', 'aws-vpc-cni-init', 'network-policy-controller']) {
     it(`${name} answers --version and --help`, () => {
       const v = runIsolated('aws-k8s-agent', name, ['--version']);
       expect(v.status).toBe(0);

@@ -51,6 +51,8 @@ export class KubeApiSim {
       | 'nodes'
       | 'pods'
       | 'namespaces'
+      | 'services'
+      | 'networking.k8s.io/networkpolicies'
       | 'crd.k8s.amazonaws.com/eniconfigs'
       | 'networking.k8s.aws/policyendpoints',
     obj: Obj,

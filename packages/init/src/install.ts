@@ -25,6 +25,7 @@ export const NOT_INSTALLED = new Set([
   'aws-network-policy-agent',
   'aws-eks-na-cli',
   'aws-eks-na-cli-v6',
+  'network-policy-controller',
 ]);
 
 export interface Installed {

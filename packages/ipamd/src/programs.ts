@@ -18,6 +18,8 @@ export const programs: Record<string, () => Promise<Main>> = {
     const { main } = await import('@vpc-cni/network-policy-agent/cli-main');
     return (argv) => main(argv, true);
   },
+  // The PolicyEndpoint controller (packages/network-policy-controller).
+  'network-policy-controller': async () => (await import('@vpc-cni/network-policy-controller/main')).main,
 };
 
 /** The names the executable answers to, in the order `--list-programs` prints them. */

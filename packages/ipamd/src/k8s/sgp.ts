@@ -13,31 +13,10 @@ export const SGP = {
   plural: 'securitygrouppolicies',
 } as const;
 
-export interface LabelSelector {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: Array<{ key: string; operator: string; values?: string[] }>;
-}
-
-/** Kubernetes label-selector semantics (In, NotIn, Exists, DoesNotExist); unknown operators match nothing. */
-export function selectorMatches(sel: LabelSelector, labels: Record<string, string>): boolean {
-  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (labels[k] !== v) return false;
-  for (const e of sel.matchExpressions ?? []) {
-    const has = Object.prototype.hasOwnProperty.call(labels, e.key);
-    const value = labels[e.key];
-    const ok =
-      e.operator === 'In'
-        ? has && (e.values ?? []).includes(value ?? '')
-        : e.operator === 'NotIn'
-          ? !has || !(e.values ?? []).includes(value ?? '')
-          : e.operator === 'Exists'
-            ? has
-            : e.operator === 'DoesNotExist'
-              ? !has
-              : false;
-    if (!ok) return false;
-  }
-  return true;
-}
+export type { LabelSelector } from '@vpc-cni/shared/k8s';
+export { selectorMatches } from '@vpc-cni/shared/k8s';
+import type { LabelSelector } from '@vpc-cni/shared/k8s';
+import { selectorMatches } from '@vpc-cni/shared/k8s';
 
 interface SgpObject {
   metadata?: { name?: string; namespace?: string };
