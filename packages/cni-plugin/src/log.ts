@@ -3,6 +3,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { LogFn, Logger } from '@vpc-cni/shared/logging';
+import { serializeError } from '@vpc-cni/shared/logging/serialize-error';
 import type { LogLevel } from './cni/netconf.js';
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, fatal: 50 };
@@ -37,6 +38,7 @@ export function createFileLogger(
     ((a: string | Record<string, unknown>, b?: string) => {
       if (RANK[lvl] < RANK[level]) return;
       const fields = typeof a === 'string' ? { msg: a } : { ...a, msg: b ?? '' };
+      if ('err' in fields) fields.err = serializeError(fields.err); // as ipamd's pino logger writes it
       write(`${JSON.stringify({ level: lvl, ts: new Date().toISOString(), ...bindings, ...fields })}\n`);
     }) as LogFn;
   return {

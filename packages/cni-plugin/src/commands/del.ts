@@ -106,7 +106,7 @@ export async function cmdDel(env: CniEnv, conf: NetConf, deps: Deps): Promise<vo
     try {
       prev = parseResult(conf.prevResult, conf.cniVersion);
     } catch (e) {
-      log.warn({ err: String(e) }, 'ignoring unparsable prevResult on DEL');
+      log.warn({ err: e }, 'ignoring unparsable prevResult on DEL');
     }
   }
   const branchOps = branchFromPrev(prev, env, k8s);
@@ -150,7 +150,7 @@ export async function cmdDel(env: CniEnv, conf: NetConf, deps: Deps): Promise<vo
     try {
       await run(deps, ordinaryFromPrev(prev, env, k8s), env.netns, preloaded);
     } catch (e2) {
-      log.warn({ err: String(e2) }, 'best-effort cleanup failed');
+      log.warn({ err: e2 }, 'best-effort cleanup failed');
     }
     // The address is still allocated in ipamd: ask the runtime to retry so it is not leaked.
     throw new CniError(
@@ -177,7 +177,7 @@ export async function cmdDel(env: CniEnv, conf: NetConf, deps: Deps): Promise<vo
     try {
       await np.deletePod(k8s.K8S_POD_NAME, k8s.K8S_POD_NAMESPACE);
     } catch (e) {
-      log.warn({ err: String(e) }, 'network policy agent unreachable on DEL; continuing');
+      log.warn({ err: e }, 'network policy agent unreachable on DEL; continuing');
     } finally {
       np.close();
     }

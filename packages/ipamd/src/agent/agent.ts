@@ -325,7 +325,7 @@ export async function startAgent(
     // Self-managed branch ENIs: the trunk attached, and branch ENIs of pods that are gone removed (also the
     // ones a crash left behind), at start and every 30 s.
     const maintain = podEni.maintain;
-    await maintain().catch((e: unknown) => logger.warn({ err: String(e) }, 'branch ENI maintenance failed'));
+    await maintain().catch((e: unknown) => logger.warn({ err: e }, 'branch ENI maintenance failed'));
     manager.addPeriodic({ everyMs: 30_000, run: maintain });
   }
   if (podEni && !(await podEni.signal()) && manager) {

@@ -281,9 +281,7 @@ export async function loadFromEc2(
     freePrefixes: s.freePrefixes,
   };
   if (!cfg.DISABLE_NETWORK_RESOURCE_PROVISIONING && isPoolTooLow(stats, warm, pl, maxPods))
-    await supply
-      .grow(0)
-      .catch((e: unknown) => logger.warn({ err: String(e) }, 'pre-scaling the pool failed'));
+    await supply.grow(0).catch((e: unknown) => logger.warn({ err: e }, 'pre-scaling the pool failed'));
   logger.info(
     {
       instance: facts.instanceId,

@@ -73,10 +73,7 @@ export async function createAndAttachEni(
       }
     } catch (e) {
       lastError = e;
-      c.logger.warn(
-        { subnet: subnet.id, err: String(e) },
-        'CreateNetworkInterface failed; trying the next subnet',
-      );
+      c.logger.warn({ subnet: subnet.id, err: e }, 'CreateNetworkInterface failed; trying the next subnet');
     }
   }
   if (!created) throw lastError ?? new Error('CreateNetworkInterface returned no interface');
@@ -112,7 +109,7 @@ export async function createAndAttachEni(
       () => c.ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: id })),
       c,
     ).catch((d: unknown) =>
-      c.logger.error({ eni: id, err: String(d) }, 'could not delete the ENI whose attach failed'),
+      c.logger.error({ eni: id, err: d }, 'could not delete the ENI whose attach failed'),
     );
     throw e;
   }

@@ -173,7 +173,7 @@ export class Ec2Supply implements AddressSupply {
     const results = await Promise.allSettled(work);
     const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failures.length === results.length) throw failures[0]!.reason;
-    for (const f of failures) this.o.logger.warn({ err: String(f.reason) }, 'part of a growth round failed');
+    for (const f of failures) this.o.logger.warn({ err: f.reason }, 'part of a growth round failed');
   }
 
   private async assign(eniId: string, count: number, unit: 'ip' | 'prefix'): Promise<void> {

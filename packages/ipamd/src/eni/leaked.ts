@@ -71,9 +71,7 @@ export async function sweepLeakedEnis(ec2: EC2Client, o: LeakSweepOptions): Prom
               o,
             ),
           { attempts: 5, firstMs: 200 * (o.backoffScale ?? 1), maxMs: 5_000 },
-        ).catch((e: unknown) =>
-          o.logger.warn({ eni: id, err: String(e) }, 'could not tag a possibly leaked ENI'),
-        );
+        ).catch((e: unknown) => o.logger.warn({ eni: id, err: e }, 'could not tag a possibly leaked ENI'));
         out.tagged.push(id);
         continue;
       }
@@ -86,7 +84,7 @@ export async function sweepLeakedEnis(ec2: EC2Client, o: LeakSweepOptions): Prom
         out.deleted.push(id);
         o.logger.info({ eni: id, createdAt: tag }, 'deleted a leaked ENI');
       } catch (e) {
-        o.logger.warn({ eni: id, err: String(e) }, 'could not delete a leaked ENI');
+        o.logger.warn({ eni: id, err: e }, 'could not delete a leaked ENI');
       }
     }
   } while (token);

@@ -94,7 +94,7 @@ export class PoolManager {
           // Upstream pauses growth for 2 minutes after the subnet ran out, instead of asking EC2 every tick.
           if (e instanceof CapacityError && e.reason === 'subnet-exhausted')
             this.growPausedUntil = this.now() + 120_000;
-          o.logger.debug({ err: String(e) }, 'pool below target but cannot grow');
+          o.logger.debug({ err: e }, 'pool below target but cannot grow');
         },
       );
       if (res.grew) this.lastAction = this.now();
@@ -137,9 +137,7 @@ export class PoolManager {
           deviceNumber: eni.deviceNumber,
           table: eni.routeTableId,
         })
-        .catch((e: unknown) =>
-          o.logger.warn({ eni: id, err: String(e) }, 'host teardown of a freed ENI failed'),
-        );
+        .catch((e: unknown) => o.logger.warn({ eni: id, err: e }, 'host teardown of a freed ENI failed'));
     const ok = await freeEni(o.ec2, id, { ...o.freeEni, onCall: o.onCall });
     o.supply.ledger.forget(id);
     this.lastAction = this.now();
@@ -190,7 +188,7 @@ export class PoolManager {
     for (const p of this.periodic)
       if (now - p.last >= p.everyMs) {
         p.last = now;
-        await p.run().catch((e: unknown) => o.logger.warn({ err: String(e) }, 'periodic task failed'));
+        await p.run().catch((e: unknown) => o.logger.warn({ err: e }, 'periodic task failed'));
       }
   }
 
@@ -199,7 +197,7 @@ export class PoolManager {
     const loop = () => {
       if (this.stopped) return;
       this.running = this.round()
-        .catch((e: unknown) => this.o.logger.error({ err: String(e) }, 'pool manager round failed'))
+        .catch((e: unknown) => this.o.logger.error({ err: e }, 'pool manager round failed'))
         .finally(() => {
           this.running = undefined;
           if (!this.stopped) this.timer = setTimeout(loop, every).unref();
@@ -210,7 +208,7 @@ export class PoolManager {
       const sweep = () => {
         if (this.stopped) return;
         this.sweepLeakedEnis()
-          .catch((e: unknown) => this.o.logger.warn({ err: String(e) }, 'leaked-ENI sweep failed'))
+          .catch((e: unknown) => this.o.logger.warn({ err: e }, 'leaked-ENI sweep failed'))
           .finally(() => {
             if (!this.stopped) setTimeout(sweep, 3_600_000).unref();
           });

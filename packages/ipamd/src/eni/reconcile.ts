@@ -126,10 +126,7 @@ export async function reconcilePool(d: ReconcileDeps): Promise<ReconcileResult> 
     try {
       await d.plumbing.up({ ...host, isTrunk });
     } catch (e) {
-      d.logger.warn(
-        { eni: id, err: String(e) },
-        'reconcile: attached ENI could not be set up; retry next time',
-      );
+      d.logger.warn({ eni: id, err: e }, 'reconcile: attached ENI could not be set up; retry next time');
       continue;
     }
     d.ds.addEni({
@@ -183,9 +180,7 @@ export async function reconcilePool(d: ReconcileDeps): Promise<ReconcileResult> 
           deviceNumber: eni.deviceNumber,
           table: eni.routeTableId,
         })
-        .catch((e: unknown) =>
-          d.logger.warn({ eni: eni.id, err: String(e) }, 'reconcile: host teardown failed'),
-        );
+        .catch((e: unknown) => d.logger.warn({ eni: eni.id, err: e }, 'reconcile: host teardown failed'));
     d.ledger.forget(eni.id);
     res.enisRemoved.push(eni.id);
   }

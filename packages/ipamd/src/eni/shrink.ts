@@ -39,7 +39,7 @@ export async function decreasePool(
         'UnassignPrivateIpAddresses',
         () => ec2.send(new UnassignPrivateIpAddressesCommand({ NetworkInterfaceId: eni.id, ...what })),
         o,
-      ).catch((e: unknown) => o.logger.warn({ eni: eni.id, ...what, err: String(e) }, 'unassign failed'));
+      ).catch((e: unknown) => o.logger.warn({ eni: eni.id, ...what, err: e }, 'unassign failed'));
     };
     if (prefixes.length) await unassign({ Ipv4Prefixes: prefixes });
     if (ips.length) await unassign({ PrivateIpAddresses: ips });

@@ -84,6 +84,6 @@ export class K8sEniConfigSource implements EniConfigSource {
           count: 1,
         },
       })
-      .catch((e: unknown) => this.o.logger.warn({ err: String(e) }, 'could not record the ENIConfig event'));
+      .catch((e: unknown) => this.o.logger.warn({ err: e }, 'could not record the ENIConfig event'));
   }
 }

@@ -86,7 +86,7 @@ export class WatchCache<T extends KubernetesObject> {
     const wait = this.delay;
     this.delay = Math.min(this.delay * 2, this.o.retryMs?.max ?? 30_000);
     this.o.logger.warn(
-      { what: this.o.what, err: String((err as Error)?.message ?? err), retryInMs: wait },
+      { what: this.o.what, err, retryInMs: wait },
       'watch failed; reading from the API until it is back',
     );
     this.retry = setTimeout(() => {

@@ -201,7 +201,7 @@ export class BranchPods {
         await sm.warn(ns, name, 'SecurityGroupNotFound', msg).catch(() => {});
         throw new RpcError(GrpcStatus.FAILED_PRECONDITION, msg, 'AddNetwork');
       }
-      this.o.logger.warn({ pod: `${ns}/${name}`, err: String(e) }, 'branch ENI creation failed');
+      this.o.logger.warn({ pod: `${ns}/${name}`, err: e }, 'branch ENI creation failed');
       return undefined;
     }
     const value = JSON.stringify([
@@ -220,7 +220,7 @@ export class BranchPods {
       await sm.annotate(ns, name, value);
     } catch (e) {
       this.o.logger.warn(
-        { pod: `${ns}/${name}`, err: String(e) },
+        { pod: `${ns}/${name}`, err: e },
         'could not annotate the pod; its branch ENI is found by tag on the retry',
       );
     }
@@ -272,7 +272,7 @@ export class BranchPods {
       // Ours to clean up: the branch ENI goes, and the annotation with it (a new sandbox gets a new ENI). An
       // ENI someone else created (the resource controller) and its annotation are left to them.
       const ours = await sm.release(eni.eniId).catch((e: unknown) => {
-        this.o.logger.warn({ eni: eni.eniId, err: String(e) }, 'branch ENI not deleted; the sweep retries');
+        this.o.logger.warn({ eni: eni.eniId, err: e }, 'branch ENI not deleted; the sweep retries');
         return false;
       });
       if (ours) await sm.annotate(req.K8S_POD_NAMESPACE, req.K8S_POD_NAME, null).catch(() => {});
