@@ -44,7 +44,7 @@ export async function main(argv: string[]): Promise<number> {
     });
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    logger.error({ err: msg }, 'ipamd failed to start');
+    logger.error({ err: e }, 'ipamd failed to start');
     logger.flush();
     writeSync(2, `aws-k8s-agent: failed to start: ${msg}\n`);
     return 1;

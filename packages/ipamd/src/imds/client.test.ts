@@ -60,6 +60,28 @@ describe('ImdsClient', () => {
     expect(log.filter((l) => l.startsWith('GET')).every((l) => l.endsWith(' -'))).toBe(true);
   });
 
+  it('a token PUT that times out (slow IMDS) does not stick to IMDSv1 when GETs then answer 401', async () => {
+    // Seen under load: the first PUT took longer than the timeout, the client went to v1, and every GET without
+    // a token was refused until ipamd gave up at start-up.
+    let puts = 0;
+    const s = createServer((req, res) => {
+      if (req.method === 'PUT') {
+        puts += 1;
+        if (puts === 1) return void setTimeout(() => res.end('late'), 300);
+        return void res.writeHead(200, { 'x-aws-ec2-metadata-token-ttl-seconds': '300' }).end('T');
+      }
+      const ok = req.headers['x-aws-ec2-metadata-token'] === 'T';
+      res.writeHead(ok ? 200 : 401).end(ok ? 'i-123' : '');
+    });
+    servers.push(s);
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    const a = s.address();
+    const endpoint = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;
+    const c = new ImdsClient({ endpoint, timeoutMs: 100 });
+    expect(await c.get('meta-data/instance-id')).toBe('i-123');
+    expect(puts).toBe(2);
+  });
+
   it('gives up after its attempts with the path in the message', async () => {
     const { endpoint } = await imds((m) =>
       m === 'PUT' ? { status: 200, body: 'T', ttl: '300' } : { status: 500 },

@@ -62,7 +62,10 @@ export class ImdsClient {
         });
         if (res.status === 404) return undefined;
         if (res.status === 401) {
+          // A bad or missing token: ask for a new one. Also after a token PUT that timed out (which switched to
+          // IMDSv1): a 401 without a token means IMDSv2 is required, so the next attempt asks again.
           this.token = undefined;
+          this.v1 = false;
           throw new ImdsError(path, 'token rejected (401)');
         }
         if (!res.ok) throw new ImdsError(path, `HTTP ${res.status}`);
