@@ -1,7 +1,7 @@
-// egress-cni (spec §5): chained after aws-cni in every 10-aws.conflist. When its `enabled` is not "true" (the
-// default: no IPv6 egress for IPv4 pods, no IPv4 egress for IPv6 pods) it must be transparent: ADD prints the
-// prevResult in the config's version, DEL/CHECK succeed. The enabled path (the v4/v6 egress veth with SNAT) is not
-// built yet and says so clearly instead of half-configuring a pod.
+// egress-cni (docs/architecture.md#egress-cni): chained after aws-cni in every 10-aws.conflist. When its
+// `enabled` is not "true" (the default: no IPv6 egress for IPv4 pods, no IPv4 egress for IPv6 pods) it must
+// be transparent: ADD prints the prevResult in the config's version, DEL/CHECK succeed. The enabled path (the
+// v4/v6 egress veth with SNAT) is not built yet and says so clearly instead of half-configuring a pod.
 import { CniCode, CniError } from './cni/errors.js';
 import { formatResult, parseResult } from './cni/result.js';
 import { requireVersion, versionInfo } from './cni/version.js';

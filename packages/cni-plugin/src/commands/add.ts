@@ -1,4 +1,5 @@
-// ADD: ask ipamd for an address, wire the pod per the plan, roll everything back on failure (spec §2.5).
+// ADD: ask ipamd for an address, wire the pod per the plan, roll everything back on failure
+// (docs/architecture.md#one-pod-add).
 import type { AddNetworkReply } from '@vpc-cni/shared/rpc';
 import { CniCode, CniError, asCniError } from '../cni/errors.js';
 import type { CniEnv } from '../cni/env.js';

@@ -1,4 +1,5 @@
-// DEL: idempotent teardown that never blocks pod deletion on something already gone (spec §2.6).
+// DEL: idempotent teardown that never blocks pod deletion on something already gone
+// (docs/architecture.md#one-pod-del).
 import type { DelNetworkReply } from '@vpc-cni/shared/rpc';
 import { CniCode, CniError, asCniError } from '../cni/errors.js';
 import type { CniEnv, K8sArgs } from '../cni/env.js';
@@ -21,7 +22,10 @@ function ipsOf(prev: CniResult, ifName: string): string[] {
   return prev.ips.filter((ip) => ip.interface === idx).map((ip) => stripPrefix(ip.address));
 }
 
-/** Branch shortcut (§2.6 step 2): returns the teardown ops, [] to do nothing, or undefined to go on to ipamd. */
+/**
+ * Branch shortcut (docs/architecture.md#one-pod-del, step 1): returns the teardown ops, [] to do nothing, or
+ * undefined to go on to ipamd.
+ */
 export function branchFromPrev(prev: CniResult | undefined, env: CniEnv, k8s: K8sArgs): Op[] | undefined {
   if (!prev) return undefined;
   const dummy = prev.interfaces.find((i) => i.name === dummyIfName(k8s.K8S_POD_NAMESPACE, k8s.K8S_POD_NAME));
@@ -40,7 +44,7 @@ export function branchFromPrev(prev: CniResult | undefined, env: CniEnv, k8s: K8
   return branchTeardown(ips[0], vlan);
 }
 
-/** Host cleanup from prevResult when ipamd cannot tell us (§2.6, best effort). */
+/** Host cleanup from prevResult when ipamd cannot tell us (docs/architecture.md#one-pod-del, best effort). */
 export function ordinaryFromPrev(prev: CniResult | undefined, env: CniEnv, k8s: K8sArgs): Op[] {
   if (!prev) return [];
   const dummy = prev.interfaces.find((i) => i.name === dummyIfName(k8s.K8S_POD_NAMESPACE, k8s.K8S_POD_NAME));

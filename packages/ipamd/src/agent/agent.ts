@@ -65,7 +65,10 @@ async function loadEnis(
   return { supply, primary: staticPrimary(enis) };
 }
 
-/** Host networking before serving (spec §6.2): the node is ready for pods only once SNAT/connmark are in place. */
+/**
+ * Host networking before serving (docs/architecture.md#host-networking): the node is ready for pods only once
+ * SNAT/connmark are in place.
+ */
 async function setupHost(
   cfg: IpamdConfig,
   primary: NonNullable<EniSource['primary']>,
@@ -196,7 +199,8 @@ export async function startAgent(
 
   // Pool gauges are computed on scrape, not per request (they walk every CIDR).
   const refresh = () => metrics.refresh(ds);
-  // Security groups for pods: branch-ENI pods are answered from their annotation (spec §7).
+  // Security groups for pods: branch-ENI pods are answered from their annotation
+  // (docs/architecture.md#security-groups-for-pods).
   const podEni = cfg.ENABLE_POD_ENI
     ? await (
         await import('./pod-eni.js')
@@ -223,7 +227,8 @@ export async function startAgent(
     version: VERSION,
     addWaitMs: cfg.VPC_CNI_ADD_WAIT_SECONDS * 1000,
     networkPolicyMode: env['NETWORK_POLICY_ENFORCING_MODE'] ?? '',
-    // The VPC CIDRs, plus the SNAT exclusions when ipamd does SNAT (spec §1.4 C).
+    // The VPC CIDRs, plus the SNAT exclusions when ipamd does SNAT
+    // (docs/architecture.md#addnetwork-and-delnetwork).
     vpcCidrs: () => ({
       v4: [...vpcV4, ...(cfg.AWS_VPC_K8S_CNI_EXTERNALSNAT ? [] : cfg.AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS)],
       v6: primary?.vpcV6 ?? [],
@@ -299,7 +304,8 @@ export async function startAgent(
     { success: 'true', with_api_server: 'false', failure_reason: '' },
     (performance.now() - t0) / 1000,
   );
-  // The 30 s VPC CIDR watcher (spec §3.8): a CIDR added to the VPC must not be SNATed.
+  // The 30 s VPC CIDR watcher (docs/architecture.md#background-tasks): a CIDR added to the VPC must not be
+  // SNATed.
   const watchVpcCidrs = async () => {
     if (!primary || !readVpcCidrs) return;
     const now = await readVpcCidrs().catch(() => vpcV4);
@@ -329,8 +335,9 @@ export async function startAgent(
     manager.addPeriodic({ everyMs: 30_000, run: maintain });
   }
   if (podEni && !(await podEni.signal()) && manager) {
-    // Until a trunk ENI is attached (spec §7.1): signal the CNINode feature and reconcile, so the trunk the
-    // resource controller attaches is adopted within seconds instead of at the next idle reconcile.
+    // Until a trunk ENI is attached (docs/architecture.md#security-groups-for-pods): signal the CNINode
+    // feature and reconcile, so the trunk the resource controller attaches is adopted within seconds instead
+    // of at the next idle reconcile.
     manager.addPeriodic({
       everyMs: 5_000,
       run: async () => {

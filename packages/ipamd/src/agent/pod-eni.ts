@@ -1,5 +1,6 @@
-// ENABLE_POD_ENI wiring (spec §7.1): branch-ENI pods answered from their annotation, the trunk's host link
-// found by MAC, and the SecurityGroupsForPods feature signalled on this node's CNINode until a trunk is attached.
+// ENABLE_POD_ENI wiring (docs/architecture.md#security-groups-for-pods): branch-ENI pods answered from their
+// annotation, the trunk's host link found by MAC, and the SecurityGroupsForPods feature signalled on this
+// node's CNINode until a trunk is attached.
 import type { Logger } from '@vpc-cni/shared/logging';
 import type { IpamdConfig } from '@vpc-cni/shared/config';
 import type { AddNetworkReply } from '@vpc-cni/shared/rpc';

@@ -1,6 +1,7 @@
-// Leaked-ENI cleanup (spec §4.9): detached ENIs that a vpc-cni created (description aws-K8S-…, tagged with an
-// instance id, and this cluster's tag when CLUSTER_NAME is set) and that are older than 5 minutes are deleted.
-// A missing or unparsable creation tag is set to now and the ENI skipped (upstream deletes on a bad tag; we do not).
+// Leaked-ENI cleanup (docs/architecture.md#warm-pool, "Leaked ENIs"): detached ENIs that a vpc-cni created
+// (description aws-K8S-…, tagged with an instance id, and this cluster's tag when CLUSTER_NAME is set) and
+// that are older than 5 minutes are deleted. A missing or unparsable creation tag is set to now and the ENI
+// skipped (upstream deletes on a bad tag; we do not).
 import {
   CreateTagsCommand,
   DescribeNetworkInterfacesCommand,

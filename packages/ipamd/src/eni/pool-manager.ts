@@ -1,7 +1,8 @@
-// The pool manager loop (spec §4.1): every 2.5 s grow when the pool is below the warm targets, give addresses
-// back when above them (at most every 30 s), free one surplus ENI, and every 60 s after the last pool action
-// reconcile with IMDS/EC2. Leaked-ENI sweeps run after a random 0–299 s and then hourly. Every mutation runs
-// under the supply's mutex, so on-demand growth from AddNetwork never interleaves with them.
+// The pool manager loop (docs/architecture.md#warm-pool): every 2.5 s grow when the pool is below the warm
+// targets, give addresses back when above them (at most every 30 s), free one surplus ENI, and every 60 s
+// after the last pool action reconcile with IMDS/EC2. Leaked-ENI sweeps run after a random 0–299 s and then
+// hourly. Every mutation runs under the supply's mutex, so on-demand growth from AddNetwork never interleaves
+// with them.
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { Logger } from '@vpc-cni/shared/logging';
 import type { AttachedEni } from '../imds/index.js';
@@ -81,7 +82,7 @@ export class PoolManager {
     this.periodic.push({ ...p, last: this.now() });
   }
 
-  /** One decision round (spec §4.1 updateIPPoolIfRequired). */
+  /** One decision round (docs/architecture.md#warm-pool). */
   async tick(): Promise<TickResult> {
     const o = this.o;
     const res: TickResult = { grew: false, gaveBack: 0 };
@@ -110,7 +111,8 @@ export class PoolManager {
       const after = poolStats(o.ds);
       const views = eniViews(o.ds, o.supply.ledger);
       if (!shouldRemoveExtraEnis(after, o.warm, o.limits, views)) return;
-      // Decision §11.1.3: the highest device number goes first (views come in ascending device order).
+      // docs/architecture.md#decisions, 1: the highest device number goes first (views come in ascending
+      // device order).
       const id = deletableEni([...views].reverse(), o.warm);
       if (id) res.freedEni = (await this.freeOne(id)) ? id : undefined;
     });
@@ -145,7 +147,10 @@ export class PoolManager {
     return ok;
   }
 
-  /** Reconcile now (spec §4.10); the loop calls it 60 s after the last pool action. */
+  /**
+   * Reconcile now (docs/architecture.md#warm-pool, "Reconcile"); the loop calls it 60 s after the last pool
+   * action.
+   */
   async reconcile(): Promise<ReconcileResult> {
     const o = this.o;
     const r = await o.supply.lock.run(() =>

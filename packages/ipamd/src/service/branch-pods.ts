@@ -1,7 +1,8 @@
-// Security groups for pods, compatible path (spec §1.4 A, §1.5 step 4): a pod whose first container limits the
-// vpc.amazonaws.com/pod-eni resource gets the branch ENI the resource controller attached for it (read from the
-// pod's annotation) instead of a pool address; the datastore is not touched. Refusals are `Success=false`
-// replies, as upstream: kubelet retries the ADD, typically once the controller has annotated the pod.
+// Security groups for pods, compatible path (docs/architecture.md#addnetwork-and-delnetwork): a pod whose
+// first container limits the vpc.amazonaws.com/pod-eni resource gets the branch ENI the resource controller
+// attached for it (read from the pod's annotation) instead of a pool address; the datastore is not touched.
+// Refusals are `Success=false` replies, as upstream: kubelet retries the ADD, typically once the controller
+// has annotated the pod.
 import {
   type AddNetworkReply,
   type AddNetworkRequest,
@@ -21,7 +22,8 @@ import {
 import type { SgpMatch } from '../k8s/sgp.js';
 
 /**
- * Self-managed branch ENIs (VPC_CNI_MANAGE_BRANCH_ENIS, decision §11.1.11): ipamd plays the resource controller.
+ * Self-managed branch ENIs (VPC_CNI_MANAGE_BRANCH_ENIS, docs/architecture.md#decisions, 12): ipamd plays the
+ * resource controller.
  * A pod is a branch pod when a SecurityGroupPolicy matches it; ipamd creates its branch ENI and writes the same
  * annotation the controller would.
  */
@@ -51,7 +53,10 @@ export interface BranchPodsOptions {
   selfManaged?: SelfManagedBranches;
 }
 
-/** IPv4: subnet network address + 1; IPv6: the fixed fe80:ec2::1 (spec §1.4 A.6). */
+/**
+ * IPv4: subnet network address + 1; IPv6: the fixed fe80:ec2::1
+ * (docs/architecture.md#addnetwork-and-delnetwork).
+ */
 export function branchGateway(cidr: string, ipv6: boolean): string | undefined {
   if (ipv6) return /^[0-9a-f:]+\/\d+$/i.test(cidr) ? 'fe80:ec2::1' : undefined;
   const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
