@@ -13,7 +13,25 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
+const rootPackage = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const version = rootPackage.version;
+// Every executable embeds the pinned runtime (package.json `nodeRuntime`, installed by scripts/bootstrap.sh),
+// whichever node runs this script; the blob and the code caches are made by that same runtime.
+const runtime = join(root, '.tools/node/bin/node');
+{
+  let have = '';
+  try {
+    have = execFileSync(runtime, ['--version'], { encoding: 'utf8' }).trim();
+  } catch {
+    // reported below
+  }
+  if (have !== `v${rootPackage.nodeRuntime}`) {
+    console.error(
+      `build-sea: the pinned Node runtime v${rootPackage.nodeRuntime} is not at ${runtime} (found ${have || 'nothing'}); run: bash scripts/bootstrap.sh`,
+    );
+    process.exit(1);
+  }
+}
 const work = join(root, 'dist/sea-work');
 const require = createRequire(import.meta.url);
 const postjectCli = join(dirname(require.resolve('postject')), 'cli.js');
@@ -48,7 +66,13 @@ const targets = [
     name: 'aws-k8s-agent',
     entry: 'packages/ipamd/src/main.ts',
     out: 'dist/bin',
-    links: ['aws-vpc-cni', 'aws-vpc-cni-init'],
+    links: [
+      'aws-vpc-cni',
+      'aws-vpc-cni-init',
+      'aws-network-policy-agent',
+      'aws-eks-na-cli',
+      'aws-eks-na-cli-v6',
+    ],
   },
   { name: 'hello', entry: 'bench/src/hello.ts', out: 'dist/bench', links: [] },
 ];
@@ -61,7 +85,7 @@ async function buildOne(t) {
     outfile: bundle,
     bundle: true,
     platform: 'node',
-    target: 'node20',
+    target: 'node24',
     format: 'cjs',
     minify: true,
     legalComments: 'none',
@@ -86,17 +110,13 @@ async function buildOne(t) {
       wrapped,
       `(function (require, module, exports, __filename, __dirname) {${readFileSync(bundle, 'utf8')}\n})`,
     );
-    execFileSync(
-      process.execPath,
-      ['--no-lazy', join(root, 'scripts/sea/make-code-cache.cjs'), wrapped, cache],
-      {
-        stdio: ['ignore', 'ignore', 'inherit'],
-      },
-    );
+    execFileSync(runtime, ['--no-lazy', join(root, 'scripts/sea/make-code-cache.cjs'), wrapped, cache], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     const versionOut = join(work, `${t.name}.version.out`);
     writeFileSync(
       versionOut,
-      execFileSync(process.execPath, [bundle], { env: { CNI_COMMAND: 'VERSION' }, encoding: 'utf8' }),
+      execFileSync(runtime, [bundle], { env: { CNI_COMMAND: 'VERSION' }, encoding: 'utf8' }),
     );
     Object.assign(assets, { 'main.js': wrapped, 'main.cache': cache, 'version.out': versionOut });
     main = join(root, 'scripts/sea/eager-loader.cjs');
@@ -111,14 +131,16 @@ async function buildOne(t) {
       assets,
     }),
   );
-  execFileSync(process.execPath, ['--experimental-sea-config', seaConfig], {
+  execFileSync(runtime, ['--experimental-sea-config', seaConfig], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const outDir = join(root, t.out);
   mkdirSync(outDir, { recursive: true });
   const exe = join(outDir, t.name);
   rmSync(exe, { force: true });
-  copyFileSync(process.execPath, exe);
+  copyFileSync(runtime, exe);
+  // The npm build of Node carries its symbol tables and debug info (~18 MiB of 127); the image ships each executable, so drop it.
+  execFileSync('strip', ['--strip-all', exe]);
   // postject's ELF library prints harmless section-name warnings; show its output only when it fails.
   try {
     execFileSync(

@@ -16,12 +16,18 @@ beforeAll(() => {
   }
 }, 180_000);
 
-function runIsolated(file: string, asName: string, args: string[], env: Record<string, string> = {}) {
+function runIsolated(
+  file: string,
+  asName: string,
+  args: string[],
+  env: Record<string, string> = {},
+  input = '',
+) {
   const dir = mkdtempSync(join(tmpdir(), 'vct-sea-'));
   try {
     copyFileSync(join(bin, file), join(dir, file));
     if (asName !== file) linkSync(join(dir, file), join(dir, asName));
-    return spawnSync(`./${asName}`, args, { cwd: dir, env, input: '', encoding: 'utf8' });
+    return spawnSync(`./${asName}`, args, { cwd: dir, env, input, encoding: 'utf8' });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -55,10 +61,21 @@ describe('single executables', () => {
   });
 
   it('egress-cni is aws-cni under another name and answers as egress-cni', () => {
-    // No config on stdin: egress-cni's own decode error (its pass-through is tested in the cni-plugin package).
-    const r = runIsolated('aws-cni', 'egress-cni', [], { CNI_COMMAND: 'ADD' });
+    // A config without a prevResult: only egress-cni insists on being chained after aws-cni (its ADD/DEL are
+    // tested in the cni-plugin package).
+    const env = {
+      CNI_COMMAND: 'ADD',
+      CNI_CONTAINERID: 'c1',
+      CNI_NETNS: '/x',
+      CNI_IFNAME: 'eth0',
+      CNI_PATH: '/x',
+    };
+    const conf = '{"cniVersion":"1.0.0","name":"n","type":"egress-cni"}';
+    const r = runIsolated('aws-cni', 'egress-cni', [], env, conf);
     expect(r.status).toBe(1);
-    expect(JSON.parse(r.stdout)).toMatchObject({ code: 6, msg: expect.stringContaining('egress-cni') });
+    expect(JSON.parse(r.stdout)).toMatchObject({ code: 7, msg: expect.stringContaining('chained plugin') });
+    const asAwsCni = runIsolated('aws-cni', 'aws-cni', [], env, conf);
+    expect(JSON.parse(asAwsCni.stdout).msg).not.toContain('chained plugin');
   });
 
   for (const name of ['aws-k8s-agent', 'aws-vpc-cni', 'aws-vpc-cni-init']) {
@@ -72,6 +89,23 @@ describe('single executables', () => {
     });
   }
 
+  it('aws-k8s-agent lists its programs; max-pods-calculator and grpc-health-probe answer by name', () => {
+    const l = runIsolated('aws-k8s-agent', 'aws-k8s-agent', ['--list-programs']);
+    expect(l.stdout.trim().split('\n')).toEqual(
+      expect.arrayContaining(['aws-vpc-cni', 'aws-vpc-cni-init', 'grpc-health-probe', 'max-pods-calculator']),
+    );
+    const m = runIsolated('aws-k8s-agent', 'max-pods-calculator', [
+      '--instance-type',
+      'm5.8xlarge',
+      '--cni-version',
+      '1.9.0',
+    ]);
+    expect([m.status, m.stdout]).toEqual([0, '234\n']);
+    const p = runIsolated('aws-k8s-agent', 'grpc-health-probe', ['-addr=unix:///nonexistent/ipamd.sock']);
+    expect(p.status).toBe(2);
+    expect(p.stderr).toContain('failed to connect service at "unix:///nonexistent/ipamd.sock"');
+  });
+
   it('aws-cni --version prints the build version', () => {
     const r = runIsolated('aws-cni', 'aws-cni', ['--version']);
     expect(r.status).toBe(0);
@@ -82,7 +116,10 @@ describe('single executables', () => {
   // proves all of it was read; the mtu check fails before any kernel or ipamd call.
   const bigConf = `{"cniVersion":"1.0.0","name":"big","type":"aws-cni","pad":"${'x'.repeat(200_000)}","mtu":9001}`;
   const expectMtuFault = (stdout: string) =>
-    expect(JSON.parse(stdout)).toMatchObject({ code: 7, msg: 'mtu must be a string' });
+    expect(JSON.parse(stdout)).toMatchObject({
+      code: 7,
+      msg: expect.stringMatching(/^mtu must be a string/),
+    });
   const addEnv = {
     CNI_COMMAND: 'ADD',
     CNI_CONTAINERID: 'c1',

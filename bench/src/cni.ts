@@ -22,7 +22,7 @@ function pluginCommand(): { cmd: string[]; kind: string; bytes: number; jsBytes:
       '--bundle',
       '--platform=node',
       '--format=esm',
-      '--target=node20',
+      '--target=node24',
       '--minify',
       `--outfile=${out}`,
     ],

@@ -47,7 +47,12 @@ export class KubeApiSim {
 
   /** Direct store access for tests and the harness (no HTTP). */
   put(
-    resource: 'nodes' | 'pods' | 'namespaces' | 'crd.k8s.amazonaws.com/eniconfigs',
+    resource:
+      | 'nodes'
+      | 'pods'
+      | 'namespaces'
+      | 'crd.k8s.amazonaws.com/eniconfigs'
+      | 'networking.k8s.aws/policyendpoints',
     obj: Obj,
     ns?: string,
   ): Obj {

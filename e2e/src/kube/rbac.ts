@@ -12,9 +12,9 @@ interface Rule {
 }
 const RBAC = resolve(import.meta.dirname, '../../../deploy/rbac.yaml');
 
-/** Every (group, resource, verb) the ClusterRole grants. */
-export function allowedByRbac(): string[] {
-  const rules = parseAllDocuments(readFileSync(RBAC, 'utf8'))
+/** Every (group, resource, verb) the ClusterRole of `file` (default deploy/rbac.yaml) grants. */
+export function allowedByRbac(file = RBAC): string[] {
+  const rules = parseAllDocuments(readFileSync(file, 'utf8'))
     .map((d) => d.toJS() as { kind: string; rules?: Rule[] })
     .find((d) => d.kind === 'ClusterRole')!.rules!;
   return [

@@ -43,6 +43,21 @@ export const RESOURCES: ResourceDef[] = [
     kind: 'SecurityGroupPolicy',
     namespaced: true,
   },
+  // Network policy: what the controller writes and aws-network-policy-agent watches.
+  {
+    group: 'networking.k8s.aws',
+    version: 'v1alpha1',
+    plural: 'policyendpoints',
+    kind: 'PolicyEndpoint',
+    namespaced: true,
+  },
+  {
+    group: 'networking.k8s.aws',
+    version: 'v1alpha1',
+    plural: 'clusterpolicyendpoints',
+    kind: 'ClusterPolicyEndpoint',
+    namespaced: false,
+  },
 ];
 
 export const apiVersionOf = (r: ResourceDef): string => (r.group ? `${r.group}/${r.version}` : r.version);

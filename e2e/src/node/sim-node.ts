@@ -144,6 +144,7 @@ export class SimNode {
       VPC_CNI_MOUNT_BPFFS: 'false',
       AWS_VPC_K8S_PLUGIN_LOG_FILE: join(this.dir, 'plugin.log'),
       AWS_VPC_K8S_EGRESS_V6_PLUGIN_LOG_FILE: join(this.dir, 'egress-plugin.log'),
+      AWS_VPC_K8S_EGRESS_V4_PLUGIN_LOG_FILE: join(this.dir, 'egress-plugin.log'),
     };
     // Asynchronously: the IMDS it reads is served by this very process.
     await promisify(execFile)('nsenter', [`--net=${this.netnsPath}`, join(bin, 'aws-vpc-cni-init')], {

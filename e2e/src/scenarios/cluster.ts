@@ -32,7 +32,8 @@ export interface Cluster {
 }
 
 export async function startCluster(o: {
-  nodes: { name: string; type: string; labels?: Record<string, string> }[];
+  /** `ipv6`: the instance gets an IPv6 address (the fabric configures it and routes it to OUTSIDE_IPV6). */
+  nodes: { name: string; type: string; labels?: Record<string, string>; ipv6?: boolean }[];
   /** Objects created in the Kubernetes stand-in before the nodes boot (e.g. ENIConfigs). */
   eniConfigs?: { name: string; subnet: string; securityGroups?: string[] }[];
   env?: Record<string, string>;
@@ -68,6 +69,7 @@ export async function startCluster(o: {
         subnetId,
         groups: [SG_1],
         tags: { Name: spec.name },
+        ...(spec.ipv6 ? { ipv6: true } : {}),
       });
       const netns = fabric.nodeNetns(instance.instance.id);
       const maxPods = String(110);

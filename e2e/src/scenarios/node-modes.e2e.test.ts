@@ -84,13 +84,8 @@ describe.skipIf(!canRun)('addressing modes through containerd', () => {
     const n = (current = await startScenarioNode({
       type: 'm5.large',
       ipv6: true,
-      // IPv4 egress for IPv6 pods (egress-cni enabled) is not built yet: switched off, as the conflist then says.
-      env: {
-        ENABLE_IPv6: 'true',
-        ENABLE_IPv4: 'false',
-        ENABLE_PREFIX_DELEGATION: 'true',
-        ENABLE_V4_EGRESS: 'false',
-      },
+      // Default settings: ENABLE_V4_EGRESS is on, so egress-cni gives every pod IPv4 egress too (egress.e2e.test.ts).
+      env: { ENABLE_IPv6: 'true', ENABLE_IPv4: 'false', ENABLE_PREFIX_DELEGATION: 'true' },
     }));
     const pods = await createMany(n, 6, 'v6');
     const prefix = n.sim.world.eni(n.instance.instance.primaryEniId).ipv6Prefixes[0]!;

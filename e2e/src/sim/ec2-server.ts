@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { actions } from './actions.js';
 import { Ec2Error } from './errors.js';
 import type { Faults, FaultConfig } from './faults.js';
-import { close, listen, readBody, sleep } from './http-util.js';
+import { close, listen, readBody } from './http-util.js';
 import { Params } from './query.js';
 import { worldJson } from './dump.js';
 import type { World } from './world.js';
@@ -52,26 +52,46 @@ export class Ec2Server {
       res.end(xml);
     };
     const logParams = Object.fromEntries(p.map);
+    const ua = req.headers['user-agent'];
     try {
       const handler = actions[action];
       if (!handler)
         throw new Ec2Error('InvalidAction', `The action ${action} is not valid for this web service.`);
       this.faults.admit(action);
       const lat = this.faults.latency(action);
-      if (lat > 0) await sleep(lat);
+      if (lat > 0 && !(await this.waitOrGone(req, lat))) {
+        // The caller gave up first (its HTTP timeout): the action never runs.
+        this.faults.record(action, 'CallerGone', logParams, ua);
+        return;
+      }
       const out = await handler({ w: this.world, p, faults: this.faults });
       if (this.faults.dropReply(action)) {
-        this.faults.record(action, 'DroppedReply', logParams);
+        this.faults.record(action, 'DroppedReply', logParams, ua);
         req.socket.destroy();
         return;
       }
-      this.faults.record(action, 'OK', logParams);
+      this.faults.record(action, 'OK', logParams, ua);
       send(200, responseXml(action, requestId, out));
     } catch (e) {
       if (!(e instanceof Ec2Error)) throw e;
-      this.faults.record(action, e.code, logParams);
+      this.faults.record(action, e.code, logParams, ua);
       send(e.status, errorXml(e.code, e.message, requestId));
     }
+  }
+
+  /** Waits `ms`; false when the caller closed the connection meanwhile. */
+  private waitOrGone(req: IncomingMessage, ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const onClose = () => {
+        clearTimeout(timer);
+        resolve(false);
+      };
+      const timer = setTimeout(() => {
+        req.socket.off('close', onClose);
+        resolve(true);
+      }, ms);
+      req.socket.once('close', onClose);
+    });
   }
 
   private admin(method: string, path: string, body: string, res: ServerResponse): void {

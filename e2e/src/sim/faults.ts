@@ -19,6 +19,8 @@ export interface InjectedError {
 export interface FaultConfig {
   /** Response latency per action in ms; key `*` is the default. */
   latencyMs: Record<string, number>;
+  /** Latencies of the next calls of an action, in order, instead of latencyMs (a slow EC2 for a while). */
+  latencyNextMs: Record<string, number[]>;
   /** Time from AttachNetworkInterface until the attachment is `attached` (and hot-plug listeners have run). */
   attachDelayMs: number;
   /** Time from DetachNetworkInterface until the ENI is `available`. */
@@ -40,6 +42,7 @@ export interface FaultConfig {
 
 export const zeroTiming = (): FaultConfig => ({
   latencyMs: {},
+  latencyNextMs: {},
   attachDelayMs: 0,
   detachDelayMs: 0,
   throttle: {},
@@ -71,6 +74,8 @@ export interface CallRecord {
   at: number;
   /** `OK` or the error code returned. */
   outcome: string;
+  /** The caller's User-Agent header. */
+  userAgent?: string;
   params: Record<string, string>;
 }
 
@@ -88,6 +93,8 @@ export class Faults {
   }
 
   latency(action: string): number {
+    const next = this.config.latencyNextMs[action]?.shift();
+    if (next !== undefined) return next;
     return this.config.latencyMs[action] ?? this.config.latencyMs['*'] ?? 0;
   }
 
@@ -127,8 +134,8 @@ export class Faults {
     return true;
   }
 
-  record(action: string, outcome: string, params: Record<string, string>): void {
-    this.calls.push({ action, at: this.now(), outcome, params });
+  record(action: string, outcome: string, params: Record<string, string>, userAgent?: string): void {
+    this.calls.push({ action, at: this.now(), outcome, params, ...(userAgent ? { userAgent } : {}) });
   }
 
   /** Calls per action (all outcomes). */

@@ -4,13 +4,19 @@
 // answers for the subnet gateway, proxy-ARPs, and routes every address and /28 prefix EC2 says the ENI holds to
 // that link (kept in sync with the world), and enforces each ENI's security groups on what it forwards to it
 // (security-groups.ts). An outside netns stands for the internet and knows only the nodes'
-// primary addresses, so pods reach it only through SNAT. Nothing touches the root netns; destroy() removes it all.
+// primary addresses, so pods reach it only through SNAT. Nodes launched with an IPv6 address get it on eth0 and
+// an IPv6 default route via the router's fe80:ec2::1; a second, IPv6-only outside netns (OUTSIDE_IPV6) knows only
+// those node addresses. Nothing touches the root netns; destroy() removes it all.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Eni, Instance, Sim } from '../sim/index.js';
 import { applySecurityGroups, renderSecurityGroups } from './security-groups.js';
 
 export const OUTSIDE_IP = '203.0.113.10';
+/** An IPv6-only internet host (its own netns), made when the first node with an IPv6 address plugs in. */
+export const OUTSIDE_IPV6 = '2001:db8:ffff::10';
+/** The VPC router's IPv6 link-local address, as EC2's (spec: the VPC IPv6 subnet router). */
+const ROUTER_LL = 'fe80:ec2::1';
 
 const run = (args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 const quiet = (args: string[]) => {
@@ -32,6 +38,9 @@ export class VpcFabric {
   readonly tag = randomBytes(3).toString('hex');
   readonly fabricNs = `vct-vpc-${this.tag}`;
   readonly outsideNs = `vct-out-${this.tag}`;
+  /** The IPv6-only outside host (see OUTSIDE_IPV6); exists once a node with an IPv6 address is plugged. */
+  readonly outside6Ns = `vct-out6-${this.tag}`;
+  private outside6 = false;
   private readonly nodes = new Map<string, string>(); // instance id → netns
   private readonly plugged = new Map<string, Plugged>(); // eni id → link
   private timer: NodeJS.Timeout | undefined;
@@ -157,9 +166,48 @@ export class VpcFabric {
       run(['-n', ns, 'route', 'add', 'default', 'via', gw, 'dev', 'eth0']);
       // The internet knows the node's primary address only (as an internet gateway maps a public IP).
       run(['-n', this.outsideNs, 'route', 'replace', `${eni.primaryIp}/32`, 'dev', 'wan']);
+      const v6 = eni.ipv6Addresses[0];
+      if (v6) this.plugIpv6(ns, link, v6);
     }
     this.plugged.set(eni.id, { eniId: eni.id, instanceId: inst.id, link, routes: new Set() });
     this.syncEni(eni);
+  }
+
+  /**
+   * A node's primary IPv6 address (as DHCPv6/RA would configure it: the address on eth0, default route via the
+   * router's link-local), routed by the router; the IPv6-only outside host knows that address only.
+   */
+  private plugIpv6(ns: string, link: string, v6: string): void {
+    if (!this.outside6) {
+      run(['netns', 'add', this.outside6Ns]);
+      this.outside6 = true;
+      run(['-n', this.outside6Ns, 'link', 'set', 'lo', 'up']);
+      run(['netns', 'exec', this.fabricNs, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.forwarding=1']);
+      run([
+        '-n',
+        this.fabricNs,
+        'link',
+        'add',
+        'igw6',
+        'type',
+        'veth',
+        'peer',
+        'name',
+        'wan6',
+        'netns',
+        this.outside6Ns,
+      ]);
+      run(['-n', this.fabricNs, 'addr', 'add', `${ROUTER_LL}/64`, 'dev', 'igw6', 'nodad']);
+      run(['-n', this.fabricNs, 'link', 'set', 'igw6', 'up']);
+      run(['-n', this.outside6Ns, 'addr', 'add', `${OUTSIDE_IPV6}/128`, 'dev', 'wan6', 'nodad']);
+      run(['-n', this.outside6Ns, 'link', 'set', 'wan6', 'up']);
+      run(['-n', this.fabricNs, '-6', 'route', 'add', `${OUTSIDE_IPV6}/128`, 'dev', 'igw6']);
+    }
+    run(['-n', this.fabricNs, 'addr', 'add', `${ROUTER_LL}/64`, 'dev', link, 'nodad']);
+    run(['-n', ns, 'addr', 'add', `${v6}/128`, 'dev', 'eth0', 'nodad']);
+    run(['-n', ns, '-6', 'route', 'add', 'default', 'via', ROUTER_LL, 'dev', 'eth0']);
+    run(['-n', this.fabricNs, '-6', 'route', 'replace', `${v6}/128`, 'dev', link]);
+    run(['-n', this.outside6Ns, '-6', 'route', 'replace', `${v6}/128`, 'via', ROUTER_LL, 'dev', 'wan6']);
   }
 
   private unplug(eni: Eni): void {
@@ -229,6 +277,7 @@ export class VpcFabric {
     this.destroyed = true;
     clearInterval(this.timer);
     for (const ns of [...this.nodes.values(), this.fabricNs, this.outsideNs]) quiet(['netns', 'del', ns]);
+    if (this.outside6) quiet(['netns', 'del', this.outside6Ns]);
     this.nodes.clear();
     this.plugged.clear();
   }

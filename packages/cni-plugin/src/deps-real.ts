@@ -94,6 +94,7 @@ export function realDeps(version: string, logger: Logger, failAtOp = 0): Deps {
       const { netlinkExecutor } = await import('./exec-netlink.js');
       return failAtOp > 0 ? failingAt(netlinkExecutor(), failAtOp) : netlinkExecutor();
     },
+    view: async (podNetns) => (await import('./inspect-netlink.js')).netlinkView(podNetns),
     randomMac,
   };
 }

@@ -58,7 +58,7 @@ export function netlinkExecutor(): OpExecutor {
           podNl(podNetns).link.addVeth(
             op.contIf,
             { name: op.hostIf, mac: op.hostMac, mtu: op.mtu, netns: SELF_NETNS },
-            { mtu: op.mtu },
+            { mtu: op.mtu, ...(op.contMac ? { mac: op.contMac } : {}) },
           );
           return;
         case 'vlanAdd':
@@ -95,6 +95,7 @@ export function netlinkExecutor(): OpExecutor {
             dev: op.dev,
             table: op.table,
             scope: op.scopeLink ? RT_SCOPE_LINK : undefined,
+            ...(op.src ? { src: op.src } : {}),
           };
           if (op.op === 'routeAdd') nl().route.add(route);
           else nl().route.replace(route);
@@ -128,7 +129,7 @@ export function netlinkExecutor(): OpExecutor {
           }
           return;
         case 'addrAdd':
-          nl().addr.add(op.dev, op.cidr);
+          nl().addr.add(op.dev, op.cidr, op.scopeLink ? { scope: RT_SCOPE_LINK } : {});
           return;
         case 'neighAdd':
           nl().neigh.add(op.dev, op.ip, op.lladdr);

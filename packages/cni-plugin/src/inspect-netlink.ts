@@ -9,7 +9,8 @@ export function netlinkView(podNetns: string): KernelView & { close(): void } {
   const host = Netlink.open();
   let pod: Netlink | undefined;
   try {
-    pod = Netlink.open(podNetns);
+    // An empty CNI_NETNS names no namespace (Netlink.open('') would read the host's own).
+    pod = podNetns ? Netlink.open(podNetns) : undefined;
   } catch {
     pod = undefined; // no pod netns: every pod-side question answers "absent", which CHECK reports precisely
   }
@@ -34,6 +35,19 @@ export function netlinkView(podNetns: string): KernelView & { close(): void } {
       const dst = ip.includes(':') ? `${ip}/128` : `${ip}/32`;
       const route = host.route.list(ip.includes(':') ? 6 : 4, table).find((r) => r.dst === dst);
       return route?.oif === undefined ? undefined : host.link.find(route.oif)?.name;
+    },
+    vethPairOwned: (hostIf, contIf) => {
+      const h = host.link.find(hostIf);
+      const c = pod?.link.find(contIf);
+      return (
+        h !== undefined &&
+        c !== undefined &&
+        h.kind === 'veth' &&
+        h.parentIndex === c.index &&
+        c.parentIndex === h.index &&
+        h.linkNetnsId !== undefined &&
+        c.linkNetnsId !== undefined
+      );
     },
     hostRules: (family) =>
       host.rule.list(family).map((r) => ({

@@ -5,9 +5,10 @@ import { AddNetworkReply, DelNetworkReply, GrpcStatus, RpcError } from '@vpc-cni
 import type { AddNetworkRequest, DelNetworkRequest } from '@vpc-cni/shared/rpc';
 import { silentLogger } from '@vpc-cni/shared/logging';
 import { cmdAdd } from '../src/commands/add.js';
-import { cmdDel } from '../src/commands/del.js';
+import { attachmentsFromPrev, cmdDel } from '../src/commands/del.js';
 import type { Deps } from '../src/commands/deps.js';
-import { parseEnv } from '../src/cni/env.js';
+import { parseEnv, parseK8sArgs } from '../src/cni/env.js';
+import { parseResult } from '../src/cni/result.js';
 import { parseNetConf } from '../src/cni/netconf.js';
 import type { Op } from '../src/plan/ops.js';
 import { run } from '../src/run.js';
@@ -23,6 +24,9 @@ function world(opts: {
   add?: () => AddNetworkReply | Error;
   del?: () => DelNetworkReply | Error;
   failAt?: number;
+  /** Host routes the kernel view reports (ip → device) and the veth pairs it reports as the pod's own. */
+  routes?: Record<string, string>;
+  ownedPairs?: string[];
 }): World {
   const w: World = { applied: [], adds: [], dels: [], deps: undefined as unknown as Deps };
   let n = 0;
@@ -56,6 +60,15 @@ function world(opts: {
         w.applied.push(op);
       },
       close: () => {},
+    }),
+    view: async () => ({
+      close: () => {},
+      podAddrs: () => undefined,
+      podDefaultGw: () => undefined,
+      hostLinkExists: () => false,
+      hostRouteDev: (ip) => opts.routes?.[ip],
+      vethPairOwned: (hostIf, contIf) => opts.ownedPairs?.includes(`${hostIf}/${contIf}`) ?? false,
+      hostRules: () => [],
     }),
     randomMac: () => '02:00:00:00:00:01',
   };
@@ -210,6 +223,86 @@ describe('DEL orchestration', () => {
       from: '10.0.1.23/32',
       table: 3,
     });
+  });
+  describe('ipamd down: only what is provably this container is removed (issue 22, defect 1)', () => {
+    const down = () => new RpcError(GrpcStatus.UNAVAILABLE, 'connect ENOENT', 'DelNetwork');
+    it('a host route to another veth (the address was given to another pod) is left with its rules', async () => {
+      const w = world({ del: down, routes: { '10.0.1.23': 'eni0123456789a' } });
+      await expect(cmdDel(envOf('DEL'), confOf({ prevResult: prevPrimary }), w.deps)).rejects.toMatchObject({
+        code: 11,
+      });
+      expect(w.applied).toEqual([]);
+    });
+    it('a route to a veth of the same name whose peer is not in this netns (re-created sandbox) is left', async () => {
+      const w = world({ del: down, routes: { '10.0.1.23': 'enic440f455693' } });
+      await expect(cmdDel(envOf('DEL'), confOf({ prevResult: prevPrimary }), w.deps)).rejects.toMatchObject({
+        code: 11,
+      });
+      expect(w.applied).toEqual([]);
+    });
+    it("the container's own route is removed by device, with its rules", async () => {
+      const w = world({
+        del: down,
+        routes: { '10.0.1.23': 'enic440f455693' },
+        ownedPairs: ['enic440f455693/eth0'],
+      });
+      await expect(cmdDel(envOf('DEL'), confOf({ prevResult: prevPrimary }), w.deps)).rejects.toMatchObject({
+        code: 11,
+      });
+      expect(w.applied.map((o) => o.op)).toEqual(['ruleDelAll', 'ruleDelAll', 'routeDel']);
+      expect(w.applied[2]).toEqual({
+        op: 'routeDel',
+        ns: 'host',
+        dst: '10.0.1.23/32',
+        table: 254,
+        dev: 'enic440f455693',
+      });
+    });
+  });
+  it('ipamd down: a prevResult repeating the pod 100,000 times is cleaned in linear time (defect 2)', async () => {
+    const [h, c, d] = prevPrimary.interfaces;
+    const interfaces = [];
+    for (let i = 0; i < 100_000; i++) interfaces.push(h, c, d);
+    const ips = Array.from({ length: 100_000 }, (_, i) => ({
+      interface: 3 * i + 1,
+      address: '10.0.1.23/32',
+    }));
+    const w = world({ del: () => new RpcError(GrpcStatus.UNAVAILABLE, 'connect ENOENT', 'DelNetwork') });
+    const prev = { cniVersion: '1.0.0', interfaces, ips };
+    await expect(cmdDel(envOf('DEL'), confOf({ prevResult: prev }), w.deps)).rejects.toMatchObject({
+      code: 11,
+    });
+    // The quadratic version took 32 s here (the unit timeout is 20 s); the bounded count is checked below.
+    expect(w.applied.filter((o) => o.op === 'routeDel')).toHaveLength(1);
+  });
+  it('reading the attachments of a prevResult touches each entry a bounded number of times (defect 2)', () => {
+    const [h, c, d] = prevPrimary.interfaces;
+    const raw = [];
+    for (let i = 0; i < 3_000; i++) raw.push(h, c, d);
+    let reads = 0;
+    const counted = <T extends object>(a: T[]): T[] =>
+      new Proxy(a, {
+        get(target, key, recv) {
+          if (typeof key === 'string' && /^\d+$/.test(key)) reads += 1;
+          return Reflect.get(target, key, recv) as unknown;
+        },
+      });
+    const prev = parseResult(
+      {
+        ...prevPrimary,
+        interfaces: raw,
+        ips: raw.map((_, i) => ({ interface: i, address: '10.0.1.23/32' })),
+      },
+      '1.0.0',
+    );
+    const env = envOf('DEL');
+    const atts = attachmentsFromPrev(
+      { interfaces: counted(prev.interfaces), ips: counted(prev.ips) },
+      env,
+      parseK8sArgs(env.args),
+    );
+    expect(atts).toEqual([{ ip: '10.0.1.23', table: 3, hostIf: 'enic440f455693', contIf: 'eth0' }]);
+    expect(reads).toBeLessThanOrEqual(3 * (raw.length + raw.length));
   });
   it('branch pod with prevResult tears down without asking ipamd; empty netns does nothing', async () => {
     const prev = {

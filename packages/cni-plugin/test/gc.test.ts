@@ -28,6 +28,7 @@ function deps(gc: (req: GarbageCollectRequest) => GarbageCollectReply | Error) {
     }),
     policy: () => ({ enforce: async () => true, deletePod: async () => {}, close: () => {} }),
     executor: async () => ({ apply: async (op) => void applied.push(op), close: () => {} }),
+    view: () => Promise.reject(new Error('GC reads no pod state')),
     randomMac: () => '02:00:00:00:00:01',
   };
   return { d, seen, applied };

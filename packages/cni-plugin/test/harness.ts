@@ -143,3 +143,37 @@ export function runPlugin(
     child.stdin.end(stdin);
   });
 }
+
+/** The NetConf containerd would pass for `aws-cni`, pointed at a canned ipamd. */
+export function netConf(ipamd: FakeIpamd, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    cniVersion: '1.0.0',
+    name: 'aws-cni',
+    type: 'aws-cni',
+    vethPrefix: 'eni',
+    mtu: '9001',
+    podSGEnforcingMode: 'strict',
+    pluginLogFile: `${ipamd.dir}/plugin.log`,
+    pluginLogLevel: 'debug',
+    ipamdEndpoint: `unix://${ipamd.socket}`,
+    ...extra,
+  };
+}
+
+/** The CNI environment containerd would set for one pod command. */
+export function cniEnv(
+  command: string,
+  cid: string,
+  netns: string,
+  pod: string,
+  ns = 'default',
+): Record<string, string> {
+  return {
+    CNI_COMMAND: command,
+    CNI_CONTAINERID: cid,
+    CNI_NETNS: netns,
+    CNI_IFNAME: 'eth0',
+    CNI_PATH: '/usr/lib/cni',
+    CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${ns};K8S_POD_NAME=${pod};K8S_POD_INFRA_CONTAINER_ID=${cid};K8S_POD_UID=uid-${cid}`,
+  };
+}

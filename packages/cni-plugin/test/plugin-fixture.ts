@@ -3,7 +3,7 @@
 // gets its own (names are unique per import), torn down after its tests, failed or not.
 import { afterAll, beforeAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { FakeIpamd, addNetns, delNetns, ipj, uniq } from './harness.js';
+import { FakeIpamd, addNetns, cniEnv, delNetns, ipj, netConf, uniq } from './harness.js';
 
 export const hostNs = uniq('cnih');
 const pods: string[] = [];
@@ -35,36 +35,10 @@ export function newPod(): { name: string; path: string } {
 }
 
 export function conf(extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    cniVersion: '1.0.0',
-    name: 'aws-cni',
-    type: 'aws-cni',
-    vethPrefix: 'eni',
-    mtu: '9001',
-    podSGEnforcingMode: 'strict',
-    pluginLogFile: `${ipamd.dir}/plugin.log`,
-    pluginLogLevel: 'debug',
-    ipamdEndpoint: `unix://${ipamd.socket}`,
-    ...extra,
-  };
+  return netConf(ipamd, extra);
 }
 
-export function env(
-  command: string,
-  cid: string,
-  netns: string,
-  pod: string,
-  ns = 'default',
-): Record<string, string> {
-  return {
-    CNI_COMMAND: command,
-    CNI_CONTAINERID: cid,
-    CNI_NETNS: netns,
-    CNI_IFNAME: 'eth0',
-    CNI_PATH: '/usr/lib/cni',
-    CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=${ns};K8S_POD_NAME=${pod};K8S_POD_INFRA_CONTAINER_ID=${cid};K8S_POD_UID=uid-${cid}`,
-  };
-}
+export const env = cniEnv;
 
 export type Rule = { priority: number; src?: string; dst?: string; iif?: string; table: string };
 export const rules = (family: '-4' | '-6' = '-4') => ipj<Rule>(hostNs, [family, 'rule', 'show']);

@@ -188,44 +188,7 @@ describe('aws-cni in throwaway netns', () => {
     expect(old.code).toBe(0); // an upstream ipamd (no GC service): nothing to collect, not an error
   });
 
-  it.skipIf(!HAS_VLAN)(
-    'branch-ENI pod, strict: VLAN link, table 100+V, prio-10 rules; DEL via prevResult removes them',
-    async () => {
-      const pod = newPod();
-      ipamd.onAdd = () => ({
-        IPAllocationMetadata: [{ IPv4Addr: '10.0.32.57', DeviceNumber: -1, RouteTableId: 0 }],
-        PodVlanId: 7,
-        PodENIMAC: '0a:00:00:00:00:07',
-        PodENISubnetGW: '10.0.32.1',
-        ParentIfIndex: trunkIndex,
-      });
-      const add = await runPlugin(hostNs, env('ADD', 'c-br', pod.path, 'nginx'), JSON.stringify(conf()));
-      expect(add.code).toBe(0);
-      expect(hostLinks()).toEqual(expect.arrayContaining(['vlan.eth.7', 'vlanc440f455693']));
-      const vlan = ipj<{ address: string; link: string }>(hostNs, ['link', 'show', 'vlan.eth.7'])[0];
-      expect(vlan).toMatchObject({ address: '0a:00:00:00:00:07', link: 'trunk0' });
-      expect(
-        ipj(hostNs, ['route', 'show', 'table', '107'])
-          .map((r) => `${String(r['dst'])} ${String(r['dev'])}`)
-          .sort(),
-      ).toEqual(['10.0.32.1 vlan.eth.7', '10.0.32.57 vlanc440f455693', 'default vlan.eth.7']);
-      expect(
-        rules()
-          .filter((r) => r.priority === 10)
-          .map((r) => `${r.iif} ${r.table}`)
-          .sort(),
-      ).toEqual(['vlan.eth.7 107', 'vlanc440f455693 107']);
-      const del = await runPlugin(
-        hostNs,
-        env('DEL', 'c-br', pod.path, 'nginx'),
-        JSON.stringify(conf({ prevResult: add.json })),
-      );
-      expect(del.code).toBe(0);
-      expect(hostLinks()).not.toContain('vlan.eth.7');
-      expect(rules().filter((r) => r.priority === 10)).toEqual([]);
-    },
-  );
-
+  // Branch-ENI pods on a kernel with 802.1Q: branch-pod.guest.ts, run by branch-pod.kernel.test.ts.
   it.skipIf(HAS_VLAN)(
     'a branch-ENI pod on a kernel without 802.1Q fails with that cause, rolled back, address released',
     async () => {

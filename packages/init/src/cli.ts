@@ -1,5 +1,6 @@
 // aws-vpc-cni-init entry (called by the aws-k8s-agent multi-call executable under this name).
 import { writeSync } from 'node:fs';
+import { startupFailureLine } from '@vpc-cni/shared/startup';
 import { VERSION } from '@vpc-cni/shared/version';
 import { defaultExecDir, runInit } from './run.js';
 
@@ -8,7 +9,10 @@ Prepares a node for the VPC CNI (init container): installs the CNI executables i
 sets rp_filter/tcp_early_demux/IPv6 sysctls, mounts bpffs when missing. Configured by environment variables
 (see the README's configuration table). Exit 0 on success, 1 with a message on any failure.`;
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(
+  argv: string[],
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<number> {
   if (argv.includes('--version')) {
     writeSync(1, `${VERSION}\n`);
     return 0;
@@ -18,14 +22,14 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    await runInit(process.env, {
+    await runInit(env, {
       say: (l) => writeSync(1, `aws-vpc-cni-init: ${l}\n`),
       execDir: defaultExecDir(),
     });
     writeSync(1, 'aws-vpc-cni-init: node prepared\n');
     return 0;
   } catch (e) {
-    writeSync(2, `aws-vpc-cni-init: failed: ${e instanceof Error ? e.message : String(e)}\n`);
+    writeSync(2, `${startupFailureLine('aws-vpc-cni-init', e)}\n`);
     return 1;
   }
 }

@@ -1,6 +1,7 @@
 // Installs the CNI executables into the host's CNI bin directory. Each file is written to a temp name in the
 // destination directory, fsynced, made 0755 and renamed over the old one, so a container runtime calling the
 // plugin at that moment runs either the old or the new binary, never a half-written one.
+import { StartupError } from '@vpc-cni/shared/startup';
 import {
   closeSync,
   copyFileSync,
@@ -14,8 +15,17 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 
-/** Multi-call names of the aws-k8s-agent executable: they run in the aws-node container, not on the host. */
-export const NOT_INSTALLED = new Set(['aws-vpc-cni-init', 'aws-k8s-agent', 'aws-vpc-cni']);
+/** Multi-call names of the aws-k8s-agent executable: they run in the aws-node pod's containers, not on the host. */
+export const NOT_INSTALLED = new Set([
+  'aws-vpc-cni-init',
+  'aws-k8s-agent',
+  'aws-vpc-cni',
+  'grpc-health-probe',
+  'max-pods-calculator',
+  'aws-network-policy-agent',
+  'aws-eks-na-cli',
+  'aws-eks-na-cli-v6',
+]);
 
 export interface Installed {
   name: string;
@@ -26,8 +36,9 @@ export interface Installed {
 export function installBinaries(srcDir: string, destDir: string, only?: readonly string[]): Installed[] {
   const dest = statSync(destDir, { throwIfNoEntry: false });
   if (!dest?.isDirectory())
-    throw new Error(
-      `HOST_CNI_BIN_PATH ${destDir} is not a directory: is the host's /opt/cni/bin mounted there?`,
+    throw new StartupError(
+      `HOST_CNI_BIN_PATH ${destDir} is not a directory`,
+      "mount the host's /opt/cni/bin there (hostPath volume) or set HOST_CNI_BIN_PATH to where it is mounted",
     );
   const out: Installed[] = [];
   const names = only ? [...only] : readdirSync(srcDir).sort();

@@ -5,6 +5,7 @@ import { dirname } from 'node:path';
 import { loadInitConfig, type InitConfig } from '@vpc-cni/shared/config';
 import { Netlink } from '@vpc-cni/shared/netlink';
 import { ensureBpffs } from './bpffs.js';
+import { imdsUnreachable } from '@vpc-cni/shared/startup';
 import { imdsGet } from './imds.js';
 import { installBinaries } from './install.js';
 import { applySysctls, sysctlPlan } from './sysctls.js';
@@ -38,7 +39,11 @@ export async function runInit(env: Readonly<Record<string, string | undefined>>,
   for (const b of installBinaries(src, cfg.HOST_CNI_BIN_PATH))
     io.say(`installed ${b.name} (${b.bytes} bytes) into ${cfg.HOST_CNI_BIN_PATH}`);
 
-  const mac = await imdsGet('meta-data/mac', { endpoint: cfg.AWS_EC2_METADATA_SERVICE_ENDPOINT });
+  const mac = await imdsGet('meta-data/mac', { endpoint: cfg.AWS_EC2_METADATA_SERVICE_ENDPOINT }).catch(
+    (e: unknown) => {
+      throw imdsUnreachable(cfg.AWS_EC2_METADATA_SERVICE_ENDPOINT, e);
+    },
+  );
   const primaryIf = primaryInterfaceByMac(mac);
   io.say(`primary interface ${primaryIf} (${mac})`);
 

@@ -1,18 +1,17 @@
-// Multi-call entry of the daemon-side single executable: aws-k8s-agent (ipamd), aws-vpc-cni (node entrypoint)
-// and aws-vpc-cni-init are one file installed under three names; the name it is called by picks the program.
+// Multi-call entry of the daemon-side single executable: aws-k8s-agent (ipamd), aws-vpc-cni (node entrypoint),
+// aws-vpc-cni-init, grpc-health-probe (the DaemonSet's probes) and max-pods-calculator are one file installed
+// under several names (programs.ts); the name it is called by picks the program.
 import { basename } from 'node:path';
-
-type Main = (argv: string[]) => Promise<number>;
-
-const programs: Record<string, () => Promise<Main>> = {
-  'aws-k8s-agent': async () => (await import('./agent/main.js')).main,
-  'aws-vpc-cni': async () => (await import('./entrypoint/main.js')).main,
-  'aws-vpc-cni-init': async () => (await import('@vpc-cni/init/cli')).main,
-};
+import { type Main, programNames, programs } from './programs.js';
 
 async function dispatch(): Promise<number> {
   let name = basename(process.argv0);
   let args = process.argv.slice(2);
+  // `--list-programs`: the names, one a line (the image makes one hardlink per name; see docs/image.md).
+  if (args[0] === '--list-programs') {
+    process.stdout.write(`${programNames().join('\n')}\n`);
+    return 0;
+  }
   // `<any of the names> <program> ...` also works, for images that cannot hardlink (and for the entrypoint
   // starting the agent from the same file).
   if (args[0] !== undefined && args[0] in programs) {

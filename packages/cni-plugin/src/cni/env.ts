@@ -1,4 +1,5 @@
 // The CNI environment (CNI_* variables) and CNI_ARGS, validated as the CNI library's dispatcher does.
+import { clip, excerpt } from '@vpc-cni/shared/describe';
 import { CniCode, CniError } from './errors.js';
 
 export const COMMANDS = ['ADD', 'DEL', 'CHECK', 'GC', 'STATUS', 'VERSION'] as const;
@@ -58,7 +59,7 @@ export function parseEnv(env: Readonly<Record<string, string | undefined>>): Cni
   if (!(COMMANDS as readonly string[]).includes(raw)) {
     throw new CniError(
       CniCode.InvalidEnv,
-      `unknown CNI_COMMAND: ${raw}`,
+      `unknown CNI_COMMAND: ${clip(raw)}`,
       `expected one of ${COMMANDS.join(', ')}`,
     );
   }
@@ -100,7 +101,7 @@ function parseBool(pair: string, v: string): boolean {
   if (l === '0' || l === 'false') return false;
   throw new CniError(
     CniCode.InvalidEnv,
-    `ARGS: error parsing value of pair "${pair}": boolean unmarshal error: invalid input ${v}`,
+    `ARGS: error parsing value of pair ${excerpt(pair)}: boolean unmarshal error: invalid input ${clip(v)}`,
   );
 }
 
@@ -117,7 +118,7 @@ export function parseK8sArgs(args: string): K8sArgs {
   if (args === '') return out;
   for (const pair of args.split(';')) {
     const kv = pair.split('=');
-    if (kv.length !== 2) throw new CniError(CniCode.InvalidEnv, `ARGS: invalid pair "${pair}"`);
+    if (kv.length !== 2) throw new CniError(CniCode.InvalidEnv, `ARGS: invalid pair ${excerpt(pair)}`);
     const [k = '', v = ''] = kv;
     switch (k) {
       case 'K8S_POD_NAME':
@@ -136,7 +137,10 @@ export function parseK8sArgs(args: string): K8sArgs {
   if (unknown.length > 0 && !out.IgnoreUnknown) {
     throw new CniError(
       CniCode.InvalidEnv,
-      `ARGS: unknown args [${unknown.map((u) => `"${u}"`).join(' ')}]`,
+      `ARGS: unknown args [${unknown
+        .slice(0, 5)
+        .map((u) => excerpt(u))
+        .join(' ')}${unknown.length > 5 ? ` and ${unknown.length - 5} more` : ''}]`,
       'add IgnoreUnknown=1 to CNI_ARGS to pass extra keys',
     );
   }

@@ -1,4 +1,6 @@
 // The network configuration read from stdin (upstream aws-cni NetConf plus two vpc-cni-ts extensions).
+import { describeValue, excerpt } from '@vpc-cni/shared/describe';
+import { ENDPOINT_FORMS, endpointTarget } from '@vpc-cni/shared/rpc';
 import { CniCode, CniError } from './errors.js';
 import { isValidId } from './env.js';
 import { requireVersion, type CniVersion } from './version.js';
@@ -6,6 +8,8 @@ import { requireVersion, type CniVersion } from './version.js';
 export const DEFAULT_IPAMD_ENDPOINT = 'unix:///var/run/aws-node/ipamd.sock';
 export const DEFAULT_MTU = 9001;
 export const DEFAULT_ADD_TIMEOUT_MS = 30_000;
+/** Node's timers hold a signed 32-bit millisecond count; a larger delay silently becomes 1 ms. */
+export const MAX_IPAMD_TIMEOUT_MS = 2 ** 31 - 1;
 export const NIC_CONFIG_ANNOTATION = 'k8s.amazonaws.com/nicConfig';
 export const POD_ANNOTATIONS_KEY = 'io.kubernetes.cri.pod-annotations';
 
@@ -38,7 +42,7 @@ function optString(o: Record<string, unknown>, key: string, dflt: string): strin
   const v = o[key];
   if (v === undefined || v === null) return dflt;
   if (typeof v !== 'string')
-    throw invalid(`${key} must be a string, got ${typeof v}`, `set "${key}": "<value>"`);
+    throw invalid(`${key} must be a string, got ${describeValue(v)}`, `set "${key}": "<value>"`);
   return v;
 }
 
@@ -76,20 +80,23 @@ export function parseNetConf(stdin: string): NetConf {
   const o = parsed;
   const name = optString(o, 'name', '');
   if (name === '') throw invalid('missing network name', 'set "name" in the conflist');
-  if (!isValidId(name)) throw invalid('invalid characters found in network name', name);
+  if (!isValidId(name)) throw invalid('invalid characters found in network name', excerpt(name));
   const cniVersion = requireVersion(optString(o, 'cniVersion', ''));
 
   const vethPrefix = optString(o, 'vethPrefix', 'eni');
   if (vethPrefix.length > 4) {
-    throw invalid('conf.VethPrefix can be at most 4 characters long', `got "${vethPrefix}"`);
+    throw invalid('conf.VethPrefix can be at most 4 characters long', `got ${excerpt(vethPrefix)}`);
   }
   const mtuRaw = o['mtu'];
   if (mtuRaw !== undefined && typeof mtuRaw !== 'string') {
-    throw invalid('mtu must be a string', `write "mtu": "${String(mtuRaw)}"`);
+    throw invalid(
+      `mtu must be a string, got ${describeValue(mtuRaw)}`,
+      'write the MTU as a string of digits, e.g. "mtu": "9001"',
+    );
   }
   const mode = optString(o, 'podSGEnforcingMode', 'strict');
   if (mode !== 'strict' && mode !== 'standard') {
-    throw invalid(`unknown podSGEnforcingMode "${mode}"`, 'use "strict" or "standard"');
+    throw invalid(`unknown podSGEnforcingMode ${excerpt(mode)}`, 'use "strict" or "standard"');
   }
   const rc = o['runtimeConfig'];
   if (rc !== undefined && !isObject(rc)) throw invalid('runtimeConfig must be an object');
@@ -104,8 +111,25 @@ export function parseNetConf(stdin: string): NetConf {
     throw invalid('could not parse prevResult: not a JSON object');
   }
   const timeout = o['ipamdTimeoutMs'];
-  if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout > 0))) {
-    throw invalid('ipamdTimeoutMs must be a positive number of milliseconds');
+  if (
+    timeout !== undefined &&
+    (typeof timeout !== 'number' ||
+      !Number.isInteger(timeout) ||
+      timeout < 1 ||
+      timeout > MAX_IPAMD_TIMEOUT_MS)
+  ) {
+    throw invalid(
+      `ipamdTimeoutMs must be a whole number of milliseconds from 1 to ${MAX_IPAMD_TIMEOUT_MS}, got ${describeValue(timeout)}`,
+      `leave it out for the default (${DEFAULT_ADD_TIMEOUT_MS} ms)`,
+    );
+  }
+  const ipamdEndpoint = optString(o, 'ipamdEndpoint', DEFAULT_IPAMD_ENDPOINT);
+  const target = endpointTarget(ipamdEndpoint);
+  if ('error' in target) {
+    throw invalid(
+      `ipamdEndpoint ${describeValue(ipamdEndpoint)} is not a valid endpoint: ${target.error}`,
+      `use ${ENDPOINT_FORMS}, or leave it out for ${DEFAULT_IPAMD_ENDPOINT}`,
+    );
   }
   return {
     cniVersion,
@@ -118,7 +142,7 @@ export function parseNetConf(stdin: string): NetConf {
     pluginLogLevel: logLevel(optString(o, 'pluginLogLevel', '')),
     podAnnotations,
     prevResult: isObject(prev) ? prev : undefined,
-    ipamdEndpoint: optString(o, 'ipamdEndpoint', DEFAULT_IPAMD_ENDPOINT),
+    ipamdEndpoint,
     ipamdTimeoutMs: typeof timeout === 'number' ? timeout : DEFAULT_ADD_TIMEOUT_MS,
     raw: o,
   };

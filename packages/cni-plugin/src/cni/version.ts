@@ -1,4 +1,5 @@
 // CNI spec versions this plugin speaks, and their ordering.
+import { excerpt } from '@vpc-cni/shared/describe';
 import { CniCode, CniError } from './errors.js';
 
 export const SUPPORTED_VERSIONS = ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
@@ -21,7 +22,7 @@ export function requireVersion(v: string | undefined): CniVersion {
   throw new CniError(
     CniCode.IncompatibleVersion,
     'incompatible CNI versions',
-    `config is "${version}", plugin supports [${SUPPORTED_VERSIONS.map((s) => `"${s}"`).join(' ')}]`,
+    `config is ${excerpt(version)}, plugin supports [${SUPPORTED_VERSIONS.map((s) => `"${s}"`).join(' ')}]`,
   );
 }
 

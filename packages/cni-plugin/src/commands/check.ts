@@ -15,6 +15,8 @@ export interface KernelView {
   hostLinkExists(name: string): boolean;
   /** Device of `<ip>` in `table` of the host, if a route exists. */
   hostRouteDev(ip: string, table: number): string | undefined;
+  /** True iff host link `hostIf` is a veth whose peer is `contIf` in the pod netns (the pair is this pod's). */
+  vethPairOwned(hostIf: string, contIf: string): boolean;
   hostRules(family: 4 | 6): { priority: number; src?: string; dst?: string; iif?: string; table: number }[];
 }
 
@@ -23,19 +25,32 @@ const bare = (cidr: string) => cidr.replace(/\/\d+$/, '');
 
 /** Pure comparison; throws the first mismatch. */
 export function verify(prev: CniResult, env: CniEnv, k8s: K8sArgs, k: KernelView): void {
-  const dummy = prev.interfaces.find((i) => i.name === dummyIfName(k8s.K8S_POD_NAMESPACE, k8s.K8S_POD_NAME));
+  // Indexed once so a prevResult of any size is checked in linear time.
+  const byName = new Map<string, number>();
+  prev.interfaces.forEach((iface, i) => {
+    if (!byName.has(iface.name)) byName.set(iface.name, i);
+  });
+  const ipsByIface = new Map<number, string[]>();
+  for (const ip of prev.ips) {
+    if (ip.interface === undefined) continue;
+    const list = ipsByIface.get(ip.interface) ?? [];
+    if (list.length === 0) ipsByIface.set(ip.interface, list);
+    list.push(bare(ip.address));
+  }
+  const dummyIdx = byName.get(dummyIfName(k8s.K8S_POD_NAMESPACE, k8s.K8S_POD_NAME));
+  const dummy = dummyIdx === undefined ? undefined : prev.interfaces[dummyIdx];
   const vlan = Number(dummy?.mac ?? '0');
   const n = Math.max(1, Math.floor((prev.interfaces.length - 1) / 2));
   for (let a = 0; a < n; a++) {
     const contIf = containerIfName(env.ifName, a);
-    const idx = prev.interfaces.findIndex((i) => i.name === contIf);
+    const idx = byName.get(contIf) ?? -1;
     if (idx < 0)
       throw mismatch(
         `prevResult has no interface ${contIf}`,
         'the runtime passed a result from another plugin',
       );
     const hostIf = prev.interfaces[idx - 1]?.name ?? '';
-    const ips = prev.ips.filter((ip) => ip.interface === idx).map((ip) => bare(ip.address));
+    const ips = ipsByIface.get(idx) ?? [];
     const addrs = k.podAddrs(contIf);
     if (!addrs)
       throw mismatch(

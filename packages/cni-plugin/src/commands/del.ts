@@ -6,20 +6,42 @@ import type { CniEnv, K8sArgs } from '../cni/env.js';
 import { parseK8sArgs } from '../cni/env.js';
 import type { NetConf } from '../cni/netconf.js';
 import { parseResult, type CniResult } from '../cni/result.js';
+import { isIPv4, isIPv6 } from '@vpc-cni/shared/ipmath';
 import { containerIfName, dummyIfName } from '../names.js';
-import type { Op } from '../plan/ops.js';
+import { MAIN_TABLE, type Op } from '../plan/ops.js';
 import { branchTeardown, ordinaryTeardown } from '../plan/teardown.js';
 import { DEL_DEADLINE_MS, type Deps, type OpExecutor } from './deps.js';
 import { isUnreachable, socketPath } from './ipam-errors.js';
 
 const fail = (msg: string, details = '') => new CniError(CniCode.Internal, `del cmd: ${msg}`, details);
 const stripPrefix = (cidr: string) => cidr.replace(/\/\d+$/, '');
+const isIp = (ip: string) => isIPv4(ip) || isIPv6(ip);
+
+/** A prevResult indexed once (first interface of each name; IPs per interface index), so DEL stays linear. */
+interface PrevIndex {
+  readonly byName: Map<string, number>;
+  readonly ipsByIface: Map<number, string[]>;
+}
+
+function indexPrev(prev: CniResult): PrevIndex {
+  const byName = new Map<string, number>();
+  prev.interfaces.forEach((iface, i) => {
+    if (!byName.has(iface.name)) byName.set(iface.name, i);
+  });
+  const ipsByIface = new Map<number, string[]>();
+  for (const ip of prev.ips) {
+    if (ip.interface === undefined) continue;
+    const list = ipsByIface.get(ip.interface);
+    if (list) list.push(stripPrefix(ip.address));
+    else ipsByIface.set(ip.interface, [stripPrefix(ip.address)]);
+  }
+  return { byName, ipsByIface };
+}
 
 /** The IPs of the container interface `ifName` in a prevResult. */
-function ipsOf(prev: CniResult, ifName: string): string[] {
-  const idx = prev.interfaces.findIndex((i) => i.name === ifName);
-  if (idx < 0) return [];
-  return prev.ips.filter((ip) => ip.interface === idx).map((ip) => stripPrefix(ip.address));
+function ipsOf(ix: PrevIndex, ifName: string): string[] {
+  const idx = ix.byName.get(ifName);
+  return idx === undefined ? [] : (ix.ipsByIface.get(idx) ?? []);
 }
 
 /**
@@ -35,7 +57,7 @@ export function branchFromPrev(prev: CniResult | undefined, env: CniEnv, k8s: K8
     throw fail(`failed to delete with prevResult: malformed vlanID in prevResult: ${dummy.mac}`);
   if (vlan === 0) return undefined;
   if (env.netns === '') return [];
-  const ips = ipsOf(prev, env.ifName);
+  const ips = ipsOf(indexPrev(prev), env.ifName);
   if (ips.length !== 1 || !ips[0]) {
     throw fail(
       `failed to delete with prevResult: found ${ips.length} containerIPs for ${env.ifName} in prevResult`,
@@ -44,29 +66,80 @@ export function branchFromPrev(prev: CniResult | undefined, env: CniEnv, k8s: K8
   return branchTeardown(ips[0], vlan);
 }
 
-/** Host cleanup from prevResult when ipamd cannot tell us (docs/architecture.md#one-pod-del, best effort). */
-export function ordinaryFromPrev(prev: CniResult | undefined, env: CniEnv, k8s: K8sArgs): Op[] {
+/** One ordinary attachment as prevResult records it: its address, ENI table and veth pair. */
+export interface PrevAttachment {
+  readonly ip: string;
+  readonly table: number;
+  readonly hostIf: string;
+  readonly contIf: string;
+}
+
+/** The ordinary (non-branch) attachments a prevResult records for this container; [] when it records none. */
+export function attachmentsFromPrev(
+  prev: CniResult | undefined,
+  env: CniEnv,
+  k8s: K8sArgs,
+): PrevAttachment[] {
   if (!prev) return [];
-  const dummy = prev.interfaces.find((i) => i.name === dummyIfName(k8s.K8S_POD_NAMESPACE, k8s.K8S_POD_NAME));
+  const ix = indexPrev(prev);
+  const dummyIdx = ix.byName.get(dummyIfName(k8s.K8S_POD_NAMESPACE, k8s.K8S_POD_NAME));
+  const dummy = dummyIdx === undefined ? undefined : prev.interfaces[dummyIdx];
   if (!dummy || (dummy.mac ?? '0') !== '0') return [];
   const device = Number(dummy.sandbox);
   if (!Number.isInteger(device)) return [];
   let table = device === 0 ? 254 : device + 1;
-  const ops: Op[] = [];
+  const out: PrevAttachment[] = [];
   const n = Math.floor((prev.interfaces.length - 1) / 2);
   for (let k = 0; k < n; k++) {
-    const name = containerIfName(env.ifName, k);
-    const iface = prev.interfaces.find((i) => i.name === name);
-    const ips = ipsOf(prev, name);
-    if (!iface || ips.length !== 1 || !ips[0]) continue;
+    const contIf = containerIfName(env.ifName, k);
+    const idx = ix.byName.get(contIf);
+    if (idx === undefined) {
+      if (k > 0) break; // attachments are numbered without gaps
+      continue;
+    }
+    const iface = prev.interfaces[idx];
+    const hostIf = prev.interfaces[idx - 1]?.name;
+    const ips = ix.ipsByIface.get(idx) ?? [];
+    if (!iface || !hostIf || ips.length !== 1 || !ips[0] || !isIp(ips[0])) continue;
     if (iface.mac) {
       const t = Number(iface.mac);
-      if (!Number.isInteger(t)) return [];
+      if (!Number.isInteger(t) || t < 0 || t > 0xffffffff) return [];
       table = t;
     }
-    ops.push(...ordinaryTeardown(ips[0], table));
+    out.push({ ip: ips[0], table, hostIf, contIf });
   }
-  return ops;
+  return out;
+}
+
+/** What the DEL-from-prevResult path reads from the kernel to tell its own state from another container's. */
+export interface OwnershipView {
+  /** Device of the host route to `<ip>` in `table`, if such a route exists. */
+  hostRouteDev(ip: string, table: number): string | undefined;
+  /** True iff host link `hostIf` is a veth whose peer is `contIf` inside this container's netns. */
+  vethPairOwned(hostIf: string, contIf: string): boolean;
+}
+
+/**
+ * Host cleanup from prevResult when ipamd cannot tell us (best effort), limited to what is provably this
+ * container's: an address may already belong to another pod (ipamd released it on an earlier DEL and gave it
+ * out again), so an attachment whose host route leads elsewhere is left alone. A route to this container's own
+ * veth pair is removed with its rules; when no route is left (the veth went with the netns), the rules are.
+ */
+export function ordinaryFromPrev(
+  atts: readonly PrevAttachment[],
+  view: OwnershipView,
+): { ops: Op[]; skipped: string[] } {
+  const ops: Op[] = [];
+  const skipped: string[] = [];
+  for (const a of atts) {
+    const dev = view.hostRouteDev(a.ip, MAIN_TABLE);
+    if (dev !== undefined && !(dev === a.hostIf && view.vethPairOwned(a.hostIf, a.contIf))) {
+      skipped.push(`${a.ip} (routed to ${dev})`);
+      continue;
+    }
+    ops.push(...ordinaryTeardown(a.ip, a.table, dev));
+  }
+  return { ops, skipped };
 }
 
 /** Ops for what ipamd says the pod had. */
@@ -94,6 +167,29 @@ async function run(deps: Deps, ops: Op[], netns: string, preloaded?: Promise<OpE
   } finally {
     exec.close();
   }
+}
+
+/** Reads ownership from the kernel, then removes only this container's host routes and rules. */
+async function cleanFromPrev(
+  deps: Deps,
+  atts: readonly PrevAttachment[],
+  netns: string,
+  preloaded?: Promise<OpExecutor>,
+): Promise<void> {
+  if (atts.length === 0) return discard(preloaded);
+  const view = await deps.view(netns);
+  let plan: { ops: Op[]; skipped: string[] };
+  try {
+    plan = ordinaryFromPrev(atts, view);
+  } finally {
+    view.close();
+  }
+  if (plan.skipped.length > 0)
+    deps.logger.warn(
+      { addresses: plan.skipped.slice(0, 10), count: plan.skipped.length },
+      'not removing host routes and rules that now belong to another container',
+    );
+  await run(deps, plan.ops, netns, preloaded);
 }
 
 export async function cmdDel(env: CniEnv, conf: NetConf, deps: Deps): Promise<void> {
@@ -152,7 +248,7 @@ export async function cmdDel(env: CniEnv, conf: NetConf, deps: Deps): Promise<vo
     if (text.includes('datastore: unknown pod')) return discard(preloaded); // already released (second DEL)
     log.warn({ err: text }, 'DelNetwork failed, cleaning the host side from prevResult');
     try {
-      await run(deps, ordinaryFromPrev(prev, env, k8s), env.netns, preloaded);
+      await cleanFromPrev(deps, attachmentsFromPrev(prev, env, k8s), env.netns, preloaded);
     } catch (e2) {
       log.warn({ err: e2 }, 'best-effort cleanup failed');
     }

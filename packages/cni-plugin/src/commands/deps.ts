@@ -9,6 +9,7 @@ import type {
 } from '@vpc-cni/shared/rpc';
 import type { Logger } from '@vpc-cni/shared/logging';
 import type { Op } from '../plan/ops.js';
+import type { KernelView } from './check.js';
 
 export interface IpamClient {
   addNetwork(req: AddNetworkRequest, deadlineMs: number): Promise<AddNetworkReply>;
@@ -40,6 +41,8 @@ export interface Deps {
   ipam(endpoint: string): IpamClient;
   policy(): PolicyClient;
   executor(): Promise<OpExecutor>;
+  /** Reads the kernel state of a pod (host netns + `podNetns`); the caller closes it. */
+  view(podNetns: string): Promise<KernelView & { close(): void }>;
   randomMac(): string;
 }
 

@@ -14,6 +14,8 @@ export type Op =
       readonly hostIf: string;
       readonly hostMac: string;
       readonly mtu: number;
+      /** Pod-side MAC (egress-cni picks it so its result is known before the kernel runs); kernel's if unset. */
+      readonly contMac?: string;
     }
   | {
       readonly op: 'vlanAdd';
@@ -40,6 +42,8 @@ export type Op =
       readonly dev: string;
       readonly scopeLink: boolean;
       readonly table: number;
+      /** Preferred source address (`src`), used by egress-cni's pod routes. */
+      readonly src?: string;
     }
   /** `ip rule add` ignoring EEXIST. */
   | {
@@ -52,7 +56,14 @@ export type Op =
       readonly to?: string;
       readonly iif?: string;
     }
-  | { readonly op: 'addrAdd'; readonly ns: Ns; readonly dev: string; readonly cidr: string }
+  | {
+      readonly op: 'addrAdd';
+      readonly ns: Ns;
+      readonly dev: string;
+      readonly cidr: string;
+      /** `scope link` (egress-cni's gateway address on its host veth); universe if unset. */
+      readonly scopeLink?: boolean;
+    }
   | {
       readonly op: 'neighAdd';
       readonly ns: Ns;

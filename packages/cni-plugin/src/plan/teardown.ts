@@ -6,16 +6,17 @@ import { familyOf, hostCidr, MAIN_TABLE, normaliseTable, type Op } from './ops.j
 
 /**
  * Ordinary teardown of one pod IP (docs/architecture.md#one-pod-del): the prio-512/1536 rules and the
- * main-table route.
+ * main-table route (only the route via
+ * `dev` when given, so a route another container now owns is never removed).
  */
-export function ordinaryTeardown(ip: string, table: number): Op[] {
+export function ordinaryTeardown(ip: string, table: number, dev?: string): Op[] {
   const family = familyOf(ip);
   const cidr = hostCidr(ip);
   const t = normaliseTable(table);
   const ops: Op[] = [{ op: 'ruleDelAll', ns: 'host', family, priority: 512, to: cidr, table: MAIN_TABLE }];
   if (t !== MAIN_TABLE)
     ops.push({ op: 'ruleDelAll', ns: 'host', family, priority: 1536, from: cidr, table: t });
-  ops.push({ op: 'routeDel', ns: 'host', dst: cidr, table: MAIN_TABLE });
+  ops.push({ op: 'routeDel', ns: 'host', dst: cidr, table: MAIN_TABLE, ...(dev ? { dev } : {}) });
   return ops;
 }
 

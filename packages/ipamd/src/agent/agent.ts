@@ -1,23 +1,29 @@
 // aws-k8s-agent (ipamd) wiring: config → datastore (ENIs) → checkpoint restore → gRPC, introspection, metrics.
 // Health turns SERVING only once the datastore is loaded and restored. SIGTERM: stop accepting, let in-flight
 // calls finish, flush the checkpoint, exit.
+import { rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { type IpamdConfig, loadIpamdConfig } from '@vpc-cni/shared/config';
 import type { Logger } from '@vpc-cni/shared/logging';
 import { CNIBackend, CNIGarbageCollector, ConfigServerBackend } from '@vpc-cni/shared/rpc';
 import { RpcServer, ServingStatus } from '@vpc-cni/shared/rpc-server';
 import { VERSION } from '@vpc-cni/shared/version';
-import { ErrorLog, IpamdMetrics, introspectionHandler, listenHttp } from '../http/index.js';
+import { ErrorLog, IpamdMetrics, introspectionHandler, listenHttp, metricsHandler } from '../http/index.js';
 import { Checkpoint } from '../persistence/index.js';
 import { IpamService } from '../service/ipam-service.js';
-import { MemorySupply } from '../service/memory-supply.js';
-import { type AddressSupply, noSupply } from '../service/supply.js';
 import { Datastore } from '../store/index.js';
-import { type EniConfigSource, type EniPlumbing, noPlumbing, type PoolManager } from '../eni/index.js';
-import { loadStaticEnis, parseStaticEnis, staticPrimary } from './static-enis.js';
+import {
+  type EniConfigSource,
+  type EniPlumbing,
+  noPlumbing,
+  type PoolManager,
+  tracked,
+} from '../eni/index.js';
 import type { PodLookup } from '../k8s/pod-eni.js';
-import type { BranchContext } from './ec2-source.js';
-import type { NodeFacts } from '../imds/index.js';
+import { type EniSource, loadEnis } from './eni-source.js';
+import { setupHost } from './host-setup.js';
+import { kubeSide, type KubeSide } from './kube-side.js';
+import { Started } from './started.js';
 
 export const HEALTH_SERVICE = 'grpc.health.v1.aws-node';
 
@@ -32,84 +38,6 @@ export interface Agent {
   stop(): Promise<void>;
 }
 
-interface EniSource {
-  supply: AddressSupply;
-  primary: { mac: string; primaryIp: string; vpcCidrs: string[]; vpcV6?: string[] } | undefined;
-  manager?: PoolManager;
-  ipv6Only?: boolean;
-  readVpcCidrs?: () => Promise<string[]>;
-  eniMac?: (id: string) => string | undefined;
-  branchContext?: BranchContext;
-  facts?: NodeFacts;
-}
-
-async function loadEnis(
-  cfg: IpamdConfig,
-  ds: Datastore,
-  logger: Logger,
-  plumbing: EniPlumbing,
-  env: Readonly<Record<string, string | undefined>>,
-  opts: StartOptions,
-  onAwsCall: (api: string, outcome: string, ms: number, status: number) => void,
-): Promise<EniSource> {
-  if (!cfg.VPC_CNI_STATIC_ENIS) {
-    const { loadFromEc2 } = await import('./ec2-source.js');
-    return loadFromEc2(cfg, ds, logger, plumbing, env, opts.eniConfigSource, onAwsCall);
-  }
-  const enis = parseStaticEnis(cfg.VPC_CNI_STATIC_ENIS);
-  const reserve = loadStaticEnis(ds, enis);
-  logger.info({ enis: ds.eniList().length, stats: ds.stats() }, 'ENIs loaded from VPC_CNI_STATIC_ENIS');
-  const supply = cfg.DISABLE_NETWORK_RESOURCE_PROVISIONING
-    ? noSupply()
-    : new MemorySupply(ds, { reserve, batch: 1 });
-  return { supply, primary: staticPrimary(enis) };
-}
-
-/**
- * Host networking before serving (docs/architecture.md#host-networking): the node is ready for pods only once
- * SNAT/connmark are in place.
- */
-async function setupHost(
-  cfg: IpamdConfig,
-  primary: NonNullable<EniSource['primary']>,
-  logger: Logger,
-): Promise<void> {
-  const [{ applyHostNetwork }, { Netlink }] = await Promise.all([
-    import('../hostnet/index.js'),
-    import('@vpc-cni/shared/netlink'),
-  ]);
-  const nl = Netlink.open();
-  let primaryIf: string;
-  try {
-    const link = nl.link.list().find((l) => l.mac?.toLowerCase() === primary.mac.toLowerCase());
-    if (!link) throw new Error(`no interface has the primary ENI's MAC ${primary.mac}`);
-    primaryIf = link.name;
-    nl.link.setMtu(link.index, cfg.AWS_VPC_ENI_MTU);
-  } finally {
-    nl.close();
-  }
-  const r = applyHostNetwork({
-    ipv6: cfg.ENABLE_IPv6,
-    vpcCidrs: primary.vpcCidrs,
-    excludeSnatCidrs: cfg.AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS,
-    externalSnat: cfg.AWS_VPC_K8S_CNI_EXTERNALSNAT,
-    randomizeSnat: cfg.AWS_VPC_K8S_CNI_RANDOMIZESNAT,
-    nodePortSupport: cfg.AWS_VPC_CNI_NODE_PORT_SUPPORT,
-    connmark: cfg.AWS_VPC_K8S_CNI_CONNMARK,
-    vethPrefix: cfg.AWS_VPC_K8S_CNI_VETHPREFIX,
-    primaryIf,
-    primaryIp: primary.primaryIp,
-    v6Egress: cfg.ENABLE_V6_EGRESS,
-    v4Egress: cfg.ENABLE_V4_EGRESS,
-    externalServiceCidrs: cfg.AWS_EXTERNAL_SERVICE_CIDRS,
-    podEniStrict: cfg.ENABLE_POD_ENI && cfg.POD_SECURITY_GROUP_ENFORCING_MODE === 'strict',
-  });
-  logger.info(
-    { primaryIf, iptablesChanged: r.v4 !== '' || r.v6 !== '', rulesChanged: r.rulesChanged },
-    'host networking set up',
-  );
-}
-
 export interface StartOptions {
   /** Set up node-wide host networking when the primary ENI is known (default true; in-process tests turn it off). */
   hostNetworking?: boolean;
@@ -121,10 +49,29 @@ export interface StartOptions {
   podLookup?: PodLookup;
 }
 
+/**
+ * Starts ipamd. Any failure releases what was already started (gRPC, HTTP servers, loops, watches) before it
+ * is rethrown, so the caller can exit and the kubelet restart the pod.
+ */
 export async function startAgent(
   env: Readonly<Record<string, string | undefined>>,
   logger: Logger,
   opts: StartOptions = {},
+): Promise<Agent> {
+  const started = new Started();
+  try {
+    return await start(env, logger, opts, started);
+  } catch (e) {
+    await started.release(logger);
+    throw e;
+  }
+}
+
+async function start(
+  env: Readonly<Record<string, string | undefined>>,
+  logger: Logger,
+  opts: StartOptions,
+  started: Started,
 ): Promise<Agent> {
   const t0 = performance.now();
   const cfg = loadIpamdConfig(env);
@@ -141,24 +88,12 @@ export async function startAgent(
     (hostNetworking
       ? (await import('../hostnet/index.js')).netlinkPlumbing(cfg.AWS_VPC_ENI_MTU)
       : noPlumbing);
-  const { supply, primary, manager, readVpcCidrs, ipv6Only, eniMac, branchContext, facts } = await loadEnis(
-    cfg,
-    ds,
-    logger,
-    plumbing,
-    env,
-    opts,
-    (api, outcome, ms, status) => {
-      const failed = outcome !== 'ok';
-      metrics.awsApiLatency.observe({ api, error: String(failed), status: String(status) }, ms);
-      metrics.ec2ReqCount.inc({ fn: api });
-      if (failed) {
-        metrics.awsApiErrorCount.inc({ api, error: outcome });
-        metrics.ec2ErrorCount.inc({ fn: api });
-      }
-    },
-  );
-  if (primary && hostNetworking) await setupHost(cfg, primary, logger);
+  const kube = kubeSide(cfg, env, logger, opts.eniConfigSource);
+  started.add('Kubernetes watches', () => kube.stop());
+  const source = await nodeInit(cfg, ds, logger, plumbing, metrics, kube);
+  const { supply, primary, manager, readVpcCidrs, ipv6Only, eniMac, branchContext, facts } = source;
+  if (manager) started.add('pool manager', () => manager.stop());
+  if (primary && hostNetworking) await setupHost(cfg, primary, logger, metrics);
   let vpcV4 = primary?.vpcCidrs ?? [];
 
   const checkpoint = new Checkpoint(cfg.AWS_VPC_K8S_CNI_BACKING_STORE, () => ds.allocations(), logger);
@@ -222,6 +157,7 @@ export async function startAgent(
         ...(opts.podLookup ? { lookup: opts.podLookup } : {}),
       })
     : undefined;
+  if (podEni) started.add('security groups for pods', () => podEni.stop());
   const service: IpamService = new IpamService(ds, checkpoint, supply, {
     ...(podEni ? { branch: podEni.branch } : {}),
     version: VERSION,
@@ -250,9 +186,26 @@ export async function startAgent(
     unixSocket: cfg.VPC_CNI_IPAMD_SOCKET,
     ...(cfg.VPC_CNI_IPAMD_TCP_ADDRESS ? { tcpAddress: cfg.VPC_CNI_IPAMD_TCP_ADDRESS } : {}),
   });
+  const annotate = kube.podIps;
   rpc.addService(CNIBackend, {
-    AddNetwork: (req) => service.addNetwork(req),
-    DelNetwork: (req) => service.delNetwork(req),
+    AddNetwork: annotate
+      ? async (req) => {
+          const r = await service.addNetwork(req);
+          const a = r.IPAllocationMetadata[0];
+          if (r.Success && a)
+            await annotate.added(req.K8S_POD_NAMESPACE, req.K8S_POD_NAME, a.IPv4Addr || a.IPv6Addr);
+          return r;
+        }
+      : (req) => service.addNetwork(req),
+    DelNetwork: annotate
+      ? async (req) => {
+          const r = await service.delNetwork(req);
+          const a = r.IPAllocationMetadata[0];
+          if (r.Success && a)
+            await annotate.released(req.K8S_POD_NAMESPACE, req.K8S_POD_NAME, a.IPv4Addr || a.IPv6Addr);
+          return r;
+        }
+      : (req) => service.delNetwork(req),
   });
   rpc.addService(CNIGarbageCollector, { GarbageCollect: (req) => service.gc(req) });
   rpc.addService(ConfigServerBackend, {
@@ -266,6 +219,10 @@ export async function startAgent(
     }),
   });
   rpc.health.set(HEALTH_SERVICE, ServingStatus.NOT_SERVING);
+  started.add('gRPC server', async () => {
+    await rpc.stop(0);
+    rmSync(cfg.VPC_CNI_IPAMD_SOCKET, { force: true });
+  });
   await rpc.start();
 
   const servers: Server[] = [];
@@ -274,29 +231,26 @@ export async function startAgent(
   if (!cfg.DISABLE_INTROSPECTION) {
     const r = await listenHttp(
       cfg.INTROSPECTION_BIND_ADDRESS,
-      introspectionHandler(ds, cfg, errors, () => undefined),
+      introspectionHandler(ds, cfg, errors, () => kube.eniConfigName()),
       {
         allowNonLoopback: env['INTROSPECTION_BIND_ADDRESS'] !== undefined,
         what: 'introspection',
+        variable: 'INTROSPECTION_BIND_ADDRESS',
       },
     );
     servers.push(r.server);
+    started.add('introspection server', () => new Promise((res) => r.server.close(res)));
     introspectionPort = r.port;
   }
   if (!cfg.DISABLE_METRICS) {
     const r = await listenHttp(
       cfg.VPC_CNI_METRICS_BIND_ADDRESS,
-      (req, res) => {
-        refresh();
-        metrics.registry.metrics().then(
-          (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
-          (e: unknown) => res.writeHead(500).end(String(e)),
-        );
-      },
+      metricsHandler(metrics, ds),
       // Upstream serves metrics on every interface (Prometheus scrapes the node IP): the default is deliberate.
-      { allowNonLoopback: true, what: 'metrics' },
+      { allowNonLoopback: true, what: 'metrics', variable: 'VPC_CNI_METRICS_BIND_ADDRESS' },
     );
     servers.push(r.server);
+    started.add('metrics server', () => new Promise((res) => r.server.close(res)));
     metricsPort = r.port;
   }
   refresh();
@@ -312,7 +266,7 @@ export async function startAgent(
     if (now.length === 0 || [...now].sort().join() === [...vpcV4].sort().join()) return;
     logger.info({ before: vpcV4, now }, 'VPC CIDRs changed: rewriting host rules');
     vpcV4 = now;
-    if (hostNetworking) await setupHost(cfg, { ...primary, vpcCidrs: now }, logger);
+    if (hostNetworking) await setupHost(cfg, { ...primary, vpcCidrs: now }, logger, metrics);
   };
   if (manager && !ipv6Only) {
     manager.addPeriodic({ everyMs: 30_000, run: watchVpcCidrs });
@@ -331,7 +285,7 @@ export async function startAgent(
     // Self-managed branch ENIs: the trunk attached, and branch ENIs of pods that are gone removed (also the
     // ones a crash left behind), at start and every 30 s.
     const maintain = podEni.maintain;
-    await maintain().catch((e: unknown) => logger.warn({ err: e }, 'branch ENI maintenance failed'));
+    await maintain().catch((err: unknown) => logger.warn({ err }, 'branch ENI maintenance failed'));
     manager.addPeriodic({ everyMs: 30_000, run: maintain });
   }
   if (podEni && !(await podEni.signal()) && manager) {
@@ -363,6 +317,51 @@ export async function startAgent(
       await rpc.stop(5_000);
       await checkpoint.persist();
       await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+      await kube.stop();
     },
   };
+}
+
+/** Upstream's nodeInit: the node's ENIs, timed in awscni_ipamd_node_initialization_duration_seconds. */
+async function nodeInit(
+  cfg: IpamdConfig,
+  ds: Datastore,
+  logger: Logger,
+  plumbing: EniPlumbing,
+  metrics: IpamdMetrics,
+  kube: KubeSide,
+): Promise<EniSource> {
+  const t0 = performance.now();
+  const seconds = () => (performance.now() - t0) / 1000;
+  try {
+    const source = await tracked(metrics.pool, 'nodeInit', async () =>
+      loadEnis({
+        cfg,
+        ds,
+        logger,
+        plumbing,
+        eniConfig: await kube.eniConfigSource(),
+        observer: metrics.pool,
+        onAwsCall: (api, outcome, ms, status) => {
+          const failed = outcome !== 'ok';
+          metrics.awsApiLatency.observe({ api, error: String(failed), status: String(status) }, ms);
+          metrics.ec2ReqCount.inc({ fn: api });
+          if (failed) {
+            metrics.awsApiErrorCount.inc({ api, error: outcome });
+            metrics.ec2ErrorCount.inc({ fn: api });
+          }
+          if (outcome === 'UnauthorizedOperation') void kube.events?.missingPermission(api);
+        },
+      }),
+    );
+    if (source.capacity) {
+      metrics.eniMax.set(source.capacity.enis);
+      metrics.ipMax.set(source.capacity.ips);
+    }
+    metrics.nodeInitDuration.observe({ success: 'true' }, seconds());
+    return source;
+  } catch (e) {
+    metrics.nodeInitDuration.observe({ success: 'false' }, seconds());
+    throw e;
+  }
 }

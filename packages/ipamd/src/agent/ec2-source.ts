@@ -17,6 +17,8 @@ import {
   Ec2Supply,
   type EniConfigSource,
   EniLedger,
+  type PoolObserver,
+  unmanagedReason,
   type EniPlumbing,
   type EniTargetResolver,
   PoolManager,
@@ -29,6 +31,8 @@ import type { Datastore } from '../store/index.js';
 import { isPoolTooLow, poolLimits, type WarmConfig } from '../warm/index.js';
 import { type AddressSupply, noSupply } from '../service/supply.js';
 import type { Mutex } from '../eni/mutex.js';
+import { imdsUnreachable } from '@vpc-cni/shared/startup';
+import { VERSION } from '@vpc-cni/shared/version';
 
 export interface Ec2Source {
   supply: AddressSupply;
@@ -44,6 +48,8 @@ export interface Ec2Source {
   eniMac: (id: string) => string | undefined;
   /** What self-managed branch ENIs need (IPv4 mode). */
   branchContext?: BranchContext;
+  /** ENIs and addresses this node can hold for pods (awscni_eni_max / awscni_ip_max). */
+  capacity: { enis: number; ips: number };
 }
 
 export interface BranchContext {
@@ -96,21 +102,6 @@ function observeCalls(ec2: EC2Client, observe: AwsCallObserver): void {
   );
 }
 
-async function k8sEniConfig(
-  cfg: IpamdConfig,
-  env: Readonly<Record<string, string | undefined>>,
-  logger: Logger,
-): Promise<EniConfigSource> {
-  if (!cfg.MY_NODE_NAME) throw new Error('custom networking needs MY_NODE_NAME (the downward API node name)');
-  const { K8sEniConfigSource, kubeApis } = await import('../k8s/index.js');
-  return new K8sEniConfigSource(kubeApis(env, cfg.CLUSTER_ENDPOINT || undefined), {
-    nodeName: cfg.MY_NODE_NAME,
-    annotationDef: cfg.ENI_CONFIG_ANNOTATION_DEF,
-    labelDef: cfg.ENI_CONFIG_LABEL_DEF,
-    logger,
-  });
-}
-
 async function subnetCidrs(ec2: EC2Client, ids: string[]): Promise<Map<string, string>> {
   if (ids.length === 0) return new Map();
   const r = await ec2.send(new DescribeSubnetsCommand({ SubnetIds: [...new Set(ids)] }));
@@ -122,18 +113,32 @@ export async function loadFromEc2(
   ds: Datastore,
   logger: Logger,
   plumbing: EniPlumbing,
-  env: Readonly<Record<string, string | undefined>> = {},
-  eniConfigOverride?: EniConfigSource,
-  onAwsCall?: AwsCallObserver,
+  o: {
+    /** Custom networking: where this node's ENIConfig comes from. */
+    eniConfig?: EniConfigSource | undefined;
+    onAwsCall?: AwsCallObserver;
+    observer?: PoolObserver;
+  } = {},
 ): Promise<Ec2Source> {
   const imds = new ImdsClient({ endpoint: cfg.AWS_EC2_METADATA_SERVICE_ENDPOINT });
-  const facts = await readNodeFacts(imds);
+  const facts = await readNodeFacts(imds).catch((e: unknown) => {
+    throw imdsUnreachable(cfg.AWS_EC2_METADATA_SERVICE_ENDPOINT, e);
+  });
   const ec2 = new EC2Client({
     region: facts.region,
     ...(cfg.AWS_EC2_ENDPOINT ? { endpoint: cfg.AWS_EC2_ENDPOINT } : {}),
     maxAttempts: 10,
     retryMode: 'adaptive',
+    // HTTP_TIMEOUT bounds each HTTP attempt (a hung call is retried, not waited on forever).
+    requestHandler: {
+      requestTimeout: cfg.HTTP_TIMEOUT * 1000,
+      connectionTimeout: cfg.HTTP_TIMEOUT * 1000,
+      throwOnRequestTimeout: true,
+    },
+    // Upstream's User-Agent suffix: amazon-vpc-cni-k8s/<VPC_CNI_VERSION>.
+    customUserAgent: `amazon-vpc-cni-k8s/${cfg.VPC_CNI_VERSION || VERSION}`,
   });
+  const onAwsCall = o.onAwsCall;
   if (onAwsCall) observeCalls(ec2, onAwsCall);
   let limits = instanceLimits(facts.instanceType);
   let typeLimits = limits ? { enis: limits.enis, ipv4PerEni: limits.ipv4PerEni } : undefined;
@@ -164,15 +169,15 @@ export async function loadFromEc2(
     ec2,
     enis.map((e) => e.SubnetId ?? '').filter((x) => x),
   );
+  const rules = { primaryEniId: facts.primaryEniId, manageUntagged: cfg.MANAGE_UNTAGGED_ENI };
+  let unmanagedOnCard0 = 0;
   for (const eni of enis) {
     const id = eni.NetworkInterfaceId as string;
-    if (eni.TagSet?.some((t) => t.Key === 'node.k8s.amazonaws.com/no_manage' && t.Value === 'true')) {
-      logger.info({ eni: id }, 'ENI tagged no_manage: not used for pods');
+    const why = unmanagedReason(eni, rules);
+    if (why) {
+      logger.info({ eni: id, why }, 'ENI left alone: not used for pods, never freed');
       unmanaged.add(id);
-      continue;
-    }
-    if ((eni.Attachment?.NetworkCardIndex ?? 0) !== 0) {
-      unmanaged.add(id);
+      if ((eni.Attachment?.NetworkCardIndex ?? 0) === 0) unmanagedOnCard0++;
       continue;
     }
     const primary = id === facts.primaryEniId;
@@ -217,7 +222,14 @@ export async function loadFromEc2(
     const v6 = eni.Ipv6Prefixes?.[0]?.Ipv6Prefix;
     if (v6 && cfg.ENABLE_IPv6) ds.addCidr(id, v6, true);
   }
-  if (cfg.ENABLE_IPv6) return ipv6Source(cfg, ds, ec2, imds, facts, enis, ledger, plumbing, logger);
+  if (cfg.ENABLE_IPv6)
+    return {
+      ...(await ipv6Source(cfg, ds, ec2, imds, facts, enis, ledger, plumbing, logger)),
+      capacity: {
+        enis: typeLimits.enis - unmanagedOnCard0,
+        ips: (typeLimits.ipv4PerEni - 1) * (typeLimits.enis - unmanagedOnCard0),
+      },
+    };
   const warm: WarmConfig = {
     warmEniTarget: cfg.WARM_ENI_TARGET,
     warmIpTarget: cfg.WARM_IP_TARGET,
@@ -234,13 +246,11 @@ export async function loadFromEc2(
       })
     : 110;
   // Custom networking: new ENIs (and a self-managed trunk) go to this node's ENIConfig subnet with its groups.
-  const cnTarget = customNetworking
-    ? customNetworkingTarget(
-        ec2,
-        eniConfigOverride ?? (await k8sEniConfig(cfg, env, logger)),
-        facts.securityGroups,
-      )
-    : undefined;
+  if (customNetworking && !o.eniConfig) throw new Error('custom networking needs an ENIConfig source');
+  const cnTarget =
+    customNetworking && o.eniConfig
+      ? customNetworkingTarget(ec2, o.eniConfig, facts.securityGroups)
+      : undefined;
   const supply = new Ec2Supply(ec2, ds, {
     instanceId: facts.instanceId,
     subnetId: facts.subnetId,
@@ -249,6 +259,8 @@ export async function loadFromEc2(
     warm,
     maxPods,
     clusterName: cfg.CLUSTER_NAME || undefined,
+    extraTags: cfg.ADDITIONAL_ENI_TAGS,
+    ...(o.observer ? { observer: o.observer } : {}),
     logger,
     ledger,
     plumbing,
@@ -274,6 +286,8 @@ export async function loadFromEc2(
     unmanaged,
     provisioning: !cfg.DISABLE_NETWORK_RESOURCE_PROVISIONING,
     leakedEniCleanup: !cfg.DISABLE_LEAKED_ENI_CLEANUP,
+    rules,
+    ...(o.observer ? { observer: o.observer } : {}),
     logger,
   });
   // Pre-scaling: fill the warm pool before the first pod asks (docs/architecture.md#start-up).
@@ -285,7 +299,7 @@ export async function loadFromEc2(
     freePrefixes: s.freePrefixes,
   };
   if (!cfg.DISABLE_NETWORK_RESOURCE_PROVISIONING && isPoolTooLow(stats, warm, pl, maxPods))
-    await supply.grow(0).catch((e: unknown) => logger.warn({ err: e }, 'pre-scaling the pool failed'));
+    await supply.grow(0).catch((err: unknown) => logger.warn({ err }, 'pre-scaling the pool failed'));
   logger.info(
     {
       instance: facts.instanceId,
@@ -307,6 +321,7 @@ export async function loadFromEc2(
     maxPods,
     manager,
     facts,
+    capacity: { enis: pl.maxEni - unmanagedOnCard0, ips: pl.maxIpsPerEni * (pl.maxEni - unmanagedOnCard0) },
     readVpcCidrs: () =>
       imds.list(`meta-data/network/interfaces/macs/${facts.primaryMac}/vpc-ipv4-cidr-blocks`),
     eniMac: (id) => ledger.get(id)?.mac,

@@ -35,7 +35,7 @@ export async function ipv6Source(
   ledger: EniLedger,
   plumbing: EniPlumbing,
   logger: Logger,
-): Promise<Ec2Source> {
+): Promise<Omit<Ec2Source, 'capacity'>> {
   const primary = enis.find((e) => e.NetworkInterfaceId === facts.primaryEniId);
   if (!primary?.Ipv6Prefixes?.length) {
     const r = await ec2.send(

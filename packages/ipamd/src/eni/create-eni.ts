@@ -13,7 +13,8 @@ import {
 } from '@aws-sdk/client-ec2';
 import type { Logger } from '@vpc-cni/shared/logging';
 import { CapacityError } from '../service/supply.js';
-import { type CallObserver, ec2Call } from './ec2-call.js';
+import { type CallObserver, ec2Call, errorCode } from './ec2-call.js';
+import type { PoolObserver } from './observer.js';
 import { NO_VALID_SUBNETS, type SubnetInfo } from './subnets.js';
 
 export interface CreateEniContext {
@@ -24,6 +25,7 @@ export interface CreateEniContext {
   extraTags?: Record<string, string> | undefined;
   logger: Logger;
   onCall?: CallObserver | undefined;
+  observer?: PoolObserver | undefined;
 }
 
 export function eniTags(c: CreateEniContext, now = new Date()): { Key: string; Value: string }[] {
@@ -109,9 +111,10 @@ export async function createAndAttachEni(
       'DeleteNetworkInterface',
       () => c.ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: id })),
       c,
-    ).catch((d: unknown) =>
-      c.logger.error({ eni: id, err: d }, 'could not delete the ENI whose attach failed'),
-    );
+    ).catch((d: unknown) => {
+      c.observer?.utilsError('AllocENIDeleteErr', errorCode(d));
+      c.logger.error({ eni: id, err: d }, 'could not delete the ENI whose attach failed');
+    });
     throw e;
   }
   return created;

@@ -19,6 +19,7 @@ import { type EniPlumbing, noPlumbing } from './plumbing.js';
 import { eniViews, poolStats } from './pool-view.js';
 import { createAndAttachEni } from './create-eni.js';
 import { SubnetCatalog } from './subnets.js';
+import { type PoolObserver, quietObserver, tracked } from './observer.js';
 import { type EniTargetResolver, catalogTarget } from './eni-target.js';
 
 export interface Ec2SupplyOptions {
@@ -33,6 +34,8 @@ export interface Ec2SupplyOptions {
   logger: Logger;
   /** Observer for metrics: every EC2 call with its outcome ('ok' or the error code). */
   onCall?: CallObserver;
+  /** Errors and actions in progress (metrics). */
+  observer?: PoolObserver;
   /** Per-ENI facts shared with the pool manager (ages, MACs). */
   ledger?: EniLedger;
   /** Host side of a new ENI; it joins the datastore only once this succeeded. */
@@ -70,6 +73,7 @@ export class Ec2Supply implements AddressSupply {
   /** Shared with the pool manager: growth never interleaves with shrink/free/reconcile. */
   readonly lock = new Mutex();
   private readonly plumbing: EniPlumbing;
+  private readonly observer: PoolObserver;
 
   constructor(
     private readonly ec2: EC2Client,
@@ -78,6 +82,7 @@ export class Ec2Supply implements AddressSupply {
   ) {
     this.ledger = o.ledger ?? new EniLedger();
     this.plumbing = o.plumbing ?? noPlumbing;
+    this.observer = o.observer ?? quietObserver;
     this.catalog = o.catalog ?? new SubnetCatalog(ec2, { primarySubnetId: o.subnetId, discovery: false });
     this.target = o.target ?? catalogTarget(this.catalog, o.securityGroups);
   }
@@ -98,7 +103,9 @@ export class Ec2Supply implements AddressSupply {
       .then(() => new Promise((r) => setTimeout(r, this.o.gatherMs ?? 5)))
       .then(() => {
         this.batch = undefined;
-        this.round = this.lock.run(() => this.growNow(b.need));
+        this.round = this.lock.run(() =>
+          tracked(this.observer, 'increaseDatastorePool', () => this.growNow(b.need)),
+        );
         return this.round;
       });
     return b.promise;
@@ -176,7 +183,8 @@ export class Ec2Supply implements AddressSupply {
     const results = await Promise.allSettled(work);
     const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failures.length === results.length) throw failures[0]!.reason;
-    for (const f of failures) this.o.logger.warn({ err: f.reason }, 'part of a growth round failed');
+    for (const f of failures)
+      this.o.logger.warn({ err: f.reason as unknown }, 'part of a growth round failed');
   }
 
   private async assign(eniId: string, count: number, unit: 'ip' | 'prefix'): Promise<void> {
@@ -189,6 +197,7 @@ export class Ec2Supply implements AddressSupply {
         ),
       ),
     ).catch((e: unknown) => {
+      this.observer.error('increaseIPPoolAllocIPAddressesFailed');
       if (e instanceof CapacityError && e.reason === 'subnet-exhausted') {
         if (this.exhausted.size === 0) this.exhaustedSince = Date.now();
         this.exhausted.add(eniId);
@@ -228,9 +237,11 @@ export class Ec2Supply implements AddressSupply {
         extraTags: this.o.extraTags,
         logger: this.o.logger,
         onCall: this.o.onCall,
+        observer: this.observer,
       },
       { resources, unit, deviceNumber, subnets: target.subnets },
     ).catch((e: unknown) => {
+      this.observer.error('increaseIPPoolAllocENI');
       if (e instanceof CapacityError && e.reason === 'subnet-exhausted') this.catalog.invalidate();
       throw e;
     });
@@ -244,7 +255,10 @@ export class Ec2Supply implements AddressSupply {
       table: deviceNumber + 1,
     };
     // Attached but not plumbed: the ENI stays out of the pool; the reconcile loop retries it.
-    await this.plumbing.up(host);
+    await this.plumbing.up(host).catch((e: unknown) => {
+      this.observer.error('increaseIPPoolsetupENIFailed');
+      throw e;
+    });
     this.ds.addEni({
       id,
       deviceNumber,

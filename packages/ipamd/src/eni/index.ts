@@ -3,6 +3,16 @@
 export { Ec2Supply, type Ec2SupplyOptions } from './ec2-supply.js';
 export { PoolManager, type PoolManagerOptions, type TickResult } from './pool-manager.js';
 export { EniLedger, type EniFacts } from './ledger.js';
+export {
+  type PoolObserver,
+  type PoolAction,
+  type PoolErrorFn,
+  type ReconcileFn,
+  type UtilsErrorFn,
+  quietObserver,
+  tracked,
+} from './observer.js';
+export { isManagedEni, unmanagedReason, type ManagedEniRules } from './managed.js';
 export { type EniHostInfo, type EniPlumbing, noPlumbing } from './plumbing.js';
 export { freeEni, deleteEni, type FreeEniOptions } from './free-eni.js';
 export { sweepLeakedEnis, LEAK_GRACE_MS, type LeakSweepResult } from './leaked.js';

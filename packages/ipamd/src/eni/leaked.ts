@@ -9,7 +9,8 @@ import {
   type Filter,
 } from '@aws-sdk/client-ec2';
 import type { Logger } from '@vpc-cni/shared/logging';
-import { type CallObserver, ec2Call, withRetries } from './ec2-call.js';
+import { type CallObserver, ec2Call, errorCode, withRetries } from './ec2-call.js';
+import type { PoolObserver } from './observer.js';
 import { deleteEni } from './free-eni.js';
 
 export const LEAK_GRACE_MS = 5 * 60_000;
@@ -20,6 +21,7 @@ export interface LeakSweepOptions {
   clusterName?: string | undefined;
   logger: Logger;
   onCall?: CallObserver | undefined;
+  observer?: PoolObserver | undefined;
   now?: () => number;
   backoffScale?: number;
 }
@@ -85,6 +87,7 @@ export async function sweepLeakedEnis(ec2: EC2Client, o: LeakSweepOptions): Prom
         out.deleted.push(id);
         o.logger.info({ eni: id, createdAt: tag }, 'deleted a leaked ENI');
       } catch (e) {
+        o.observer?.utilsError('cleanUpLeakedENIDeleteErr', errorCode(e));
         o.logger.warn({ eni: id, err: e }, 'could not delete a leaked ENI');
       }
     }

@@ -17,7 +17,9 @@ import {
   shouldRemoveExtraEnis,
 } from '../warm/index.js';
 import { CapacityError } from '../service/supply.js';
-import type { CallObserver } from './ec2-call.js';
+import { type CallObserver, errorCode } from './ec2-call.js';
+import type { ManagedEniRules } from './managed.js';
+import { type PoolObserver, quietObserver, tracked } from './observer.js';
 import type { Ec2Supply } from './ec2-supply.js';
 import { type FreeEniOptions, freeEni } from './free-eni.js';
 import { type LeakSweepResult, sweepLeakedEnis } from './leaked.js';
@@ -44,6 +46,10 @@ export interface PoolManagerOptions {
   leakedEniCleanup?: boolean;
   logger: Logger;
   onCall?: CallObserver;
+  /** Errors, actions in progress, reconcile corrections (metrics). */
+  observer?: PoolObserver;
+  /** Which attached ENIs are ours (MANAGE_UNTAGGED_ENI). */
+  rules?: ManagedEniRules;
   now?: () => number;
   intervalMs?: number;
   reconcileAfterMs?: number;
@@ -61,6 +67,7 @@ export class PoolManager {
   private readonly freed: FreedCache = new Map();
   private readonly unmanaged: Set<string>;
   private readonly now: () => number;
+  private readonly observer: PoolObserver;
   private lastDecrease = -Infinity;
   private growPausedUntil = -Infinity;
   private lastAction: number;
@@ -73,6 +80,7 @@ export class PoolManager {
 
   constructor(private readonly o: PoolManagerOptions) {
     this.now = o.now ?? Date.now;
+    this.observer = o.observer ?? quietObserver;
     this.unmanaged = o.unmanaged ?? new Set();
     this.lastAction = this.now();
   }
@@ -105,7 +113,12 @@ export class PoolManager {
       const stats = poolStats(o.ds);
       const now = this.now();
       if (isPoolTooHigh(stats, o.warm) && now - this.lastDecrease >= (o.decreaseCooldownMs ?? 30_000)) {
-        res.gaveBack = await decreasePool(o.ec2, o.ds, decreaseCount(stats, o.warm), this.freed, now, o);
+        res.gaveBack = await tracked(this.observer, 'decreaseDatastorePool', () =>
+          decreasePool(o.ec2, o.ds, decreaseCount(stats, o.warm), this.freed, now, o),
+        ).catch((e: unknown) => {
+          this.observer.error('decreaseIPPool');
+          throw e;
+        });
         this.lastDecrease = this.lastAction = now;
       }
       const after = poolStats(o.ds);
@@ -140,7 +153,13 @@ export class PoolManager {
           table: eni.routeTableId,
         })
         .catch((e: unknown) => o.logger.warn({ eni: id, err: e }, 'host teardown of a freed ENI failed'));
-    const ok = await freeEni(o.ec2, id, { ...o.freeEni, onCall: o.onCall });
+    const ok = await freeEni(o.ec2, id, { ...o.freeEni, onCall: o.onCall }).catch((e: unknown) => {
+      // Detached but not deleted: the ENI is out of the pool; the leaked-ENI sweep deletes it later.
+      this.observer.utilsError('FreeENIDeleteErr', errorCode(e));
+      o.logger.warn({ eni: id, err: e }, 'a freed ENI could not be deleted');
+      return false;
+    });
+    if (!ok) this.observer.error('decreaseIPPoolFreeENIFailed');
     o.supply.ledger.forget(id);
     this.lastAction = this.now();
     o.logger.info({ eni: id, detachedAndDeleted: ok }, 'freed a surplus ENI');
@@ -154,18 +173,25 @@ export class PoolManager {
   async reconcile(): Promise<ReconcileResult> {
     const o = this.o;
     const r = await o.supply.lock.run(() =>
-      reconcilePool({
-        ec2: o.ec2,
-        ds: o.ds,
-        ledger: o.supply.ledger,
-        plumbing: o.plumbing,
-        freed: this.freed,
-        unmanaged: this.unmanaged,
-        instanceId: o.instanceId,
-        readImds: o.readImds,
-        now: this.now,
-        logger: o.logger,
-        onCall: o.onCall,
+      tracked(this.observer, 'nodeIPPoolReconcile', () =>
+        reconcilePool({
+          ec2: o.ec2,
+          ds: o.ds,
+          ledger: o.supply.ledger,
+          plumbing: o.plumbing,
+          freed: this.freed,
+          unmanaged: this.unmanaged,
+          instanceId: o.instanceId,
+          readImds: o.readImds,
+          now: this.now,
+          logger: o.logger,
+          onCall: o.onCall,
+          observer: this.observer,
+          ...(o.rules ? { rules: o.rules } : {}),
+        }),
+      ).catch((e: unknown) => {
+        this.observer.error('reconcileFailedGetENIs');
+        throw e;
       }),
     );
     this.lastAction = this.now();
@@ -180,6 +206,7 @@ export class PoolManager {
       clusterName: o.clusterName,
       logger: o.logger,
       onCall: o.onCall,
+      observer: this.observer,
       now: this.now,
       ...(o.freeEni?.backoffScale !== undefined ? { backoffScale: o.freeEni.backoffScale } : {}),
     });

@@ -10,10 +10,11 @@ import { type CallObserver, ec2Call } from './ec2-call.js';
 import type { EniLedger } from './ledger.js';
 import type { EniPlumbing } from './plumbing.js';
 import type { FreedCache } from './shrink.js';
+import { type ManagedEniRules, isManagedEni } from './managed.js';
+import type { PoolObserver } from './observer.js';
 
 /** Addresses given back less than this long ago are not re-added (IMDS keeps listing them for a while). */
 export const FREED_QUARANTINE_MS = 60_000;
-const NO_MANAGE = 'node.k8s.amazonaws.com/no_manage';
 
 export interface ReconcileDeps {
   ec2: EC2Client;
@@ -29,6 +30,9 @@ export interface ReconcileDeps {
   now: () => number;
   logger: Logger;
   onCall?: CallObserver | undefined;
+  /** Which ENIs are ours (default: every untagged one too). */
+  rules?: ManagedEniRules;
+  observer?: PoolObserver | undefined;
 }
 
 export interface ReconcileResult {
@@ -82,9 +86,8 @@ async function describeAttached(d: ReconcileDeps): Promise<NetworkInterface[]> {
   const attached = out.filter(
     (n) => n.Attachment?.Status !== 'detaching' && n.Attachment?.Status !== 'detached',
   );
-  const ours = (n: NetworkInterface) =>
-    (n.Attachment?.NetworkCardIndex ?? 0) === 0 &&
-    !n.TagSet?.some((t) => t.Key === NO_MANAGE && t.Value === 'true');
+  const rules = d.rules ?? { primaryEniId: '', manageUntagged: true };
+  const ours = (n: NetworkInterface) => isManagedEni(n, rules);
   for (const n of attached) if (!ours(n)) d.unmanaged.add(n.NetworkInterfaceId!);
   return attached.filter(ours);
 }
@@ -126,6 +129,7 @@ export async function reconcilePool(d: ReconcileDeps): Promise<ReconcileResult> 
     try {
       await d.plumbing.up({ ...host, isTrunk });
     } catch (e) {
+      d.observer?.error('eniReconcileAdd');
       d.logger.warn({ eni: id, err: e }, 'reconcile: attached ENI could not be set up; retry next time');
       continue;
     }
@@ -160,7 +164,9 @@ export async function reconcilePool(d: ReconcileDeps): Promise<ReconcileResult> 
     }
     for (const cidr of [...eni.cidrs.keys()])
       if (!want.has(cidr)) {
-        res.released.push(...d.ds.delCidr(eni.id, cidr, true));
+        const gone = d.ds.delCidr(eni.id, cidr, true);
+        if (gone.length) d.observer?.forceRemoved(0, gone.length);
+        res.released.push(...gone);
         res.cidrsRemoved.push(cidr);
       }
   }
@@ -168,7 +174,9 @@ export async function reconcilePool(d: ReconcileDeps): Promise<ReconcileResult> 
   // ENIs the pool has but EC2 no longer shows attached to this instance.
   for (const eni of d.ds.eniList()) {
     if (byId.has(eni.id) || eni.isPrimary) continue;
-    res.released.push(...d.ds.removeEni(eni.id, true));
+    const gone = d.ds.removeEni(eni.id, true);
+    if (gone.length) d.observer?.forceRemoved(1, gone.length);
+    res.released.push(...gone);
     const f = d.ledger.get(eni.id);
     if (f?.mac && f.primaryIp && f.subnetCidr)
       await d.plumbing
@@ -185,6 +193,10 @@ export async function reconcilePool(d: ReconcileDeps): Promise<ReconcileResult> 
     res.enisRemoved.push(eni.id);
   }
   for (const [cidr, at] of d.freed) if (now - at >= FREED_QUARANTINE_MS) d.freed.delete(cidr);
+  d.observer?.reconciled('eniReconcileAdd', res.enisAdded.length);
+  d.observer?.reconciled('eniReconcileDel', res.enisRemoved.length);
+  d.observer?.reconciled('eniDataStorePoolReconcileAdd', res.cidrsAdded.length);
+  d.observer?.reconciled('eniIPPoolReconcileDel', res.cidrsRemoved.length);
   if (res.enisAdded.length + res.enisRemoved.length + res.cidrsAdded.length + res.cidrsRemoved.length > 0)
     d.logger.info(
       { ...res, released: res.released.map((r) => r.address) },

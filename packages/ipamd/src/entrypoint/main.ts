@@ -2,6 +2,7 @@
 import { writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
+import { startupFailureLine } from '@vpc-cni/shared/startup';
 import { VERSION } from '@vpc-cni/shared/version';
 import { runEntrypoint } from './run.js';
 
@@ -25,7 +26,7 @@ export async function main(argv: string[]): Promise<number> {
       agentCommand: existsSync(sibling) ? [sibling] : [process.execPath, 'aws-k8s-agent'],
     });
   } catch (e) {
-    writeSync(2, `aws-vpc-cni: ${e instanceof Error ? e.message : String(e)}\n`);
+    writeSync(2, `${startupFailureLine('aws-vpc-cni', e)}\n`);
     return 1;
   }
 }

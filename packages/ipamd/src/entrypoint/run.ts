@@ -10,6 +10,7 @@ import { type EntrypointConfig, loadEntrypointConfig } from '@vpc-cni/shared/con
 import { Health, RpcClient, ServingStatus } from '@vpc-cni/shared/rpc';
 import { installBinaries } from '@vpc-cni/init/install';
 import { imdsGet } from '@vpc-cni/init/imds';
+import { StartupError, imdsUnreachable, startupFailureLine } from '@vpc-cni/shared/startup';
 import { type ConflistInputs, renderConflist } from './conflist.js';
 
 export interface EntrypointIo {
@@ -29,7 +30,12 @@ async function nodeInputs(
 ): Promise<ConflistInputs> {
   const endpoint = env['AWS_EC2_METADATA_SERVICE_ENDPOINT'] ?? 'http://169.254.169.254';
   if (cfg.ENABLE_IPv6)
-    return { nodeIp: await imdsGet('meta-data/local-ipv4', { endpoint, attempts: 10 }), nodeHasIpv6: true };
+    return {
+      nodeIp: await imdsGet('meta-data/local-ipv4', { endpoint, attempts: 10 }).catch((e: unknown) => {
+        throw imdsUnreachable(endpoint, e);
+      }),
+      nodeHasIpv6: true,
+    };
   if (!cfg.ENABLE_V6_EGRESS) return { nodeIp: '', nodeHasIpv6: false };
   try {
     return { nodeIp: await imdsGet('meta-data/ipv6', { endpoint, attempts: 10 }), nodeHasIpv6: true };
@@ -94,7 +100,10 @@ export async function runEntrypoint(
     await Promise.race([
       waitServing(cfg.VPC_CNI_IPAMD_SOCKET, agent, cfg.VPC_CNI_HEALTH_WAIT_SECONDS * 1000),
       exited.then((code) => {
-        throw new Error(`aws-k8s-agent exited with ${code} before serving`);
+        throw new StartupError(
+          `aws-k8s-agent exited with ${code} before serving`,
+          'its "cannot start" line above names the cause and the remedy',
+        );
       }),
     ]);
     const file = writeConflist(cfg.HOST_CNI_CONFDIR_PATH, renderConflist(cfg, inputs));
@@ -103,7 +112,7 @@ export async function runEntrypoint(
     io.say(`aws-k8s-agent exited; exiting with ${code} (conflist left in place)`);
     return code;
   } catch (e) {
-    io.say(`failed: ${(e as Error).message}`);
+    io.say(startupFailureLine('aws-vpc-cni', e));
     if (agent.exitCode === null) agent.kill('SIGTERM');
     return 1;
   } finally {

@@ -1,5 +1,5 @@
 // ipamd's HTTP side: introspection (127.0.0.1:61679) and Prometheus metrics (:61678).
-export { IpamdMetrics } from './metrics.js';
+export { IpamdMetrics, metricsHandler } from './metrics.js';
 export {
   ErrorLog,
   enisDocument,

@@ -89,7 +89,7 @@ export function introspectionHandler(
   ds: Datastore,
   cfg: IpamdConfig,
   errors: ErrorLog,
-  eniConfigName: () => string | undefined,
+  eniConfigName: () => Promise<string | undefined>,
 ) {
   const paths: Record<string, () => unknown> = {
     '/v1/enis': () => enisDocument(ds),
@@ -117,10 +117,7 @@ export function introspectionHandler(
     }),
     '/v1/errors': () => errors.list(),
   };
-  return (req: IncomingMessage, res: ServerResponse): void => {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    const fn = paths[path];
-    const body = fn ? fn() : { AvailableCommands: Object.keys(paths) };
+  const send = (res: ServerResponse, body: unknown): void => {
     if (body === undefined) {
       res
         .writeHead(404, { 'content-type': 'application/json' })
@@ -128,5 +125,16 @@ export function introspectionHandler(
       return;
     }
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  };
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const fn = paths[path];
+    const body = fn ? fn() : { AvailableCommands: Object.keys(paths) };
+    if (body instanceof Promise)
+      body.then(
+        (b: unknown) => send(res, b),
+        () => send(res, undefined),
+      );
+    else send(res, body);
   };
 }

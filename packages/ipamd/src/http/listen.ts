@@ -2,6 +2,7 @@
 // A non-loopback address is refused unless the caller says it was configured on purpose.
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { rmSync } from 'node:fs';
+import { StartupError } from '@vpc-cni/shared/startup';
 
 export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\./.test(host);
@@ -20,7 +21,11 @@ export function parseBind(address: string): { unix: string } | { host: string; p
 export async function listenHttp(
   address: string,
   handler: (req: IncomingMessage, res: ServerResponse) => void,
-  o: { allowNonLoopback: boolean; what: string },
+  o: {
+    allowNonLoopback: boolean;
+    what: string;
+    /** The variable setting the address (named in errors). */ variable?: string;
+  },
 ): Promise<{ server: Server; port: number }> {
   const bind = parseBind(address);
   if ('host' in bind && !isLoopbackHost(bind.host) && !o.allowNonLoopback)
@@ -28,7 +33,23 @@ export async function listenHttp(
   const server = createServer(handler);
   server.requestTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      server.close();
+      const where = o.variable ? `set ${o.variable} to a free address` : 'configure a free address';
+      if (e.code === 'EADDRINUSE')
+        reject(
+          new StartupError(
+            `${o.what} address ${address} is already in use (EADDRINUSE)`,
+            `stop the process holding it or ${where}`,
+            { cause: e },
+          ),
+        );
+      else if (e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL')
+        reject(
+          new StartupError(`cannot listen on ${o.what} address ${address} (${e.code})`, where, { cause: e }),
+        );
+      else reject(e);
+    });
     if ('unix' in bind) {
       rmSync(bind.unix, { force: true });
       server.listen(bind.unix, resolve);

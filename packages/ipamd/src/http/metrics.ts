@@ -2,6 +2,8 @@
 // (docs/architecture.md#introspection-and-metrics), plus our latency histograms. The pool gauges are
 // refreshed from the datastore after every change and on scrape.
 import { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from 'prom-client';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { PoolObserver } from '../eni/observer.js';
 import type { Datastore } from '../store/index.js';
 
 export class IpamdMetrics {
@@ -69,6 +71,19 @@ export class IpamdMetrics {
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1, 0.5, 1],
     registers: [this.registry],
   });
+  /** The pool code's reports, into the upstream counters and gauges. */
+  readonly pool: PoolObserver = {
+    error: (fn) => this.errorCount.inc({ fn }),
+    inProgress: (fn, delta) => this.actionInProgress.inc({ fn }, delta),
+    reconciled: (fn, count) => {
+      if (count > 0) this.reconcileCount.inc({ fn }, count);
+    },
+    forceRemoved: (enis, ips) => {
+      if (enis > 0) this.forceRemovedEnis.inc(enis);
+      if (ips > 0) this.forceRemovedIps.inc(ips);
+    },
+    utilsError: (fn, error) => this.awsUtilsErrorCount.inc({ fn, error }),
+  };
   private knownEnis = new Set<string>();
   private knownCidrs = new Set<string>();
 
@@ -108,4 +123,15 @@ export class IpamdMetrics {
     this.knownEnis = seenEnis;
     this.knownCidrs = seenCidrs;
   }
+}
+
+/** The /metrics handler: pool gauges refreshed from the datastore, then the registry in text format. */
+export function metricsHandler(metrics: IpamdMetrics, ds: Datastore) {
+  return (_req: IncomingMessage, res: ServerResponse): void => {
+    metrics.refresh(ds);
+    metrics.registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+      (e: unknown) => res.writeHead(500).end(String(e)),
+    );
+  };
 }

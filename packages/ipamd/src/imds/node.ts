@@ -1,6 +1,6 @@
 // What ipamd reads from IMDS at start (docs/architecture.md#imds): identity, the primary ENI, and every
 // attached ENI.
-import type { ImdsClient } from './client.js';
+import type { ImdsClient } from '@vpc-cni/shared/imds';
 
 export interface NodeFacts {
   region: string;

@@ -41,6 +41,12 @@ export class K8sEniConfigSource implements EniConfigSource {
     },
   ) {}
 
+  /** The name of this node's ENIConfig (the Node only; the ENIConfig itself is not read). */
+  async nodeConfigName(): Promise<string> {
+    const node = await this.apis.core.readNode({ name: this.o.nodeName });
+    return eniConfigName(node.metadata ?? {}, this.o.annotationDef, this.o.labelDef);
+  }
+
   async current(): Promise<EniConfigView> {
     const now = (this.o.now ?? Date.now)();
     if (this.cached && now - this.cached.at < (this.o.ttlMs ?? 5_000)) return this.cached.view;

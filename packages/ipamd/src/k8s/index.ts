@@ -27,3 +27,4 @@ export {
 } from './sgp.js';
 export { K8sPodCache } from './pod-cache.js';
 export { WatchCache, type WatchCacheOptions } from './watch-cache.js';
+export { PodIpAnnotator, AwsNodeEvents, POD_IPS_ANNOTATION, AWS_NODE_NAMESPACE } from './node-events.js';

@@ -7,6 +7,7 @@ import { readFile, rename } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from '@vpc-cni/shared/logging';
+import { StartupError } from '@vpc-cni/shared/startup';
 import { type CheckpointEntry, CheckpointFormatError, decodeCheckpoint, encodeCheckpoint } from './format.js';
 
 interface Waiter {
@@ -49,8 +50,13 @@ export class Checkpoint {
     try {
       text = await readFile(this.path, 'utf8');
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
-      throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return { kind: 'missing' };
+      throw new StartupError(
+        `the checkpoint ${this.path} cannot be read (${code ?? String(e)})`,
+        `make it a readable file for aws-node (or move it aside to start empty; AWS_VPC_K8S_CNI_BACKING_STORE names it)`,
+        { cause: e },
+      );
     }
     try {
       return { kind: 'loaded', entries: decodeCheckpoint(text) };

@@ -190,6 +190,23 @@ describe('cross-variable rules', () => {
     ).toThrow(/1280/);
   });
 
+  it('ipamd: ENABLE_MULTI_NIC=true is refused until multi-NIC is implemented, naming the reason', () => {
+    expect(loadIpamdConfig({ ENABLE_MULTI_NIC: 'false' }).ENABLE_MULTI_NIC).toBe(false);
+    expect(() => loadIpamdConfig({ ENABLE_MULTI_NIC: 'true' })).toThrow(
+      /ENABLE_MULTI_NIC=true is not supported yet by vpc-cni-ts .*: set ENABLE_MULTI_NIC=false or leave it unset/,
+    );
+  });
+
+  it('ipamd: IMDS-only mode is refused in an IPv6 cluster', () => {
+    expect(() =>
+      loadIpamdConfig({
+        ENABLE_IPv6: 'true',
+        ENABLE_PREFIX_DELEGATION: 'true',
+        ENABLE_IMDS_ONLY_MODE: 'true',
+      }),
+    ).toThrow(/ENABLE_IMDS_ONLY_MODE=true is not supported with ENABLE_IPv6=true/);
+  });
+
   it('entrypoint: POD_MTU defaults to AWS_VPC_ENI_MTU; prefix delegation needs a warm target', () => {
     expect(loadEntrypointConfig({ AWS_VPC_ENI_MTU: '1500' }).podMtu).toBe(1500);
     expect(loadEntrypointConfig({ AWS_VPC_ENI_MTU: '1500', POD_MTU: '1400' }).podMtu).toBe(1400);

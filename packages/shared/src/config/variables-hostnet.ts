@@ -81,13 +81,13 @@ export const hostNetworkVariables = {
     'ENABLE_V6_EGRESS',
     [I, E, N],
     false,
-    'IPv4 cluster: IPv6 egress for pods through egress-cni.',
+    "IPv4 cluster: egress-cni gives each pod IPv6 egress (v6if0, fd00::ac:0/118) SNATed to the node's IPv6 address; forced off when the node has none.",
   ),
   ENABLE_V4_EGRESS: bool(
     'ENABLE_V4_EGRESS',
     [E],
     true,
-    'IPv6 cluster: IPv4 egress for pods through egress-cni.',
+    "IPv6 cluster: egress-cni gives each pod IPv4 egress (v4if0, 169.254.172.0/22) SNATed to the node's primary IPv4 address.",
   ),
   ENABLE_BANDWIDTH_PLUGIN: bool(
     'ENABLE_BANDWIDTH_PLUGIN',

@@ -3,6 +3,8 @@
 import { isIPv4, isIPv6 } from './ip-syntax.js';
 import { bytesToIp, ipToBytes } from '../netlink/addr-bytes.js';
 
+export { isIPv4, isIPv6 };
+
 export type Family = 4 | 6;
 
 export interface Cidr {

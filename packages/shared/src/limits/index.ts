@@ -14,3 +14,14 @@ export function maxPods(instanceType: string, opts: MaxPodsOptions = {}): number
   if (!l) throw new Error(`unknown instance type "${instanceType}": not in the limits table`);
   return maxPodsFor(l, opts);
 }
+export { cpuClass, vcpusOfSize, type CpuClass } from './cpu-class.js';
+export {
+  calculateMaxPods,
+  maxAllowedPods,
+  parseCniVersion,
+  prefixDelegationSupported,
+  CalculatorError,
+  CEILING_OVER_30_VCPUS,
+  CEILING_UP_TO_30_VCPUS,
+  type CalculatorInput,
+} from './calculator.js';

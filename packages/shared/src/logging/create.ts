@@ -26,8 +26,10 @@ function destination(file: string, sync: boolean): DestinationStream {
   return pinoDestination({ dest: file, sync, append: true });
 }
 
-export function createLogger(opts: LoggerOptions): Logger & { flush(): void } {
+/** `reopen()` reopens the log file at its path (after a rotation renamed it); a no-op for stdout/stderr. */
+export function createLogger(opts: LoggerOptions): Logger & { flush(): void; reopen(): void } {
   const level = opts.level.toLowerCase();
+  const dest = destination(opts.file, opts.sync ?? false);
   const logger = pino(
     {
       level: ['debug', 'info', 'warn', 'error', 'fatal'].includes(level) ? level : 'debug',
@@ -38,7 +40,11 @@ export function createLogger(opts: LoggerOptions): Logger & { flush(): void } {
       // `err` as pino's standard serializer writes it, plus the AWS request id (see serialize-error.ts).
       serializers: { err: serializeError },
     },
-    destination(opts.file, opts.sync ?? false),
+    dest,
   );
-  return logger as unknown as Logger & { flush(): void };
+  const reopen = (): void => {
+    const d = dest as DestinationStream & { reopen?: () => void };
+    if (opts.file !== 'stdout' && opts.file !== 'stderr') d.reopen?.();
+  };
+  return Object.assign(logger as unknown as Logger & { flush(): void }, { reopen });
 }

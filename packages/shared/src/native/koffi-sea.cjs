@@ -40,6 +40,9 @@ function loadStatic() {
       }
       const mod = { exports: {} };
       process.dlopen(mod, file);
+      // Where the addon lives, for worker threads that load it themselves (the network policy agent's
+      // flow-event reader).
+      mod.exports.__addonPath = file;
       return mod.exports;
     } catch (e) {
       lastErr = e;

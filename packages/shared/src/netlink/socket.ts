@@ -46,14 +46,19 @@ export class NetlinkSocket {
   private seq = Math.floor(Math.random() * 0x7fffffff);
   private readonly rx = Buffer.alloc(RECV_BUF);
 
-  /** Opens a socket in the current namespace, or in `netns` when given. */
-  static open(netns?: NetnsRef): NetlinkSocket {
-    return netns === undefined ? new NetlinkSocket() : withNetns(netns, () => new NetlinkSocket());
+  /**
+   * Opens a socket in the current namespace, or in `netns` when given. `protocol` defaults to NETLINK_ROUTE;
+   * the network policy agent also uses NETLINK_NETFILTER (12) to read the conntrack table.
+   */
+  static open(netns?: NetnsRef, protocol = NETLINK_ROUTE): NetlinkSocket {
+    return netns === undefined
+      ? new NetlinkSocket(protocol)
+      : withNetns(netns, () => new NetlinkSocket(protocol));
   }
 
-  private constructor() {
+  private constructor(protocol: number) {
     this.libc = loadLibc();
-    const fd = this.libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    const fd = this.libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
     if (fd < 0) throw new NetlinkError(this.libc.errno(), 'socket', { family: 'AF_NETLINK' });
     this.fd = fd;
     try {

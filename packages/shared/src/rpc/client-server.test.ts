@@ -4,7 +4,16 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RpcServer, ServingStatus } from '../rpc-server/index.js';
-import { CNIBackend, GrpcStatus, Health, RpcClient, RpcError, type AddNetworkRequest } from './index.js';
+import {
+  CNIBackend,
+  CNIGarbageCollector,
+  GrpcStatus,
+  Health,
+  RpcClient,
+  RpcError,
+  type AddNetworkRequest,
+  type DelNetworkRequest,
+} from './index.js';
 import { ffiUnixTransport } from './ffi-transport.js';
 import type { Target } from './transport.js';
 
@@ -13,6 +22,7 @@ const socket = join(dir, 'sub', 'ipamd.sock');
 const server = new RpcServer({ unixSocket: socket, tcpAddress: '127.0.0.1:0' });
 let tcpPort = 0;
 const seen: AddNetworkRequest[] = [];
+const dels: DelNetworkRequest[] = [];
 
 beforeAll(async () => {
   server.addService(CNIBackend, {
@@ -24,9 +34,19 @@ beforeAll(async () => {
         IPAllocationMetadata: [{ IPv4Addr: '10.0.1.5', DeviceNumber: 1, RouteTableId: 2 }],
       });
     },
-    DelNetwork: async () => {
+    DelNetwork: async (req) => {
+      dels.push(req);
       throw new RpcError(GrpcStatus.UNKNOWN, 'datastore: unknown pod', 'DelNetwork');
     },
+  });
+  server.addService(CNIGarbageCollector, {
+    GarbageCollect: async (req) =>
+      CNIGarbageCollector.GarbageCollect.response.fromPartial({
+        Success: true,
+        Released: [
+          { ContainerID: `${req.ValidAttachments.length}`, IfName: req.ValidAttachments.at(-1)?.IfName },
+        ],
+      }),
   });
   server.health.set('', ServingStatus.SERVING);
   ({ tcpPort } = await server.start());
@@ -172,5 +192,31 @@ describe('RpcClient over the libc unix socket (aws-cni)', () => {
     const reply = await client.call(Health.Check, { service: '' });
     client.close();
     expect(reply.status).toBe(ServingStatus.SERVING);
+  });
+
+  it('large requests reach grpc-js over both transports: GC of 50,000 attachments, a 100 KB container id', async () => {
+    for (const transport of [
+      undefined,
+      (t: Target) => ('socketPath' in t ? ffiUnixTransport(t.socketPath) : undefined),
+    ]) {
+      const client = new RpcClient({ endpoint: `unix://${socket}`, transport });
+      const ValidAttachments = Array.from({ length: 50_000 }, (_, i) => ({
+        ContainerID: `c${i}`.padEnd(64, '0'),
+        IfName: `eth${i}`,
+      }));
+      const gc = await client.call(CNIGarbageCollector.GarbageCollect, {
+        NetworkName: 'aws-cni',
+        ValidAttachments,
+        MinAgeSeconds: 0,
+      });
+      expect(gc.Released).toEqual([expect.objectContaining({ ContainerID: '50000', IfName: 'eth49999' })]);
+      const long = 'd'.repeat(100_000);
+      const e = await client
+        .call(CNIBackend.DelNetwork, { ContainerID: long } as DelNetworkRequest)
+        .catch((x: unknown) => x);
+      client.close();
+      expect(e).toMatchObject({ details: 'datastore: unknown pod' });
+      expect(dels.at(-1)?.ContainerID).toBe(long);
+    }
   });
 });

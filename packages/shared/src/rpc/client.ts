@@ -4,6 +4,8 @@
 // grpc-status trailers (or in the headers of a trailers-only response). HTTP/2 itself: ./h2-connection.ts.
 import { H2Connection, type H2Error } from './h2-connection.js';
 import { netTransport, type H2Transport, type Target } from './transport.js';
+import { ENDPOINT_FORMS, endpointTarget } from './endpoints.js';
+import { clip } from '../describe/index.js';
 import { GrpcStatus, RpcError } from './status.js';
 import type { UnaryMethod } from './services.js';
 
@@ -15,6 +17,14 @@ export interface RpcClientOptions {
   /** Makes the byte stream for a target; undefined (or no factory) means node:net. */
   readonly transport?: (target: Target) => H2Transport | undefined;
 }
+
+/**
+ * The largest message sent or accepted: gRPC's default receive limit (grpc-go, grpc-js, hence ipamd and
+ * upstream's), so a larger request would be refused by the server anyway; said here, before anything is sent.
+ */
+export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+/** A server's grpc-message is shown up to this many characters. */
+const MAX_STATUS_TEXT = 1000;
 
 export interface CallOptions {
   readonly deadlineMs?: number;
@@ -66,14 +76,13 @@ export class RpcClient {
 
   private open(): H2Connection {
     if (this.conn && !this.conn.closed) return this.conn;
-    const parsed = parseEndpoint(this.options.endpoint);
-    let target: Target;
-    if ('socketPath' in parsed) target = parsed;
-    else {
-      const colon = parsed.authority.lastIndexOf(':');
-      const host = parsed.authority.slice(0, colon).replace(/^\[|\]$/g, '');
-      target = { host, port: Number(parsed.authority.slice(colon + 1)) };
-    }
+    const target: Target | { error: string } = endpointTarget(this.options.endpoint);
+    if ('error' in target)
+      throw new RpcError(
+        GrpcStatus.INVALID_ARGUMENT,
+        `invalid endpoint (${target.error}); use ${ENDPOINT_FORMS}`,
+        'connect',
+      );
     const transport = this.options.transport?.(target) ?? netTransport(target);
     return (this.conn = new H2Connection(transport));
   }
@@ -84,6 +93,7 @@ export class RpcClient {
     return new Promise<Res>((resolve, reject) => {
       let settled = false;
       const chunks: Buffer[] = [];
+      let replyBytes = 0;
       let status: string | undefined;
       let message = '';
       let stream = 0;
@@ -103,7 +113,15 @@ export class RpcClient {
         conn.cancel(stream);
         fail(GrpcStatus.DEADLINE_EXCEEDED, `no reply within ${deadlineMs} ms`);
       }, deadlineMs);
-      const conn = this.open();
+      let conn: H2Connection;
+      try {
+        conn = this.open();
+      } catch (e) {
+        clearTimeout(timer);
+        settled = true;
+        reject(e);
+        return;
+      }
       const headers: Array<[string, string]> = [
         [':method', 'POST'],
         [':scheme', 'http'],
@@ -114,21 +132,42 @@ export class RpcClient {
         ['grpc-timeout', `${Math.max(1, Math.ceil(deadlineMs))}m`],
       ];
       try {
-        stream = conn.request(headers, frame(method.request.encode(request).finish()), {
+        const encoded = method.request.encode(request).finish();
+        if (encoded.length > MAX_MESSAGE_BYTES) {
+          fail(
+            GrpcStatus.RESOURCE_EXHAUSTED,
+            `request of ${encoded.length} bytes is over the ${MAX_MESSAGE_BYTES}-byte gRPC message limit`,
+          );
+          return;
+        }
+        stream = conn.request(headers, frame(encoded), {
           headers: (list) => {
             for (const [name, value] of list) {
               if (name === 'grpc-status') status = value;
               else if (name === 'grpc-message') message = value;
             }
           },
-          data: (c) => chunks.push(c),
+          data: (c) => {
+            replyBytes += c.length;
+            if (replyBytes <= MAX_MESSAGE_BYTES + 5) return void chunks.push(c);
+            conn.cancel(stream);
+            fail(
+              GrpcStatus.RESOURCE_EXHAUSTED,
+              `reply of over ${MAX_MESSAGE_BYTES} bytes refused (the gRPC message limit)`,
+            );
+          },
           end: (err) => {
             if (err) return fail(statusOfH2Error(err), err.message);
             if (status === undefined || status === '') {
               return fail(GrpcStatus.UNKNOWN, 'the server ended the call without a grpc-status');
             }
-            const code = Number(status);
-            if (code !== GrpcStatus.OK) return fail(code, decodeMessage(message));
+            const code = /^\d{1,2}$/.test(status) && Number(status) <= 16 ? Number(status) : undefined;
+            if (code === undefined)
+              return fail(
+                GrpcStatus.UNKNOWN,
+                `the server sent an invalid grpc-status ${JSON.stringify(clip(status, 20))}`,
+              );
+            if (code !== GrpcStatus.OK) return fail(code, clip(decodeMessage(message), MAX_STATUS_TEXT));
             const body = Buffer.concat(chunks);
             if (body.length < 5) return fail(GrpcStatus.INTERNAL, 'server replied OK without a message');
             if (body.readUInt8(0) !== 0)
@@ -152,7 +191,11 @@ export class RpcClient {
    * the calls report that). Lets a caller start synchronous work while the server answers.
    */
   connected(): Promise<void> {
-    return this.open().ready;
+    try {
+      return this.open().ready;
+    } catch {
+      return Promise.resolve(); // an invalid endpoint: the calls already report it
+    }
   }
 
   close(): void {

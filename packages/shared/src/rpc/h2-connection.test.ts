@@ -62,6 +62,7 @@ const servingBody = () => {
 
 function rawCall(
   socket: string,
+  request = Buffer.from('hi'),
 ): Promise<{ blocks: Array<{ list: HeaderList; end: boolean }>; body: Buffer; err?: string }> {
   const target = { socketPath: socket };
   const conn = new H2Connection(transport?.(target) ?? netTransport(target));
@@ -75,7 +76,7 @@ function rawCall(
         [':path', '/x'],
         [':authority', 'l'],
       ],
-      Buffer.from('hi'),
+      request,
       {
         headers: (list, end) => blocks.push({ list, end }),
         data: (c) => chunks.push(c),
@@ -230,5 +231,78 @@ describe.each(transports)('H2Connection against nghttp2 over %s', (_name, factor
     ]);
     expect(both).toEqual([{ status: 1 }, { status: 1 }]);
     c.close();
+  });
+
+  describe('flow control: request bodies larger than the peer windows (issue 22, defect 6)', () => {
+    /** A server that reads the whole body and answers with its length and a checksum. */
+    const echoServer = (options: ServerOptions = {}) =>
+      serve((stream) => {
+        const parts: Buffer[] = [];
+        stream.on('data', (c: Buffer) => parts.push(c));
+        stream.on('end', () => {
+          const body = Buffer.concat(parts);
+          stream.respond({ ':status': '200', 'x-len': String(body.length), 'x-sum': checksum(body) });
+          stream.end();
+        });
+      }, options);
+    const checksum = (b: Buffer) =>
+      String(b.reduce((a, x, i) => (a + x * ((i % 251) + 1)) % 1_000_000_007, 0));
+    const bodyOf = (n: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 7 + (i >> 8)) & 0xff));
+    const header = (r: Awaited<ReturnType<typeof rawCall>>, name: string) =>
+      r.blocks[0]?.list.find(([k]) => k === name)?.[1];
+
+    it('sends 1 MiB over the default 65,535-byte windows, waiting for WINDOW_UPDATE', async () => {
+      const socket = await echoServer();
+      const body = bodyOf(1024 * 1024);
+      const r = await rawCall(socket, body);
+      expect(r.err).toBeUndefined();
+      expect([header(r, 'x-len'), header(r, 'x-sum')]).toEqual([String(body.length), checksum(body)]);
+    });
+
+    it('obeys a small SETTINGS_INITIAL_WINDOW_SIZE and a larger SETTINGS_MAX_FRAME_SIZE', async () => {
+      const socket = await echoServer({ settings: { initialWindowSize: 1_000, maxFrameSize: 65_536 } });
+      const body = bodyOf(300_000);
+      const r = await rawCall(socket, body);
+      expect(r.err).toBeUndefined();
+      expect([header(r, 'x-len'), header(r, 'x-sum')]).toEqual([String(body.length), checksum(body)]);
+    });
+
+    it('uses a window the server enlarges, and several large requests share one connection', async () => {
+      const socket = await echoServer({ settings: { initialWindowSize: 4 * 1024 * 1024 } });
+      const c = new RpcClient({ endpoint: socket, transport });
+      const seen: string[] = [];
+      server?.removeAllListeners('stream');
+      server?.on('stream', (stream) => {
+        const parts: Buffer[] = [];
+        stream.on('data', (x: Buffer) => parts.push(x));
+        stream.on('end', () => {
+          const req = Health.Check.request.decode(Buffer.concat(parts).subarray(5));
+          seen.push(`${req.service.length}:${req.service.slice(0, 3)}`);
+          stream.respond({ ':status': '200', 'content-type': 'application/grpc' }, { waitForTrailers: true });
+          stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+          stream.end(servingBody());
+        });
+      });
+      const replies = await Promise.all(
+        ['a', 'b', 'c'].map((x) => c.call(Health.Check, { service: x.repeat(200_000 + x.charCodeAt(0)) })),
+      );
+      c.close();
+      expect(replies).toEqual([{ status: 1 }, { status: 1 }, { status: 1 }]);
+      expect(seen.sort()).toEqual(['200097:aaa', '200098:bbb', '200099:ccc']);
+    });
+
+    it('refuses a message over the 4 MiB gRPC limit with a clear error, sending nothing', async () => {
+      let streams = 0;
+      const socket = await serve(() => (streams += 1));
+      const c = new RpcClient({ endpoint: socket, transport });
+      const e = (await c
+        .call(Health.Check, { service: 'x'.repeat(4 * 1024 * 1024) })
+        .catch((x: unknown) => x)) as RpcError;
+      c.close();
+      expect(e).toBeInstanceOf(RpcError);
+      expect(e.code).toBe(GrpcStatus.RESOURCE_EXHAUSTED);
+      expect(e.details).toMatch(/^request of 419430\d bytes is over the 4194304-byte gRPC message limit$/);
+      expect(streams).toBe(0);
+    });
   });
 });

@@ -1,6 +1,9 @@
 // A minimal HTTP/2 client connection (RFC 9113) over one socket, enough for unary gRPC calls: it writes the
 // preface, settings and each request in one go (no round trip before the first request), reads frames, answers
-// SETTINGS and PING, and hands each stream its header blocks and data. Loading node:http2 costs a short-lived
+// SETTINGS and PING, and hands each stream its header blocks and data. Request bodies obey the peer's flow
+// control (connection and stream windows, SETTINGS_INITIAL_WINDOW_SIZE, WINDOW_UPDATE): what does not fit is
+// queued and sent as the peer opens its windows. Our own receive windows are opened to the maximum up front and
+// the connection window is topped up as data arrives. Loading node:http2 costs a short-lived
 // caller like aws-cni more than a whole call, hence this instead of the built-in client.
 import { HpackDecoder, encodeHeaders, type HeaderList } from './hpack.js';
 import type { H2Transport } from './transport.js';
@@ -21,13 +24,20 @@ const ACK = 0x1;
 const END_HEADERS = 0x4;
 const PADDED = 0x8;
 const PRIORITY = 0x20;
-/** The peer's defaults until its SETTINGS arrive; requests here are far smaller. */
+/** The peer's defaults until its SETTINGS arrive. */
 const DEFAULT_MAX_FRAME = 16_384;
+const MAX_FRAME_LIMIT = 16_777_215;
 const DEFAULT_WINDOW = 65_535;
 const MAX_WINDOW = 2 ** 31 - 1;
 const SETTINGS_ENABLE_PUSH = 0x2;
 const SETTINGS_INITIAL_WINDOW_SIZE = 0x4;
 const SETTINGS_MAX_FRAME_SIZE = 0x5;
+
+/** A request body still waiting for the peer's flow-control windows. */
+interface Outgoing {
+  window: number;
+  rest: Buffer;
+}
 
 /** What a stream receives; `end` comes exactly once, with an error or after END_STREAM. */
 export interface StreamHandler {
@@ -68,6 +78,13 @@ export class H2Connection {
   /** GOAWAY received: streams already open may finish, new ones go to a new connection. */
   private goingAway = false;
   private maxFrame = DEFAULT_MAX_FRAME;
+  /** How much request data the peer accepts now on the connection, and on a new stream. */
+  private sendWindow = DEFAULT_WINDOW;
+  private peerInitialWindow = DEFAULT_WINDOW;
+  /** Open streams' send windows and unsent bodies (in stream order, so bodies go out in request order). */
+  private readonly outgoing = new Map<number, Outgoing>();
+  /** Data received since our connection window was last topped up. */
+  private received = 0;
   /** Settles when the socket has connected (queued frames are then handed to the kernel) or has failed. */
   readonly ready: Promise<void>;
 
@@ -106,26 +123,54 @@ export class H2Connection {
       queueMicrotask(() => handler.end(err));
       return 0;
     }
-    if (body.length > DEFAULT_WINDOW)
-      throw new H2Error(`request of ${body.length} bytes is too large`, 'protocol');
+    const block = encodeHeaders(headers);
+    if (block.length > this.maxFrame)
+      throw new H2Error(`request headers of ${block.length} bytes exceed the peer's frame size`, 'protocol');
     const id = this.nextStream;
     this.nextStream += 2;
     this.streams.set(id, handler);
     this.transport.awaiting?.(true);
-    const block = encodeHeaders(headers);
-    if (block.length > this.maxFrame) throw new H2Error('request headers too large', 'protocol');
-    const frames = [frame(Type.HEADERS, END_HEADERS, id, block)];
-    for (let at = 0; at < body.length || at === 0; at += this.maxFrame) {
-      const part = body.subarray(at, at + this.maxFrame);
-      const last = at + this.maxFrame >= body.length;
-      frames.push(frame(Type.DATA, last ? END_STREAM : 0, id, part));
-    }
-    this.transport.write(Buffer.concat(frames));
+    const out: Outgoing = { window: this.peerInitialWindow, rest: body };
+    this.outgoing.set(id, out);
+    this.transport.write(
+      Buffer.concat([frame(Type.HEADERS, END_HEADERS, id, block), ...this.dataFrames(id, out)]),
+    );
     return id;
+  }
+
+  /** The DATA frames of a body that fit the windows now (the last one ends the stream). */
+  private dataFrames(id: number, out: Outgoing): Buffer[] {
+    const frames: Buffer[] = [];
+    for (;;) {
+      const n = Math.min(out.rest.length, this.maxFrame, this.sendWindow, out.window);
+      if (n <= 0 && out.rest.length > 0) return frames; // blocked until a WINDOW_UPDATE or SETTINGS
+      const part = out.rest.subarray(0, n);
+      out.rest = out.rest.subarray(n);
+      this.sendWindow -= n;
+      out.window -= n;
+      const last = out.rest.length === 0;
+      frames.push(frame(Type.DATA, last ? END_STREAM : 0, id, part));
+      if (last) {
+        this.outgoing.delete(id);
+        return frames;
+      }
+    }
+  }
+
+  /** Sends what the windows now allow of the queued bodies. */
+  private flush(): void {
+    const frames: Buffer[] = [];
+    for (const [id, out] of this.outgoing) {
+      if (out.rest.length === 0) continue;
+      frames.push(...this.dataFrames(id, out));
+      if (this.sendWindow <= 0) break;
+    }
+    if (frames.length > 0) this.transport.write(Buffer.concat(frames));
   }
 
   /** Abandons a stream (deadline): RST_STREAM CANCEL, and its handler hears nothing more. */
   cancel(id: number): void {
+    this.outgoing.delete(id);
     if (!this.streams.delete(id) || this.dead) return;
     this.transport.awaiting?.(this.streams.size > 0);
     const code = Buffer.alloc(4);
@@ -144,6 +189,7 @@ export class H2Connection {
     this.dead = err;
     const handlers = [...this.streams.values()];
     this.streams.clear();
+    this.outgoing.clear();
     this.transport.awaiting?.(false);
     for (const h of handlers) h.end(err);
     if (destroy) this.transport.destroy();
@@ -172,9 +218,26 @@ export class H2Connection {
     checkFrameSize(type, flags, payload.length);
     switch (type) {
       case Type.DATA: {
+        this.topUp(payload.length);
         const h = this.streams.get(stream);
         if (h) h.data(unpad(payload, flags));
         if (flags & END_STREAM) this.finish(stream);
+        return;
+      }
+      case Type.WINDOW_UPDATE: {
+        if (payload.length !== 4) throw new Error('WINDOW_UPDATE of a wrong size');
+        const inc = payload.readUInt32BE(0) & 0x7fffffff;
+        if (inc === 0) throw new Error('WINDOW_UPDATE of 0');
+        if (stream === 0) {
+          this.sendWindow += inc;
+          if (this.sendWindow > MAX_WINDOW) throw new Error('connection window over 2^31-1');
+        } else {
+          const out = this.outgoing.get(stream);
+          if (!out) return; // a stream already sent in full (or closed)
+          out.window += inc;
+          if (out.window > MAX_WINDOW) throw new Error('stream window over 2^31-1');
+        }
+        this.flush();
         return;
       }
       case Type.HEADERS: {
@@ -192,6 +255,7 @@ export class H2Connection {
       case Type.RST_STREAM: {
         const h = this.streams.get(stream);
         this.streams.delete(stream);
+        this.outgoing.delete(stream);
         this.transport.awaiting?.(this.streams.size > 0);
         const code = payload.readUInt32BE(0);
         h?.end(new H2Error(`stream reset by the server (HTTP/2 error ${code})`, 'reset', code));
@@ -199,11 +263,24 @@ export class H2Connection {
       }
       case Type.SETTINGS:
         if (flags & ACK) return;
+        if (payload.length % 6 !== 0) throw new Error('SETTINGS of a wrong size');
         for (let at = 0; at + 6 <= payload.length; at += 6) {
-          if (payload.readUInt16BE(at) === SETTINGS_MAX_FRAME_SIZE)
-            this.maxFrame = payload.readUInt32BE(at + 2);
+          const id = payload.readUInt16BE(at);
+          const value = payload.readUInt32BE(at + 2);
+          if (id === SETTINGS_MAX_FRAME_SIZE) {
+            if (value < DEFAULT_MAX_FRAME || value > MAX_FRAME_LIMIT)
+              throw new Error(`SETTINGS_MAX_FRAME_SIZE ${value} out of range`);
+            this.maxFrame = value;
+          } else if (id === SETTINGS_INITIAL_WINDOW_SIZE) {
+            if (value > MAX_WINDOW) throw new Error(`SETTINGS_INITIAL_WINDOW_SIZE ${value} over 2^31-1`);
+            // RFC 9113 §6.9.2: the change applies to every open stream's window, and may make it negative.
+            const delta = value - this.peerInitialWindow;
+            this.peerInitialWindow = value;
+            for (const out of this.outgoing.values()) out.window += delta;
+          }
         }
         this.transport.write(frame(Type.SETTINGS, ACK, 0, Buffer.alloc(0)));
+        this.flush();
         return;
       case Type.PING:
         if (!(flags & ACK)) this.transport.write(frame(Type.PING, ACK, 0, payload));
@@ -214,6 +291,7 @@ export class H2Connection {
         for (const [id, h] of this.streams) {
           if (id > last) {
             this.streams.delete(id);
+            this.outgoing.delete(id);
             h.end(refused);
           }
         }
@@ -222,8 +300,18 @@ export class H2Connection {
         return;
       }
       default:
-        return; // WINDOW_UPDATE, PRIORITY and unknown frames need nothing from a client of small replies
+        return; // PRIORITY and unknown frames need nothing from this client
     }
+  }
+
+  /** Keeps our connection receive window open: topped up once half of it has been used. */
+  private topUp(n: number): void {
+    this.received += n;
+    if (this.received < MAX_WINDOW / 2) return;
+    const inc = Buffer.alloc(4);
+    inc.writeUInt32BE(this.received, 0);
+    this.received = 0;
+    this.transport.write(frame(Type.WINDOW_UPDATE, 0, 0, inc));
   }
 
   private headerBlockDone(): void {
@@ -241,6 +329,7 @@ export class H2Connection {
   private finish(stream: number): void {
     const h = this.streams.get(stream);
     this.streams.delete(stream);
+    this.outgoing.delete(stream); // a reply before the whole request: nothing more is sent
     this.transport.awaiting?.(this.streams.size > 0);
     h?.end();
   }

@@ -20,4 +20,10 @@ export {
 export { RpcClient, parseEndpoint, type RpcClientOptions, type CallOptions } from './client.js';
 export { netTransport, type H2Transport, type Target, type TransportEvents } from './transport.js';
 export { GrpcStatus, RpcError, grpcStatusName, type GrpcStatusCode } from './status.js';
-export { DEFAULT_IPAMD_SOCKET, DEFAULT_IPAMD_TCP_ADDRESS } from './endpoints.js';
+export {
+  DEFAULT_IPAMD_SOCKET,
+  DEFAULT_IPAMD_TCP_ADDRESS,
+  ENDPOINT_FORMS,
+  endpointTarget,
+  type EndpointTarget,
+} from './endpoints.js';

@@ -63,8 +63,7 @@ export class ImdsClient {
         });
         if (res.status === 404) return undefined;
         if (res.status === 401) {
-          // A bad or missing token: ask for a new one. Also after a token PUT that timed out (which switched to
-          // IMDSv1): a 401 without a token means IMDSv2 is required, so the next attempt asks again.
+          // A 401 means IMDS requires tokens: if a slow token PUT made us fall back to IMDSv1, try v2 again.
           this.token = undefined;
           this.v1 = false;
           throw new ImdsError(path, 'token rejected (401)');

@@ -1,0 +1,2 @@
+export { maxPodsCommand } from './main.js';
+export { parseMaxPodsArgs, type MaxPodsArgs, MaxPodsUsageError, HELP } from './args.js';

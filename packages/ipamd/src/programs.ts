@@ -1,0 +1,24 @@
+// The programs of the daemon-side multi-call executable (see main.ts), each loaded only when called. Kept apart
+// from main.ts so tests and the image layout can list the names without running the dispatcher.
+export type Main = (argv: string[]) => Promise<number>;
+
+export const programs: Record<string, () => Promise<Main>> = {
+  'aws-k8s-agent': async () => (await import('./agent/main.js')).main,
+  'aws-vpc-cni': async () => (await import('./entrypoint/main.js')).main,
+  'aws-vpc-cni-init': async () => (await import('@vpc-cni/init/cli')).main,
+  'grpc-health-probe': async () => (await import('./probe/main.js')).main,
+  'max-pods-calculator': async () => (await import('./max-pods/main.js')).main,
+  // The network policy agent and its inspection CLI (packages/network-policy-agent).
+  'aws-network-policy-agent': async () => (await import('@vpc-cni/network-policy-agent/agent-main')).main,
+  'aws-eks-na-cli': async () => {
+    const { main } = await import('@vpc-cni/network-policy-agent/cli-main');
+    return (argv) => main(argv, false);
+  },
+  'aws-eks-na-cli-v6': async () => {
+    const { main } = await import('@vpc-cni/network-policy-agent/cli-main');
+    return (argv) => main(argv, true);
+  },
+};
+
+/** The names the executable answers to, in the order `--list-programs` prints them. */
+export const programNames = (): string[] => Object.keys(programs);

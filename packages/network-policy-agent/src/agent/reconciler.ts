@@ -1,0 +1,261 @@
+// The one owner of what each local pod's maps hold. PolicyEndpoint events and CNI calls (EnforceNpToPod,
+// DeletePodNp) come in; for each pod that may have changed it derives the rules of exactly the policies
+// selecting that pod, compiles them and writes them through the datapath contract. Datapath calls are
+// synchronous, so one pod's update never interleaves with another call. Behaviour: package README "Agent".
+import { PodState, type Direction, type NpMapContent, type PolicyDatapath } from '../datapath/contract.js';
+import type { Logger } from '@vpc-cni/shared/logging';
+import type { PolicyEndpoint } from '../k8s/policy-endpoint.js';
+import { catchAll, compileNpMap } from '../policy/compile.js';
+import type { CompileIssue } from '../policy/types.js';
+import { PolicyIndex, type PodRef, podRef } from './policy-index.js';
+import { hostVethName, podKey } from './veth.js';
+
+export type EnforcingMode = 'standard' | 'strict';
+
+export interface ReconcilerOptions {
+  datapath: PolicyDatapath;
+  nodeIp: string;
+  /** The mode ipamd reported at start (used for pods no CNI call told us about). */
+  mode: EnforcingMode;
+  logger: Logger;
+  /** Host veth prefixes to try, in order (the plugin's AWS_VPC_K8S_CNI_VETHPREFIX first, then vlan). */
+  vethPrefixes: readonly string[];
+  vethExists: (name: string) => boolean;
+  /** A compile problem to report (log line + Warning event on the policy's PEs). */
+  onIssue?: (issue: CompileIssue, pod: PodRef) => void;
+  /** A pod's policies were programmed: for the latency metrics. */
+  onProgrammed?: (pod: PodRef, pes: readonly PolicyEndpoint[]) => void;
+  /** Retry delays after a failed pod update. */
+  retryMs?: { first: number; max: number };
+  /** How long a deleted pod is remembered, so a late PE event does not re-create its state. */
+  deletedTtlMs?: number;
+  now?: () => number;
+}
+
+interface LocalPod {
+  name: string;
+  namespace: string;
+  key: string;
+  veths: string[];
+  mode: EnforcingMode;
+  /** Fingerprint of what was last written, to skip identical writes. */
+  written?: string;
+}
+
+export class EnforceError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EnforceError';
+  }
+}
+
+const defaultState = (m: EnforcingMode): PodState =>
+  m === 'strict' ? PodState.DefaultDeny : PodState.DefaultAllow;
+const DIRS: readonly Direction[] = ['ingress', 'egress'];
+
+export class Reconciler {
+  readonly index = new PolicyIndex();
+  private readonly pods = new Map<PodRef, LocalPod>();
+  private readonly deleted = new Map<PodRef, number>();
+  private readonly dirty = new Set<PodRef>();
+  private readonly retries = new Map<PodRef, { delay: number; timer: NodeJS.Timeout }>();
+  private readonly reported = new Set<string>();
+  private flushScheduled = false;
+  private synced = false;
+
+  constructor(private readonly o: ReconcilerOptions) {}
+
+  /** The initial PE list is in: pods can be answered for, and every known local pod is reconciled. */
+  markSynced(): void {
+    this.synced = true;
+    for (const pod of this.pods.keys()) this.dirty.add(pod);
+    for (const pod of this.index.podsOnHost(this.o.nodeIp)) this.dirty.add(pod);
+    this.flush();
+  }
+
+  get isSynced(): boolean {
+    return this.synced;
+  }
+
+  /** Pod keys pinned by an earlier run: adopt them so later events update (not re-create) their maps. */
+  adopt(pods: readonly { name: string; namespace: string; veths: string[] }[]): void {
+    for (const p of pods)
+      this.pods.set(podRef(p.namespace, p.name), {
+        ...p,
+        key: podKey(p.name, p.namespace),
+        mode: this.o.mode,
+      });
+  }
+
+  localPods(): { ref: PodRef; key: string; veths: readonly string[] }[] {
+    return [...this.pods].map(([ref, p]) => ({ ref, key: p.key, veths: p.veths }));
+  }
+
+  peUpserted(pe: PolicyEndpoint): void {
+    this.mark(this.index.upsert(pe));
+  }
+
+  peDeleted(namespace: string, name: string): void {
+    this.mark(this.index.remove(namespace, name));
+  }
+
+  /** CNI ADD: attach the pod's programs and program its maps before answering. Throws EnforceError. */
+  enforce(name: string, namespace: string, mode: EnforcingMode, interfaceCount: number): void {
+    if (!this.synced)
+      throw new EnforceError('PolicyEndpoints not listed yet (agent starting); the runtime retries the ADD');
+    const ref = podRef(namespace, name);
+    this.deleted.delete(ref);
+    const veths = this.findVeths(namespace, name, Math.max(1, interfaceCount));
+    const selected = this.index.podPolicy(ref) !== undefined;
+    // A pod already selected starts closed and opens only to its rules; else the mode's default.
+    const np = selected ? PodState.DefaultDeny : defaultState(mode);
+    const pod: LocalPod = { name, namespace, key: podKey(name, namespace), veths, mode };
+    this.o.datapath.attach(pod.key, veths, { np, cp: PodState.DefaultAllow });
+    this.pods.set(ref, pod);
+    this.dirty.delete(ref);
+    this.apply(ref, pod);
+  }
+
+  /** CNI DEL: forget the pod and unpin its programs and maps. */
+  deletePod(name: string, namespace: string): void {
+    const ref = podRef(namespace, name);
+    const pod = this.pods.get(ref);
+    this.deleted.set(ref, (this.o.now ?? Date.now)() + (this.o.deletedTtlMs ?? 300_000));
+    this.cancelRetry(ref);
+    this.dirty.delete(ref);
+    if (!pod) return;
+    this.o.datapath.remove(pod.key);
+    const ip = this.index.placement(ref)?.podIP;
+    if (ip) this.o.datapath.flushConntrack(ip);
+    this.pods.delete(ref);
+  }
+
+  /** Applies every pending pod update now (tests; the event path schedules this itself). */
+  flush(): void {
+    this.flushScheduled = false;
+    if (!this.synced) return;
+    const now = (this.o.now ?? Date.now)();
+    for (const [ref, until] of this.deleted) if (until <= now) this.deleted.delete(ref);
+    const pending = [...this.dirty].sort();
+    this.dirty.clear();
+    for (const ref of pending) {
+      try {
+        this.reconcilePod(ref);
+        this.cancelRetry(ref);
+      } catch (err) {
+        this.o.logger.error({ err, pod: ref }, 'programming the pod’s policy maps failed; retrying');
+        this.scheduleRetry(ref);
+      }
+    }
+  }
+
+  private mark(pods: Iterable<PodRef>): void {
+    for (const p of pods) this.dirty.add(p);
+    if (!this.flushScheduled && this.synced) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private reconcilePod(ref: PodRef): void {
+    if (this.deleted.has(ref)) return;
+    let pod = this.pods.get(ref);
+    if (!pod) {
+      const placement = this.index.placement(ref);
+      if (placement?.hostIP !== this.o.nodeIp) return;
+      // A local pod the agent has not attached (created before the agent ran): attach if its veth is there;
+      // else the CNI ADD still to come does it.
+      const [namespace, name] = ref.split('/') as [string, string];
+      let veths: string[];
+      try {
+        veths = this.findVeths(namespace, name, 1);
+      } catch {
+        this.o.logger.debug({ pod: ref }, 'local pod has no host veth yet; its CNI ADD will program it');
+        return;
+      }
+      pod = { name, namespace, key: podKey(name, namespace), veths, mode: this.o.mode };
+      this.o.datapath.attach(pod.key, veths, { np: PodState.DefaultDeny, cp: PodState.DefaultAllow });
+      this.pods.set(ref, pod);
+    }
+    this.apply(ref, pod);
+  }
+
+  /** Writes the pod's maps and state: maps before a move to POLICIES_APPLIED, after a move away from it. */
+  private apply(ref: PodRef, pod: LocalPod): void {
+    const policy = this.index.podPolicy(ref);
+    const content = new Map<Direction, NpMapContent>();
+    for (const d of DIRS) {
+      const dp = policy?.[d];
+      const rules = !dp ? [] : dp.isolated ? dp.rules : [catchAll(this.o.datapath.family)];
+      const r = compileNpMap(rules, { family: this.o.datapath.family, nodeIp: this.o.nodeIp });
+      for (const issue of r.issues) this.report(issue, ref);
+      content.set(d, r.content);
+    }
+    const state = policy ? PodState.PoliciesApplied : defaultState(pod.mode);
+    const fingerprint = JSON.stringify([state, ...DIRS.map((d) => [...(content.get(d) ?? [])])]);
+    const dp = this.o.datapath;
+    const writeMaps = () => {
+      for (const d of DIRS) dp.writePolicy(pod.key, d, content.get(d) ?? new Map());
+    };
+    const writeState = () => {
+      for (const d of DIRS) {
+        dp.setState(pod.key, d, 'np', state);
+        dp.setState(pod.key, d, 'cp', PodState.DefaultAllow, { ifAbsent: true });
+      }
+    };
+    if (pod.written !== fingerprint) {
+      pod.written = undefined;
+      if (state === PodState.PoliciesApplied) {
+        writeMaps();
+        writeState();
+      } else {
+        writeState();
+        writeMaps();
+      }
+      pod.written = fingerprint;
+    }
+    if (policy)
+      this.o.onProgrammed?.(
+        ref,
+        this.index.policiesOf(ref).flatMap((p) => this.index.pesOf(p)),
+      );
+  }
+
+  private findVeths(namespace: string, name: string, count: number): string[] {
+    const out: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const tried = this.o.vethPrefixes.map((p) => hostVethName(p, namespace, name, i));
+      const found = tried.find((n) => this.o.vethExists(n));
+      if (!found)
+        throw new EnforceError(
+          `host veth of pod ${namespace}/${name} (interface ${i}) not found: tried ${tried.join(', ')}; ` +
+            'is AWS_VPC_K8S_CNI_VETHPREFIX the same for the plugin and the agent?',
+        );
+      out.push(found);
+    }
+    return out;
+  }
+
+  private report(issue: CompileIssue, pod: PodRef): void {
+    const id = JSON.stringify(issue);
+    if (this.reported.has(id)) return;
+    this.reported.add(id);
+    this.o.onIssue?.(issue, pod);
+  }
+
+  private scheduleRetry(ref: PodRef): void {
+    const prev = this.retries.get(ref);
+    const first = this.o.retryMs?.first ?? 1_000;
+    const delay = prev ? Math.min(prev.delay * 2, this.o.retryMs?.max ?? 30_000) : first;
+    if (prev) clearTimeout(prev.timer);
+    const timer = setTimeout(() => this.mark([ref]), delay);
+    timer.unref();
+    this.retries.set(ref, { delay, timer });
+  }
+
+  private cancelRetry(ref: PodRef): void {
+    const r = this.retries.get(ref);
+    if (r) clearTimeout(r.timer);
+    this.retries.delete(ref);
+  }
+}

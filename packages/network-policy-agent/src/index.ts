@@ -1,0 +1,1 @@
+export * from './datapath/contract.js';

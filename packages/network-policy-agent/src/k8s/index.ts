@@ -1,0 +1,14 @@
+// Kubernetes edges of the agent: the PolicyEndpoint model and watch, Warning events, the client.
+export { agentKube, type AgentKube } from './client.js';
+export { PolicyEndpointSource, type PeSink } from './pe-source.js';
+export { kubeEventRecorder, type EventRecorder } from './events.js';
+export {
+  parsePolicyEndpoint,
+  type PolicyEndpoint,
+  type EndpointInfo,
+  type PodEndpoint,
+  PE_GROUP,
+  PE_PLURAL,
+  PE_VERSION,
+  CHANGE_TIME_ANNOTATION,
+} from './policy-endpoint.js';

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# `pnpm image`: builds the vpc-cni-ts image into dist/image/vpc-cni-ts.oci.tar (see docs/image.md).
+# No registry here: the Debian base is made locally with debootstrap (cached between runs outside the work tree,
+# in $VPC_CNI_IMAGE_CACHE, default /var/cache/vpc-cni-ts/image) and imported into buildah's storage under the
+# BASE_IMAGE name; buildah (daemonless) builds the Dockerfile with layer caching and writes an OCI archive.
+# Needs root. Installs buildah and debootstrap on first use (only this command needs them, so the test setup
+# and CI do not carry them).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUITE=bookworm
+CACHE=${VPC_CNI_IMAGE_CACHE:-/var/cache/vpc-cni-ts/image}
+VERSION=$(node -p "require('./package.json').version")
+IMAGE=localhost/vpc-cni-ts:$VERSION
+OUT=dist/image/vpc-cni-ts.oci.tar
+say() { echo "image: $*" >&2; }
+
+if [ "$(id -u)" != 0 ]; then
+  say "needs root (debootstrap and buildah)"
+  exit 1
+fi
+
+# Tools: Debian packages listed in scripts/image/apt.txt, installed here rather than by bootstrap.
+mapfile -t tools < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' scripts/image/apt.txt | grep -v '^$')
+missing=()
+for p in "${tools[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The Debian mirror this machine's apt uses (the only package source reachable here); DEBIAN_MIRROR overrides.
+mirror=${DEBIAN_MIRROR:-}
+if [ -z "$mirror" ]; then
+  mirror=$(grep -h -E '^(URIs:|deb )' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null \
+    | grep -v -- '-security' | head -1 | sed -E 's/^URIs:[[:space:]]*//; s/^deb[[:space:]]+(\[[^]]*\][[:space:]]+)?//; s/[[:space:]].*$//' || true)
+fi
+[ -n "$mirror" ] || { say "no Debian mirror found in /etc/apt; set DEBIAN_MIRROR"; exit 1; }
+
+# ---- the base: a minimal bookworm, keyed by what makes it -------------------------------------------------------
+base_recipe="suite=$SUITE variant=minbase mirror=$mirror trim=1"
+base_key=$(printf '%s' "$base_recipe" | sha256sum | cut -c1-12)
+BASE_IMAGE=localhost/vpc-cni-ts-base:$SUITE-$base_key
+base_tar=$CACHE/base-$SUITE-$base_key.tar
+mkdir -p "$CACHE"
+t0=$(date +%s)
+if buildah inspect --type image "$BASE_IMAGE" >/dev/null 2>&1; then
+  say "base $BASE_IMAGE: cached"
+else
+  if [ ! -f "$base_tar" ]; then
+    say "base: debootstrap --variant=minbase $SUITE from $mirror (first run only)"
+    root=$(mktemp -d "$CACHE/rootfs.XXXXXX")
+    trap 'rm -rf "$root"' EXIT
+    debootstrap --variant=minbase "$SUITE" "$root" "$mirror" >"$CACHE/debootstrap.log" 2>&1 \
+      || { say "debootstrap failed; see $CACHE/debootstrap.log"; exit 1; }
+    # What an image never uses: package caches and lists, docs, man pages, locales.
+    rm -rf "$root"/var/cache/apt/* "$root"/var/lib/apt/lists/* "$root"/usr/share/doc/* "$root"/usr/share/man/* \
+      "$root"/usr/share/info/* "$root"/usr/share/locale/* "$root"/var/log/* "$root"/tmp/*
+    # apt in the image: the same mirror, no recommends, nothing kept.
+    printf 'deb %s %s main\n' "$mirror" "$SUITE" >"$root/etc/apt/sources.list"
+    printf 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n' >"$root/etc/apt/apt.conf.d/90vpc-cni"
+    tar --numeric-owner --xattrs -C "$root" -cf "$base_tar.tmp" .
+    mv "$base_tar.tmp" "$base_tar"
+    rm -rf "$root"
+    trap - EXIT
+  fi
+  say "base: importing $base_tar as $BASE_IMAGE"
+  ctr=$(buildah from scratch)
+  buildah add --quiet "$ctr" "$base_tar" / >/dev/null
+  buildah config --cmd /bin/bash --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$ctr"
+  buildah commit --quiet --rm "$ctr" "$BASE_IMAGE" >/dev/null
+fi
+t1=$(date +%s)
+
+for f in dist/bin/aws-cni dist/bin/aws-k8s-agent; do
+  [ -x "$f" ] || { say "$f is missing: run pnpm build first"; exit 1; }
+done
+
+# ---- the image ---------------------------------------------------------------------------------------------------
+# The context is the repository, less what the Dockerfile does not read (.containerignore).
+say "building $IMAGE (BASE_IMAGE=$BASE_IMAGE)"
+buildah build --quiet --layers --network host --isolation chroot \
+  --build-arg "BASE_IMAGE=$BASE_IMAGE" -t "$IMAGE" -f Dockerfile . >"$CACHE/build.log" 2>&1 \
+  || { cat "$CACHE/build.log" >&2; say "buildah build failed"; exit 1; }
+t2=$(date +%s)
+# Smoke check of the result: the programs answer on the image's own userland.
+ctr=$(buildah from --quiet "$IMAGE")
+check() { buildah run --isolation chroot "$ctr" -- "$@" 2>&1; }
+pods=$(check /app/max-pods-calculator --instance-type m5.large --cni-version 1.19.0)
+ipt=$(check iptables-legacy --version)
+cni=$(check env CNI_COMMAND=VERSION /app/aws-cni)
+buildah rm "$ctr" >/dev/null
+[ "$pods" = 29 ] || { say "smoke check: max-pods-calculator answered '$pods', expected 29"; exit 1; }
+case "$ipt" in *legacy*) ;; *) say "smoke check: iptables-legacy --version answered '$ipt'"; exit 1 ;; esac
+case "$cni" in *supportedVersions*) ;; *) say "smoke check: aws-cni VERSION answered '$cni'"; exit 1 ;; esac
+say "smoke check: max-pods-calculator, iptables-legacy, aws-cni VERSION answer in the image"
+
+mkdir -p dist/image
+# The archive is rewritten (gzip of every layer, about a minute here) only when the image changed.
+id=$(buildah inspect --type image --format '{{.FromImageID}}' "$IMAGE")
+if [ -f "$OUT" ] && [ "$(cat "$OUT.id" 2>/dev/null)" = "$id" ]; then
+  say "$OUT already holds image $id"
+else
+  rm -f "$OUT" "$OUT.id"
+  buildah push --quiet "$IMAGE" "oci-archive:$OUT:$IMAGE" >/dev/null
+  echo "$id" >"$OUT.id"
+fi
+t3=$(date +%s)
+unpacked=$(buildah images --format '{{.Size}}' "$IMAGE")
+archive_mib=$(( ($(stat -c %s "$OUT") + 524288) / 1048576 ))
+say "wrote $OUT: ${archive_mib} MiB compressed, $unpacked unpacked; base $((t1 - t0)) s, build $((t2 - t1)) s, archive $((t3 - t2)) s"
+echo "{\"image\":\"$IMAGE\",\"archive\":\"$OUT\",\"archive_mib\":$archive_mib,\"unpacked\":\"$unpacked\",\"base_s\":$((t1 - t0)),\"build_s\":$((t2 - t1)),\"archive_s\":$((t3 - t2))}"
