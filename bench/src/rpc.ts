@@ -1,10 +1,30 @@
-// `pnpm bench rpc`: 64 concurrent gRPC clients doing 10,000 AddNetwork+DelNetwork pairs against the real
-// aws-k8s-agent (warm pool, real fsync of every checkpoint write). Last line:
-// {"add_p50_ms","add_p99_ms","del_p50_ms","del_p99_ms","ops_per_s","littles_law_mean_ms","solo_add_p50_ms",
-// "solo_add_p99_ms"}
-// (solo_*: one client alone, 1,000 pairs, before the concurrent run).
+// `pnpm bench rpc`: AddNetwork+DelNetwork pairs against the real aws-k8s-agent (warm pool, real fsync of every
+// checkpoint write), measured three ways:
+//  - open loop at fixed rates (100, 1,000, 5,000 pairs/s), what a node sees: pairs start on a schedule whatever
+//    the replies do (a timer tick about every millisecond starts every pair due), up to 200 pairs in flight; a
+//    pair held back by that cap counts its latency from when it was first due, so queueing is not hidden.
+//    p50/p99 over every call (Add and Del) per rate; "late" counts pairs the generator started > 2 ms late;
+//  - saturation: 64 clients always in flight (closed loop), pairs per second;
+//  - one client alone (solo_*), before the rest.
+//  - the baseline: one durable write (temp file, fsync, rename, fsync of the directory) in the same directory,
+//    the floor of any call that changes the checkpoint (durable_write_*).
+// Last line: {"p50_ms_at_100","p99_ms_at_100",...,"p99_ms_at_5000","saturation_pairs_per_s",
+// "durable_write_p50_ms","durable_write_p99_ms","add_p50_ms",
+// "add_p99_ms","del_p50_ms","del_p99_ms","ops_per_s","littles_law_mean_ms","solo_add_p50_ms","solo_add_p99_ms"}
+// (add_*/del_*/ops_per_s/littles_law_mean_ms: the saturation run). BENCH_PAIRS sets its size (10,000),
+// BENCH_RATE_SECONDS the length of each open-loop rate (3).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CNIBackend, Health, RpcClient, ServingStatus } from '@vpc-cni/shared/rpc';
@@ -12,6 +32,12 @@ import { CNIBackend, Health, RpcClient, ServingStatus } from '@vpc-cni/shared/rp
 const ROOT = resolve(import.meta.dirname, '../..');
 const PAIRS = Number(process.env['BENCH_PAIRS'] ?? 10_000);
 const CLIENTS = 64;
+const RATES = [100, 1_000, 5_000];
+const RATE_SECONDS = Number(process.env['BENCH_RATE_SECONDS'] ?? 3);
+/** Connections the open-loop calls are spread over (each CNI call is its own process and connection). */
+const OPEN_CONNECTIONS = 16;
+/** Pairs in flight at most (the pool has 250 addresses); a pair due beyond it waits, and that wait counts. */
+const MAX_IN_FLIGHT = 200;
 const POOL = Array.from({ length: 250 }, (_, i) => `10.0.${1 + (i >> 8)}.${i & 255}`);
 const dir = mkdtempSync(join(tmpdir(), 'vct-bench-rpc-'));
 const socket = join(dir, 'ipamd.sock');
@@ -48,6 +74,79 @@ const pct = (xs: number[], p: number): number => {
   return Number((s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN).toFixed(3));
 };
 
+/**
+ * Starts `rate` pairs per second for `seconds`, on schedule: a timer wakes about every millisecond and starts
+ * every pair already due. Returns p50/p99 over all calls: an Add from when it was sent (or first held back by the
+ * in-flight cap), a Del from its Add's reply.
+ */
+async function openLoop(rate: number, seconds: number) {
+  const clients = Array.from(
+    { length: OPEN_CONNECTIONS },
+    () => new RpcClient({ endpoint: `unix://${socket}`, deadlineMs: 10_000 }),
+  );
+  const total = Math.round(rate * seconds);
+  const lat: number[] = [];
+  let inFlight = 0;
+  let late = 0;
+  let started = 0;
+  const running: Promise<void>[] = [];
+  const pair = async (n: number, due: number): Promise<void> => {
+    const c = clients[n % clients.length] as RpcClient;
+    const id = `open-${rate}-${n}`;
+    await c.call(CNIBackend.AddNetwork, req(id));
+    const t = performance.now();
+    lat.push(t - due);
+    await c.call(CNIBackend.DelNetwork, { ...req(id), Reason: 'PodDeleted', K8S_POD_UID: '' });
+    lat.push(performance.now() - t);
+  };
+  const t0 = performance.now() + 5;
+  /** When the next pair was first due but held back by MAX_IN_FLIGHT: its latency counts from then. */
+  let heldSince: number | undefined;
+  while (started < total) {
+    const now = performance.now();
+    while (started < total && t0 + (started * 1000) / rate <= now) {
+      if (inFlight >= MAX_IN_FLIGHT) {
+        heldSince ??= now;
+        break;
+      }
+      const due = heldSince ?? now;
+      heldSince = undefined;
+      if (now - (t0 + (started * 1000) / rate) > 2) late++;
+      inFlight++;
+      running.push(pair(started, due).finally(() => void inFlight--));
+      started++;
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await Promise.all(running);
+  for (const c of clients) c.close();
+  return { p50: pct(lat, 50), p99: pct(lat, 99), calls: lat.length, late };
+}
+
+/**
+ * The baseline: one durable write as the checkpoint does it (temp file, write, fsync, rename, fsync of the
+ * directory), in the same directory, 200 times. No call that changes the checkpoint can answer faster.
+ */
+function durableWrites(): { p50: number; p99: number } {
+  const d = join(dir, 'baseline');
+  mkdirSync(d);
+  const text = JSON.stringify(POOL.map((ip) => ({ ip, containerID: 'x'.repeat(64) })));
+  const ts: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const t = performance.now();
+    const fd = openSync(join(d, 'tmp'), 'w', 0o600);
+    writeSync(fd, text);
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(join(d, 'tmp'), join(d, 'ckpt'));
+    const dfd = openSync(d, 'r');
+    fsyncSync(dfd);
+    closeSync(dfd);
+    ts.push(performance.now() - t);
+  }
+  return { p50: pct(ts, 50), p99: pct(ts, 99) };
+}
+
 try {
   for (let i = 0; ; i++) {
     const c = new RpcClient({ endpoint: `unix://${socket}`, deadlineMs: 500 });
@@ -75,6 +174,9 @@ try {
     }
     c.close();
   }
+  const write = durableWrites();
+  const open: Record<number, { p50: number; p99: number; calls: number; late: number }> = {};
+  for (const rate of RATES) open[rate] = await openLoop(rate, RATE_SECONDS);
   const adds: number[] = [];
   const dels: number[] = [];
   let next = 0;
@@ -103,8 +205,24 @@ try {
     `cpu: agent ${agentCpu.toFixed(2)} s, clients ${((own.user + own.system) / 1e6).toFixed(2)} s, wall ${secs.toFixed(2)} s`,
   );
   console.log(`rpc: ${PAIRS} add+del pairs from ${CLIENTS} clients in ${secs.toFixed(2)} s`);
+  for (const rate of RATES) {
+    const o = open[rate];
+    if (o)
+      console.log(
+        `open loop ${rate} pairs/s: ${o.calls} calls, p50 ${o.p50} ms, p99 ${o.p99} ms, ${o.late} pairs started late`,
+      );
+  }
   console.log(
     JSON.stringify({
+      ...Object.fromEntries(
+        RATES.flatMap((r) => [
+          [`p50_ms_at_${r}`, open[r]?.p50],
+          [`p99_ms_at_${r}`, open[r]?.p99],
+        ]),
+      ),
+      saturation_pairs_per_s: Math.round(PAIRS / secs),
+      durable_write_p50_ms: write.p50,
+      durable_write_p99_ms: write.p99,
       add_p50_ms: pct(adds, 50),
       add_p99_ms: pct(adds, 99),
       del_p50_ms: pct(dels, 50),

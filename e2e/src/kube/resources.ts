@@ -31,7 +31,7 @@ export const RESOURCES: ResourceDef[] = [
     kind: 'ENIConfig',
     namespaced: false,
   },
-  // CNINode: the spec names vpcresources.k8s.aws, the issue networking.k8s.aws; both are served.
+  // CNINode: upstream's group is vpcresources.k8s.aws; an issue named networking.k8s.aws; both are served.
   {
     group: 'vpcresources.k8s.aws',
     version: 'v1alpha1',

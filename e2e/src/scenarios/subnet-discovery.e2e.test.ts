@@ -1,8 +1,8 @@
-// Enhanced subnet discovery through containerd (issue 10): the node's subnet is a tiny /27 of a /24 VPC CIDR (27
-// usable addresses), far too small for 50 pods; ipamd finds the subnet of its AZ tagged kubernetes.io/role/cni=1
-// in the VPC's secondary CIDR and creates its further ENIs there (the subnet with the most free addresses wins,
-// as the spec says), so every pod gets an address. A bigger subnet tagged =0 is never used, nor one in another
-// AZ. Pods in the two subnets reach each other.
+// Enhanced subnet discovery through containerd (issue 10): the node's subnet is a tiny /27 of a /24 VPC CIDR
+// (27 usable addresses), far too small for 50 pods; ipamd finds the subnet of its AZ tagged
+// kubernetes.io/role/cni=1 in the VPC's secondary CIDR and creates its further ENIs there (the subnet with
+// the most free addresses wins, as docs/architecture.md#subnet-discovery says), so every pod gets an address.
+// A bigger subnet tagged =0 is never used, nor one in another AZ. Pods in the two subnets reach each other.
 import { afterAll, describe, expect, it } from 'vitest';
 import { cidrContains, parseCidr } from '@vpc-cni/shared/ipmath';
 import { type CriPod, createPod, podCanPing } from '../demo/cri-pods.js';

@@ -1,4 +1,5 @@
-// IMDS: v2 tokens, every path ipamd reads (spec §3.3), and propagation lag on the simulator clock.
+// IMDS: v2 tokens, every path ipamd reads (docs/architecture.md#imds), and propagation lag on the simulator
+// clock.
 import { MetadataService } from '@aws-sdk/ec2-metadata-service';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assignIpv4 } from './ops-eni.js';

@@ -54,7 +54,10 @@ export function policyClient(endpoint = NPA_ENDPOINT): PolicyClient {
   };
 }
 
-/** Locally administered unicast MAC (§3.3), from /dev/urandom (node:crypto would add ~3 ms to every start). */
+/**
+ * Locally administered unicast MAC (docs/architecture.md#pod-wiring), from /dev/urandom (node:crypto would
+ * add ~3 ms to every start).
+ */
 export function randomMac(): string {
   const b = Buffer.alloc(6);
   const fd = openSync('/dev/urandom', 'r');

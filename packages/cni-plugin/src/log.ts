@@ -3,6 +3,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { LogFn, Logger } from '@vpc-cni/shared/logging';
+import { serializeError } from '@vpc-cni/shared/logging/serialize-error';
 import type { LogLevel } from './cni/netconf.js';
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, fatal: 50 };
@@ -37,7 +38,8 @@ export function createFileLogger(
     ((a: string | Record<string, unknown>, b?: string) => {
       if (RANK[lvl] < RANK[level]) return;
       const fields: Record<string, unknown> = typeof a === 'string' ? { msg: a } : { ...a, msg: b ?? '' };
-      // Errors carry their text in non-enumerable fields that JSON.stringify drops.
+      if ('err' in fields) fields['err'] = serializeError(fields['err']); // as ipamd's pino logger writes it
+      // Other errors carry their text in non-enumerable fields that JSON.stringify drops.
       for (const [k, v] of Object.entries(fields)) if (v instanceof Error) fields[k] = v.message;
       write(`${JSON.stringify({ level: lvl, ts: new Date().toISOString(), ...bindings, ...fields })}\n`);
     }) as LogFn;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { containerIfName, dummyIfName, hostVethName, podHash, vlanLinkName } from '../src/names.js';
 
-describe('derived names (spec §3 vectors)', () => {
+describe('derived names (upstream vectors; docs/architecture.md#pod-wiring)', () => {
   it('host veth names match upstream', () => {
     expect(hostVethName('eni', 'kube-system', 'coredns-57ff979f67-qqbdh')).toBe('enib5faff8a083');
     expect(hostVethName('vlan', 'kube-system', 'coredns-57ff979f67-qqbdh')).toBe('vlanb5faff8a083');

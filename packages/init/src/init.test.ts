@@ -18,7 +18,7 @@ const tmp = () => {
 };
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-describe('sysctl plan (spec §7.3)', () => {
+describe('sysctl plan (docs/architecture.md#node-sysctls)', () => {
   const base = { primaryIf: 'ens5', disableTcpEarlyDemux: false, enableIPv6: false, enableV6Egress: false };
   it('IPv4 node: loose rp_filter on the primary interface and early demux on', () => {
     expect(sysctlPlan(base)).toEqual([

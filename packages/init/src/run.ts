@@ -1,6 +1,6 @@
-// aws-vpc-cni-init, step by step (spec §7.3): install the CNI executables, find the primary interface by the
-// MAC IMDS reports, set the node sysctls, make sure bpffs is mounted. Every step says what it did; the first
-// failure stops the run with a message naming the cause.
+// aws-vpc-cni-init, step by step (docs/architecture.md#node-bootstrap): install the CNI executables, find the
+// primary interface by the MAC IMDS reports, set the node sysctls, make sure bpffs is mounted. Every step
+// says what it did; the first failure stops the run with a message naming the cause.
 import { dirname } from 'node:path';
 import { loadInitConfig, type InitConfig } from '@vpc-cni/shared/config';
 import { Netlink } from '@vpc-cni/shared/netlink';

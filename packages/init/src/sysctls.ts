@@ -1,4 +1,5 @@
-// The node sysctls init owns (spec §6.8 / §7.3), as a pure plan, then applied in the current netns.
+// The node sysctls init owns (docs/architecture.md#node-sysctls), as a pure plan, then applied in the current
+// netns.
 import { sysctlGet, sysctlSet } from '@vpc-cni/shared/netlink';
 
 export interface SysctlStep {

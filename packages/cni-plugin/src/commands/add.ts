@@ -1,4 +1,5 @@
-// ADD: ask ipamd for an address, wire the pod per the plan, roll everything back on failure (spec §2.5).
+// ADD: ask ipamd for an address, wire the pod per the plan, roll everything back on failure
+// (docs/architecture.md#one-pod-add).
 import type { AddNetworkReply } from '@vpc-cni/shared/rpc';
 import { CniCode, CniError, asCniError } from '../cni/errors.js';
 import type { CniEnv } from '../cni/env.js';
@@ -96,11 +97,11 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<st
       try {
         await ipam.delNetwork({ ...identity, Reason: 'SetupNSFailed', K8S_POD_UID: '' }, DEL_DEADLINE_MS);
       } catch (e) {
-        log.error({ err: String(e) }, `could not release the address after ${why}`);
+        log.error({ err: e }, `could not release the address after ${why}`);
       }
     };
     const failed = async (e: unknown): Promise<never> => {
-      log.error({ err: String(e), applied: applied.length }, 'wiring failed, rolling back');
+      log.error({ err: e, applied: applied.length }, 'wiring failed, rolling back');
       await undo();
       await release('a failed setup');
       throw asCniError(e, 'add command: failed to setup network');
@@ -157,7 +158,7 @@ async function rollback(exec: OpExecutor, applied: Op[], netns: string, deps: De
     try {
       await exec.apply(op, netns);
     } catch (e) {
-      deps.logger.error({ op, err: String(e) }, 'rollback step failed');
+      deps.logger.error({ op, err: e }, 'rollback step failed');
     }
   }
 }

@@ -1,4 +1,5 @@
-// DEL: idempotent teardown that never blocks pod deletion on something already gone (spec §2.6).
+// DEL: idempotent teardown that never blocks pod deletion on something already gone
+// (docs/architecture.md#one-pod-del).
 import type { DelNetworkReply } from '@vpc-cni/shared/rpc';
 import { CniCode, CniError, asCniError } from '../cni/errors.js';
 import type { CniEnv, K8sArgs } from '../cni/env.js';
@@ -43,7 +44,10 @@ function ipsOf(ix: PrevIndex, ifName: string): string[] {
   return idx === undefined ? [] : (ix.ipsByIface.get(idx) ?? []);
 }
 
-/** Branch shortcut (§2.6 step 2): returns the teardown ops, [] to do nothing, or undefined to go on to ipamd. */
+/**
+ * Branch shortcut (docs/architecture.md#one-pod-del, step 1): returns the teardown ops, [] to do nothing, or
+ * undefined to go on to ipamd.
+ */
 export function branchFromPrev(prev: CniResult | undefined, env: CniEnv, k8s: K8sArgs): Op[] | undefined {
   if (!prev) return undefined;
   const dummy = prev.interfaces.find((i) => i.name === dummyIfName(k8s.K8S_POD_NAMESPACE, k8s.K8S_POD_NAME));
@@ -273,7 +277,7 @@ export async function cmdDel(env: CniEnv, conf: NetConf, deps: Deps): Promise<vo
     try {
       await np.deletePod(k8s.K8S_POD_NAME, k8s.K8S_POD_NAMESPACE);
     } catch (e) {
-      log.warn({ err: String(e) }, 'network policy agent unreachable on DEL; continuing');
+      log.warn({ err: e }, 'network policy agent unreachable on DEL; continuing');
     } finally {
       np.close();
     }

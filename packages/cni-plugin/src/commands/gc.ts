@@ -65,7 +65,7 @@ export async function cmdGc(conf: NetConf, deps: Deps): Promise<void> {
   } catch (e) {
     if (e instanceof RpcError && e.code === GrpcStatus.UNIMPLEMENTED) {
       // An upstream ipamd has no GC service: nothing we can collect, and not the runtime's problem.
-      deps.logger.warn({ err: e.message }, 'GC: ipamd does not implement garbage collection; skipped');
+      deps.logger.warn({ err: e }, 'GC: ipamd does not implement garbage collection; skipped');
       return;
     }
     throw rpcFailure(e, 'gc command', conf.ipamdEndpoint);

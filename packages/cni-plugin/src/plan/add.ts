@@ -1,4 +1,5 @@
-// ADD: the pure wiring plan and CNI result for an ipamd AddNetworkReply (spec §2.5, §4.1–§4.4).
+// ADD: the pure wiring plan and CNI result for an ipamd AddNetworkReply (docs/architecture.md#one-pod-add,
+// #pod-wiring, #branch-eni-pods).
 import type { AddNetworkReply } from '@vpc-cni/shared/rpc';
 import { CniCode, CniError } from '../cni/errors.js';
 import type { CniResult, ResultInterface, ResultIp } from '../cni/result.js';
@@ -49,7 +50,10 @@ function gatewayFor(family: 4 | 6, index: number): string {
   return family === 4 ? `169.254.1.${index + 1}` : `fe80::${(index + 1).toString(16)}`;
 }
 
-/** The veth pair, up, before any address: the part of §4.1 that does not depend on ipamd's reply. */
+/**
+ * The veth pair, up, before any address: the part of docs/architecture.md#pod-wiring that does not depend on
+ * ipamd's reply.
+ */
 function linkOps(hostIf: string, contIf: string, mac: string, mtu: number): Op[] {
   const hostV6 = (k: string, v: string): Op => ({
     op: 'sysctl',
@@ -88,7 +92,7 @@ export function prewireOps(input: PrewireInput): Op[] {
   return linkOps(hostIf, containerIfName(input.ifName, 0), input.hostMac, input.mtu);
 }
 
-/** Veth creation and pod-side wiring for attachment i (§4.1). */
+/** Veth creation and pod-side wiring for attachment i (docs/architecture.md#pod-wiring). */
 function vethOps(a: Attachment, mac: string, mtu: number): Op[] {
   const gw = gatewayFor(a.family, a.index);
   const podTable = a.index === 0 ? MAIN_TABLE : a.index;
@@ -128,7 +132,10 @@ function vethOps(a: Attachment, mac: string, mtu: number): Op[] {
   return ops;
 }
 
-/** Host side of an ordinary pod (§4.2), also used by standard-mode branch pods with their table. */
+/**
+ * Host side of an ordinary pod (docs/architecture.md#pod-wiring), also used by standard-mode branch pods with
+ * their table.
+ */
 export function hostRouteOps(ip: string, hostIf: string, table: number): Op[] {
   const family = familyOf(ip);
   const cidr = hostCidr(ip);

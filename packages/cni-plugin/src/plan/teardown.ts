@@ -1,10 +1,12 @@
-// DEL teardown plans (spec §4.4, §4.5) and the rollback of a partially applied ADD plan.
+// DEL teardown plans (docs/architecture.md#one-pod-del, #branch-eni-pods) and the rollback of a partially
+// applied ADD plan.
 import { vlanLinkName } from '../names.js';
 import { BRANCH_TABLE_BASE } from './add.js';
 import { familyOf, hostCidr, MAIN_TABLE, normaliseTable, type Op } from './ops.js';
 
 /**
- * Ordinary teardown of one pod IP (§4.5): the prio-512/1536 rules and the main-table route (only the route via
+ * Ordinary teardown of one pod IP (docs/architecture.md#one-pod-del): the prio-512/1536 rules and the
+ * main-table route (only the route via
  * `dev` when given, so a route another container now owns is never removed).
  */
 export function ordinaryTeardown(ip: string, table: number, dev?: string): Op[] {
@@ -18,7 +20,10 @@ export function ordinaryTeardown(ip: string, table: number, dev?: string): Op[] 
   return ops;
 }
 
-/** Branch-pod teardown, independent of the mode the pod was set up with (§4.4). */
+/**
+ * Branch-pod teardown, independent of the mode the pod was set up with
+ * (docs/architecture.md#branch-eni-pods).
+ */
 export function branchTeardown(ip: string, vlanId: number): Op[] {
   const table = BRANCH_TABLE_BASE + vlanId;
   return [

@@ -133,7 +133,8 @@ async function start(
 
   // Pool gauges are computed on scrape, not per request (they walk every CIDR).
   const refresh = () => metrics.refresh(ds);
-  // Security groups for pods: branch-ENI pods are answered from their annotation (spec §7).
+  // Security groups for pods: branch-ENI pods are answered from their annotation
+  // (docs/architecture.md#security-groups-for-pods).
   const podEni = cfg.ENABLE_POD_ENI
     ? await (
         await import('./pod-eni.js')
@@ -167,7 +168,8 @@ async function start(
     version: VERSION,
     addWaitMs: cfg.VPC_CNI_ADD_WAIT_SECONDS * 1000,
     networkPolicyMode: env['NETWORK_POLICY_ENFORCING_MODE'] ?? '',
-    // The VPC CIDRs, plus the SNAT exclusions when ipamd does SNAT (spec §1.4 C).
+    // The VPC CIDRs, plus the SNAT exclusions when ipamd does SNAT
+    // (docs/architecture.md#addnetwork-and-delnetwork).
     vpcCidrs: () => ({
       v4: [...vpcV4, ...(cfg.AWS_VPC_K8S_CNI_EXTERNALSNAT ? [] : cfg.AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS)],
       v6: primary?.vpcV6 ?? [],
@@ -261,7 +263,8 @@ async function start(
     { success: 'true', with_api_server: 'false', failure_reason: '' },
     (performance.now() - t0) / 1000,
   );
-  // The 30 s VPC CIDR watcher (spec §3.8): a CIDR added to the VPC must not be SNATed.
+  // The 30 s VPC CIDR watcher (docs/architecture.md#background-tasks): a CIDR added to the VPC must not be
+  // SNATed.
   const watchVpcCidrs = async () => {
     if (!primary || !readVpcCidrs) return;
     const now = await readVpcCidrs().catch(() => vpcV4);
@@ -291,8 +294,9 @@ async function start(
     manager.addPeriodic({ everyMs: 30_000, run: maintain });
   }
   if (podEni && !(await podEni.signal()) && manager) {
-    // Until a trunk ENI is attached (spec §7.1): signal the CNINode feature and reconcile, so the trunk the
-    // resource controller attaches is adopted within seconds instead of at the next idle reconcile.
+    // Until a trunk ENI is attached (docs/architecture.md#security-groups-for-pods): signal the CNINode
+    // feature and reconcile, so the trunk the resource controller attaches is adopted within seconds instead
+    // of at the next idle reconcile.
     manager.addPeriodic({
       everyMs: 5_000,
       run: async () => {

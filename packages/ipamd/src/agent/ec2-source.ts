@@ -1,7 +1,8 @@
-// The production ENI source (spec §3.3, §3.5, §3.6 in part): node facts from IMDS, attached ENIs and their
-// addresses from EC2 (what EC2 says is assigned is the truth; IMDS may lag), then the EC2-backed supply.
-// Adopted secondary ENIs get their host plumbing here; the pool manager (grow/shrink/reconcile/leak sweep) is
-// built here and started by the agent once it serves. IPv6 mode: ipv6-source.ts. Not yet: EFA classification.
+// The production ENI source (docs/architecture.md#start-up, #imds): node facts from IMDS, attached ENIs and
+// their addresses from EC2 (what EC2 says is assigned is the truth; IMDS may lag), then the EC2-backed
+// supply. Adopted secondary ENIs get their host plumbing here; the pool manager (grow/shrink/reconcile/leak
+// sweep) is built here and started by the agent once it serves. IPv6 mode: ipv6-source.ts. Not yet: EFA
+// classification.
 import {
   DescribeInstanceTypesCommand,
   DescribeNetworkInterfacesCommand,
@@ -38,7 +39,7 @@ export interface Ec2Source {
   primary: { mac: string; primaryIp: string; vpcCidrs: string[]; ipv6?: string; vpcV6?: string[] };
   maxPods: number;
   manager: PoolManager;
-  /** IPv6 mode: no pool loop (spec §5.2). */
+  /** IPv6 mode: no pool loop (docs/architecture.md#ipv6-mode). */
   ipv6Only?: boolean;
   /** Re-read the VPC CIDRs (the 30 s watcher). */
   readVpcCidrs: () => Promise<string[]>;
@@ -196,14 +197,16 @@ export async function loadFromEc2(
       id,
       deviceNumber: device,
       isPrimary: primary,
-      // A trunk (security groups for pods) is never grown, freed or given a rule (spec §7.1).
+      // A trunk (security groups for pods) is never grown, freed or given a rule
+      // (docs/architecture.md#security-groups-for-pods).
       isTrunk: eni.InterfaceType === 'trunk',
       routeTableId: host.table,
       subnetId: eni.SubnetId,
       subnetCidr: host.subnetCidr,
     });
     ledger.record(id, { mac: host.mac, primaryIp: host.primaryIp });
-    // Subnet discovery: an ENI in a subnet tagged kubernetes.io/role/cni=0 gives no pod addresses (spec §6.2).
+    // Subnet discovery: an ENI in a subnet tagged kubernetes.io/role/cni=0 gives no pod addresses
+    // (docs/architecture.md#subnet-discovery).
     if (cfg.ENABLE_SUBNET_DISCOVERY && !cfg.ENABLE_IPv6 && (await catalog.isExcluded(eni.SubnetId ?? ''))) {
       ds.setExcluded(id, true);
       logger.info({ eni: id, subnet: eni.SubnetId }, 'ENI subnet excluded from pod addresses (role/cni=0)');
@@ -215,7 +218,8 @@ export async function loadFromEc2(
     const skipPrefixes = primary && customNetworking;
     if (!skipPrefixes)
       for (const p of eni.Ipv4Prefixes ?? []) if (p.Ipv4Prefix) ds.addCidr(id, p.Ipv4Prefix, true);
-    // IPv6 mode uses exactly one /80 per ENI (spec §5.2): the first, if any; ipv6Source adds one when missing.
+    // IPv6 mode uses exactly one /80 per ENI (docs/architecture.md#ipv6-mode): the first, if any; ipv6Source
+    // adds one when missing.
     const v6 = eni.Ipv6Prefixes?.[0]?.Ipv6Prefix;
     if (v6 && cfg.ENABLE_IPv6) ds.addCidr(id, v6, true);
   }
@@ -288,7 +292,7 @@ export async function loadFromEc2(
     ...(o.observer ? { observer: o.observer } : {}),
     logger,
   });
-  // Pre-scaling: fill the warm pool before the first pod asks (spec §3.6).
+  // Pre-scaling: fill the warm pool before the first pod asks (docs/architecture.md#start-up).
   if (!cfg.DISABLE_NETWORK_RESOURCE_PROVISIONING && isPoolTooLow(ds.stats(), warm, pl, maxPods))
     await supply.grow(0).catch((err: unknown) => logger.warn({ err }, 'pre-scaling the pool failed'));
   logger.info(

@@ -1,4 +1,5 @@
-// IPv6 mode's ENI source (spec §5.2): the primary ENI's one /80 prefix is the whole pool.
+// IPv6 mode's ENI source (docs/architecture.md#ipv6-mode): the primary ENI's one /80 prefix is the whole
+// pool.
 import { AssignIpv6AddressesCommand, type EC2Client, type NetworkInterface } from '@aws-sdk/client-ec2';
 import type { IpamdConfig } from '@vpc-cni/shared/config';
 import type { Logger } from '@vpc-cni/shared/logging';
@@ -20,7 +21,8 @@ const NO_POOL = {
 const NO_LIMITS = { maxEni: 0, maxIpsPerEni: 0, maxPrefixesPerEni: 0 };
 
 /**
- * IPv6 mode (spec §5.2): the primary ENI gets one /80 prefix if it has none, pods take addresses from it; no warm
+ * IPv6 mode (docs/architecture.md#ipv6-mode): the primary ENI gets one /80 prefix if it has none, pods take
+ * addresses from it; no warm
  * pool, growth, shrink or reconcile. The supply never grows: a /80 does not run out.
  */
 export async function ipv6Source(

@@ -1,5 +1,6 @@
-// ENABLE_POD_ENI wiring (spec §7.1): branch-ENI pods answered from their annotation, the trunk's host link
-// found by MAC, and the SecurityGroupsForPods feature signalled on this node's CNINode until a trunk is attached.
+// ENABLE_POD_ENI wiring (docs/architecture.md#security-groups-for-pods): branch-ENI pods answered from their
+// annotation, the trunk's host link found by MAC, and the SecurityGroupsForPods feature signalled on this
+// node's CNINode until a trunk is attached.
 import type { Logger } from '@vpc-cni/shared/logging';
 import type { IpamdConfig } from '@vpc-cni/shared/config';
 import type { AddNetworkReply } from '@vpc-cni/shared/rpc';
@@ -82,7 +83,7 @@ export async function podEniSupport(d: PodEniDeps): Promise<PodEniSupport> {
   // so that an unreachable API server does not hold up ipamd (reads then go to the API and fail there).
   let cache: K8sPodCache | undefined;
   const lookup = d.lookup ?? (cache = new K8sPodCache(apis, node, d.logger, d.watchRetryMs));
-  void cache?.start().catch((e: unknown) => d.logger.warn({ err: String(e) }, 'pod watch did not start'));
+  void cache?.start().catch((e: unknown) => d.logger.warn({ err: e }, 'pod watch did not start'));
   const managed = d.cfg.VPC_CNI_MANAGE_BRANCH_ENIS ? selfManaged(d, apis, lookup, cache) : undefined;
   const branch = new BranchPods({
     ...(managed ? { selfManaged: managed.branches } : {}),
@@ -153,7 +154,7 @@ function selfManaged(
     logger: d.logger,
     ...(d.watchRetryMs ? { retryMs: d.watchRetryMs } : {}),
   });
-  void sgp.start().catch((e: unknown) => d.logger.warn({ err: String(e) }, 'policy watch did not start'));
+  void sgp.start().catch((e: unknown) => d.logger.warn({ err: e }, 'policy watch did not start'));
   // A pod deleted from the API takes its branch ENI with it, DEL or not (a no-op when DEL already did it; an
   // ENI the resource controller made is not ours and stays).
   pods?.onDelete((namespace, name, pod) => {
@@ -170,10 +171,7 @@ function selfManaged(
           d.logger.info({ pod: `${namespace}/${name}`, eni: eniId }, 'branch ENI of a deleted pod removed');
       },
       (e: unknown) =>
-        d.logger.warn(
-          { eni: eniId, err: String(e) },
-          'branch ENI of a deleted pod not removed; the sweep retries',
-        ),
+        d.logger.warn({ eni: eniId, err: e }, 'branch ENI of a deleted pod not removed; the sweep retries'),
     );
   });
   const branches: SelfManagedBranches = {

@@ -1,8 +1,8 @@
-// Self-managed trunk and branch ENIs (decision §11.1.11), for clusters without the VPC resource controller: ipamd
-// attaches a trunk ENI to its instance, creates a branch ENI per matching pod in the trunk's subnet with the
-// policy's security groups, associates it with the trunk under the lowest free VLAN id, and deletes it when the
-// pod goes. Everything it creates is tagged with the instance (and the pod), so a sweep after a restart finds
-// branch ENIs whose pod is gone.
+// Self-managed trunk and branch ENIs (docs/architecture.md#decisions, 12), for clusters without the VPC
+// resource controller: ipamd attaches a trunk ENI to its instance, creates a branch ENI per matching pod in
+// the trunk's subnet with the policy's security groups, associates it with the trunk under the lowest free
+// VLAN id, and deletes it when the pod goes. Everything it creates is tagged with the instance (and the pod),
+// so a sweep after a restart finds branch ENIs whose pod is gone.
 import {
   AssociateTrunkInterfaceCommand,
   AttachNetworkInterfaceCommand,

@@ -1,7 +1,8 @@
-// Creating and attaching one ENI (spec §4.5): CreateNetworkInterface with its first addresses, description
-// `aws-K8S-<instance>` and our tags, in the first candidate subnet that has room (the next is tried on failure);
-// AttachNetworkInterface at the given device index; DeleteOnTermination. A failed attach deletes the ENI at once,
-// so nothing leaks (a lost reply is caught later by the leaked-ENI sweep through the tags).
+// Creating and attaching one ENI (docs/architecture.md#warm-pool, "Creating an ENI"): CreateNetworkInterface
+// with its first addresses, description `aws-K8S-<instance>` and our tags, in the first candidate subnet that
+// has room (the next is tried on failure); AttachNetworkInterface at the given device index;
+// DeleteOnTermination. A failed attach deletes the ENI at once, so nothing leaks (a lost reply is caught
+// later by the leaked-ENI sweep through the tags).
 import {
   AttachNetworkInterfaceCommand,
   CreateNetworkInterfaceCommand,
@@ -75,10 +76,7 @@ export async function createAndAttachEni(
       }
     } catch (e) {
       lastError = e;
-      c.logger.warn(
-        { subnet: subnet.id, err: String(e) },
-        'CreateNetworkInterface failed; trying the next subnet',
-      );
+      c.logger.warn({ subnet: subnet.id, err: e }, 'CreateNetworkInterface failed; trying the next subnet');
     }
   }
   if (!created) throw lastError ?? new Error('CreateNetworkInterface returned no interface');

@@ -1,8 +1,8 @@
-// The EC2-backed AddressSupply (spec §4.4, §4.5): when the datastore runs dry, ask EC2 for more addresses on
-// an ENI with room (one AssignPrivateIpAddresses with a count, or /28 prefixes), else create, attach and tag a new
-// ENI. Shortfalls that arrive while a call is in flight are served by the next single call. An address enters
-// the datastore only from EC2's own answer (truth over IMDS, upstream #1967/#3887). A failed attach deletes the
-// ENI it just created, so nothing leaks.
+// The EC2-backed AddressSupply (docs/architecture.md#warm-pool, "Growing", "Creating an ENI"): when the
+// datastore runs dry, ask EC2 for more addresses on an ENI with room (one AssignPrivateIpAddresses with a
+// count, or /28 prefixes), else create, attach and tag a new ENI. Shortfalls that arrive while a call is in
+// flight are served by the next single call. An address enters the datastore only from EC2's own answer
+// (truth over IMDS, upstream #1967/#3887). A failed attach deletes the ENI it just created, so nothing leaks.
 import {
   AssignPrivateIpAddressesCommand,
   DescribeInstancesCommand,
@@ -44,7 +44,10 @@ export interface Ec2SupplyOptions {
   /** Custom networking: new ENIs in the ENIConfig's subnet; the primary ENI gets no new addresses. */
   target?: EniTargetResolver;
   customNetworking?: boolean;
-  /** Security groups for pods: true while one ENI slot must stay free for the trunk ENI (spec §4.4). */
+  /**
+   * Security groups for pods: true while one ENI slot must stay free for the trunk ENI
+   * (docs/architecture.md#warm-pool, "Growing").
+   */
   reserveTrunkSlot?: () => boolean;
   /** How long a growth round waits for more shortfalls to join it (default 5 ms). */
   gatherMs?: number;

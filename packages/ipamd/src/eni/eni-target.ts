@@ -1,6 +1,7 @@
-// Where a new ENI goes and with which security groups. Ordinary nodes: the subnet catalog (node subnet, or the
-// discovered ones) with the primary ENI's groups. Custom networking (spec §6.1): the subnet and groups of this
-// node's ENIConfig (groups default to the primary ENI's); subnet discovery is not used then.
+// Where a new ENI goes and with which security groups. Ordinary nodes: the subnet catalog (node subnet, or
+// the discovered ones) with the primary ENI's groups. Custom networking
+// (docs/architecture.md#custom-networking): the subnet and groups of this node's ENIConfig (groups default to
+// the primary ENI's); subnet discovery is not used then.
 import { DescribeSubnetsCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { CapacityError } from '../service/supply.js';
 import { type CallObserver, ec2Call } from './ec2-call.js';

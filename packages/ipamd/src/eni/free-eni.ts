@@ -1,5 +1,6 @@
-// Giving an ENI back to EC2 (spec §4.7): find its attachment, detach (retried), let the detach settle, delete
-// (retried on any error, which is how "in use" while the detach completes is ridden out). Gone already = done.
+// Giving an ENI back to EC2 (docs/architecture.md#warm-pool, "Freeing an ENI"): find its attachment, detach
+// (retried), let the detach settle, delete (retried on any error, which is how "in use" while the detach
+// completes is ridden out). Gone already = done.
 import {
   DeleteNetworkInterfaceCommand,
   DescribeNetworkInterfacesCommand,

@@ -1,6 +1,7 @@
-// Leaked-ENI cleanup (spec §4.9): detached ENIs that a vpc-cni created (description aws-K8S-…, tagged with an
-// instance id, and this cluster's tag when CLUSTER_NAME is set) and that are older than 5 minutes are deleted.
-// A missing or unparsable creation tag is set to now and the ENI skipped (upstream deletes on a bad tag; we do not).
+// Leaked-ENI cleanup (docs/architecture.md#warm-pool, "Leaked ENIs"): detached ENIs that a vpc-cni created
+// (description aws-K8S-…, tagged with an instance id, and this cluster's tag when CLUSTER_NAME is set) and
+// that are older than 5 minutes are deleted. A missing or unparsable creation tag is set to now and the ENI
+// skipped (upstream deletes on a bad tag; we do not).
 import {
   CreateTagsCommand,
   DescribeNetworkInterfacesCommand,
@@ -73,9 +74,7 @@ export async function sweepLeakedEnis(ec2: EC2Client, o: LeakSweepOptions): Prom
               o,
             ),
           { attempts: 5, firstMs: 200 * (o.backoffScale ?? 1), maxMs: 5_000 },
-        ).catch((e: unknown) =>
-          o.logger.warn({ eni: id, err: String(e) }, 'could not tag a possibly leaked ENI'),
-        );
+        ).catch((e: unknown) => o.logger.warn({ eni: id, err: e }, 'could not tag a possibly leaked ENI'));
         out.tagged.push(id);
         continue;
       }

@@ -8,7 +8,10 @@ export interface EniHostInfo {
   subnetCidr: string;
   deviceNumber: number;
   table: number;
-  /** Trunk ENI: set up like the others, but no `from <ENI IP>` rule (spec host-network §6.6). */
+  /**
+   * Trunk ENI: set up like the others, but no `from <ENI IP>` rule
+   * (docs/architecture.md#per-eni-host-networking).
+   */
   isTrunk?: boolean;
 }
 

@@ -1,7 +1,8 @@
-// The pool manager loop (spec §4.1): every 2.5 s grow when the pool is below the warm targets, give addresses
-// back when above them (at most every 30 s), free one surplus ENI, and every 60 s after the last pool action
-// reconcile with IMDS/EC2. Leaked-ENI sweeps run after a random 0–299 s and then hourly. Every mutation runs
-// under the supply's mutex, so on-demand growth from AddNetwork never interleaves with them.
+// The pool manager loop (docs/architecture.md#warm-pool): every 2.5 s grow when the pool is below the warm
+// targets, give addresses back when above them (at most every 30 s), free one surplus ENI, and every 60 s
+// after the last pool action reconcile with IMDS/EC2. Leaked-ENI sweeps run after a random 0–299 s and then
+// hourly. Every mutation runs under the supply's mutex, so on-demand growth from AddNetwork never interleaves
+// with them.
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { Logger } from '@vpc-cni/shared/logging';
 import type { AttachedEni } from '../imds/index.js';
@@ -92,7 +93,7 @@ export class PoolManager {
     this.periodic.push({ ...p, last: this.now() });
   }
 
-  /** One decision round (spec §4.1 updateIPPoolIfRequired). */
+  /** One decision round (docs/architecture.md#warm-pool). */
   async tick(): Promise<TickResult> {
     const o = this.o;
     const res: TickResult = { grew: false, gaveBack: 0 };
@@ -105,7 +106,7 @@ export class PoolManager {
           // Upstream pauses growth for 2 minutes after the subnet ran out, instead of asking EC2 every tick.
           if (e instanceof CapacityError && e.reason === 'subnet-exhausted')
             this.growPausedUntil = this.now() + 120_000;
-          o.logger.debug({ err: String(e) }, 'pool below target but cannot grow');
+          o.logger.debug({ err: e }, 'pool below target but cannot grow');
         },
       );
       if (res.grew) this.lastAction = this.now();
@@ -126,7 +127,8 @@ export class PoolManager {
       const after = o.ds.stats();
       const views = eniViews(o.ds, o.state.ledger);
       if (!shouldRemoveExtraEnis(after, o.warm, o.limits, views)) return;
-      // Decision §11.1.3: the highest device number goes first (views come in ascending device order).
+      // docs/architecture.md#decisions, 1: the highest device number goes first (views come in ascending
+      // device order).
       const id = deletableEni([...views].reverse(), o.warm);
       if (id) res.freedEni = (await this.freeOne(id)) ? id : undefined;
     });
@@ -153,9 +155,7 @@ export class PoolManager {
           deviceNumber: eni.deviceNumber,
           table: eni.routeTableId,
         })
-        .catch((e: unknown) =>
-          o.logger.warn({ eni: id, err: String(e) }, 'host teardown of a freed ENI failed'),
-        );
+        .catch((e: unknown) => o.logger.warn({ eni: id, err: e }, 'host teardown of a freed ENI failed'));
     const ok = await freeEni(o.ec2, id, { ...o.freeEni, onCall: o.onCall }).catch((e: unknown) => {
       // Detached but not deleted: the ENI is out of the pool; the leaked-ENI sweep deletes it later.
       this.observer.utilsError('FreeENIDeleteErr', errorCode(e));
@@ -169,7 +169,10 @@ export class PoolManager {
     return ok;
   }
 
-  /** Reconcile now (spec §4.10); the loop calls it 60 s after the last pool action. */
+  /**
+   * Reconcile now (docs/architecture.md#warm-pool, "Reconcile"); the loop calls it 60 s after the last pool
+   * action.
+   */
   async reconcile(): Promise<ReconcileResult> {
     const o = this.o;
     const r = await o.state.lock.run(() =>
@@ -220,7 +223,7 @@ export class PoolManager {
     for (const p of this.periodic)
       if (now - p.last >= p.everyMs) {
         p.last = now;
-        await p.run().catch((e: unknown) => o.logger.warn({ err: String(e) }, 'periodic task failed'));
+        await p.run().catch((e: unknown) => o.logger.warn({ err: e }, 'periodic task failed'));
       }
   }
 
@@ -229,7 +232,7 @@ export class PoolManager {
     const loop = () => {
       if (this.stopped) return;
       this.running = this.round()
-        .catch((e: unknown) => this.o.logger.error({ err: String(e) }, 'pool manager round failed'))
+        .catch((e: unknown) => this.o.logger.error({ err: e }, 'pool manager round failed'))
         .finally(() => {
           this.running = undefined;
           if (!this.stopped) this.timer = setTimeout(loop, every).unref();
@@ -240,7 +243,7 @@ export class PoolManager {
       const sweep = () => {
         if (this.stopped) return;
         this.sweepLeakedEnis()
-          .catch((e: unknown) => this.o.logger.warn({ err: String(e) }, 'leaked-ENI sweep failed'))
+          .catch((e: unknown) => this.o.logger.warn({ err: e }, 'leaked-ENI sweep failed'))
           .finally(() => {
             if (!this.stopped) setTimeout(sweep, 3_600_000).unref();
           });

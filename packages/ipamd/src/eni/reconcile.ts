@@ -1,7 +1,7 @@
-// Reconciliation (spec §4.10) with "truth over IMDS": IMDS is read every time (cheap, no EC2 call); only when it
-// disagrees with the datastore is EC2 asked (one DescribeNetworkInterfaces for the instance), and only EC2's answer
-// changes the pool. So a lagging or stale IMDS can neither add an unconfirmed address nor drop a live ENI, and a
-// node at rest makes zero EC2 calls.
+// Reconciliation (docs/architecture.md#warm-pool, "Reconcile") with "truth over IMDS": IMDS is read every
+// time (cheap, no EC2 call); only when it disagrees with the datastore is EC2 asked (one
+// DescribeNetworkInterfaces for the instance), and only EC2's answer changes the pool. So a lagging or stale
+// IMDS can neither add an unconfirmed address nor drop a live ENI, and a node at rest makes zero EC2 calls.
 import { DescribeNetworkInterfacesCommand, type EC2Client, type NetworkInterface } from '@aws-sdk/client-ec2';
 import type { Logger } from '@vpc-cni/shared/logging';
 import type { AttachedEni } from '../imds/index.js';
@@ -188,9 +188,7 @@ export async function reconcilePool(d: ReconcileDeps): Promise<ReconcileResult> 
           deviceNumber: eni.deviceNumber,
           table: eni.routeTableId,
         })
-        .catch((e: unknown) =>
-          d.logger.warn({ eni: eni.id, err: String(e) }, 'reconcile: host teardown failed'),
-        );
+        .catch((e: unknown) => d.logger.warn({ eni: eni.id, err: e }, 'reconcile: host teardown failed'));
     d.ledger.forget(eni.id);
     res.enisRemoved.push(eni.id);
   }

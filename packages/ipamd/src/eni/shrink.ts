@@ -1,6 +1,7 @@
-// Giving addresses back (spec §4.6 decreaseDatastorePool): take CIDRs with no assigned address (cooling does not
-// protect them here), at most `over`, remove them from the datastore first (so no pod can get one meanwhile), then
-// unassign them in EC2. Each freed CIDR is remembered so a lagging IMDS cannot make the reconcile re-add it.
+// Giving addresses back (docs/architecture.md#warm-pool, "Giving back"): take CIDRs with no assigned address
+// (cooling does not protect them here), at most `over`, remove them from the datastore first (so no pod can
+// get one meanwhile), then unassign them in EC2. Each freed CIDR is remembered so a lagging IMDS cannot make
+// the reconcile re-add it.
 import { type EC2Client, UnassignPrivateIpAddressesCommand } from '@aws-sdk/client-ec2';
 import type { Logger } from '@vpc-cni/shared/logging';
 import type { Datastore } from '../store/index.js';
@@ -39,7 +40,7 @@ export async function decreasePool(
         'UnassignPrivateIpAddresses',
         () => ec2.send(new UnassignPrivateIpAddressesCommand({ NetworkInterfaceId: eni.id, ...what })),
         o,
-      ).catch((e: unknown) => o.logger.warn({ eni: eni.id, ...what, err: String(e) }, 'unassign failed'));
+      ).catch((e: unknown) => o.logger.warn({ eni: eni.id, ...what, err: e }, 'unassign failed'));
     };
     if (prefixes.length) await unassign({ Ipv4Prefixes: prefixes });
     if (ips.length) await unassign({ PrivateIpAddresses: ips });

@@ -1,4 +1,4 @@
-// Subnet discovery rules (spec §6.2), one row per case.
+// Subnet discovery rules (docs/architecture.md#subnet-discovery), one row per case.
 import { describe, expect, it } from 'vitest';
 import { type SubnetInfo, excludedForPods, validForEni } from './subnets.js';
 

@@ -1,8 +1,8 @@
-// Where new ENIs go (spec §6.2 enhanced subnet discovery). With discovery on, the subnets of the node's VPC and AZ
-// are listed (one DescribeSubnets, cached; refreshed on a timer and when a subnet runs out, never per pod) and the
-// valid ones are tried most-free-first. Tag `kubernetes.io/role/cni`: `0` excludes a subnet (the node's own too),
-// any other value includes it; untagged subnets are used only if they are the node's own. Cluster scoping: if a
-// subnet has `cni.networking.k8s.aws/cluster/*` tags, one must name this cluster.
+// Where new ENIs go (docs/architecture.md#subnet-discovery). With discovery on, the subnets of the node's VPC
+// and AZ are listed (one DescribeSubnets, cached; refreshed on a timer and when a subnet runs out, never per
+// pod) and the valid ones are tried most-free-first. Tag `kubernetes.io/role/cni`: `0` excludes a subnet (the
+// node's own too), any other value includes it; untagged subnets are used only if they are the node's own.
+// Cluster scoping: if a subnet has `cni.networking.k8s.aws/cluster/*` tags, one must name this cluster.
 import { DescribeSubnetsCommand, type EC2Client, type Subnet } from '@aws-sdk/client-ec2';
 import { type CallObserver, ec2Call } from './ec2-call.js';
 
@@ -32,7 +32,7 @@ export function validForEni(s: SubnetInfo, primarySubnetId: string, cluster?: st
   return clusterOk(s.tags, cluster);
 }
 
-/** Are pod addresses from an ENI in this subnet forbidden? (spec §6.2 IsSubnetExcluded) */
+/** Are pod addresses from an ENI in this subnet forbidden? (docs/architecture.md#subnet-discovery) */
 export function excludedForPods(s: SubnetInfo | undefined, cluster?: string): boolean {
   if (!s) return false;
   const role = s.tags.get(ROLE_TAG);

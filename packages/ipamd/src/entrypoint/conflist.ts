@@ -1,6 +1,6 @@
-// 10-aws.conflist from the environment (spec §7.1). Rendered from a typed structure, so portmap keeps its
-// `"snat": true` and the chained bandwidth/tuning plugins are simply appended (upstream's re-serialisation
-// dropped snat: a quirk we do not copy, spec "Decisions" 4).
+// 10-aws.conflist from the environment (docs/architecture.md#node-bootstrap). Rendered from a typed
+// structure, so portmap keeps its `"snat": true` and the chained bandwidth/tuning plugins are simply appended
+// (upstream's re-serialisation dropped snat: a quirk we do not copy, spec "Decisions" 4).
 import type { EntrypointConfig } from '@vpc-cni/shared/config';
 
 export const DEFAULT_IPAMD_SOCKET = '/var/run/aws-node/ipamd.sock';

@@ -1,7 +1,8 @@
-// The aws-vpc-cni entrypoint (spec §7.2): install aws-cni/egress-cni before ipamd starts, start aws-k8s-agent,
-// wait until its gRPC health is SERVING (bounded: VPC_CNI_HEALTH_WAIT_SECONDS), then write 10-aws.conflist
-// atomically — which is what tells kubelet the node's network is ready — and supervise: the entrypoint exits
-// when the agent does (0 → 0, else 1), leaving the conflist in place; SIGTERM/SIGINT are forwarded.
+// The aws-vpc-cni entrypoint (docs/architecture.md#node-bootstrap): install aws-cni/egress-cni before ipamd
+// starts, start aws-k8s-agent, wait until its gRPC health is SERVING (bounded: VPC_CNI_HEALTH_WAIT_SECONDS),
+// then write 10-aws.conflist atomically — which is what tells kubelet the node's network is ready — and
+// supervise: the entrypoint exits when the agent does (0 → 0, else 1), leaving the conflist in place;
+// SIGTERM/SIGINT are forwarded.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

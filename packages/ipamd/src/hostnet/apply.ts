@@ -1,5 +1,6 @@
 // Applies the node-wide host networking in a network namespace: iptables (both families, each one atomic
-// iptables-restore, nothing when already converged) and the policy rules of spec §6.2/§6.7 via netlink.
+// iptables-restore, nothing when already converged) and the policy rules of
+// docs/architecture.md#host-networking via netlink.
 import { execFileSync } from 'node:child_process';
 import { type IptablesRunner, detectBackend, iptablesRunner, reconcile } from '@vpc-cni/shared/iptables';
 import { Netlink } from '@vpc-cni/shared/netlink';

@@ -21,7 +21,7 @@ export const BASE: HostNetSettings = {
 
 const table = (s: HostNetSettings, name: string) => desiredV4(s).find((t) => t.table === name);
 
-describe('desired host iptables (spec §6.3, §6.4a)', () => {
+describe('desired host iptables (docs/architecture.md#host-networking)', () => {
   it('defaults: SNAT chain with VPC RETURNs last-first and the final SNAT, connmark chain, mangle restores', () => {
     const nat = table(BASE, 'nat');
     expect(nat?.owned.get('AWS-SNAT-CHAIN-0')).toEqual([

@@ -1,7 +1,8 @@
-// The node-wide iptables state of spec §6.2–6.4a as data: SNAT chain, connmark chain and marks, mangle restore
-// rules, the node-local egress REJECT. Rules are written exactly as iptables-save prints them.
-// Decision: the connmark rules always use the iptables form (§6.4a), also on nft-based nodes where upstream
-// writes a native `table ip aws-cni`; that table, if an upstream ipamd left one, is removed (see apply.ts).
+// The node-wide iptables state of docs/architecture.md#host-networking as data: SNAT chain, connmark chain
+// and marks, mangle restore rules, the node-local egress REJECT. Rules are written exactly as iptables-save
+// prints them. Decision: the connmark rules always use the iptables form (docs/architecture.md#decisions,
+// 13), also on nft-based nodes where upstream writes a native `table ip aws-cni`; that table, if an upstream
+// ipamd left one, is removed (see apply.ts).
 import type { TableSpec } from '@vpc-cni/shared/iptables';
 
 export interface HostNetSettings {

@@ -1,7 +1,8 @@
-// Per-ENI host networking (spec host-network §6.6): a secondary ENI's link is brought up with its MTU and primary
-// address, gets its own route table (gateway link route + default via the gateway) and a `from <ENI primary IP>`
-// rule at 32765; the kernel's connected subnet route leaves the main table so replies use the ENI's table.
-// Freeing the ENI removes its table and rule. Runs in the current netns through one netlink handle.
+// Per-ENI host networking (docs/architecture.md#per-eni-host-networking): a secondary ENI's link is brought
+// up with its MTU and primary address, gets its own route table (gateway link route + default via the
+// gateway) and a `from <ENI primary IP>` rule at 32765; the kernel's connected subnet route leaves the main
+// table so replies use the ENI's table. Freeing the ENI removes its table and rule. Runs in the current netns
+// through one netlink handle.
 import { familyOf, nthAddress, parseCidr } from '@vpc-cni/shared/ipmath';
 import {
   isNetlinkError,

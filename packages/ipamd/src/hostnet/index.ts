@@ -1,5 +1,5 @@
-// Node-wide host networking (spec §6.2–6.4, §6.7): SNAT, connmark, mangle restore rules, node-local egress
-// isolation, and the fwmark / external-service / SGP policy rules.
+// Node-wide host networking (docs/architecture.md#host-networking): SNAT, connmark, mangle restore rules,
+// node-local egress isolation, and the fwmark / external-service / SGP policy rules.
 export { type HostNetSettings, desiredV4, desiredV6, SNAT_CHAIN, CONNMARK_CHAIN } from './desired.js';
 export { applyHostNetwork, applyHostRules, type ApplyResult } from './apply.js';
 export {

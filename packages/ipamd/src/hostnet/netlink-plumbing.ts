@@ -1,4 +1,5 @@
-// EniPlumbing over the netlink module: wait for the hot-plugged link, then configure it (spec host-network §6.6).
+// EniPlumbing over the netlink module: wait for the hot-plugged link, then configure it
+// (docs/architecture.md#per-eni-host-networking).
 import { Netlink } from '@vpc-cni/shared/netlink';
 import type { EniPlumbing } from '../eni/plumbing.js';
 import {

@@ -1,5 +1,5 @@
-// Introspection HTTP (spec §9.1): upstream's endpoints and JSON shapes, plus /v1/errors (ours): the last errors
-// with their cause and what to do.
+// Introspection HTTP (docs/architecture.md#introspection-and-metrics): upstream's endpoints and JSON shapes,
+// plus /v1/errors (ours): the last errors with their cause and what to do.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { IpamdConfig } from '@vpc-cni/shared/config';
 import type { Datastore } from '../store/index.js';

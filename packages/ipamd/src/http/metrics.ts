@@ -1,5 +1,6 @@
-// Prometheus metrics with upstream's awscni_* names, types and labels (spec §9.2), plus our latency histograms.
-// The pool gauges are refreshed from the datastore after every change and on scrape.
+// Prometheus metrics with upstream's awscni_* names, types and labels
+// (docs/architecture.md#introspection-and-metrics), plus our latency histograms. The pool gauges are
+// refreshed from the datastore after every change and on scrape.
 import { Counter, Gauge, Histogram, Registry, Summary, collectDefaultMetrics } from 'prom-client';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PoolObserver } from '../eni/observer.js';

@@ -1,4 +1,5 @@
-// What ipamd reads from IMDS at start (spec §3.3): identity, the primary ENI, and every attached ENI.
+// What ipamd reads from IMDS at start (docs/architecture.md#imds): identity, the primary ENI, and every
+// attached ENI.
 import type { ImdsClient } from '@vpc-cni/shared/imds';
 
 export interface NodeFacts {

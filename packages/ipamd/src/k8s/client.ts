@@ -1,5 +1,6 @@
-// Kubernetes access for ipamd (spec §8): kubeconfig from KUBECONFIG, else in-cluster; CLUSTER_ENDPOINT replaces the
-// API server address (as upstream, for clusters where the service IP is not yet routable at node start).
+// Kubernetes access for ipamd (docs/architecture.md#kubernetes-api): kubeconfig from KUBECONFIG, else
+// in-cluster; CLUSTER_ENDPOINT replaces the API server address (as upstream, for clusters where the service
+// IP is not yet routable at node start).
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 
 export interface KubeApis {

@@ -1,7 +1,7 @@
-// CNINode feature signalling (spec §7.2): ipamd tells the VPC resource controller what this node supports by
-// adding {name, value} to spec.features of the CNINode named after the node. The controller creates the object;
-// ipamd only reads and patches it (JSON merge patch carrying resourceVersion, so a concurrent change conflicts
-// instead of being overwritten).
+// CNINode feature signalling (docs/architecture.md#security-groups-for-pods): ipamd tells the VPC resource
+// controller what this node supports by adding {name, value} to spec.features of the CNINode named after the
+// node. The controller creates the object; ipamd only reads and patches it (JSON merge patch carrying
+// resourceVersion, so a concurrent change conflicts instead of being overwritten).
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { type KubeApis, statusOf } from './client.js';
 

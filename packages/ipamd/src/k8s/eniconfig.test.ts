@@ -1,4 +1,5 @@
-// The ENIConfig name for a node (spec §6.1): external label, then annotation, then label, then "default".
+// The ENIConfig name for a node (docs/architecture.md#custom-networking): external label, then annotation,
+// then label, then "default".
 import { describe, expect, it } from 'vitest';
 import { EXTERNAL_LABEL, eniConfigName } from './eniconfig.js';
 

@@ -1,8 +1,9 @@
-// This node's ENIConfig (spec §6.1): the name comes from the node label vpc.amazonaws.com/externalEniConfig, else
-// the annotation named by ENI_CONFIG_ANNOTATION_DEF, else the label named by ENI_CONFIG_LABEL_DEF, else "default".
-// Read through a short cache (new ENIs are rare; a changed ENIConfig affects only ENIs created after it). A
-// missing ENIConfig is reported once per name as a Warning event on the node and returned without a subnet, so
-// the pool refuses to grow instead of using another subnet.
+// This node's ENIConfig (docs/architecture.md#custom-networking): the name comes from the node label
+// vpc.amazonaws.com/externalEniConfig, else the annotation named by ENI_CONFIG_ANNOTATION_DEF, else the label
+// named by ENI_CONFIG_LABEL_DEF, else "default". Read through a short cache (new ENIs are rare; a changed
+// ENIConfig affects only ENIs created after it). A missing ENIConfig is reported once per name as a Warning
+// event on the node and returned without a subnet, so the pool refuses to grow instead of using another
+// subnet.
 import type { Logger } from '@vpc-cni/shared/logging';
 import type { EniConfigSource, EniConfigView } from '../eni/index.js';
 import { type KubeApis, statusOf } from './client.js';
@@ -90,6 +91,6 @@ export class K8sEniConfigSource implements EniConfigSource {
           count: 1,
         },
       })
-      .catch((e: unknown) => this.o.logger.warn({ err: String(e) }, 'could not record the ENIConfig event'));
+      .catch((e: unknown) => this.o.logger.warn({ err: e }, 'could not record the ENIConfig event'));
   }
 }

@@ -1,4 +1,5 @@
-// The vpc.amazonaws.com/pod-eni annotation as the resource controller writes it (spec §7.3).
+// The vpc.amazonaws.com/pod-eni annotation as the resource controller writes it
+// (docs/architecture.md#security-groups-for-pods).
 import { describe, expect, it } from 'vitest';
 import { PodEniParseError, parsePodEniAnnotation } from './pod-eni.js';
 

@@ -1,6 +1,7 @@
-// Security groups for pods, compatible path (spec §1.4 A, §7.3): what ipamd reads from a pod. A pod is a
-// branch-ENI pod when its first container has a resource limit named vpc.amazonaws.com/pod-eni*; the resource
-// controller then writes the branch ENI it attached for the pod into the vpc.amazonaws.com/pod-eni annotation.
+// Security groups for pods, compatible path (docs/architecture.md#security-groups-for-pods): what ipamd reads
+// from a pod. A pod is a branch-ENI pod when its first container has a resource limit named
+// vpc.amazonaws.com/pod-eni*; the resource controller then writes the branch ENI it attached for the pod into
+// the vpc.amazonaws.com/pod-eni annotation.
 import { PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { type KubeApis, statusOf } from './client.js';
 

@@ -1,8 +1,8 @@
-// SecurityGroupPolicy (vpcresources.k8s.aws/v1beta1) matching for self-managed branch ENIs (decision §11.1.11):
-// which security groups a pod gets. A policy applies to pods of its namespace when every selector it has
-// matches: podSelector against the pod's labels, serviceAccountSelector against the labels of the pod's service
-// account (an empty selector matches everything, as in Kubernetes). The groups of all matching policies are
-// combined, as the VPC resource controller does.
+// SecurityGroupPolicy (vpcresources.k8s.aws/v1beta1) matching for self-managed branch ENIs
+// (docs/architecture.md#decisions, 12): which security groups a pod gets. A policy applies to pods of its
+// namespace when every selector it has matches: podSelector against the pod's labels, serviceAccountSelector
+// against the labels of the pod's service account (an empty selector matches everything, as in Kubernetes).
+// The groups of all matching policies are combined, as the VPC resource controller does.
 import type { Logger } from '@vpc-cni/shared/logging';
 import { type KubeApis, statusOf } from './client.js';
 import { WatchCache } from './watch-cache.js';

@@ -1,8 +1,9 @@
-// The checkpoint file format, upstream's `vpc-cni-ipam/1` (spec §2.8), so an in-place swap from upstream aws-node
-// keeps running pods' addresses. Field order as upstream writes it. allocationTimestamp is int64 nanoseconds,
-// beyond a JS number's exact range, so it is written and read as a bigint via the raw text.
-// Our one addition: `"quarantined": true` on an allocation whose address is on no ENI yet (upstream ignores
-// unknown fields, and would drop such an entry at its next start, as it always did).
+// The checkpoint file format, upstream's `vpc-cni-ipam/1` (docs/architecture.md#checkpoint-file), so an
+// in-place swap from upstream aws-node keeps running pods' addresses. Field order as upstream writes it.
+// allocationTimestamp is int64 nanoseconds, beyond a JS number's exact range, so it is written and read as a
+// bigint via the raw text. Our one addition: `"quarantined": true` on an allocation whose address is on no
+// ENI yet (upstream ignores unknown fields, and would drop such an entry at its next start, as it always
+// did).
 import type { Allocation } from '../store/index.js';
 
 export const CHECKPOINT_VERSION = 'vpc-cni-ipam/1';

@@ -1,5 +1,5 @@
-// Branch-ENI pods through the real IpamService (spec §1.4 A, §1.5 step 4): answered from the annotation, the
-// datastore and checkpoint untouched; other pods fall through to pool addresses.
+// Branch-ENI pods through the real IpamService (docs/architecture.md#addnetwork-and-delnetwork): answered
+// from the annotation, the datastore and checkpoint untouched; other pods fall through to pool addresses.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

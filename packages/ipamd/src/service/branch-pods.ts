@@ -1,7 +1,8 @@
-// Security groups for pods, compatible path (spec §1.4 A, §1.5 step 4): a pod whose first container limits the
-// vpc.amazonaws.com/pod-eni resource gets the branch ENI the resource controller attached for it (read from the
-// pod's annotation) instead of a pool address; the datastore is not touched. Refusals are `Success=false`
-// replies, as upstream: kubelet retries the ADD, typically once the controller has annotated the pod.
+// Security groups for pods, compatible path (docs/architecture.md#addnetwork-and-delnetwork): a pod whose
+// first container limits the vpc.amazonaws.com/pod-eni resource gets the branch ENI the resource controller
+// attached for it (read from the pod's annotation) instead of a pool address; the datastore is not touched.
+// Refusals are `Success=false` replies, as upstream: kubelet retries the ADD, typically once the controller
+// has annotated the pod.
 import { clip } from '@vpc-cni/shared/describe';
 import {
   type AddNetworkReply,
@@ -22,7 +23,8 @@ import {
 import type { SgpMatch } from '../k8s/sgp.js';
 
 /**
- * Self-managed branch ENIs (VPC_CNI_MANAGE_BRANCH_ENIS, decision §11.1.11): ipamd plays the resource controller.
+ * Self-managed branch ENIs (VPC_CNI_MANAGE_BRANCH_ENIS, docs/architecture.md#decisions, 12): ipamd plays the
+ * resource controller.
  * A pod is a branch pod when a SecurityGroupPolicy matches it; ipamd creates its branch ENI and writes the same
  * annotation the controller would.
  */
@@ -52,7 +54,10 @@ export interface BranchPodsOptions {
   selfManaged?: SelfManagedBranches;
 }
 
-/** IPv4: subnet network address + 1; IPv6: the fixed fe80:ec2::1 (spec §1.4 A.6). */
+/**
+ * IPv4: subnet network address + 1; IPv6: the fixed fe80:ec2::1
+ * (docs/architecture.md#addnetwork-and-delnetwork).
+ */
 export function branchGateway(cidr: string, ipv6: boolean): string | undefined {
   if (ipv6) return /^[0-9a-f:]+\/\d+$/i.test(cidr) ? 'fe80:ec2::1' : undefined;
   const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
@@ -210,7 +215,7 @@ export class BranchPods {
         await sm.warn(ns, name, 'SecurityGroupNotFound', msg).catch(() => {});
         throw new RpcError(GrpcStatus.FAILED_PRECONDITION, msg, 'AddNetwork');
       }
-      this.o.logger.warn({ pod: `${ns}/${name}`, err: String(e) }, 'branch ENI creation failed');
+      this.o.logger.warn({ pod: `${ns}/${name}`, err: e }, 'branch ENI creation failed');
       return undefined;
     }
     const value = JSON.stringify([
@@ -229,7 +234,7 @@ export class BranchPods {
       await sm.annotate(ns, name, value);
     } catch (e) {
       this.o.logger.warn(
-        { pod: `${ns}/${name}`, err: String(e) },
+        { pod: `${ns}/${name}`, err: e },
         'could not annotate the pod; its branch ENI is found by tag on the retry',
       );
     }
@@ -281,7 +286,7 @@ export class BranchPods {
       // Ours to clean up: the branch ENI goes, and the annotation with it (a new sandbox gets a new ENI). An
       // ENI someone else created (the resource controller) and its annotation are left to them.
       const ours = await sm.release(eni.eniId).catch((e: unknown) => {
-        this.o.logger.warn({ eni: eni.eniId, err: String(e) }, 'branch ENI not deleted; the sweep retries');
+        this.o.logger.warn({ eni: eni.eniId, err: e }, 'branch ENI not deleted; the sweep retries');
         return false;
       });
       if (ours) await sm.annotate(req.K8S_POD_NAMESPACE, req.K8S_POD_NAME, null).catch(() => {});

@@ -1,6 +1,6 @@
-// The CNI backend (spec §1.4, §1.5): AddNetwork / DelNetwork / GC over the datastore, each answered only after
-// the change is durable in the checkpoint. When no address is free, AddNetwork asks the supply to grow and
-// waits up to `addWaitMs` before failing with the reason.
+// The CNI backend (docs/architecture.md#addnetwork-and-delnetwork): AddNetwork / DelNetwork / GC over the
+// datastore, each answered only after the change is durable in the checkpoint. When no address is free,
+// AddNetwork asks the supply to grow and waits up to `addWaitMs` before failing with the reason.
 import {
   type AddNetworkReply,
   type AddNetworkRequest,
@@ -175,7 +175,10 @@ export class IpamService {
     }
   }
 
-  /** Every field of a successful AddNetwork reply except the addresses (spec §1.4 C). */
+  /**
+   * Every field of a successful AddNetwork reply except the addresses
+   * (docs/architecture.md#addnetwork-and-delnetwork).
+   */
   baseReply(family: 4 | 6): Omit<AddNetworkReply, 'Success' | 'IPAllocationMetadata'> {
     const cidrs = this.o.vpcCidrs();
     return {

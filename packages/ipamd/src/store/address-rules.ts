@@ -60,7 +60,10 @@ export class AddressRules {
     return undefined;
   }
 
-  /** Pool numbers of the active mode, skipping excluded ENIs (§2.2). Cooling addresses count as available. */
+  /**
+   * Pool numbers of the active mode, skipping excluded ENIs (docs/architecture.md#subnet-discovery). Cooling
+   * addresses count as available.
+   */
   stats(enis: Iterable<EniEntry>): IpStats {
     let totalIPs = 0;
     let assignedIPs = 0;

@@ -1,9 +1,10 @@
-// The datastore of one network card (spec §2): ENIs, their secondary IPs and prefixes, and which pod holds which
-// address. Pure and synchronous; the caller persists (checkpoint) before answering a request.
+// The datastore of one network card (docs/architecture.md#datastore): ENIs, their secondary IPs and prefixes,
+// and which pod holds which address. Pure and synchronous; the caller persists (checkpoint) before answering
+// a request.
 //
-// Choices (spec §2.4 leaves them open): ENIs are tried by ascending device number, CIDRs by ascending address,
-// and inside a CIDR the lowest usable address wins — so pods pack onto few ENIs and whole ENIs become freeable,
-// and the same sequence of requests always yields the same addresses.
+// Choices (docs/architecture.md#decisions, 1): ENIs are tried by ascending device number, CIDRs by ascending
+// address, and inside a CIDR the lowest usable address wins — so pods pack onto few ENIs and whole ENIs
+// become freeable, and the same sequence of requests always yields the same addresses.
 import { type Family, cidrContains, canonicalIp, formatCidr, parseCidr } from '@vpc-cni/shared/ipmath';
 import { AddressRules, type IpStats } from './address-rules.js';
 import { DatastoreError, NO_AVAILABLE } from './errors.js';
@@ -57,7 +58,7 @@ export class Datastore {
     this.rules = new AddressRules(options, this.nowMs);
   }
 
-  // --- ENIs and CIDRs (§2.6) ---
+  // --- ENIs and CIDRs ---
 
   addEni(spec: EniSpec): void {
     if (this.enis.has(spec.id)) throw new DatastoreError('duplicate-eni', 'data store: duplicate ENI');
@@ -132,7 +133,7 @@ export class Datastore {
     this.eni(eniId).excludedForPods = excluded;
   }
 
-  // --- assigning (§2.4) ---
+  // --- assigning (docs/architecture.md#datastore) ---
 
   /** The pod's address: the one it already has (idempotent ADD) or a new one. */
   assign(key: IpamKey, metadata: PodMetadata): Assigned {
@@ -229,7 +230,7 @@ export class Datastore {
     return out;
   }
 
-  // --- restore (§2.9) ---
+  // --- restore (docs/architecture.md#checkpoint-file) ---
 
   /**
    * Re-marks checkpointed allocations. An address on no known CIDR is quarantined (kept and reported, never
@@ -290,7 +291,10 @@ export class Datastore {
     return loc ? this.assignedOf(loc) : undefined;
   }
 
-  /** Pool numbers of the active mode, skipping excluded ENIs (§2.2). Cooling addresses count as available. */
+  /**
+   * Pool numbers of the active mode, skipping excluded ENIs (docs/architecture.md#subnet-discovery). Cooling
+   * addresses count as available.
+   */
   stats(): IpStats {
     return this.rules.stats(this.enis.values());
   }

@@ -1,4 +1,5 @@
-// Datastore errors. The messages are upstream's where they are visible on the wire or in logs (spec §2.3).
+// Datastore errors. The messages are upstream's where they are visible on the wire or in logs
+// (docs/architecture.md#datastore).
 export class DatastoreError extends Error {
   constructor(
     readonly kind:
@@ -19,5 +20,5 @@ export class DatastoreError extends Error {
 }
 
 export const NO_AVAILABLE = 'AssignPodIPAddress: no available IP/Prefix addresses';
-/** The exact text the CNI plugin recognises as "already released" (spec §1.5). */
+/** The exact text the CNI plugin recognises as "already released" (docs/architecture.md#one-pod-del). */
 export const UNKNOWN_POD = 'datastore: unknown pod';

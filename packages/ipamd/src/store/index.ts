@@ -1,4 +1,5 @@
-// The ipamd datastore (spec §2): one per network card; pure state, persisted by ../persistence.
+// The ipamd datastore (docs/architecture.md#datastore): one per network card; pure state, persisted by
+// ../persistence.
 export { Datastore, type DatastoreOptions } from './datastore.js';
 export type { IpStats } from './address-rules.js';
 export { DatastoreError, NO_AVAILABLE, UNKNOWN_POD } from './errors.js';

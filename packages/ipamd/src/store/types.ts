@@ -1,4 +1,5 @@
-// The datastore's vocabulary (spec §2.2): allocation keys, pod metadata, ENIs and their CIDRs.
+// The datastore's vocabulary (docs/architecture.md#datastore): allocation keys, pod metadata, ENIs and their
+// CIDRs.
 import type { Cidr, Family } from '@vpc-cni/shared/ipmath';
 
 /** Upstream's IPAMKey: one pod interface of one network. */
@@ -48,7 +49,10 @@ export interface EniSpec {
   isPrimary?: boolean;
   isTrunk?: boolean;
   isEfa?: boolean;
-  /** Route table of the ENI's pods: 254 (main) for the primary, deviceNumber + 1 otherwise (spec §6). */
+  /**
+   * Route table of the ENI's pods: 254 (main) for the primary, deviceNumber + 1 otherwise
+   * (docs/architecture.md#route-tables-and-rule-priorities).
+   */
   routeTableId: number;
   subnetId?: string;
   subnetCidr?: string;

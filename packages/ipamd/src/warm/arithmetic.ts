@@ -1,9 +1,9 @@
-// Upstream's warm-pool decisions (spec §4.2–4.6, network card 0) as pure functions. Every "no" carries a reason
-// in words, because ipamd shows it in the error a pod gets when the pool cannot grow.
+// Upstream's warm-pool decisions (docs/architecture.md#warm-pool; network card 0) as pure functions. Every
+// "no" carries a reason in words, because ipamd shows it in the error a pod gets when the pool cannot grow.
 import type { EniView, Increase, PoolLimits, PoolStats, WarmConfig } from './types.js';
 
 export const PREFIX_SIZE = 16;
-/** ENIs younger than this are never freed (spec §4.6). */
+/** ENIs younger than this are never freed (docs/architecture.md#warm-pool). */
 export const MIN_ENI_AGE_MS = 60_000;
 
 export function poolLimits(instance: { enis: number; ipv4PerEni: number }, cfg: WarmConfig): PoolLimits {
@@ -112,7 +112,8 @@ export function planIncrease(
 }
 
 /**
- * The ENI to free (spec §4.6): not primary, old enough, nothing assigned or cooling, not trunk/EFA, and not
+ * The ENI to free (docs/architecture.md#warm-pool): not primary, old enough, nothing assigned or cooling, not
+ * trunk/EFA, and not
  * needed by the warm/minimum/warm-prefix targets given what the other ENIs hold.
  */
 export function deletableEni(enis: readonly EniView[], cfg: WarmConfig): string | undefined {

@@ -1,4 +1,5 @@
-// Warm-pool arithmetic (spec §4): when to grow, by how much, when to give back, which ENI to free.
+// Warm-pool arithmetic (docs/architecture.md#warm-pool): when to grow, by how much, when to give back, which
+// ENI to free.
 export * from './types.js';
 export { PoolModel, type ModelEni } from './model.js';
 export {

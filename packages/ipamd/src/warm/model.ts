@@ -1,5 +1,5 @@
 // A small pool model driven by the arithmetic, as ipamd's reconcile loop drives it (grow, else shrink, then
-// maybe free an ENI). Used by the tests to replay the spec's worked examples and to check convergence.
+// maybe free an ENI). Used by the tests to replay upstream's worked examples and to check convergence.
 import {
   PREFIX_SIZE,
   decreaseCount,

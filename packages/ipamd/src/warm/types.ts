@@ -1,4 +1,5 @@
-// Inputs of the warm-pool arithmetic (spec §4.2–4.6): targets, limits, and what the datastore holds.
+// Inputs of the warm-pool arithmetic (docs/architecture.md#warm-pool): targets, limits, and what the
+// datastore holds.
 import type { IpStats } from '../store/address-rules.js';
 
 export interface WarmConfig {

@@ -1,5 +1,5 @@
-// The spec's worked examples (§4.12, m5.large: 3 ENIs × 10 IPv4 → 9 usable per ENI, max pods 29), replayed
-// step by step with the numbers from the spec, and property tests of limits and convergence.
+// Upstream's worked examples ( m5.large: 3 ENIs × 10 IPv4 → 9 usable per ENI, max pods 29), replayed
+// step by step with upstream's numbers, and property tests of limits and convergence.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -27,7 +27,7 @@ const model = (cfg: Partial<WarmConfig>, maxPods = 29) => {
 };
 const T = (m: PoolModel) => m.stats().totalIPs;
 
-describe('limits (§4.2)', () => {
+describe('limits', () => {
   it('m5.large: 9 IPs per ENI in SIP, 9 prefixes = 144 IPs in PD; MAX_ENI caps', () => {
     expect(poolLimits(M5_LARGE, base)).toEqual({ maxEni: 3, maxIpsPerEni: 9, maxPrefixesPerEni: 0 });
     expect(poolLimits(M5_LARGE, { ...base, prefixDelegation: true })).toEqual({
@@ -40,7 +40,7 @@ describe('limits (§4.2)', () => {
   });
 });
 
-describe('worked examples (§4.12)', () => {
+describe('worked examples', () => {
   it('A: WARM_IP_TARGET=5, MINIMUM_IP_TARGET=10, SIP', () => {
     const m = model({ warmEniTarget: 0, warmIpTarget: 5, minimumIpTarget: 10 });
     m.step(); // pre-scaling: short = max(5, 10) = 10 → 9 IPs on the primary

@@ -1,6 +1,7 @@
-// IMDS with IMDSv2 tokens as the AWS SDK does it (spec §3.3): PUT for a token (TTL read back from the answer),
-// cached until it expires, a 401 discards it, 403/404/405 or no answer to the PUT falls back to IMDSv1;
-// 404 on a path is "not found" (undefined), not an error; 3 attempts with backoff capped at 1 s.
+// IMDS with IMDSv2 tokens as the AWS SDK does it (docs/architecture.md#imds): PUT for a token (TTL read back
+// from the answer), cached until it expires, a 401 discards it, 403/404/405 or no answer to the PUT falls
+// back to IMDSv1; 404 on a path is "not found" (undefined), not an error; 3 attempts with backoff capped at 1
+// s.
 export interface ImdsClientOptions {
   endpoint: string;
   attempts?: number;

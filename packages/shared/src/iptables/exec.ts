@@ -18,7 +18,8 @@ export type Backend = 'nft' | 'legacy' | 'system';
 const KUBELET_CHAINS = /KUBE-IPTABLES-HINT|KUBE-KUBELET-CANARY/;
 
 /**
- * As the Kubernetes iptables-wrapper decides (spec §6.1): nft if the nft view of the mangle table shows a kubelet
+ * As the Kubernetes iptables-wrapper decides (see docs/architecture.md#host-networking): nft if the nft view
+ * of the mangle table shows a kubelet
  * chain, else legacy if the legacy view does, else nft. Without the -nft/-legacy variants, plain iptables.
  */
 export function detectBackend(netnsPath?: string): Backend {

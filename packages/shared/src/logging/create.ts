@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pino, destination as pinoDestination, type DestinationStream } from 'pino';
 import type { Logger } from './logger.js';
+import { serializeError } from './serialize-error.js';
 
 export type LevelName = 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
@@ -36,6 +37,8 @@ export function createLogger(opts: LoggerOptions): Logger & { flush(): void; reo
       messageKey: 'msg',
       timestamp: () => `,"ts":"${new Date().toISOString()}"`,
       formatters: { level: (label) => ({ level: label }) },
+      // `err` as pino's standard serializer writes it, plus the AWS request id (see serialize-error.ts).
+      serializers: { err: serializeError },
     },
     dest,
   );

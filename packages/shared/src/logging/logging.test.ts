@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger } from './index.js';
+import { createLogger, serializeError, type SerializedError } from './index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vct-log-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,5 +29,42 @@ describe('createLogger', () => {
     createLogger({ level: 'debug', file, sync: true }).info('one');
     createLogger({ level: 'debug', file, sync: true }).info('two');
     expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(2);
+  });
+});
+
+describe('errors in log lines', () => {
+  it('err carries the stack, the errno code and the cause, as pino serializes errors', async () => {
+    const file = join(dir, 'err.log');
+    const log = createLogger({ level: 'debug', file, sync: true });
+    const { readFile } = await import('node:fs/promises');
+    const enoent = await readFile(join(dir, 'missing')).catch((e: unknown) => e);
+    log.error({ err: new Error('checkpoint unreadable', { cause: enoent }) }, 'start-up failed');
+    const line = JSON.parse(readFileSync(file, 'utf8').trim()) as { err: SerializedError };
+    expect(line.err).toMatchObject({ type: 'Error', message: 'checkpoint unreadable' });
+    expect(line.err.stack).toContain('logging.test.ts');
+    expect(line.err.cause).toMatchObject({ code: 'ENOENT', errno: -2, syscall: 'open' });
+    expect(line.err.cause?.stack).toContain('ENOENT');
+  });
+
+  it('an AWS SDK error logs its request id and HTTP status (not the whole response)', () => {
+    // The shape of an AWS SDK v3 ServiceException: name, $fault and $metadata as own properties.
+    const e = Object.assign(new Error('You are not authorized to perform this operation.'), {
+      name: 'UnauthorizedOperation',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 403, requestId: 'req-7f3a', attempts: 1 },
+      Code: 'UnauthorizedOperation',
+    });
+    const s = serializeError(e);
+    expect(s).toMatchObject({ type: 'UnauthorizedOperation', requestId: 'req-7f3a', httpStatusCode: 403 });
+    expect(s).toMatchObject({ Code: 'UnauthorizedOperation' });
+    expect(s).not.toHaveProperty('$metadata');
+  });
+
+  it('a thrown non-Error is still described, whatever it is', () => {
+    expect(serializeError('boom')).toEqual({ type: 'string', message: 'boom' });
+    expect(serializeError({ toString: 1 })).toEqual({ type: 'object', message: '{"toString":1}' });
+    const cyclic: Record<string, unknown> = {};
+    cyclic['self'] = cyclic;
+    expect(serializeError(cyclic)).toEqual({ type: 'object', message: '[object Object]' });
   });
 });
