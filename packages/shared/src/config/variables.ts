@@ -227,7 +227,7 @@ export const variables = {
     default: '',
     defaultDoc: 'unset',
     parse: anyString,
-    description: 'User-Agent suffix for EC2 and Kubernetes calls.',
+    description: 'Version in the User-Agent of EC2 calls (amazon-vpc-cni-k8s/<version>).',
   }),
   HTTP_TIMEOUT: variable({
     name: 'HTTP_TIMEOUT',
