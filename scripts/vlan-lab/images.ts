@@ -116,7 +116,8 @@ function moduleFiles(root: string, release: string): string[] {
   for (const m of MODULES) {
     const out = run('modprobe', ['-d', root, '-S', release, '--show-depends', m]);
     for (const line of out.split('\n')) {
-      const f = /^insmod (\S+)/.exec(line)?.[1];
+      // The path may hold spaces (a checkout under "/tmp/ci run"); module options, if any, follow the file name.
+      const f = /^insmod (.+?\.ko(?:\.[a-z]+)?)(?:\s|$)/.exec(line)?.[1];
       if (f && !files.includes(f)) files.push(f);
     }
   }

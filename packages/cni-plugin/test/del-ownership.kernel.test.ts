@@ -128,6 +128,8 @@ describe('DEL with ipamd down removes only its own container state', () => {
     const q = newPod();
     const prevQ = await add('c4-own', q.path, 'epsilon');
     delNetns(q.name); // the veth pair and its route go with the netns; the rules stay
+    // The kernel tears a deleted netns down in the background: wait (bounded) for its veth's route to go.
+    for (let i = 0; i < 100 && hostRoute().length > 0; i++) await new Promise((r) => setTimeout(r, 50));
     expect(hostRoute()).toEqual([]);
     expect(ownRules()).toHaveLength(2);
     const late = await runPlugin(
