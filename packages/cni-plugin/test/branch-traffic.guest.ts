@@ -79,9 +79,11 @@ test('standard (ipamd puts the local rule back at 0): node-local traffic takes t
   assert.match(ip(hostNs, ['route', 'get', NODE_IP, 'from', '10.0.32.82', 'iif', veth]), /^local /);
 
   const c0 = vlanCounters(22);
-  assert.ok(ping(pod.name, NODE_IP), 'pod reaches the node');
+  assert.ok(ping(pod.name, NODE_IP, 10), 'pod reaches the node');
   const c1 = vlanCounters(22);
-  assert.equal(c1.rx - c0.rx, 0, 'node-local traffic did not cross the branch ENI');
+  // 10 echo requests over the VLAN would count 10; a stray frame of the new links' own (IPv6 neighbour or
+  // multicast chatter) may cross meanwhile, so fewer than half is the bound.
+  assert.ok(c1.rx - c0.rx < 5, `node-local traffic crossed the branch ENI (${c1.rx - c0.rx} tagged frames)`);
   assert.ok(ping(pod.name, GW), 'pod reaches its subnet router through VLAN 22');
   const c2 = vlanCounters(22);
   assert.ok(c2.rx - c1.rx >= 2, `fabric received ${c2.rx - c1.rx} tagged packets`);
