@@ -57,7 +57,8 @@ export function podMtu(text: string): number {
   return n < 576 || n > DEFAULT_MTU ? DEFAULT_MTU : n;
 }
 
-function logLevel(text: string): LogLevel {
+/** Upstream's log level names, case-insensitive; anything else is debug. Shared with egress-cni's config. */
+export function logLevel(text: string): LogLevel {
   const l = text.toLowerCase();
   return l === 'info' || l === 'warn' || l === 'error' || l === 'fatal' ? l : 'debug';
 }

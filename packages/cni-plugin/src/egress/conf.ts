@@ -5,7 +5,7 @@ import { isIPv4, isIPv6 } from '@vpc-cni/shared/ipmath';
 import { CniCode, CniError } from '../cni/errors.js';
 import { isValidId } from '../cni/env.js';
 import { requireVersion, type CniVersion } from '../cni/version.js';
-import type { LogLevel } from '../cni/netconf.js';
+import { type LogLevel, logLevel } from '../cni/netconf.js';
 
 export type SnatMode = 'none' | 'hashrandom' | 'random-fully';
 export type EgressFamily = 4 | 6;
@@ -169,11 +169,6 @@ function parseIpam(raw: unknown, family: EgressFamily): EgressIpamConf {
     routes,
     dataDir,
   };
-}
-
-function logLevel(text: string): LogLevel {
-  const l = text.toLowerCase();
-  return l === 'info' || l === 'warn' || l === 'error' || l === 'fatal' ? l : 'debug';
 }
 
 /** Parses stdin. Decode failures are code 6, unsupported versions 1, everything else 7. */
