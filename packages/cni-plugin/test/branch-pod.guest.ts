@@ -222,7 +222,9 @@ for (const mode of ['strict', 'standard'] as const) {
         `${step}: links`,
       );
       assert.deepEqual(now.rules, base.rules, `${step}: rules`);
-      assert.deepEqual(now.routes, base.routes, `${step}: routes`);
+      // The kernel drops a deleted link's own IPv6 link-local route in the background; the links are compared above.
+      const ours = (rs: typeof now.routes) => rs.filter((r) => !String(r.dst).startsWith('fe80:'));
+      assert.deepEqual(ours(now.routes), ours(base.routes), `${step}: routes`);
       assert.deepEqual(
         ipj<{ ifname: string }>(pod.name, ['link', 'show']).map((l) => l.ifname),
         ['lo'],
