@@ -187,8 +187,20 @@ before(async () => {
   ip(hostNs, ['addr', 'add', `${NODE_IP}/24`, 'dev', 'eth0']);
   ip(hostNs, ['route', 'add', 'default', 'via', '192.168.0.1', 'dev', 'eth0']);
   ip(fabricNs, ['addr', 'add', '192.168.0.1/24', 'dev', 'vpc0']);
+  // IPv4 only: with IPv6 off, a new link sends no router/neighbour solicitations or MLD reports, so the
+  // traffic tests' per-VLAN frame counters count only what the test itself sends.
   for (const ns of [hostNs, fabricNs])
-    execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
+    execFileSync('ip', [
+      'netns',
+      'exec',
+      ns,
+      'sysctl',
+      '-q',
+      '-w',
+      'net.ipv4.ip_forward=1',
+      'net.ipv6.conf.all.disable_ipv6=1',
+      'net.ipv6.conf.default.disable_ipv6=1',
+    ]);
   trunkIndex = ipj<{ ifindex: number }>(hostNs, ['link', 'show', 'trunk0'])[0]?.ifindex ?? 0;
   await ipamd.start();
 });
