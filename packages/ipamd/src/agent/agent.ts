@@ -19,6 +19,7 @@ import {
   type PoolManager,
   tracked,
 } from '../eni/index.js';
+import type { FreeEniOptions } from '../eni/free-eni.js';
 import type { PodLookup } from '../k8s/pod-eni.js';
 import { type EniSource, loadEnis } from './eni-source.js';
 import { setupHost } from './host-setup.js';
@@ -47,6 +48,8 @@ export interface StartOptions {
   eniConfigSource?: EniConfigSource;
   /** Security groups for pods: where pods are read from (default: the Kubernetes API). */
   podLookup?: PodLookup;
+  /** Pacing of ENI detach/delete retries (default upstream's); in-process tests shrink it. */
+  freeEni?: FreeEniOptions;
 }
 
 /**
@@ -89,7 +92,7 @@ async function start(
       ? (await import('../hostnet/index.js')).netlinkPlumbing(cfg.AWS_VPC_ENI_MTU)
       : noPlumbing);
   const kube = kubeSide(cfg, env, logger, opts.eniConfigSource);
-  const source = await nodeInit(cfg, ds, logger, plumbing, metrics, kube);
+  const source = await nodeInit(cfg, ds, logger, plumbing, metrics, kube, opts.freeEni);
   const { supply, primary, manager, readVpcCidrs, ipv6Only, eniMac, branchContext, facts } = source;
   if (manager) started.add('pool manager', () => manager.stop());
   if (primary && hostNetworking) await setupHost(cfg, primary, logger, metrics);
@@ -334,6 +337,7 @@ async function nodeInit(
   plumbing: EniPlumbing,
   metrics: IpamdMetrics,
   kube: KubeSide,
+  freeEni: FreeEniOptions | undefined,
 ): Promise<EniSource> {
   const t0 = performance.now();
   const seconds = () => (performance.now() - t0) / 1000;
@@ -346,6 +350,7 @@ async function nodeInit(
         plumbing,
         eniConfig: await kube.eniConfigSource(),
         observer: metrics.pool,
+        freeEni,
         onAwsCall: (api, outcome, ms, status) => {
           const failed = outcome !== 'ok';
           metrics.awsApiLatency.observe({ api, error: String(failed), status: String(status) }, ms);

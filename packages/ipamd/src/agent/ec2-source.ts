@@ -30,6 +30,7 @@ import { ipv6Source } from './ipv6-source.js';
 import type { Datastore } from '../store/index.js';
 import { isPoolTooLow, poolLimits, type WarmConfig } from '../warm/index.js';
 import { type AddressSupply, noSupply } from '../service/supply.js';
+import type { FreeEniOptions } from '../eni/free-eni.js';
 import type { Mutex } from '../eni/mutex.js';
 import { imdsUnreachable } from '@vpc-cni/shared/startup';
 import { VERSION } from '@vpc-cni/shared/version';
@@ -118,6 +119,7 @@ export async function loadFromEc2(
     eniConfig?: EniConfigSource | undefined;
     onAwsCall?: AwsCallObserver;
     observer?: PoolObserver;
+    freeEni?: FreeEniOptions | undefined;
   } = {},
 ): Promise<Ec2Source> {
   const imds = new ImdsClient({ endpoint: cfg.AWS_EC2_METADATA_SERVICE_ENDPOINT });
@@ -290,6 +292,7 @@ export async function loadFromEc2(
     leakedEniCleanup: !cfg.DISABLE_LEAKED_ENI_CLEANUP,
     rules,
     ...(o.observer ? { observer: o.observer } : {}),
+    ...(o.freeEni ? { freeEni: o.freeEni } : {}),
     logger,
   });
   // Pre-scaling: fill the warm pool before the first pod asks (docs/architecture.md#start-up).

@@ -3,7 +3,13 @@
 import type { IpamdConfig } from '@vpc-cni/shared/config';
 import type { Logger } from '@vpc-cni/shared/logging';
 import { imdsUnreachable } from '@vpc-cni/shared/startup';
-import type { EniConfigSource, EniPlumbing, PoolManager, PoolObserver } from '../eni/index.js';
+import type {
+  EniConfigSource,
+  EniPlumbing,
+  FreeEniOptions,
+  PoolManager,
+  PoolObserver,
+} from '../eni/index.js';
 import { ImdsClient, type NodeFacts, readAttachedEnis, readNodeFacts } from '../imds/index.js';
 import { MemorySupply } from '../service/memory-supply.js';
 import { type AddressSupply, noSupply } from '../service/supply.js';
@@ -32,6 +38,7 @@ export interface LoadEnisDeps {
   eniConfig?: EniConfigSource | undefined;
   onAwsCall: AwsCallObserver;
   observer: PoolObserver;
+  freeEni?: FreeEniOptions | undefined;
 }
 
 const IMDS_ONLY_NO_SUPPLY =
@@ -101,5 +108,6 @@ export async function loadEnis(d: LoadEnisDeps): Promise<EniSource> {
     eniConfig: d.eniConfig,
     onAwsCall: d.onAwsCall,
     observer: d.observer,
+    freeEni: d.freeEni,
   });
 }

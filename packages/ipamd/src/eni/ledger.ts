@@ -10,7 +10,7 @@ export interface EniFacts {
 export class EniLedger {
   private readonly facts = new Map<string, EniFacts>();
 
-  constructor(readonly now: () => number = Date.now) {}
+  constructor(readonly now: () => number = () => Date.now()) {}
 
   record(id: string, f: Omit<EniFacts, 'addedAtMs'> = {}): void {
     this.facts.set(id, { ...f, addedAtMs: this.now() });

@@ -117,7 +117,10 @@ export class PoolManager {
       const now = this.now();
       if (isPoolTooHigh(stats, o.warm) && now - this.lastDecrease >= (o.decreaseCooldownMs ?? 30_000)) {
         res.gaveBack = await tracked(this.observer, 'decreaseDatastorePool', () =>
-          decreasePool(o.ec2, o.ds, decreaseCount(stats, o.warm), this.freed, now, o),
+          decreasePool(o.ec2, o.ds, decreaseCount(stats, o.warm), this.freed, now, {
+            ...o,
+            onUnassignFailed: () => this.observer.error('decreaseIPPool'),
+          }),
         ).catch((e: unknown) => {
           this.observer.error('decreaseIPPool');
           throw e;

@@ -16,7 +16,12 @@ export async function decreasePool(
   over: number,
   freed: FreedCache,
   now: number,
-  o: { logger: Logger; onCall?: CallObserver | undefined },
+  o: {
+    logger: Logger;
+    onCall?: CallObserver | undefined;
+    /** An UnassignPrivateIpAddresses call failed (the addresses stay on the ENI until reconcile re-adds them). */
+    onUnassignFailed?: () => void;
+  },
 ): Promise<number> {
   let removed = 0;
   for (const eni of ds.eniList()) {
@@ -40,7 +45,10 @@ export async function decreasePool(
         'UnassignPrivateIpAddresses',
         () => ec2.send(new UnassignPrivateIpAddressesCommand({ NetworkInterfaceId: eni.id, ...what })),
         o,
-      ).catch((e: unknown) => o.logger.warn({ eni: eni.id, ...what, err: e }, 'unassign failed'));
+      ).catch((e: unknown) => {
+        o.onUnassignFailed?.();
+        o.logger.warn({ eni: eni.id, ...what, err: e }, 'unassign failed');
+      });
     };
     if (prefixes.length) await unassign({ Ipv4Prefixes: prefixes });
     if (ips.length) await unassign({ PrivateIpAddresses: ips });
