@@ -155,7 +155,13 @@ export class EbpfDatapath implements PolicyDatapath {
     const any = [this.pins.prog(key, 'ingress'), this.pins.prog(key, 'egress'), ...this.pins.keyMaps(key)];
     if (!any.some((p) => existsSync(p))) {
       const slot = this.pool.take();
-      if (slot) return keyFromPoolSlot(this.pins, slot, key);
+      if (slot)
+        try {
+          return keyFromPoolSlot(this.pins, slot, key);
+        } catch (err) {
+          // The slot is dropped (its pins removed); the key loads inline as with an empty pool.
+          this.opts.log?.warn({ err, key, slot }, 'pool slot unusable; loading inline');
+        }
     }
     return ensureKey(this.pins, this.objs, this.family, this.ctEntries, key);
   }

@@ -181,7 +181,7 @@ export class ProgramPool {
         this.nextSlot = Math.max(this.nextSlot, Number(m[1]) + 1);
       }
     }
-    for (const f of stray) rmSync(`${pins.pool}/${f}`, { force: true });
+    for (const f of stray) rmSync(`${pins.pool}/${f}`, { force: true, recursive: true });
     if (stray.length) this.stats.removedAtOpen++;
     for (const slot of [...slots].sort()) {
       let keep = false;
