@@ -107,6 +107,9 @@ export class EbpfDatapath implements PolicyDatapath {
 
   /** Checks bpffs and the object files, then loads or adopts the global maps. Throws a DatapathError. */
   constructor(private readonly opts: DatapathOptions) {
+    const poolSize = opts.poolSize ?? 0;
+    if (!Number.isInteger(poolSize) || poolSize < 0 || poolSize > MAX_POOL_SIZE)
+      throw new DatapathError('BAD_INPUT', `poolSize ${poolSize}: must be an integer 0-${MAX_POOL_SIZE}`);
     this.family = opts.family;
     this.pins = new PinLayout(opts.pinRoot ?? DEFAULT_PIN_ROOT);
     this.objs = readObjects(opts.objectDir ?? defaultObjectDir(), opts.family);
@@ -115,9 +118,6 @@ export class EbpfDatapath implements PolicyDatapath {
     this.ctEntries = opts.conntrackEntries ?? DEFAULT_CONNTRACK_ENTRIES;
     this.prefixes = opts.vethPrefixes ?? ['eni', 'vlan'];
     ensureGlobals(this.pins, this.objs, this.family, this.ctEntries);
-    const poolSize = opts.poolSize ?? 0;
-    if (!Number.isInteger(poolSize) || poolSize < 0 || poolSize > MAX_POOL_SIZE)
-      throw new DatapathError('BAD_INPUT', `poolSize ${poolSize}: must be an integer 0-${MAX_POOL_SIZE}`);
     this.ctFd = openPin(this.pins.global(GLOBAL_CONNTRACK));
     const info = mapInfo(this.ctFd);
     if (info.maxEntries !== this.ctEntries)

@@ -88,6 +88,7 @@ describe('warm program pool (kernel)', { timeout: 180_000 }, () => {
   }
 
   it('a pool-served attach enforces exactly as an inline one (strict: closed from the first packet); the pool refills', async () => {
+    expect(() => dpWith({ poolSize: 17 })).toThrow(/poolSize 17: must be an integer 0-16/);
     const pooled = dpWith({ poolSize: 2 });
     await pooled.poolFilled();
     expect(pooled.poolStatus()).toMatchObject({ ready: 2, loading: 0, served: 0 });
