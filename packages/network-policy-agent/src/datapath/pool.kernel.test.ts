@@ -146,6 +146,27 @@ describe('warm program pool (kernel)', { timeout: 180_000 }, () => {
     await until(() => adoptedIds.every((id) => !progAlive(id)));
   });
 
+  it('IPv6: a pool-served key is closed from the first packet, then admits exactly its rule', async () => {
+    for (const f of ['ingress', 'egress', 'events'] as const)
+      copyFileSync(join(defaultObjectDir(), objectFile('ipv6', f)), join(objDir, objectFile('ipv6', f)));
+    const dp = dpWith({ family: 'ipv6', pinRoot: join(w.bpffs, 'v6'), poolSize: 1 });
+    await dp.poolFilled();
+    dp.attach(KEY, [w.veth], strict);
+    expect(dp.poolStatus()).toMatchObject({ served: 1, inline: 0 });
+    expect(await w.peerProbe.tcp(w.podIp6, 80, 1)).toBe(false);
+    expect(await w.podProbe.tcp(w.peerIp6, 80, 1)).toBe(false);
+    dp.writePolicy(
+      KEY,
+      'ingress',
+      new Map([[`${w.peerIp6}/128`, [{ protocol: PROTO_TCP, startPort: 80, endPort: 0 }]]]),
+    );
+    dp.setState(KEY, 'ingress', 'np', PodState.PoliciesApplied);
+    expect(await w.peerProbe.tcp(w.podIp6, 80)).toBe(true);
+    expect(await w.peerProbe.tcp(w.podIp6, 81, 1)).toBe(false);
+    dp.remove(KEY);
+    await shut(dp);
+  });
+
   it('a burst larger than the pool: every key attached (the rest inline), then the pool refills', async () => {
     const n = 5;
     const ifs = Array.from({ length: n }, (_, i) => `enipool${i}`);
