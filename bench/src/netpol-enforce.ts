@@ -1,18 +1,35 @@
 // The agent's side of `pnpm bench netpol`: enforce_p50_ms / enforce_p99_ms (a PolicyEndpoint written to the API
 // stand-in → the verdict of a TCP prober between two pod namespaces seen flipping, over ≥ 100 changes that
-// alternately deny and allow) and strict_add_extra_ms (EnforceNpToPod for a new pod in strict mode minus standard,
-// i.e. what strict mode adds to an aws-cni ADD; 20 pods each, interleaved). Needs root and the eBPF datapath.
-// The lead's `netpol` bench joins these fields into its JSON line; run alone, the last line is this object.
-import { DATAPATH_AVAILABLE } from '@vpc-cni/network-policy-agent/agent-datapath';
+// alternately deny and allow) and strict_add_extra_ms: the EnforceNpToPod gRPC call of the aws-cni ADD, against
+// the real agent (real eBPF datapath, in-process, gRPC over its unix socket), for a new pod in strict mode minus
+// standard (20 pods each, interleaved). That call is everything network policy adds to an ADD; the plugin's own
+// wiring is the same in both modes. Two phases in the same run: pods arriving while the warm pool has a slot
+// (`*_add_ms`, the agent's normal case) and with the pool stopped (`*_add_inline_ms`: programs loaded through
+// the verifier during the call, as before the pool, and as under a burst larger than the pool). Needs root and
+// the eBPF datapath. `netpol.ts` joins these fields into its JSON line; run alone, the last line is this object.
+import { loadavg } from 'node:os';
+import { DATAPATH_AVAILABLE, openDatapath } from '@vpc-cni/network-policy-agent/agent-datapath';
+import { EbpfDatapath } from '@vpc-cni/network-policy-agent/datapath';
 import { NetpolLab } from '@vpc-cni/e2e/netpol';
 
 export interface NetpolEnforceResult {
   enforce_p50_ms: number;
   enforce_p99_ms: number;
   enforce_changes: number;
+  /** Pool-served: median strict − median standard, and the medians. */
   strict_add_extra_ms: number;
   strict_add_ms: number;
   standard_add_ms: number;
+  /** How many of those calls were served from the pool (all of them unless a refill lagged). */
+  add_pool_served: number;
+  add_pool_calls: number;
+  /** Pool stopped: programs loaded inside the call. */
+  strict_add_extra_inline_ms: number;
+  strict_add_inline_ms: number;
+  standard_add_inline_ms: number;
+  /** 1-minute load average at the start and end of this part (other jobs share the machine). */
+  enforce_loadavg_start: number;
+  enforce_loadavg_end: number;
 }
 
 const pct = (xs: number[], p: number): number => {
@@ -39,16 +56,31 @@ async function waitFor(
 }
 
 export async function benchNetpolEnforce(
-  o: { changes?: number; pods?: number } = {},
+  o: { changes?: number; pods?: number; inlinePods?: number } = {},
 ): Promise<NetpolEnforceResult> {
   if (!DATAPATH_AVAILABLE) throw new Error('netpol-enforce needs a build that includes the eBPF datapath');
   const changes = Math.max(100, o.changes ?? 100);
   const pods = o.pods ?? 20;
+  const inlinePods = o.inlinePods ?? 10;
+  const load0 = loadavg()[0]!;
   const latencies: number[] = [];
   const std: number[] = [];
   const strict: number[] = [];
-  const lab = await NetpolLab.start({ mode: 'standard' });
+  const stdInline: number[] = [];
+  const strictInline: number[] = [];
+  let served = 0;
+  let dp: EbpfDatapath | undefined;
+  const lab = await NetpolLab.start({
+    mode: 'standard',
+    openDatapath: (dpo) => {
+      const d = openDatapath(dpo);
+      if (d instanceof EbpfDatapath) dp = d;
+      return d;
+    },
+  });
   try {
+    if (!dp) throw new Error('the agent did not open the eBPF datapath');
+    const pool = dp;
     lab.addPod('server');
     lab.addPod('client');
     await lab.enforce('server', 'standard');
@@ -70,14 +102,36 @@ export async function benchNetpolEnforce(
       latencies.push(t1 - t0);
     }
     w.stop();
-    // strict vs standard ADD cost: fresh pods, interleaved.
+    // strict vs standard ADD cost: fresh pods, interleaved; each arrives once the pool has refilled.
     for (let i = 0; i < pods; i++) {
       lab.addPod(`std-${i}`);
       lab.addPod(`strict-${i}`);
     }
+    const add = async (name: string, mode: 'standard' | 'strict', into: number[]) => {
+      await pool.poolFilled();
+      const before = pool.poolStatus().served;
+      into.push(await lab.enforce(name, mode));
+      served += pool.poolStatus().served - before;
+    };
     for (let i = 0; i < pods; i++) {
-      std.push(await lab.enforce(`std-${i}`, 'standard'));
-      strict.push(await lab.enforce(`strict-${i}`, 'strict'));
+      // alternate which mode goes first, so a drift in machine load does not favour one
+      const pair = [() => add(`std-${i}`, 'standard', std), () => add(`strict-${i}`, 'strict', strict)];
+      if (i % 2) pair.reverse();
+      for (const f of pair) await f();
+    }
+    // The same with the pool stopped: every call loads its programs inline.
+    await pool.stopPool();
+    for (let i = 0; i < inlinePods; i++) {
+      lab.addPod(`std-inline-${i}`);
+      lab.addPod(`strict-inline-${i}`);
+    }
+    for (let i = 0; i < inlinePods; i++) {
+      const pair = [
+        async () => stdInline.push(await lab.enforce(`std-inline-${i}`, 'standard')),
+        async () => strictInline.push(await lab.enforce(`strict-inline-${i}`, 'strict')),
+      ];
+      if (i % 2) pair.reverse();
+      for (const f of pair) await f();
     }
   } finally {
     await lab.stop();
@@ -89,6 +143,13 @@ export async function benchNetpolEnforce(
     strict_add_extra_ms: round(median(strict) - median(std)),
     strict_add_ms: round(median(strict)),
     standard_add_ms: round(median(std)),
+    add_pool_served: served,
+    add_pool_calls: std.length + strict.length,
+    strict_add_extra_inline_ms: round(median(strictInline) - median(stdInline)),
+    strict_add_inline_ms: round(median(strictInline)),
+    standard_add_inline_ms: round(median(stdInline)),
+    enforce_loadavg_start: round(load0),
+    enforce_loadavg_end: round(loadavg()[0]!),
   };
 }
 

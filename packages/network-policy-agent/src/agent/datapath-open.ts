@@ -2,6 +2,7 @@
 import type { Logger } from '@vpc-cni/shared/logging';
 import type { Family, PolicyDatapath } from '../datapath/contract.js';
 import { EbpfDatapath } from '../datapath/datapath.js';
+import { DEFAULT_POOL_SIZE } from '../datapath/pool.js';
 
 export interface DatapathOpenOptions {
   family: Family;
@@ -21,5 +22,7 @@ export const openDatapath: OpenDatapath = (o) =>
     family: o.family,
     pinRoot: `${o.bpffsRoot}/globals/aws`,
     conntrackEntries: o.conntrackTableSize,
+    // New pods take pre-loaded programs (README "Warm pool"); a constant: upstream has no such setting.
+    poolSize: DEFAULT_POOL_SIZE,
     log: o.logger,
   });

@@ -224,4 +224,38 @@ describe('Reconciler', () => {
       { kind: 'too-many-ports', cidr: '10.3.0.0/16', count: 30, policies: ['x/wide'] },
     ]);
   });
+
+  it('pin GC: after the initial list, adopted keys whose pod has no host veth are removed; live ones kept', () => {
+    const { r, dp, pod } = world('strict');
+    // An earlier run pinned three pods; "gone" was deleted while the agent was down (its veth went with it).
+    for (const name of ['live', 'gone', 'selected-gone'])
+      dp.attach(`${name}@x`, [hostVethName('eni', 'x', name)], {
+        np: PodState.DefaultDeny,
+        cp: PodState.DefaultAllow,
+      });
+    pod('x', 'live');
+    r.adopt(
+      ['live', 'gone', 'selected-gone'].map((name) => ({
+        name,
+        namespace: 'x',
+        veths: [hostVethName('eni', 'x', name)],
+      })),
+    );
+    // A PE still lists one of the deleted pods (the controller has not caught up): no veth, still removed.
+    r.peUpserted(pe('p-1', 'p', { pods: [at('selected-gone'), at('live')] }));
+    expect(dp.keys.size).toBe(3); // nothing removed before the list is in
+    r.markSynced();
+    expect([...dp.keys.keys()]).toEqual(['live@x']);
+    expect(dp.calls.filter((c) => c.startsWith('remove'))).toEqual([
+      'remove gone@x',
+      'remove selected-gone@x',
+    ]);
+    expect(r.localPods().map((p) => p.key)).toEqual(['live@x']);
+    expect(dp.getState('live@x', 'ingress', 'np')).toBe(PodState.PoliciesApplied);
+    // Its new incarnation's ADD starts from fresh state.
+    pod('x', 'gone');
+    r.enforce('gone', 'x', 'strict', 1);
+    expect(dp.getState('gone@x', 'ingress', 'np')).toBe(PodState.DefaultDeny);
+    expect(r.collectGone()).toEqual([]); // once only
+  });
 });

@@ -40,6 +40,8 @@ interface LocalPod {
   mode: EnforcingMode;
   /** Fingerprint of what was last written, to skip identical writes. */
   written?: string;
+  /** Adopted from pins of an earlier run and not yet checked against the node (collectGone). */
+  adopted?: boolean;
 }
 
 export class EnforceError extends Error {
@@ -68,6 +70,7 @@ export class Reconciler {
   /** The initial PE list is in: pods can be answered for, and every known local pod is reconciled. */
   markSynced(): void {
     this.synced = true;
+    this.collectGone();
     for (const pod of this.pods.keys()) this.dirty.add(pod);
     for (const pod of this.index.podsOnHost(this.o.nodeIp)) this.dirty.add(pod);
     this.flush();
@@ -84,7 +87,41 @@ export class Reconciler {
         ...p,
         key: podKey(p.name, p.namespace),
         mode: this.o.mode,
+        adopted: true,
       });
+  }
+
+  /**
+   * Pin GC, once the initial PE list is in: an adopted key whose pod has no host veth on the node belongs to a
+   * pod deleted while the agent was down (its CNI DEL removed the veth but could not reach the agent), so its
+   * pins are removed. A new pod of the same name gets fresh state at its ADD. Returns the keys removed.
+   */
+  collectGone(): string[] {
+    const gone: string[] = [];
+    for (const [ref, pod] of [...this.pods]) {
+      if (!pod.adopted) continue;
+      pod.adopted = false;
+      try {
+        this.findVeths(pod.namespace, pod.name, 1);
+        continue;
+      } catch {
+        // no host veth: the pod is gone
+      }
+      try {
+        this.o.datapath.remove(pod.key);
+      } catch (err) {
+        this.o.logger.error({ err, pod: ref, key: pod.key }, 'removing the pins of a deleted pod failed');
+        continue;
+      }
+      this.pods.delete(ref);
+      gone.push(pod.key);
+    }
+    if (gone.length)
+      this.o.logger.info(
+        { keys: gone },
+        'pins of pods deleted while the agent was down removed (no host veth left on the node)',
+      );
+    return gone;
   }
 
   localPods(): { ref: PodRef; key: string; veths: readonly string[] }[] {

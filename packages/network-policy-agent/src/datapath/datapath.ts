@@ -41,12 +41,15 @@ import {
   closeKeyDirection,
   ensureGlobals,
   ensureKey,
+  keyFromPoolSlot,
+  type EnsureResult,
   readObjects,
   type KeyDirection,
   type ObjectFiles,
 } from './programs.js';
 import { DEFAULT_PIN_ROOT, GLOBAL_CONNTRACK, GLOBAL_EVENTS, PinLayout, checkKey } from './pins.js';
 import { Tc } from './tc.js';
+import { MAX_POOL_SIZE, ProgramPool, type PoolStats } from './pool.js';
 import { flowId, liveIds, sweep } from './conntrack-gc.js';
 import { listKernelFlows } from './nf-conntrack.js';
 import { startEventReader } from './events.js';
@@ -64,6 +67,12 @@ export interface DatapathOptions {
   conntrackEntries?: number;
   /** Network namespace holding the host veths and the conntrack table (tests); default: the current one. */
   netns?: string;
+  /**
+   * Warm pool size (pool.ts): program pairs pre-loaded in a worker thread so a new key's attach does not wait
+   * for the verifier. 0 (the default here; the agent passes DEFAULT_POOL_SIZE) = every new key loads inline.
+   * Pool pins left by an earlier run are adopted or removed at open in any case.
+   */
+  poolSize?: number;
   /** Interface name prefixes scanned for our filters (listKeys, program swaps); default eni, vlan. */
   vethPrefixes?: readonly string[];
   log?: Logger;
@@ -92,11 +101,15 @@ export class EbpfDatapath implements PolicyDatapath {
   private readonly ctFd: number;
   private readonly ctEntries: number;
   private readonly prefixes: readonly string[];
+  private readonly pool: ProgramPool;
   private gcSnapshot: { key: Buffer; id: string }[] | undefined;
   private closed = false;
 
   /** Checks bpffs and the object files, then loads or adopts the global maps. Throws a DatapathError. */
   constructor(private readonly opts: DatapathOptions) {
+    const poolSize = opts.poolSize ?? 0;
+    if (!Number.isInteger(poolSize) || poolSize < 0 || poolSize > MAX_POOL_SIZE)
+      throw new DatapathError('BAD_INPUT', `poolSize ${poolSize}: must be an integer 0-${MAX_POOL_SIZE}`);
     this.family = opts.family;
     this.pins = new PinLayout(opts.pinRoot ?? DEFAULT_PIN_ROOT);
     this.objs = readObjects(opts.objectDir ?? defaultObjectDir(), opts.family);
@@ -112,6 +125,45 @@ export class EbpfDatapath implements PolicyDatapath {
         { pinned: info.maxEntries, wanted: this.ctEntries },
         'the pinned conntrack map keeps its size until it is recreated (node reboot or new objects)',
       );
+    this.pool = new ProgramPool({
+      size: poolSize,
+      pins: this.pins,
+      objs: this.objs,
+      family: this.family,
+      ctEntries: this.ctEntries,
+      ...(opts.log ? { log: opts.log } : {}),
+    });
+  }
+
+  /** The warm pool's counters (ready slots, loads under way, attaches served from it or inline). */
+  poolStatus(): PoolStats {
+    return this.pool.status();
+  }
+
+  /** Resolves when the warm pool is full (tests, bench). */
+  poolFilled(): Promise<void> {
+    return this.pool.filled();
+  }
+
+  /** Stops the pool's loads (close() does too, without waiting); ready slots stay pinned for the next open. */
+  stopPool(): Promise<void> {
+    return this.pool.stop();
+  }
+
+  /** Loads or adopts a key this instance does not hold: a key with no pin at all takes a pool slot if any. */
+  private ensureNew(key: string): EnsureResult {
+    const any = [this.pins.prog(key, 'ingress'), this.pins.prog(key, 'egress'), ...this.pins.keyMaps(key)];
+    if (!any.some((p) => existsSync(p))) {
+      const slot = this.pool.take();
+      if (slot)
+        try {
+          return keyFromPoolSlot(this.pins, slot, key);
+        } catch (err) {
+          // The slot is dropped (its pins removed); the key loads inline as with an empty pool.
+          this.opts.log?.warn({ err, key, slot }, 'pool slot unusable; loading inline');
+        }
+    }
+    return ensureKey(this.pins, this.objs, this.family, this.ctEntries, key);
   }
 
   listKeys(): PodKeyInfo[] {
@@ -165,7 +217,7 @@ export class EbpfDatapath implements PolicyDatapath {
       return { name, index };
     });
     const known = this.keys.get(key);
-    const ensured = known ? undefined : ensureKey(this.pins, this.objs, this.family, this.ctEntries, key);
+    const ensured = known ? undefined : this.ensureNew(key);
     const st: KeyState = known ?? {
       dirs: ensured!.dirs,
       policy: {
@@ -360,6 +412,7 @@ export class EbpfDatapath implements PolicyDatapath {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    void this.pool.stop();
     for (const st of this.keys.values()) {
       closeKeyDirection(st.dirs.ingress);
       closeKeyDirection(st.dirs.egress);

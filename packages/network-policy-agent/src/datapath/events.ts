@@ -39,7 +39,7 @@ koffi.unregister(cb);
 `;
 
 /** How the worker loads koffi: the package's module file, or (inside the single executable) the addon file. */
-function koffiSource(): { addon?: string; module?: string } {
+export function koffiSource(): { addon?: string; module?: string } {
   const addon = (koffi as unknown as { __addonPath?: unknown }).__addonPath;
   if (typeof addon === 'string') return { addon };
   return { module: createRequire(import.meta.url).resolve('koffi') };

@@ -41,6 +41,26 @@ export class PinLayout {
   global(name: string): string {
     return join(this.maps, `global_${name}`);
   }
+  /** The warm pool's pins (pool.ts): <root>/pool/<slot>_handle_<dir>, <root>/pool/<slot>_<map name>. */
+  get pool(): string {
+    return join(this.root, 'pool');
+  }
+  poolProg(slot: string, dir: Direction): string {
+    return join(this.pool, `${slot}_${PROG_NAME[dir]}`);
+  }
+  poolMap(slot: string, name: string): string {
+    return join(this.pool, `${slot}_${name}`);
+  }
+  /** Every pin of a pool slot: programs, then maps (both directions). */
+  poolSlotPins(slot: string): string[] {
+    return [
+      this.poolProg(slot, 'ingress'),
+      this.poolProg(slot, 'egress'),
+      ...(['ingress', 'egress'] as const).flatMap((d) =>
+        Object.values(MAP_NAMES(d)).map((m) => this.poolMap(slot, m)),
+      ),
+    ];
+  }
   /** Every map pin of a key (both directions). */
   keyMaps(key: string): string[] {
     return (['ingress', 'egress'] as const).flatMap((d) =>
@@ -65,6 +85,7 @@ export class PinLayout {
       );
     mkdirSync(this.programs, { recursive: true });
     mkdirSync(this.maps, { recursive: true });
+    mkdirSync(this.pool, { recursive: true });
   }
 
   /** Pod keys with at least one pinned program, with the directions pinned. */

@@ -15,6 +15,7 @@ import {
   openPin,
   pinFd,
   progInfo,
+  type LoadSpec,
   type MapSpec,
 } from './bpf-object.js';
 import { DatapathError } from './errors.js';
@@ -93,6 +94,63 @@ export function pinnedProgramHash(progFd: number): Buffer | undefined {
   return undefined;
 }
 
+/** What libbpf needs to load one direction's object: per-key maps pinned where `mapPin` says, globals reused. */
+export function tcLoadSpec(
+  pins: PinLayout,
+  objs: ObjectFiles,
+  family: Family,
+  ctEntries: number,
+  dir: Direction,
+  mapPin: (name: string) => string,
+): LoadSpec {
+  const names = MAP_NAMES(dir);
+  const tk = trieKeySize(family);
+  return {
+    path: join(objs.dir, objectFile(family, dir)),
+    rodata: encodeMeta(objs.hash[dir]),
+    maps: {
+      ...globalMapSpecs(pins, family, ctEntries),
+      [names.np]: { keySize: tk, valueSize: NP_VALUE_SIZE, pinPath: mapPin(names.np) },
+      [names.cp]: { keySize: tk, valueSize: CP_VALUE_SIZE, pinPath: mapPin(names.cp) },
+      [names.state]: { keySize: STATE_KEY_SIZE, valueSize: STATE_VALUE_SIZE, pinPath: mapPin(names.state) },
+    },
+  };
+}
+
+/**
+ * A new key from a pre-loaded pool slot (pool.ts): the slot's pins are renamed to the key's (maps first, the
+ * programs last, so a key never has programs without maps) and opened. The key must have no pin at all.
+ */
+export function keyFromPoolSlot(pins: PinLayout, slot: string, key: string): EnsureResult {
+  const created: string[] = [];
+  const dirs = {} as Record<Direction, KeyDirection>;
+  try {
+    for (const dir of ['ingress', 'egress'] as const)
+      for (const m of Object.values(MAP_NAMES(dir))) {
+        renameSync(pins.poolMap(slot, m), pins.map(key, m));
+        created.push(pins.map(key, m));
+      }
+    for (const dir of ['ingress', 'egress'] as const) {
+      renameSync(pins.poolProg(slot, dir), pins.prog(key, dir));
+      created.push(pins.prog(key, dir));
+    }
+    for (const dir of ['ingress', 'egress'] as const) {
+      const fd = openPin(pins.prog(key, dir));
+      const maps = openMaps(pins, key, dir);
+      if (fd < 0 || !maps) {
+        closeFd(fd);
+        throw new DatapathError('LOAD_FAILED', `pins of ${key} (${dir}) vanished after the pool rename`);
+      }
+      dirs[dir] = { progFd: fd, progId: progInfo(fd).id, ...maps };
+    }
+    return { dirs, replaced: { ingress: 0, egress: 0 }, created };
+  } catch (e) {
+    for (const d of Object.values(dirs)) closeKeyDirection(d);
+    for (const p of [...created, ...pins.poolSlotPins(slot)]) rmSync(p, { force: true });
+    throw e;
+  }
+}
+
 export interface KeyDirection {
   progFd: number;
   progId: number;
@@ -151,23 +209,8 @@ export function ensureKey(
         replaced[dir] = progInfo(pinned).id;
         closeFd(pinned);
       }
-      const names = MAP_NAMES(dir);
-      const tk = trieKeySize(family);
       const o = loadObject(
-        {
-          path: join(objs.dir, objectFile(family, dir)),
-          rodata: encodeMeta(objs.hash[dir]),
-          maps: {
-            ...globalMapSpecs(pins, family, ctEntries),
-            [names.np]: { keySize: tk, valueSize: NP_VALUE_SIZE, pinPath: pins.map(key, names.np) },
-            [names.cp]: { keySize: tk, valueSize: CP_VALUE_SIZE, pinPath: pins.map(key, names.cp) },
-            [names.state]: {
-              keySize: STATE_KEY_SIZE,
-              valueSize: STATE_VALUE_SIZE,
-              pinPath: pins.map(key, names.state),
-            },
-          },
-        },
+        tcLoadSpec(pins, objs, family, ctEntries, dir, (n) => pins.map(key, n)),
         [PROG_NAME[dir]],
       );
       try {
