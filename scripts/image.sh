@@ -4,8 +4,9 @@
 # No registry here: the Debian base is made locally with debootstrap and imported into buildah's storage under
 # the BASE_IMAGE name; buildah (daemonless) builds the Dockerfile with layer caching and writes an OCI archive.
 # Everything reused between runs (the base tarball, buildah's storage with the base and the cached layers) is in
-# one directory outside the work tree: $VPC_CNI_IMAGE_CACHE, default /var/cache/vpc-cni-ts/image. Another
-# directory there is a separate, cold build that shares nothing.
+# one directory outside the work tree: $VPC_CNI_IMAGE_CACHE, default /var/cache/vpc-cni-ts/image (a CI that keeps it
+# between runs skips the base step).
+# Pointing it at an empty directory makes a cold build that shares nothing with the default one.
 # Needs root. buildah and debootstrap (scripts/apt/image.txt) come with bootstrap; installed here if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,8 +51,10 @@ BASE_IMAGE=localhost/vpc-cni-ts-base:$SUITE-$base_key
 base_tar=$CACHE/base-$SUITE-$base_key.tar
 mkdir -p "$CACHE"
 # buildah's own storage (layers, the base image) lives in the cache directory too, so one directory holds
-# everything a later run reuses, and a second cache directory is a fully separate cold build.
-bah() { buildah --root "$CACHE/storage" --runroot "$CACHE/run" "$@"; }
+# everything a later run reuses, and another VPC_CNI_IMAGE_CACHE is a fully separate (cold) build. Its run-time
+# state (locks) goes under /run, one directory per cache.
+runroot=/run/vpc-cni-ts-image/$(printf '%s' "$(realpath "$CACHE")" | sha256sum | cut -c1-12)
+bah() { buildah --root "$CACHE/storage" --runroot "$runroot" "$@"; }
 t0=$(date +%s)
 if bah inspect --type image "$BASE_IMAGE" >/dev/null 2>&1; then
   say "base $BASE_IMAGE: cached"
