@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cidrContains, parseCidr } from '@vpc-cni/shared/ipmath';
 import { type CriPod, createPod, podCanPing } from '../demo/cri-pods.js';
 import { imageTests } from '../node/image-pod.js';
@@ -25,7 +25,7 @@ const BPF_FS_MAGIC = 0xcafe4a11;
 const image = imageTests();
 
 describe.skipIf(!canRun || image.skip)(`aws-node pod from the image${image.title}`, () => {
-  beforeAll(() => image.require());
+  beforeEach(() => image.require()); // each test fails on its own when the archive is missing
 
   it('init installs the plugins, ipamd in the container serves, pods on both nodes reach each other', async () => {
     const c = (cluster = await startCluster({
