@@ -92,6 +92,7 @@ if (image) {
     console.log(lines.slice(-30).join('\n'));
     // No stale archive from an earlier build stands in for this one.
     rmSync(ARCHIVE, { force: true });
+    rmSync(`${ARCHIVE}.id`, { force: true });
     say(
       `the image build failed (exit ${code}, log ${IMAGE_LOG}): its e2e files are not run and count as a failure`,
     );
