@@ -55,6 +55,13 @@ mkdir -p "$CACHE"
 # state (locks) goes under /run, one directory per cache.
 runroot=/run/vpc-cni-ts-image/$(printf '%s' "$(realpath "$CACHE")" | sha256sum | cut -c1-12)
 bah() { buildah --root "$CACHE/storage" --runroot "$runroot" "$@"; }
+# One build per cache at a time: two work trees building at once would retag localhost/vpc-cni-ts:<version>
+# under each other, and one could write the other's image into its archive.
+exec 9>"$CACHE/.lock"
+if ! flock -n 9; then
+  say "waiting for another build using $CACHE"
+  flock 9
+fi
 t0=$(date +%s)
 if bah inspect --type image "$BASE_IMAGE" >/dev/null 2>&1; then
   say "base $BASE_IMAGE: cached"
