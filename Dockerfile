@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # The vpc-cni-ts image: one image for the aws-node DaemonSet's three containers (the aws-vpc-cni-init init
 # container, the aws-node container and the aws-network-policy-agent container), because all the programs are
-# names of two single executables (see docs/build.md); three images would carry the same ~96 MB runtime three
+# names of two single executables (see docs/build.md); three images would carry the same ~105 MiB runtime three
 # times. Details, sizes and how to build: docs/image.md. `pnpm image` builds it here with buildah.
 #
 # BASE_IMAGE: a Debian 12 (bookworm) image with apt. `pnpm image` makes a minimal one locally with debootstrap

@@ -86,7 +86,8 @@ async function main(): Promise<number> {
   console.log(
     (fromImage
       ? "  node boot from the image (--from-image): each node's containerd imports dist/image/vpc-cni-ts.oci.tar and runs\n" +
-        "  deploy/aws-k8s-cni.yaml's aws-node pod: init container aws-vpc-cni-init, then the aws-node container (aws-vpc-cni)\n"
+        "  deploy/aws-k8s-cni.yaml's aws-node pod: init container aws-vpc-cni-init, then the aws-node container (aws-vpc-cni)\n" +
+        '  and the aws-network-policy-agent container (on a private bpffs of the node, ready by its /readyz)\n'
       : '  node boot as the aws-node DaemonSet (executables from dist/bin; --from-image runs the built image instead):\n' +
         '  aws-vpc-cni-init, then aws-vpc-cni (starts ipamd, writes 10-aws.conflist)\n') +
       '  ipamd: the real aws-k8s-agent in each node netns, EC2 mode: IMDS at 169.254.169.254, EC2 API from the simulator ' +

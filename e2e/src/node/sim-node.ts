@@ -171,8 +171,8 @@ export class SimNode {
 
   /**
    * The aws-node pod from the image, as deployed (image-pod.ts): the node's containerd (socket given) runs the
-   * manifest's init container, then its aws-node container, in this node's netns; ready when its readiness probe
-   * passes and the conflist is written.
+   * manifest's init container, then its aws-node and aws-network-policy-agent containers, in this node's netns;
+   * ready when each one's readiness probe passes and the conflist is written.
    */
   async startAwsNodeFromImage(ctrSocket: string, podName = 'aws-node-sim'): Promise<void> {
     if (!this.proxy) await this.connect();
@@ -190,10 +190,12 @@ export class SimNode {
         'run-dir': this.dir,
         'xtables-lock': touch(join(this.dir, 'xtables.lock')),
       },
+      // The /sys/fs/bpf volume: a bpffs of this node's own (init finds it mounted; the policy agent pins there).
+      bpffsDir: join(this.dir, 'bpffs'),
       env: {
         ...this.agentEnv(),
-        // No host bpffs and no network policy agent on a simulated node (see agentEnv).
-        VPC_CNI_MOUNT_BPFFS: 'false',
+        // The policy agent container runs, but aws-cni (run by the node's containerd on the host) would call it at
+        // the fixed /var/run/aws-node/npa.sock of the host, not this node's (see agentEnv).
         NETWORK_POLICY_ENFORCING_MODE: '',
         AWS_VPC_K8S_PLUGIN_LOG_FILE: join(this.dir, 'plugin.log'),
         AWS_VPC_K8S_EGRESS_V6_PLUGIN_LOG_FILE: join(this.dir, 'egress-plugin.log'),

@@ -1,16 +1,17 @@
 // The two-node traffic scenario with the aws-node pod run from the built image, as deployed (issue 21): each
 // node's containerd imports dist/image/vpc-cni-ts.oci.tar and runs deploy/aws-k8s-cni.yaml's init container, then
-// its aws-node container (node/image-pod.ts); pods are then created over CRI and wired by the aws-cni the init
-// container installed, served by the ipamd inside the aws-node container. Needs the image (`pnpm image`), which the
-// normal test run does not build: without it this file is skipped. The second case is custom networking (one node,
-// its ENIConfig read by ipamd in the container from the Kubernetes stand-in).
+// its aws-node and aws-network-policy-agent containers (node/image-pod.ts); pods are then created over CRI and
+// wired by the aws-cni the init container installed, served by the ipamd inside the aws-node container, and the
+// policy agent answers its health endpoints on a bpffs of the node's own. The test command builds the image before
+// this file runs; without the archive the tests fail (VPC_CNI_SKIP_IMAGE=1 skips them). The second case is custom
+// networking (one node, its ENIConfig read by ipamd in the container from the Kubernetes stand-in).
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cidrContains, parseCidr } from '@vpc-cni/shared/ipmath';
 import { type CriPod, createPod, podCanPing } from '../demo/cri-pods.js';
-import { hasImage } from '../node/image-pod.js';
+import { imageTests } from '../node/image-pod.js';
 import { type Cluster, runPod, startCluster } from './cluster.js';
 import { canRun } from './kit.js';
 
@@ -20,7 +21,12 @@ afterEach(async () => {
   cluster = undefined;
 });
 
-describe.skipIf(!canRun || !hasImage())('aws-node pod from the image', () => {
+const BPF_FS_MAGIC = 0xcafe4a11;
+const image = imageTests();
+
+describe.skipIf(!canRun || image.skip)(`aws-node pod from the image${image.title}`, () => {
+  beforeEach(() => image.require()); // each test fails on its own when the archive is missing
+
   it('init installs the plugins, ipamd in the container serves, pods on both nodes reach each other', async () => {
     const c = (cluster = await startCluster({
       nodes: [
@@ -39,6 +45,27 @@ describe.skipIf(!canRun || !hasImage())('aws-node pod from the image', () => {
       };
       expect(conflist.plugins.map((p) => p.type)).toEqual(['aws-cni', 'egress-cni', 'portmap']);
       expect(n.node.agent).toBeUndefined(); // nothing spawned outside the image
+      // The policy agent container beside aws-node: ready by its health endpoint (the manifest's
+      // --health-probe-bind-addr=:8163), its gRPC server up (healthz asks it), metrics on :8162, its log where
+      // the manifest's --log-file says, and /sys/fs/bpf inside it is the node's own bpffs.
+      const pod = n.node.imagePod!;
+      expect(pod.containers).toEqual([
+        { name: 'aws-node', probe: expect.objectContaining({ kind: 'exec' }) },
+        { name: 'aws-network-policy-agent', probe: { kind: 'http', port: 8163, path: '/readyz' } },
+      ]);
+      expect(await pod.httpGet(8163, '/readyz')).toEqual({ status: 200, body: 'ok' });
+      expect(await pod.httpGet(8163, '/healthz')).toEqual({ status: 200, body: 'ok' });
+      const metrics = await pod.httpGet(8162, '/metrics');
+      expect(metrics.status).toBe(200);
+      expect(metrics.body).toMatch(/^# HELP network_policy_drop_count_total /m);
+      expect(existsSync(join(n.node.dir, 'log', 'network-policy-agent.log'))).toBe(true);
+      const bpffs = join(n.node.dir, 'bpffs');
+      expect(statfsSync(bpffs).type).toBe(BPF_FS_MAGIC);
+      const mark = `vct-${n.name}-${process.pid}`;
+      await pod.exec('aws-network-policy-agent', ['mkdir', `/sys/fs/bpf/${mark}`]);
+      expect(existsSync(join(bpffs, mark))).toBe(true);
+      expect(existsSync(join('/sys/fs/bpf', mark))).toBe(false); // not the host's
+      await pod.exec('aws-network-policy-agent', ['rmdir', `/sys/fs/bpf/${mark}`]);
     }
     const pods: CriPod[][] = [];
     for (const n of c.nodes)
