@@ -136,7 +136,8 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<st
         env.netns,
         applied,
       );
-      if (reply.NetworkPolicyMode !== '') await enforcePolicy(deps, k8s, reply, plan.attachments.length);
+      if (reply.NetworkPolicyMode !== '')
+        await enforcePolicy(deps, conf.npaEndpoint, k8s, reply, plan.attachments.length);
     } catch (e) {
       return await failed(e);
     }
@@ -166,11 +167,12 @@ async function rollback(exec: OpExecutor, applied: Op[], netns: string, deps: De
 /** Network policy strict/standard mode: the agent must confirm before the pod is reported ready. */
 async function enforcePolicy(
   deps: Deps,
+  endpoint: string,
   k8s: { K8S_POD_NAME: string; K8S_POD_NAMESPACE: string },
   reply: AddNetworkReply,
   count: number,
 ): Promise<void> {
-  const np = deps.policy();
+  const np = deps.policy(endpoint);
   try {
     const ok = await np.enforce(k8s.K8S_POD_NAME, k8s.K8S_POD_NAMESPACE, reply.NetworkPolicyMode, count);
     if (!ok) throw new Error('the agent refused');
@@ -178,7 +180,7 @@ async function enforcePolicy(
     throw new CniError(
       CniCode.TryAgainLater,
       `failed to setup network policy: ${e instanceof Error ? e.message : String(e)}`,
-      'is the network policy agent (aws-network-policy-agent) running? it listens on /var/run/aws-node/npa.sock',
+      `is the network policy agent (aws-network-policy-agent) running? the plugin dials ${endpoint} (conflist "npaEndpoint", the agent's --npa-socket)`,
     );
   } finally {
     np.close();
