@@ -20,6 +20,13 @@ describe('affectedPolicies', () => {
   it('namespace: only policies with namespaceSelector peers', () => {
     expect(affectedPolicies({ kind: 'namespace' }, all)).toEqual(['other/ns-sel']);
   });
+  it('a policy in its wire form (as a watch event delivers it: `from`) is read the same', () => {
+    const wire = policy('other', 'wire', {
+      podSelector: {},
+      ingress: [{ from: [{ namespaceSelector: {} }] }],
+    });
+    expect(affectedPolicies({ kind: 'namespace' }, [local, wire])).toEqual(['other/wire']);
+  });
   it('service: policies with egress selector peers that can reach its namespace', () => {
     expect(affectedPolicies({ kind: 'service', namespace: 'web' }, all)).toEqual(['web/egress']);
     expect(affectedPolicies({ kind: 'service', namespace: 'stars' }, all)).toEqual([]);
