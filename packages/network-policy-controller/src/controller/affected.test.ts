@@ -1,3 +1,4 @@
+import type { V1NetworkPolicyIngressRule } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { policy } from '../resolve/fixtures.js';
 import { affectedPolicies } from './affected.js';
