@@ -22,9 +22,10 @@ describe('affectedPolicies', () => {
     expect(affectedPolicies({ kind: 'namespace' }, all)).toEqual(['other/ns-sel']);
   });
   it('a policy in its wire form (as a watch event delivers it: `from`) is read the same', () => {
+    const wireRule: unknown = { from: [{ namespaceSelector: {} }] }; // the wire's key
     const wire = policy('other', 'wire', {
       podSelector: {},
-      ingress: [{ from: [{ namespaceSelector: {} }] }],
+      ingress: [wireRule as V1NetworkPolicyIngressRule],
     });
     expect(affectedPolicies({ kind: 'namespace' }, [local, wire])).toEqual(['other/wire']);
   });
