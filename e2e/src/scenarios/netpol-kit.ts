@@ -169,3 +169,37 @@ export function formatMatrix(names: string[], m: Matrix): string {
     .map((k) => `${k} ${m[k] ? '✓' : '·'}`);
   return [head, ...rows, ...extra].join('\n');
 }
+
+/** What a probe loop saw: per address, each probe's start (performance.now()) and answer. */
+export type ProbeLog = Map<string, { t: number; ok: boolean }[]>;
+
+/**
+ * Probes every address of `ips` on `port` from `from`, each in its own loop (timeout `probeMs`), until stop().
+ * Started before a pod exists, it sees the pod's address from the first packet the node lets through.
+ */
+export function probeLoop(
+  pp: PodProcesses,
+  from: CriPod,
+  ips: string[],
+  port: number,
+  probeMs = 100,
+): { log: ProbeLog; stop: () => Promise<void> } {
+  const log: ProbeLog = new Map(ips.map((ip) => [ip, []]));
+  const pr = pp.prober(from);
+  let running = true;
+  const loops = ips.map(async (ip) => {
+    while (running) {
+      const t = performance.now();
+      const ok = await pr.probe(ip, port, probeMs);
+      log.get(ip)!.push({ t, ok });
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  });
+  return {
+    log,
+    stop: async () => {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
+}

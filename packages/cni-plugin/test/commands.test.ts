@@ -20,6 +20,8 @@ interface World {
   dels: DelNetworkRequest[];
   /** Network policy agent calls: the endpoint dialled, then the call. */
   policy: string[];
+  /** At each enforce call: was a host route into the pod applied already? */
+  routedAtEnforce: boolean[];
 }
 
 function world(opts: {
@@ -30,7 +32,14 @@ function world(opts: {
   routes?: Record<string, string>;
   ownedPairs?: string[];
 }): World {
-  const w: World = { applied: [], adds: [], dels: [], policy: [], deps: undefined as unknown as Deps };
+  const w: World = {
+    applied: [],
+    adds: [],
+    dels: [],
+    policy: [],
+    routedAtEnforce: [],
+    deps: undefined as unknown as Deps,
+  };
   let n = 0;
   w.deps = {
     version: 'test',
@@ -57,6 +66,7 @@ function world(opts: {
     policy: (endpoint) => ({
       enforce: async (name, ns, mode, count) => {
         w.policy.push(`${endpoint} enforce ${ns}/${name} ${mode} ${count}`);
+        w.routedAtEnforce.push(w.applied.some((o) => o.op === 'routeReplace' && o.ns === 'host'));
         return true;
       },
       deletePod: async (name, ns) => {
@@ -103,6 +113,8 @@ const primary = () =>
     IPAllocationMetadata: [{ IPv4Addr: '10.0.1.23', DeviceNumber: 0, RouteTableId: 254 }],
   });
 
+const byJson = (a: Op, b: Op) => JSON.stringify(a).localeCompare(JSON.stringify(b));
+
 describe('ADD orchestration', () => {
   it('asks the policy agent at the conflist npaEndpoint (default: upstream socket) when ipamd names a mode', async () => {
     const withMode = () => {
@@ -129,6 +141,13 @@ describe('ADD orchestration', () => {
       'unix:///run/node-a/npa.sock enforce default/nginx strict 1',
       'unix:///run/node-a/npa.sock delete default/nginx',
     ]);
+    // The pod is routed only after the agent enforced; the same ops as without policy, the route moved last.
+    expect(node.routedAtEnforce).toEqual([false]);
+    const plain = world({ add: primary });
+    await cmdAdd(envOf('ADD'), conf, plain.deps);
+    const addOps = node.applied.slice(0, plain.applied.length);
+    expect(addOps.at(-1)).toMatchObject({ op: 'routeReplace', ns: 'host', dst: '10.0.1.23/32' });
+    expect([...addOps].sort(byJson)).toEqual([...plain.applied].sort(byJson));
     // No mode from ipamd: the agent is not called at all.
     const none = world({ add: primary });
     await cmdAdd(envOf('ADD'), conf, none.deps);
