@@ -2,6 +2,7 @@
 // is never reachable against that policy, not even by its first packet. The intruder's probe loop runs over every
 // address the node could give the new pod (its ENIs' secondary addresses and prefixes) from before the sandbox is
 // requested until well after the allowed client gets through, so the moment the pod's address comes up is covered.
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CriPod } from '../demo/cri-pods.js';
 import { type Cluster, runPod, startCluster } from './cluster.js';
@@ -63,8 +64,13 @@ describe.skipIf(!canRun)('strict network policy mode through containerd', () => 
         },
         'shop',
       );
-    // Strict mode closes every pod until its policies are in: give the shop's pods egress, then web's ingress rule.
-    np('egress-open', { podSelector: {}, policyTypes: ['Egress'], egress: [{}] });
+    // Strict mode closes every pod until its policies are in: give client and intruder egress, then web's ingress rule.
+    // Only web-policy selects web: see "Not covered" in e2e/README.md for a second policy selecting the new pod.
+    np('egress-open', {
+      podSelector: { matchExpressions: [{ key: 'role', operator: 'In', values: ['client', 'intruder'] }] },
+      policyTypes: ['Egress'],
+      egress: [{}],
+    });
     np('web-policy', {
       podSelector: { matchLabels: { role: 'web' } },
       ingress: [
@@ -108,6 +114,21 @@ describe.skipIf(!canRun)('strict network policy mode through containerd', () => 
       expect(intruderSaw.filter((p) => p.t < tAsk).length).toBeGreaterThan(0);
       expect(intruderSaw.filter((p) => p.t > tAsk && p.t < tUp).length).toBeGreaterThan(0);
       expect(intruderSaw.filter((p) => p.t > tUp).length).toBeGreaterThan(0);
+      const firstClient = clientSaw.find((p) => p.ok)?.t ?? NaN;
+      if (intruderSaw.some((p) => p.ok)) {
+        console.error(
+          'intruder ok at (ms after RunPodSandbox returned):',
+          intruderSaw.filter((p) => p.ok).map((p) => Math.round(p.t - tUp)),
+          'ADD took',
+          Math.round(tUp - tAsk),
+          'client first ok at',
+          Math.round(firstClient - tUp),
+        );
+        const log = readFileSync(n.node.policyAgent!.log, 'utf8')
+          .split('\n')
+          .filter((l) => l.includes('web'));
+        console.error(log.slice(0, 40).join('\n'));
+      }
       expect(
         intruderSaw.filter((p) => p.ok),
         'probes of the intruder that reached web',
