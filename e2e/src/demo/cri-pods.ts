@@ -8,6 +8,7 @@ import { CriClient, PrivateContainerd } from '../cri/index.js';
 
 export interface CriPod {
   name: string;
+  namespace: string;
   id: string;
   ip: string;
   /** pause process: /proc/<pid>/ns/net is the pod's netns. */
@@ -67,12 +68,17 @@ export async function startRuntime(o: {
   return { containerd, cri: new CriClient(containerd.socket) };
 }
 
-export async function createPod(cri: CriClient, name: string, i: number): Promise<CriPod> {
+export async function createPod(
+  cri: CriClient,
+  name: string,
+  i: number,
+  namespace = 'default',
+): Promise<CriPod> {
   const t0 = performance.now();
-  const id = await cri.runPodSandbox({ name, namespace: 'default', uid: `uid-${i}-${process.pid}` });
+  const id = await cri.runPodSandbox({ name, namespace, uid: `uid-${i}-${process.pid}` });
   const ms = performance.now() - t0;
   const s = await cri.status(id);
-  return { name, id, ip: s.ip, pid: s.pid, hostVeth: hostVethOf('default', name), ms };
+  return { name, namespace, id, ip: s.ip, pid: s.pid, hostVeth: hostVethOf(namespace, name), ms };
 }
 
 /** As kubelet tears a pod down: StopPodSandbox (CNI DEL with the netns), RemovePodSandbox (DEL, empty CNI_NETNS). */

@@ -7,6 +7,15 @@ import { describe, expect, it } from 'vitest';
 const ROOT = resolve(import.meta.dirname, '../../..');
 
 describe.skipIf(!existsSync(join(ROOT, 'dist/bin/aws-k8s-agent')))('demo', () => {
+  it('--network-policy (the Stars demo, netpol-demo.ts) refuses the options it does not combine with, before starting anything', () => {
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', join(import.meta.dirname, 'main.ts'), '--network-policy', '--prefix-delegation'],
+      { encoding: 'utf8', cwd: ROOT, timeout: 60_000 },
+    );
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('--network-policy runs on its own');
+  });
   it('defaults: 20 pods over CRI on two simulated m5.large nodes (EC2 mode, VPC fabric); each node attaches a second ENI, all pods reach each other across nodes and the outside via SNAT, teardown leaves nothing', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'main.ts')], {
       encoding: 'utf8',

@@ -3,11 +3,13 @@
 // entrypoint, the real ipamd in EC2 mode); a private containerd per node creates pods over CRI as kubelet does and
 // calls the real aws-cni. Prints pods, ENIs with used/free addresses, pod-to-pod (across nodes) and pod-to-outside
 // (SNAT) connectivity, the EC2 calls made, timings, and checks a clean teardown. Exits non-zero if anything failed.
+// `--network-policy`: the Stars demo of network policy instead (netpol-demo.ts).
 import { existsSync, statSync } from 'node:fs';
 import { instanceLimits, maxPods } from '@vpc-cni/shared/limits';
 import { realisticTiming } from '../sim/index.js';
 import { AGENT, AWS_CNI } from '../scenarios/kit.js';
 import { IMAGE_ARCHIVE } from '../node/image-pod.js';
+import { networkPolicyDemo } from './netpol-demo.js';
 import { type Cluster, removePod, runPod, startCluster } from '../scenarios/cluster.js';
 import {
   type PlacedPod,
@@ -64,6 +66,15 @@ async function main(): Promise<number> {
   if (!limits || !Number.isInteger(podCount) || podCount < 1 || ![1, 2, 3].includes(nodeCount)) {
     console.error(`demo: unknown instance type ${type}, or bad --pods (at least 1) or --nodes (1 to 3)`);
     return 1;
+  }
+  if (has('network-policy')) {
+    if (fromImage || pd || custom) {
+      console.error(
+        'demo: --network-policy runs on its own (not with --from-image, --prefix-delegation, --custom-networking)',
+      );
+      return 1;
+    }
+    return networkPolicyDemo({ type, nodeCount });
   }
   const env: Record<string, string> = {
     ...(pd ? { ENABLE_PREFIX_DELEGATION: 'true' } : {}),

@@ -15,6 +15,7 @@ import type { KubeApiSim } from '../kube/index.js';
 import type { Node, Sim } from '../sim/index.js';
 import { AgentProcess } from './agent-process.js';
 import { ImagePod, touch } from './image-pod.js';
+import { PolicyAgentProcess } from './policy-agent.js';
 
 export const NODE_IMDS_URL = 'http://169.254.169.254';
 export const NODE_EC2_URL = 'http://127.0.0.1:8080';
@@ -30,6 +31,11 @@ export interface SimNodeOptions {
   env?: Record<string, string>;
   /** The Kubernetes stand-in: reachable inside the node at 127.0.0.1:6443, KUBECONFIG and MY_NODE_NAME set. */
   kube?: { sim: KubeApiSim; nodeName: string };
+  /**
+   * Network policy enforcement (NETWORK_POLICY_ENFORCING_MODE for ipamd, which hands it to aws-cni): startAwsNode
+   * then also runs the node's aws-network-policy-agent (policy-agent.ts) on a per-node socket and bpffs.
+   */
+  networkPolicy?: 'standard' | 'strict';
 }
 
 export class SimNode {
@@ -41,6 +47,8 @@ export class SimNode {
   readonly cniBinDir = join(this.dir, 'opt-cni-bin');
   readonly cniConfDir = join(this.dir, 'etc-cni-net.d');
   agent: AgentProcess | undefined;
+  /** aws-network-policy-agent, with the networkPolicy option. */
+  policyAgent: PolicyAgentProcess | undefined;
   /** The aws-node pod, in image mode (startAwsNodeFromImage). */
   imagePod: ImagePod | undefined;
   private readonly cleanups: (() => Promise<void> | void)[] = [];
@@ -60,7 +68,8 @@ export class SimNode {
   agentEnv(): Record<string, string> {
     const sim = this.o.sim.envFor(this.instanceId);
     // What the aws-node DaemonSet manifest sets (e.g. WARM_PREFIX_TARGET=1, ENABLE_IPv4=true), then ours. Not
-    // NETWORK_POLICY_ENFORCING_MODE: it makes aws-cni call the network policy agent, which a simulated node lacks.
+    // NETWORK_POLICY_ENFORCING_MODE: it makes aws-cni call the network policy agent, which a simulated node runs
+    // only with the networkPolicy option (then the mode, and the agent's per-node socket for the conflist).
     const manifest = Object.fromEntries(
       Object.values(variables).flatMap((v) =>
         'manifest' in v && v.manifest !== undefined && v.name !== 'NETWORK_POLICY_ENFORCING_MODE'
@@ -83,6 +92,12 @@ export class SimNode {
       DISABLE_METRICS: 'true',
       ...(this.o.kube
         ? { KUBECONFIG: join(this.dir, 'kubeconfig'), MY_NODE_NAME: this.o.kube.nodeName }
+        : {}),
+      ...(this.o.networkPolicy
+        ? {
+            NETWORK_POLICY_ENFORCING_MODE: this.o.networkPolicy,
+            VPC_CNI_NPA_SOCKET: join(this.dir, 'npa.sock'),
+          }
         : {}),
       ...this.o.env,
     };
@@ -166,7 +181,31 @@ export class SimNode {
     for (let i = 0; i < 100 && !existsSync(conflist); i++) await new Promise((r) => setTimeout(r, 50));
     if (!existsSync(conflist))
       throw new Error(`aws-vpc-cni did not write ${conflist}; see ${this.dir}/aws-node.out`);
+    if (this.o.networkPolicy) await this.startPolicyAgent();
     return this.agent;
+  }
+
+  /** The DaemonSet's aws-network-policy-agent container (needs ipamd serving: it asks ipamd for the mode). */
+  async startPolicyAgent(): Promise<PolicyAgentProcess> {
+    if (!this.o.kube) throw new Error('the network policy agent needs the Kubernetes stand-in (option kube)');
+    const env = this.agentEnv();
+    this.policyAgent = new PolicyAgentProcess({
+      binary: join(dirname(this.o.agentBinary), 'aws-network-policy-agent'),
+      netnsPath: this.netnsPath,
+      dir: this.dir,
+      ipamdSocket: this.socket,
+      env: {
+        MY_NODE_NAME: this.o.kube.nodeName,
+        KUBECONFIG: join(this.dir, 'kubeconfig'),
+        AWS_EC2_METADATA_SERVICE_ENDPOINT: NODE_IMDS_URL,
+        AWS_EC2_ENDPOINT: NODE_EC2_URL,
+        AWS_REGION: env['AWS_REGION'] ?? 'us-west-2',
+        AWS_ACCESS_KEY_ID: env['AWS_ACCESS_KEY_ID'] ?? '',
+        AWS_SECRET_ACCESS_KEY: env['AWS_SECRET_ACCESS_KEY'] ?? '',
+      },
+    });
+    await this.policyAgent.start();
+    return this.policyAgent;
   }
 
   /**
@@ -217,6 +256,7 @@ export class SimNode {
 
   async stop(): Promise<void> {
     await this.imagePod?.stop();
+    await this.policyAgent?.stop();
     await this.agent?.stop();
     await this.proxy?.stop();
     for (const c of this.cleanups.splice(0).reverse()) await c();

@@ -1,7 +1,8 @@
 // Several simulated nodes on one VPC fabric: the simulator, the fabric (node netns, router, outside), and per node
 // the aws-node boot (init + entrypoint + ipamd in EC2 mode) and a private containerd. stop() removes everything.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CriClient, PrivateContainerd } from '../cri/index.js';
 import { type CriPod, createPod, deletePod } from '../demo/cri-pods.js';
@@ -11,10 +12,13 @@ import { type Node, Sim, type SimOptions } from '../sim/index.js';
 import { SG_1, SUBNET_A, smallWorld } from '../sim/testkit.js';
 import { OUTSIDE_IP, VpcFabric } from '../vpc/index.js';
 import { AGENT, ROOT } from './kit.js';
+import { PolicyControllerProcess } from './policy-controller.js';
 
 export interface ClusterNode {
   name: string;
   instance: Node;
+  /** The instance's primary private address (the Node's InternalIP, pods' hostIP). */
+  ip: string;
   node: SimNode;
   netns: string;
   cri: CriClient;
@@ -28,6 +32,8 @@ export interface Cluster {
   kube: KubeApiSim;
   nodes: ClusterNode[];
   outsideIp: string;
+  /** With the networkPolicy option: the cluster's network-policy-controller. */
+  controller: PolicyControllerProcess | undefined;
   stop(): Promise<void>;
 }
 
@@ -40,12 +46,24 @@ export async function startCluster(o: {
   world?: Partial<SimOptions>;
   /** Run the aws-node pod from the built image through each node's containerd (node/image-pod.ts). */
   fromImage?: boolean;
+  /**
+   * Network policy enforced on every node (NETWORK_POLICY_ENFORCING_MODE): each node runs its
+   * aws-network-policy-agent (node/policy-agent.ts) and the cluster one network-policy-controller.
+   */
+  networkPolicy?: 'standard' | 'strict';
 }): Promise<Cluster> {
+  if (o.networkPolicy && o.fromImage)
+    throw new Error(
+      'startCluster: networkPolicy runs the agent from dist/bin beside aws-node; it is not wired for fromImage yet',
+    );
   const sim = await Sim.start({ ...smallWorld(), faults: { attachDelayMs: 200 }, ...o.world });
   const fabric = VpcFabric.create(sim);
   const kube = await KubeApiSim.start();
   const nodes: ClusterNode[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'vct-cluster-'));
+  let controller: PolicyControllerProcess | undefined;
   const stop = async () => {
+    await controller?.stop();
     for (const n of nodes) {
       await n.node.imagePod?.stop(); // before its containerd goes
       n.cri.close();
@@ -55,10 +73,20 @@ export async function startCluster(o: {
     fabric.destroy();
     await kube.stop();
     await sim.stop();
+    rmSync(dir, { recursive: true, force: true });
   };
   try {
     const subnetId = o.world?.subnets?.[0]?.id ?? SUBNET_A;
     kube.put('namespaces', { metadata: { name: 'default' } });
+    if (o.networkPolicy) {
+      kube.put('namespaces', { metadata: { name: 'kube-system' } });
+      controller = new PolicyControllerProcess({
+        binary: join(ROOT, 'dist/bin/network-policy-controller'),
+        kube,
+        dir,
+      });
+      await controller.start();
+    }
     for (const e of o.eniConfigs ?? [])
       kube.put('crd.k8s.amazonaws.com/eniconfigs', {
         apiVersion: 'crd.k8s.amazonaws.com/v1alpha1',
@@ -90,8 +118,13 @@ export async function startCluster(o: {
         agentBinary: AGENT,
         env: o.env ?? {},
         kube: { sim: kube, nodeName: spec.name },
+        ...(o.networkPolicy ? { networkPolicy: o.networkPolicy } : {}),
       });
-      if (!o.fromImage) await node.startAwsNode();
+      if (!o.fromImage)
+        await node.startAwsNode().catch(async (e: unknown) => {
+          await node.stop(); // this node is not in `nodes` yet
+          throw e;
+        });
       const containerd = new PrivateContainerd({
         nodeNs: netns,
         cniBinDir: node.cniBinDir,
@@ -112,6 +145,7 @@ export async function startCluster(o: {
       nodes.push({
         name: spec.name,
         instance,
+        ip: sim.world.eni(instance.instance.primaryEniId).primaryIp,
         node,
         netns,
         cri: new CriClient(containerd.socket),
@@ -124,7 +158,7 @@ export async function startCluster(o: {
         },
       });
     }
-    return { sim, fabric, kube, nodes, outsideIp: OUTSIDE_IP, stop };
+    return { sim, fabric, kube, nodes, outsideIp: OUTSIDE_IP, controller, stop };
   } catch (e) {
     await stop();
     throw e;
@@ -132,25 +166,32 @@ export async function startCluster(o: {
 }
 
 /** As the scheduler and kubelet do: the Pod object bound to the node, then its sandbox over CRI. */
-export async function runPod(c: Cluster, n: ClusterNode, name: string, i: number): Promise<CriPod> {
+export async function runPod(
+  c: Cluster,
+  n: ClusterNode,
+  name: string,
+  i: number,
+  meta: { namespace?: string; labels?: Record<string, string> } = {},
+): Promise<CriPod> {
+  const namespace = meta.namespace ?? 'default';
   c.kube.put(
     'pods',
     {
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: { name, namespace: 'default', uid: `uid-${i}-${process.pid}` },
+      metadata: { name, namespace, uid: `uid-${i}-${process.pid}`, labels: meta.labels ?? {} },
       spec: { nodeName: n.name, containers: [{ name: 'app', image: 'pause' }] },
       status: { phase: 'Pending' },
     },
-    'default',
+    namespace,
   );
-  const pod = await createPod(n.cri, name, i);
-  const o = c.kube.api.store.get('/pods', 'default', name);
+  const pod = await createPod(n.cri, name, i, namespace);
+  const o = c.kube.api.store.get('/pods', namespace, name);
   c.kube.api.store.update(
     '/pods',
-    'default',
+    namespace,
     name,
-    { ...o, status: { phase: 'Running', podIP: pod.ip, podIPs: [{ ip: pod.ip }] } },
+    { ...o, status: { phase: 'Running', hostIP: n.ip, podIP: pod.ip, podIPs: [{ ip: pod.ip }] } },
     false,
   );
   return pod;
@@ -158,5 +199,5 @@ export async function runPod(c: Cluster, n: ClusterNode, name: string, i: number
 
 export async function removePod(c: Cluster, n: ClusterNode, pod: CriPod): Promise<void> {
   await deletePod(n.cri, pod);
-  c.kube.api.store.delete('/pods', 'default', pod.name);
+  c.kube.api.store.delete('/pods', pod.namespace, pod.name);
 }

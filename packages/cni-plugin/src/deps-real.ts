@@ -13,7 +13,6 @@ import type { Logger } from '@vpc-cni/shared/logging';
 import { ffiUnixTransport } from '@vpc-cni/shared/rpc/ffi-transport';
 import type { Deps, IpamClient, OpExecutor, PolicyClient } from './commands/deps.js';
 
-export const NPA_ENDPOINT = 'unix:///var/run/aws-node/npa.sock';
 const NPA_DEADLINE_MS = 2_000;
 /** The health service name ipamd registers. */
 export const IPAMD_HEALTH_SERVICE = 'grpc.health.v1.aws-node';
@@ -35,7 +34,7 @@ export function ipamClient(endpoint: string): IpamClient {
   };
 }
 
-export function policyClient(endpoint = NPA_ENDPOINT): PolicyClient {
+export function policyClient(endpoint: string): PolicyClient {
   const c = new RpcClient({ endpoint, deadlineMs: NPA_DEADLINE_MS, transport: viaLibc });
   return {
     enforce: async (name, ns, mode, count) =>
@@ -88,7 +87,7 @@ export function realDeps(version: string, logger: Logger, failAtOp = 0): Deps {
     version,
     logger,
     ipam: ipamClient,
-    policy: () => policyClient(),
+    policy: policyClient,
     // Loaded on first use so VERSION/STATUS never pay for koffi's native addon.
     executor: async () => {
       const { netlinkExecutor } = await import('./exec-netlink.js');

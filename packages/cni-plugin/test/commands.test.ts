@@ -18,6 +18,10 @@ interface World {
   applied: Op[];
   adds: AddNetworkRequest[];
   dels: DelNetworkRequest[];
+  /** Network policy agent calls: the endpoint dialled, then the call. */
+  policy: string[];
+  /** At each enforce call: was a host route into the pod applied already? */
+  routedAtEnforce: boolean[];
 }
 
 function world(opts: {
@@ -28,7 +32,14 @@ function world(opts: {
   routes?: Record<string, string>;
   ownedPairs?: string[];
 }): World {
-  const w: World = { applied: [], adds: [], dels: [], deps: undefined as unknown as Deps };
+  const w: World = {
+    applied: [],
+    adds: [],
+    dels: [],
+    policy: [],
+    routedAtEnforce: [],
+    deps: undefined as unknown as Deps,
+  };
   let n = 0;
   w.deps = {
     version: 'test',
@@ -52,7 +63,17 @@ function world(opts: {
       },
       close: () => {},
     }),
-    policy: () => ({ enforce: async () => true, deletePod: async () => {}, close: () => {} }),
+    policy: (endpoint) => ({
+      enforce: async (name, ns, mode, count) => {
+        w.policy.push(`${endpoint} enforce ${ns}/${name} ${mode} ${count}`);
+        w.routedAtEnforce.push(w.applied.some((o) => o.op === 'routeReplace' && o.ns === 'host'));
+        return true;
+      },
+      deletePod: async (name, ns) => {
+        w.policy.push(`${endpoint} delete ${ns}/${name}`);
+      },
+      close: () => {},
+    }),
     executor: async () => ({
       apply: async (op) => {
         n += 1;
@@ -92,7 +113,46 @@ const primary = () =>
     IPAllocationMetadata: [{ IPv4Addr: '10.0.1.23', DeviceNumber: 0, RouteTableId: 254 }],
   });
 
+const byJson = (a: Op, b: Op) => JSON.stringify(a).localeCompare(JSON.stringify(b));
+
 describe('ADD orchestration', () => {
+  it('asks the policy agent at the conflist npaEndpoint (default: upstream socket) when ipamd names a mode', async () => {
+    const withMode = () => {
+      const r = primary();
+      r.NetworkPolicyMode = 'strict';
+      return r;
+    };
+    const dflt = world({ add: withMode });
+    await cmdAdd(envOf('ADD'), confOf(), dflt.deps);
+    expect(dflt.policy).toEqual(['unix:///var/run/aws-node/npa.sock enforce default/nginx strict 1']);
+    const node = world({
+      add: withMode,
+      del: () =>
+        DelNetworkReply.fromPartial({
+          Success: true,
+          NetworkPolicyMode: 'strict',
+          IPAllocationMetadata: [{ IPv4Addr: '10.0.1.23', DeviceNumber: 0, RouteTableId: 254 }],
+        }),
+    });
+    const conf = confOf({ npaEndpoint: 'unix:///run/node-a/npa.sock' });
+    await cmdAdd(envOf('ADD'), conf, node.deps);
+    await cmdDel(envOf('DEL'), conf, node.deps);
+    expect(node.policy).toEqual([
+      'unix:///run/node-a/npa.sock enforce default/nginx strict 1',
+      'unix:///run/node-a/npa.sock delete default/nginx',
+    ]);
+    // The pod is routed only after the agent enforced; the same ops as without policy, the route moved last.
+    expect(node.routedAtEnforce).toEqual([false]);
+    const plain = world({ add: primary });
+    await cmdAdd(envOf('ADD'), conf, plain.deps);
+    const addOps = node.applied.slice(0, plain.applied.length);
+    expect(addOps.at(-1)).toMatchObject({ op: 'routeReplace', ns: 'host', dst: '10.0.1.23/32' });
+    expect([...addOps].sort(byJson)).toEqual([...plain.applied].sort(byJson));
+    // No mode from ipamd: the agent is not called at all.
+    const none = world({ add: primary });
+    await cmdAdd(envOf('ADD'), conf, none.deps);
+    expect(none.policy).toEqual([]);
+  });
   it('sends every identity field and prints the result', async () => {
     const w = world({ add: primary });
     const out = await cmdAdd(envOf('ADD'), confOf(), w.deps);

@@ -88,4 +88,14 @@ describe('hostile config values', () => {
     ])
       expect(parseNetConf(conf({ ipamdEndpoint: good })).ipamdEndpoint).toBe(good);
   });
+  it('an invalid npaEndpoint is a config error naming the key, the value and the forms', async () => {
+    for (const bad of ['nohost', 'unix://relative.sock', '', 7]) {
+      const e = await refuse(conf({ npaEndpoint: bad }));
+      expect(e.code).toBe(7);
+      expect(e.msg).toMatch(/^npaEndpoint (must be a string|.* is not a valid endpoint)/);
+    }
+    const e = await refuse(conf({ npaEndpoint: 'nohost' }));
+    expect(e.details).toContain('unix:///path/to.sock');
+    expect(e.details).toContain('unix:///var/run/aws-node/npa.sock');
+  });
 });

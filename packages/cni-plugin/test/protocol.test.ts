@@ -128,6 +128,7 @@ describe('parseNetConf', () => {
       pluginLogLevel: 'debug',
       ipamdEndpoint: 'unix:///var/run/aws-node/ipamd.sock',
       ipamdTimeoutMs: 30000,
+      npaEndpoint: 'unix:///var/run/aws-node/npa.sock',
       prevResult: undefined,
     });
   });
@@ -145,6 +146,7 @@ describe('parseNetConf', () => {
         prevResult: { cniVersion: '1.0.0', ips: [] },
         ipamdEndpoint: 'unix:///tmp/x.sock',
         ipamdTimeoutMs: 500,
+        npaEndpoint: '/run/node-a/npa.sock',
       }),
     );
     expect(c).toMatchObject({
@@ -156,6 +158,7 @@ describe('parseNetConf', () => {
       prevResult: { cniVersion: '1.0.0', ips: [] },
       ipamdEndpoint: 'unix:///tmp/x.sock',
       ipamdTimeoutMs: 500,
+      npaEndpoint: '/run/node-a/npa.sock',
     });
     expect(requiresMultiNic(c)).toBe(true);
   });

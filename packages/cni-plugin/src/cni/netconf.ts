@@ -1,4 +1,4 @@
-// The network configuration read from stdin (upstream aws-cni NetConf plus two vpc-cni-ts extensions).
+// The network configuration read from stdin (upstream aws-cni NetConf plus three vpc-cni-ts extensions).
 import { describeValue, excerpt } from '@vpc-cni/shared/describe';
 import { ENDPOINT_FORMS, endpointTarget } from '@vpc-cni/shared/rpc';
 import { CniCode, CniError } from './errors.js';
@@ -6,6 +6,8 @@ import { isValidId } from './env.js';
 import { requireVersion, type CniVersion } from './version.js';
 
 export const DEFAULT_IPAMD_ENDPOINT = 'unix:///var/run/aws-node/ipamd.sock';
+/** Where upstream's plugin dials aws-network-policy-agent (its `--npa-socket` default). */
+export const DEFAULT_NPA_ENDPOINT = 'unix:///var/run/aws-node/npa.sock';
 export const DEFAULT_MTU = 9001;
 export const DEFAULT_ADD_TIMEOUT_MS = 30_000;
 /** Node's timers hold a signed 32-bit millisecond count; a larger delay silently becomes 1 ms. */
@@ -32,6 +34,8 @@ export interface NetConf {
   readonly ipamdEndpoint: string;
   /** vpc-cni-ts extension: AddNetwork deadline; long enough for an on-demand ENI attach. */
   readonly ipamdTimeoutMs: number;
+  /** vpc-cni-ts extension: the network policy agent's endpoint (its `--npa-socket`); one per node. */
+  readonly npaEndpoint: string;
   /** The whole parsed object, for chaining and GC (cni.dev/valid-attachments). */
   readonly raw: Readonly<Record<string, unknown>>;
 }
@@ -132,6 +136,14 @@ export function parseNetConf(stdin: string): NetConf {
       `use ${ENDPOINT_FORMS}, or leave it out for ${DEFAULT_IPAMD_ENDPOINT}`,
     );
   }
+  const npaEndpoint = optString(o, 'npaEndpoint', DEFAULT_NPA_ENDPOINT);
+  const npaTarget = endpointTarget(npaEndpoint);
+  if ('error' in npaTarget) {
+    throw invalid(
+      `npaEndpoint ${describeValue(npaEndpoint)} is not a valid endpoint: ${npaTarget.error}`,
+      `use ${ENDPOINT_FORMS}, or leave it out for ${DEFAULT_NPA_ENDPOINT}`,
+    );
+  }
   return {
     cniVersion,
     name,
@@ -145,6 +157,7 @@ export function parseNetConf(stdin: string): NetConf {
     prevResult: isObject(prev) ? prev : undefined,
     ipamdEndpoint,
     ipamdTimeoutMs: typeof timeout === 'number' ? timeout : DEFAULT_ADD_TIMEOUT_MS,
+    npaEndpoint,
     raw: o,
   };
 }

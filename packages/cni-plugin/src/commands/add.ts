@@ -6,7 +6,7 @@ import type { CniEnv } from '../cni/env.js';
 import { parseK8sArgs } from '../cni/env.js';
 import { requiresMultiNic, type NetConf } from '../cni/netconf.js';
 import { formatResult } from '../cni/result.js';
-import { planAdd, prewireOps } from '../plan/add.js';
+import { planAdd, prewireOps, splitAtPolicy } from '../plan/add.js';
 import type { Op } from '../plan/ops.js';
 import { rollbackOps } from '../plan/teardown.js';
 import { DEL_DEADLINE_MS, type Deps, type IpamClient, type OpExecutor } from './deps.js';
@@ -130,13 +130,16 @@ export async function cmdAdd(env: CniEnv, conf: NetConf, deps: Deps): Promise<st
     try {
       // The pre-wired ops are the plan's first ones unless the reply asked for another veth (strict branch pod).
       if (!startsWith(plan.ops, applied)) await undo();
-      await applyAll(
-        exec ?? (exec = await deps.executor()),
-        plan.ops.slice(applied.length),
-        env.netns,
-        applied,
-      );
-      if (reply.NetworkPolicyMode !== '') await enforcePolicy(deps, k8s, reply, plan.attachments.length);
+      exec ??= await deps.executor();
+      const rest = plan.ops.slice(applied.length);
+      if (reply.NetworkPolicyMode === '') await applyAll(exec, rest, env.netns, applied);
+      else {
+        // The routes into the pod only once the agent's filters are on its veths (plan/add.ts splitAtPolicy).
+        const { beforePolicy, afterPolicy } = splitAtPolicy(rest, plan.attachments);
+        await applyAll(exec, beforePolicy, env.netns, applied);
+        await enforcePolicy(deps, conf.npaEndpoint, k8s, reply, plan.attachments.length);
+        await applyAll(exec, afterPolicy, env.netns, applied);
+      }
     } catch (e) {
       return await failed(e);
     }
@@ -166,11 +169,12 @@ async function rollback(exec: OpExecutor, applied: Op[], netns: string, deps: De
 /** Network policy strict/standard mode: the agent must confirm before the pod is reported ready. */
 async function enforcePolicy(
   deps: Deps,
+  endpoint: string,
   k8s: { K8S_POD_NAME: string; K8S_POD_NAMESPACE: string },
   reply: AddNetworkReply,
   count: number,
 ): Promise<void> {
-  const np = deps.policy();
+  const np = deps.policy(endpoint);
   try {
     const ok = await np.enforce(k8s.K8S_POD_NAME, k8s.K8S_POD_NAMESPACE, reply.NetworkPolicyMode, count);
     if (!ok) throw new Error('the agent refused');
@@ -178,7 +182,7 @@ async function enforcePolicy(
     throw new CniError(
       CniCode.TryAgainLater,
       `failed to setup network policy: ${e instanceof Error ? e.message : String(e)}`,
-      'is the network policy agent (aws-network-policy-agent) running? it listens on /var/run/aws-node/npa.sock',
+      `is the network policy agent (aws-network-policy-agent) running? the plugin dials ${endpoint} (conflist "npaEndpoint", the agent's --npa-socket)`,
     );
   } finally {
     np.close();

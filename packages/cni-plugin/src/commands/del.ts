@@ -273,7 +273,7 @@ export async function cmdDel(env: CniEnv, conf: NetConf, deps: Deps): Promise<vo
     throw asCniError(e, 'del cmd: failed on tear down pod network');
   }
   if (reply.NetworkPolicyMode !== '') {
-    const np = deps.policy();
+    const np = deps.policy(conf.npaEndpoint);
     try {
       await np.deletePod(k8s.K8S_POD_NAME, k8s.K8S_POD_NAMESPACE);
     } catch (e) {

@@ -39,7 +39,8 @@ export interface Deps {
   readonly version: string;
   readonly logger: Logger;
   ipam(endpoint: string): IpamClient;
-  policy(): PolicyClient;
+  /** The network policy agent at `endpoint` (NetConf.npaEndpoint). */
+  policy(endpoint: string): PolicyClient;
   executor(): Promise<OpExecutor>;
   /** Reads the kernel state of a pod (host netns + `podNetns`); the caller closes it. */
   view(podNetns: string): Promise<KernelView & { close(): void }>;

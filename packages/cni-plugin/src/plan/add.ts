@@ -188,6 +188,21 @@ function branchOps(a: Attachment, reply: AddNetworkReply, mode: SgMode): Op[] {
   return ops;
 }
 
+/**
+ * With network policy on, the routes that lead into the pod (host-namespace routes through one of its host veths)
+ * are applied only after the policy agent has attached its filters to those veths: the pod is unreachable until
+ * the agent enforces (strict mode: closed from the first packet). Order within each part is kept.
+ */
+export function splitAtPolicy(
+  ops: readonly Op[],
+  attachments: readonly Attachment[],
+): { beforePolicy: Op[]; afterPolicy: Op[] } {
+  const hostIfs = new Set(attachments.map((a) => a.hostIf));
+  const leadsIn = (op: Op) =>
+    (op.op === 'routeReplace' || op.op === 'routeAdd') && op.ns === 'host' && hostIfs.has(op.dev);
+  return { beforePolicy: ops.filter((o) => !leadsIn(o)), afterPolicy: ops.filter(leadsIn) };
+}
+
 /** Validates the reply and computes attachments, the ordered op list and the CNI result. */
 export function planAdd(input: AddInput): AddPlan {
   const { reply } = input;

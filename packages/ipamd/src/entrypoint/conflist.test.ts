@@ -16,6 +16,15 @@ describe('10-aws.conflist', () => {
     );
   });
 
+  it('points aws-cni at a non-default network policy agent socket, and only then', () => {
+    const plugin = (env: Record<string, string>) => (render(env).plugins as Record<string, unknown>[])[0]!;
+    expect(plugin({ VPC_CNI_NPA_SOCKET: '/run/node-a/npa.sock' })['npaEndpoint']).toBe(
+      'unix:///run/node-a/npa.sock',
+    );
+    expect(plugin({ VPC_CNI_NPA_SOCKET: '/var/run/aws-node/npa.sock' })).not.toHaveProperty('npaEndpoint');
+    expect(() => render({ VPC_CNI_NPA_SOCKET: 'npa.sock' })).toThrow(/VPC_CNI_NPA_SOCKET/);
+  });
+
   it('defaults: the template with upstream values, egress off, portmap keeps snat', () => {
     expect(render({})).toEqual({
       cniVersion: '0.4.0',

@@ -4,6 +4,7 @@
 import type { EntrypointConfig } from '@vpc-cni/shared/config';
 
 export const DEFAULT_IPAMD_SOCKET = '/var/run/aws-node/ipamd.sock';
+export const DEFAULT_NPA_SOCKET = '/var/run/aws-node/npa.sock';
 
 export interface ConflistInputs {
   /** IMDS local-ipv4 (IPv6 cluster) or ipv6 (IPv4 cluster with v6 egress); '' otherwise. */
@@ -29,6 +30,10 @@ export function renderConflist(cfg: EntrypointConfig, inputs: ConflistInputs): R
       // Only when ipamd listens elsewhere than the default socket (tests, simulated nodes): the plugin must follow.
       ...(cfg.VPC_CNI_IPAMD_SOCKET !== DEFAULT_IPAMD_SOCKET
         ? { ipamdEndpoint: `unix://${cfg.VPC_CNI_IPAMD_SOCKET}` }
+        : {}),
+      // Likewise the network policy agent's socket (one per node when several nodes share a machine).
+      ...(cfg.VPC_CNI_NPA_SOCKET !== DEFAULT_NPA_SOCKET
+        ? { npaEndpoint: `unix://${cfg.VPC_CNI_NPA_SOCKET}` }
         : {}),
     },
     {

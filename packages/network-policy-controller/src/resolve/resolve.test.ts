@@ -153,6 +153,19 @@ describe('resolvePolicy: peers', () => {
     ]);
   });
 
+  it("a policy as a watch event delivers it (wire `from`, not the list call's `_from`) resolves the same", () => {
+    const v = clusterView(stars());
+    const spec = (key: string) => ({
+      podSelector: { matchLabels: { role: 'frontend' } },
+      ingress: [
+        { [key]: [{ namespaceSelector: { matchLabels: { role: 'client' } } }], ports: [{ port: 80 }] },
+      ],
+    });
+    const wire = resolvePolicy(policy('stars', 'frontend-policy', spec('from')), v);
+    expect(wire.ingress).toEqual([{ cidr: '192.168.30.5', ports: [{ protocol: 'TCP', port: 80 }] }]);
+    expect(wire).toEqual(resolvePolicy(policy('stars', 'frontend-policy', spec('_from')), v));
+  });
+
   it('namespaceSelector and podSelector together: pods matching both', () => {
     const c = stars();
     c.pods.push(pod('client', 'other', '192.168.30.6', { role: 'other' }));

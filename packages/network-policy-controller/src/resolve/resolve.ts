@@ -2,6 +2,7 @@
 // Pure and deterministic: lists come out de-duplicated and sorted, so equal inputs give equal outputs.
 import type {
   V1NetworkPolicy,
+  V1NetworkPolicyIngressRule,
   V1NetworkPolicyPeer,
   V1NetworkPolicyPort,
   V1Pod,
@@ -61,6 +62,14 @@ function peerPods(peer: V1NetworkPolicyPeer, ns: string, cluster: ClusterView): 
   );
 }
 
+/**
+ * An ingress rule's peers. client-node's list calls deserialize the wire's `from` into `_from`; its watch events
+ * hand over the wire JSON as it is (`from`): both forms reach here.
+ */
+export function ingressPeers(rule: V1NetworkPolicyIngressRule): V1NetworkPolicyPeer[] {
+  return rule._from ?? (rule as { from?: V1NetworkPolicyPeer[] }).from ?? [];
+}
+
 function ingressEntries(
   np: V1NetworkPolicy,
   cluster: ClusterView,
@@ -71,7 +80,7 @@ function ingressEntries(
     const listed = rule.ports ?? [];
     const ports = rulePorts(listed, resolvePorts(listed, selected));
     if (!ports) continue;
-    const from = rule._from ?? [];
+    const from = ingressPeers(rule);
     if (from.length === 0) {
       for (const cidr of ANY) out.push({ cidr, ports });
       continue;

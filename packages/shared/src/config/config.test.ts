@@ -70,6 +70,7 @@ const bad: Record<VariableName, string | null> = {
   HOST_CNI_BIN_PATH: null,
   HOST_CNI_CONFDIR_PATH: null,
   VPC_CNI_IPAMD_SOCKET: null,
+  VPC_CNI_NPA_SOCKET: 'run/npa.sock',
   VPC_CNI_IPAMD_TCP_ADDRESS: '127.0.0.1',
   VPC_CNI_METRICS_BIND_ADDRESS: ':99999',
   VPC_CNI_ADD_WAIT_SECONDS: '-5',

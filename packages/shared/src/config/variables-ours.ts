@@ -1,5 +1,6 @@
 // Our own variables (VPC_CNI_*, not in upstream): listen addresses, waits, installer paths, test hooks, and
 // features upstream does not have. Spread into `variables` (variables.ts) at their place in the docs table.
+import { Rejected } from './errors.js';
 import { anyString, intAtLeast, jsonText, nonEmpty, parseListenAddress } from './parsers.js';
 import { E, I, N, bool as boolVar, variable } from './variable.js';
 
@@ -18,6 +19,19 @@ export const oursVariables = {
     parse: nonEmpty,
     ours: true,
     description: 'Unix socket ipamd serves gRPC on.',
+  }),
+  VPC_CNI_NPA_SOCKET: variable({
+    name: 'VPC_CNI_NPA_SOCKET',
+    readBy: [E],
+    default: '/var/run/aws-node/npa.sock',
+    parse: (raw) => {
+      if (!raw.startsWith('/') || Buffer.byteLength(raw) > 107)
+        throw new Rejected('an absolute socket path of at most 107 bytes');
+      return raw;
+    },
+    ours: true,
+    description:
+      "Unix socket of aws-network-policy-agent (its --npa-socket); when not the default, the conflist's npaEndpoint names it for aws-cni.",
   }),
   VPC_CNI_IPAMD_TCP_ADDRESS: variable({
     name: 'VPC_CNI_IPAMD_TCP_ADDRESS',
