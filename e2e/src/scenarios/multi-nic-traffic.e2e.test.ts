@@ -31,11 +31,25 @@ const txPackets = (netns: string, link: string): number =>
     }[]
   )[0]!.stats64.tx.packets;
 
-const ping = (pid: number, dev: string, ip: string): boolean => {
+/** The pod's address on one of its interfaces. */
+const addrOf = (pid: number, dev: string): string =>
+  (
+    JSON.parse(
+      execFileSync('nsenter', [`--net=/proc/${pid}/ns/net`, 'ip', '-j', '-4', 'addr', 'show', dev], {
+        encoding: 'utf8',
+      }),
+    ) as { addr_info: { local: string }[] }[]
+  )[0]!.addr_info[0]!.local;
+
+/**
+ * Ping from one of the pod's addresses (as a multi-homed application binds its socket to an address; the pod's
+ * per-interface rule `from <address> lookup <i>` then picks the interface).
+ */
+const ping = (pid: number, from: string, ip: string): boolean => {
   try {
     execFileSync(
       'nsenter',
-      [`--net=/proc/${pid}/ns/net`, 'ping', '-c', '5', '-i', '0.2', '-W', '1', '-I', dev, ip],
+      [`--net=/proc/${pid}/ns/net`, 'ping', '-c', '5', '-i', '0.2', '-W', '1', '-I', from, ip],
       {
         stdio: 'ignore',
       },
@@ -59,11 +73,11 @@ describe.skipIf(!canRun)('multi-NIC pod traffic over each card (VPC fabric)', ()
     const { pid } = await a.cri.status(id);
 
     const before1 = txPackets(a.netns, 'c1eth0');
-    expect(ping(pid, 'mNicIf1', target.ip)).toBe(true);
+    expect(ping(pid, addrOf(pid, 'mNicIf1'), target.ip)).toBe(true);
     expect(txPackets(a.netns, 'c1eth0') - before1).toBeGreaterThanOrEqual(5);
 
     const before0 = { eth0: txPackets(a.netns, 'eth0'), c1: txPackets(a.netns, 'c1eth0') };
-    expect(ping(pid, 'eth0', target.ip)).toBe(true);
+    expect(ping(pid, addrOf(pid, 'eth0'), target.ip)).toBe(true);
     expect(txPackets(a.netns, 'eth0') - before0.eth0).toBeGreaterThanOrEqual(5);
     expect(txPackets(a.netns, 'c1eth0') - before0.c1).toBeLessThan(5);
 
