@@ -102,7 +102,13 @@ const onDisk = (path: string): string[] =>
 describe('ENABLE_MULTI_NIC against the simulated EC2', () => {
   it('card 1 gets its own ENI (NetworkCardIndex 1); a multi-NIC pod one address per card; DEL releases both; a restart keeps both', async () => {
     const w = await world();
-    const env = w.env({ ENABLE_MULTI_NIC: 'true' });
+    const env = w.env({
+      ENABLE_MULTI_NIC: 'true',
+      DISABLE_INTROSPECTION: 'false',
+      INTROSPECTION_BIND_ADDRESS: '127.0.0.1:0',
+      DISABLE_METRICS: 'false',
+      VPC_CNI_METRICS_BIND_ADDRESS: '127.0.0.1:0',
+    });
     agent = await startAgent(env, silentLogger, { hostNetworking: false });
     const onCard = (card: number) =>
       w.sim.world.enisOf(w.node.instance.id).filter((e) => e.attachment!.networkCardIndex === card);
@@ -125,6 +131,20 @@ describe('ENABLE_MULTI_NIC against the simulated EC2', () => {
     expect(card1Eni.secondaryIps).toContain(a1);
     expect(onDisk(join(w.dir, 'ipam.json'))).toEqual([a0]);
     expect(onDisk(join(w.dir, 'ipam-nic-1.json'))).toEqual([a1]);
+
+    // introspection: one /v1/enis entry per managed card (upstream's shape); pool gauges are node totals
+    const enis = (await (
+      await fetch(`http://127.0.0.1:${agent.introspectionPort}/v1/enis`)
+    ).json()) as Record<
+      string,
+      { TotalIPs: number; AssignedIPs: number; ENIs: Record<string, { RouteTableID: number }> }
+    >;
+    expect(Object.keys(enis).sort()).toEqual(['0', '1']);
+    expect(enis['1']!.AssignedIPs).toBe(1);
+    expect(enis['1']!.ENIs[card1Eni.id]!.RouteTableID).toBe(10100);
+    const metrics = await (await fetch(`http://127.0.0.1:${agent.metricsPort}/metrics`)).text();
+    expect(metrics).toMatch(/^awscni_assigned_ip_addresses 2$/m);
+    expect(metrics).toMatch(new RegExp(`^awscni_assigned_ip_per_eni\\{eni="${card1Eni.id}"\\} 1$`, 'm'));
 
     // an ordinary pod stays on card 0
     const plain = await client.call(CNIBackend.AddNetwork, addReq('o1', false));
