@@ -76,7 +76,11 @@ async function main(): Promise<number> {
     }
     return networkPolicyDemo({ type, nodeCount });
   }
+  // A type with several network cards: every card is managed (ENABLE_MULTI_NIC), so the ENIs listed per node
+  // include the other cards' (--single-card keeps card 0 only).
+  const multiNic = limits ? limits.networkCards.length > 1 && !has('single-card') : false;
   const env: Record<string, string> = {
+    ...(multiNic ? { ENABLE_MULTI_NIC: 'true' } : {}),
     ...(pd ? { ENABLE_PREFIX_DELEGATION: 'true' } : {}),
     ...(custom ? { AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: 'true' } : {}),
     ...(has('warm-eni-target') ? { WARM_ENI_TARGET: flag('warm-eni-target', '1') } : {}),
@@ -91,6 +95,13 @@ async function main(): Promise<number> {
     `  instance limits: ${limits.enis} ENIs x ${limits.ipv4PerEni} IPv4 -> max pods ${maxPods(type)} ` +
       `(prefix delegation: ${maxPods(type, { prefixDelegation: true })})`,
   );
+  if (limits.networkCards.length > 1)
+    console.log(
+      `  network cards: ${limits.networkCards.map((n) => `card ${n.index} ${n.maxEnis} ENIs`).join(', ')}; ` +
+        (multiNic
+          ? 'ENABLE_MULTI_NIC=true: every card managed, cards > 0 keep one address warm for multi-NIC pods'
+          : '--single-card: card 0 only'),
+    );
   console.log(
     `  aws-cni: ${(statSync(AWS_CNI).size / 1048576).toFixed(1)} MiB single executable, called by containerd`,
   );

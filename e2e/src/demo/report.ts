@@ -36,7 +36,13 @@ export function printEnis(c: Cluster, n: ClusterNode): void {
   console.log(
     `\nENIs of node ${n.name} (${n.instance.instance.id}, EC2 view; used = assigned to a pod by its ipamd)`,
   );
-  for (const e of c.sim.world.enisOf(n.instance.instance.id)) {
+  const enis = [...c.sim.world.enisOf(n.instance.instance.id)].sort(
+    (a, b) =>
+      (a.attachment?.networkCardIndex ?? 0) - (b.attachment?.networkCardIndex ?? 0) ||
+      (a.attachment?.deviceIndex ?? 0) - (b.attachment?.deviceIndex ?? 0),
+  );
+  const cards = new Set(enis.map((e) => e.attachment?.networkCardIndex ?? 0)).size > 1;
+  for (const e of enis) {
     const addrs = e.secondaryIps.length + e.ipv4Prefixes.length * 16;
     const used = [...held].filter(
       (ip) => e.secondaryIps.includes(ip) || e.ipv4Prefixes.some((p) => cidrContains(parseCidr(p), ip)),
@@ -45,7 +51,7 @@ export function printEnis(c: Cluster, n: ClusterNode): void {
       ? `${e.ipv4Prefixes.length} /28 prefixes`
       : `${e.secondaryIps.length} secondary IPs`;
     console.log(
-      `  ${e.id} device ${e.attachment?.deviceIndex ?? '?'} ${e.mac} primary ${e.primaryIp.padEnd(12)} ${what}: ${used} used, ${addrs - used} free`,
+      `  ${e.id} ${cards ? `card ${e.attachment?.networkCardIndex ?? '?'} ` : ''}device ${e.attachment?.deviceIndex ?? '?'} ${e.mac} primary ${e.primaryIp.padEnd(12)} ${what}: ${used} used, ${addrs - used} free`,
     );
   }
 }

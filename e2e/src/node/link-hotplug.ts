@@ -2,7 +2,7 @@
 // the node netns as eth<device index> with the ENI's MAC (down, like a new NIC; eth0 comes up with its address),
 // its peer parked in a second namespace; detach removes it. No routing behind it: traffic tests use the fabric.
 import { execFileSync } from 'node:child_process';
-import type { Sim } from '../sim/index.js';
+import { type Sim, nodeLinkName } from '../sim/index.js';
 
 const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 
@@ -16,23 +16,24 @@ export function linkHotplug(
     const known = instanceIdOf();
     if (known !== undefined && instance.id !== known) return;
     const dev = eni.attachment!.deviceIndex;
+    const card = eni.attachment!.networkCardIndex;
     ip(
       '-n',
       nodeNs,
       'link',
       'add',
-      `eth${dev}`,
+      nodeLinkName(card, dev),
       'address',
       eni.mac,
       'type',
       'veth',
       'peer',
       'name',
-      `p${dev}`,
+      card === 0 ? `p${dev}` : `p${card}c${dev}`,
       'netns',
       parkNs,
     );
-    if (dev === 0) {
+    if (dev === 0 && card === 0) {
       const bits = sim.world.subnet(eni.subnetId).cidr.split('/')[1]!;
       ip('-n', nodeNs, 'addr', 'add', `${eni.primaryIp}/${bits}`, 'dev', 'eth0');
       ip('-n', nodeNs, 'link', 'set', 'eth0', 'up');
@@ -41,6 +42,7 @@ export function linkHotplug(
   sim.onDetach((eni, instance) => {
     const known = instanceIdOf();
     if (known !== undefined && instance.id !== known) return;
-    ip('-n', nodeNs, 'link', 'del', `eth${eni.attachment?.deviceIndex ?? 99}`);
+    const a = eni.attachment;
+    ip('-n', nodeNs, 'link', 'del', nodeLinkName(a?.networkCardIndex ?? 0, a?.deviceIndex ?? 99));
   });
 }

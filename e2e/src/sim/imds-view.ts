@@ -55,7 +55,7 @@ export function snapshotImds(world: World): Map<string, ImdsInstanceView> {
           vpcCidrs: [...world.vpc.cidrs],
           vpcIpv6Cidrs: world.vpc.ipv6Cidr ? [world.vpc.ipv6Cidr] : [],
           securityGroupIds: [...e.groups],
-          localIpv4s: [e.primaryIp, ...e.secondaryIps],
+          localIpv4s: [e.primaryIp, ...e.secondaryIps].filter((ip) => ip !== ''), // efa-only: none
           ipv6s: [...e.ipv6Addresses],
           ipv4Prefixes: [...e.ipv4Prefixes],
           ipv6Prefixes: [...e.ipv6Prefixes],

@@ -15,5 +15,6 @@ export { ImdsServer, type ImdsOptions } from './imds-server.js';
 export { launchInstance, attachEni, detachEni, deleteEni, settle, type LaunchSpec } from './ops-attach.js';
 export { createEni, assignIpv4, unassignIpv4, assignIpv6, unassignIpv6, modifyEni } from './ops-eni.js';
 export { SubnetAllocator } from './alloc.js';
+export { nodeLinkName } from './link-name.js';
 export type { Eni, Instance, Subnet, SecurityGroup, Attachment, Vpc, InterfaceType } from './types.js';
 export type { ImdsInstanceView, ImdsEniView } from './imds-view.js';

@@ -156,7 +156,7 @@ export function deleteEni(w: World, id: string): void {
   const eni = w.eni(id);
   if (eni.attachment) throw err.invalidParam(`Network interface '${id}' is currently in use.`);
   const a = w.alloc(eni.subnetId);
-  for (const ip of [eni.primaryIp, ...eni.secondaryIps]) a.release(ip);
+  for (const ip of [eni.primaryIp, ...eni.secondaryIps]) if (ip) a.release(ip); // efa-only: none
   for (const p of eni.ipv4Prefixes) a.releasePrefix(p);
   for (const ip of eni.ipv6Addresses) a.release6(ip);
   for (const p of eni.ipv6Prefixes) a.releasePrefix6(p);

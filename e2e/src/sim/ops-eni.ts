@@ -23,6 +23,12 @@ export interface CreateEniSpec {
   tags?: Record<string, string>;
 }
 
+const efaOnlyNoIps = (): err.Ec2Error =>
+  new err.Ec2Error(
+    'InvalidParameterCombination',
+    'IP addresses cannot be specified for a network interface of type efa-only.',
+  );
+
 /** Undo list: each step that takes an address pushes its release. */
 class Txn {
   private undo: (() => void)[] = [];
@@ -55,6 +61,8 @@ function addIpv4(w: World, e: Eni, r: Ipv4Request, txn: Txn): { ips: string[]; p
   const ipsReq = (r.ips ?? []).map(canonicalIp);
   const pCount = r.prefixCount ?? 0;
   const pReq = r.prefixes ?? [];
+  if (e.interfaceType === 'efa-only' && count + ipsReq.length + pCount + pReq.length > 0)
+    throw efaOnlyNoIps();
   if ((count > 0 || ipsReq.length > 0) && (pCount > 0 || pReq.length > 0))
     throw new err.Ec2Error('InvalidParameterCombination', 'Cannot specify both IP addresses and prefixes.');
   if (count < 0 || pCount < 0) throw err.invalidParam('Count must be non-negative');
@@ -109,6 +117,7 @@ function addIpv6(w: World, e: Eni, r: Ipv6Request, txn: Txn): { addresses: strin
   const adding =
     (r.count ?? 0) + (r.addresses?.length ?? 0) + (r.prefixCount ?? 0) + (r.prefixes?.length ?? 0);
   if (adding === 0) return { addresses: [], prefixes: [] };
+  if (e.interfaceType === 'efa-only') throw efaOnlyNoIps();
   if (!a.hasIpv6()) throw err.invalidParam(`Subnet ${e.subnetId} has no IPv6 CIDR block`);
   if (e.ipv6Addresses.length + e.ipv6Prefixes.length + adding > maxIpv4(w, e))
     throw new err.Ec2Error('Ipv6AddressLimitExceeded', 'Number of IPv6 addresses will exceed limit.');
@@ -141,7 +150,19 @@ export function createEni(w: World, s: CreateEniSpec): Eni {
   const txn = new Txn();
   try {
     let primary: string;
-    if (s.privateIp) {
+    if (s.interfaceType === 'efa-only') {
+      // An EFA-only interface is an RDMA device with no IP address at all (no primary, secondary or prefix).
+      const asked =
+        s.privateIp ??
+        ((s.secondaryIps?.length ?? 0) ||
+          s.secondaryCount ||
+          s.ipv4PrefixCount ||
+          (s.ipv4Prefixes?.length ?? 0) ||
+          s.ipv6Count ||
+          s.ipv6PrefixCount);
+      if (asked) throw efaOnlyNoIps();
+      primary = '';
+    } else if (s.privateIp) {
       primary = canonicalIp(s.privateIp);
       if (!a.take(primary)) throw new err.Ec2Error('InvalidIPAddress.InUse', `Address ${primary} is in use.`);
     } else {

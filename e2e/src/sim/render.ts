@@ -24,8 +24,11 @@ export function eniXml(w: World, e: Eni): XmlObject {
     requesterManaged: e.requesterManaged,
     status: e.status,
     macAddress: e.mac,
-    privateIpAddress: e.primaryIp,
-    privateDnsName: `ip-${e.primaryIp.replace(/\./g, '-')}.us-west-2.compute.internal`,
+    // An efa-only interface has no address, hence no private address or DNS name.
+    privateIpAddress: e.primaryIp || undefined,
+    privateDnsName: e.primaryIp
+      ? `ip-${e.primaryIp.replace(/\./g, '-')}.us-west-2.compute.internal`
+      : undefined,
     sourceDestCheck: e.sourceDestCheck,
     groupSet: groupSet(w, e.groups),
     attachment: a && {
@@ -39,7 +42,7 @@ export function eniXml(w: World, e: Eni): XmlObject {
       deleteOnTermination: a.deleteOnTermination,
     },
     tagSet: tagSet(e.tags),
-    privateIpAddressesSet: [e.primaryIp, ...e.secondaryIps].map((ip, i) => ({
+    privateIpAddressesSet: (e.primaryIp ? [e.primaryIp, ...e.secondaryIps] : []).map((ip, i) => ({
       privateIpAddress: ip,
       primary: i === 0,
     })),
@@ -194,7 +197,7 @@ export function eniAttrs(e: Eni, name: string): string[] | undefined {
       return e.attachment ? [String(e.attachment.deviceIndex)] : [];
     case 'private-ip-address':
     case 'addresses.private-ip-address':
-      return [e.primaryIp, ...e.secondaryIps];
+      return [e.primaryIp, ...e.secondaryIps].filter((ip) => ip !== '');
     default:
       return undefined;
   }

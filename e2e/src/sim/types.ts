@@ -67,6 +67,7 @@ export interface Eni {
   interfaceType: InterfaceType;
   requesterManaged: boolean;
   sourceDestCheck: boolean;
+  /** Empty for an efa-only interface (it has no IP address). */
   primaryIp: string;
   secondaryIps: string[];
   ipv4Prefixes: string[];

@@ -9,7 +9,7 @@
 // those node addresses. Nothing touches the root netns; destroy() removes it all.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import type { Eni, Instance, Sim } from '../sim/index.js';
+import { type Eni, type Instance, type Sim, nodeLinkName } from '../sim/index.js';
 import { applySecurityGroups, renderSecurityGroups } from './security-groups.js';
 
 export const OUTSIDE_IP = '203.0.113.10';
@@ -127,7 +127,8 @@ export class VpcFabric {
     if (this.destroyed) return;
     const ns = this.ensureNode(inst);
     const dev = eni.attachment!.deviceIndex;
-    const link = `n${[...this.nodes.keys()].indexOf(inst.id)}d${dev}`;
+    const card = eni.attachment!.networkCardIndex;
+    const link = `n${[...this.nodes.keys()].indexOf(inst.id)}${card === 0 ? '' : `c${card}`}d${dev}`;
     const subnet = this.sim.world.subnet(eni.subnetId);
     const [base, bits] = subnet.cidr.split('/') as [string, string];
     const gw = base.replace(/\d+$/, (d) => String(Number(d) + 1));
@@ -136,7 +137,7 @@ export class VpcFabric {
       ns,
       'link',
       'add',
-      `eth${dev}`,
+      nodeLinkName(card, dev),
       'address',
       eni.mac,
       'type',
@@ -160,7 +161,7 @@ export class VpcFabric {
       `net.ipv4.conf.${link}.proxy_arp=1`,
       `net.ipv4.neigh.${link}.proxy_delay=0`,
     ]);
-    if (dev === 0) {
+    if (dev === 0 && card === 0) {
       run(['-n', ns, 'addr', 'add', `${eni.primaryIp}/${bits}`, 'dev', 'eth0']);
       run(['-n', ns, 'link', 'set', 'eth0', 'up']);
       run(['-n', ns, 'route', 'add', 'default', 'via', gw, 'dev', 'eth0']);
@@ -219,7 +220,7 @@ export class VpcFabric {
 
   private syncEni(eni: Eni): void {
     const p = this.plugged.get(eni.id);
-    if (!p) return;
+    if (!p || !eni.primaryIp) return; // an efa-only interface carries no IP traffic
     // The VPC delivers to the ENI by its MAC, it does not ARP for pod addresses: the ENI's own address gets a
     // permanent neighbour entry, every other address and prefix is routed via it.
     if (!p.routes.has('neigh')) {

@@ -11,6 +11,7 @@ import { VERSION } from '@vpc-cni/shared/version';
 import { ErrorLog, IpamdMetrics, introspectionHandler, listenHttp, metricsHandler } from '../http/index.js';
 import { Checkpoint } from '../persistence/index.js';
 import { IpamService } from '../service/ipam-service.js';
+import type { ManagedCard } from '../service/multi-nic.js';
 import { Datastore } from '../store/index.js';
 import {
   type EniConfigSource,
@@ -23,6 +24,7 @@ import type { FreeEniOptions } from '../eni/free-eni.js';
 import type { PodLookup } from '../k8s/pod-eni.js';
 import { type EniSource, loadEnis } from './eni-source.js';
 import { setupHost } from './host-setup.js';
+import { startCardRuntime } from './card-runtime.js';
 import { kubeSide, type KubeSide } from './kube-side.js';
 import { Started } from './started.js';
 
@@ -30,6 +32,8 @@ export const HEALTH_SERVICE = 'grpc.health.v1.aws-node';
 
 export interface Agent {
   readonly ds: Datastore;
+  /** Managed network cards > 0 (ENABLE_MULTI_NIC): datastore, checkpoint, supply of each. */
+  readonly cards: readonly ManagedCard[];
   readonly checkpoint: Checkpoint;
   readonly metrics: IpamdMetrics;
   readonly introspectionPort: number;
@@ -95,6 +99,8 @@ async function start(
   const source = await nodeInit(cfg, ds, logger, plumbing, metrics, kube, opts.freeEni);
   const { supply, primary, manager, readVpcCidrs, ipv6Only, eniMac, branchContext, facts } = source;
   if (manager) started.add('pool manager', () => manager.stop());
+  for (const p of source.cardPools ?? [])
+    started.add(`pool manager of network card ${p.card}`, () => p.manager.stop());
   if (primary && hostNetworking) await setupHost(cfg, primary, logger, metrics);
   let vpcV4 = primary?.vpcCidrs ?? [];
 
@@ -134,8 +140,16 @@ async function start(
     'checkpoint restored',
   );
 
+  const cardRuntime = await startCardRuntime(
+    cfg,
+    source.cardPools ?? [],
+    facts?.instanceType,
+    logger,
+    errors,
+  );
+  const otherDs = () => cardRuntime.cards.map((c) => c.ds);
   // Pool gauges are computed on scrape, not per request (they walk every CIDR).
-  const refresh = () => metrics.refresh(ds);
+  const refresh = () => metrics.refresh(ds, otherDs());
   // Security groups for pods: branch-ENI pods are answered from their annotation
   // (docs/architecture.md#security-groups-for-pods).
   const podEni = cfg.ENABLE_POD_ENI
@@ -168,6 +182,7 @@ async function start(
   if (podEni) started.add('security groups for pods', () => podEni.stop());
   const service: IpamService = new IpamService(ds, checkpoint, supply, {
     ...(podEni ? { branch: podEni.branch } : {}),
+    multiNic: cardRuntime.multiNic,
     version: VERSION,
     addWaitMs: cfg.VPC_CNI_ADD_WAIT_SECONDS * 1000,
     networkPolicyMode: env['NETWORK_POLICY_ENFORCING_MODE'] ?? '',
@@ -219,7 +234,7 @@ async function start(
   rpc.addService(ConfigServerBackend, {
     GetNetworkPolicyConfigs: async () => ({
       NetworkPolicyMode: env['NETWORK_POLICY_ENFORCING_MODE'] ?? '',
-      MultiNICEnabled: false,
+      MultiNICEnabled: cfg.ENABLE_MULTI_NIC,
       NodeIPv4: '',
       NodeIPv6: '',
       InstanceID: '',
@@ -239,7 +254,13 @@ async function start(
   if (!cfg.DISABLE_INTROSPECTION) {
     const r = await listenHttp(
       cfg.INTROSPECTION_BIND_ADDRESS,
-      introspectionHandler(ds, cfg, errors, () => kube.eniConfigName()),
+      introspectionHandler(
+        ds,
+        cfg,
+        errors,
+        () => kube.eniConfigName(),
+        () => cardRuntime.cards,
+      ),
       {
         allowNonLoopback: env['INTROSPECTION_BIND_ADDRESS'] !== undefined,
         what: 'introspection',
@@ -253,7 +274,7 @@ async function start(
   if (!cfg.DISABLE_METRICS) {
     const r = await listenHttp(
       cfg.VPC_CNI_METRICS_BIND_ADDRESS,
-      metricsHandler(metrics, ds),
+      metricsHandler(metrics, ds, otherDs),
       // Upstream serves metrics on every interface (Prometheus scrapes the node IP): the default is deliberate.
       { allowNonLoopback: true, what: 'metrics', variable: 'VPC_CNI_METRICS_BIND_ADDRESS' },
     );
@@ -288,6 +309,7 @@ async function start(
       await checkpoint.persist();
     };
     manager.start();
+    for (const p of cardRuntime.pools) p.manager.start();
   }
   if (podEni?.maintain && manager) {
     // Self-managed branch ENIs: the trunk attached, and branch ENIs of pods that are gone removed (also the
@@ -313,6 +335,7 @@ async function start(
 
   return {
     ds,
+    cards: cardRuntime.cards,
     checkpoint,
     metrics,
     introspectionPort,
@@ -321,9 +344,11 @@ async function start(
     async stop() {
       rpc.health.set(HEALTH_SERVICE, ServingStatus.NOT_SERVING);
       await manager?.stop();
+      await Promise.all(cardRuntime.pools.map((p) => p.manager.stop()));
       await podEni?.stop();
       await rpc.stop(5_000);
       await checkpoint.persist();
+      await Promise.all(cardRuntime.cards.map((c) => c.checkpoint.persist()));
       await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
     },
   };

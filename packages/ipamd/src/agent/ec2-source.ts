@@ -27,6 +27,8 @@ import {
 } from '../eni/index.js';
 import { ImdsClient, type NodeFacts, readAttachedEnis, readNodeFacts } from '../imds/index.js';
 import { ipv6Source } from './ipv6-source.js';
+import type { CardDecision } from '../cards/index.js';
+import { type CardPool, buildCardPools, cardDecisions } from './card-pools.js';
 import type { Datastore } from '../store/index.js';
 import { isPoolTooLow, poolLimits, type WarmConfig } from '../warm/index.js';
 import { type AddressSupply, noSupply } from '../service/supply.js';
@@ -51,6 +53,10 @@ export interface Ec2Source {
   branchContext?: BranchContext;
   /** ENIs and addresses this node can hold for pods (awscni_eni_max / awscni_ip_max). */
   capacity: { enis: number; ips: number };
+  /** Managed network cards > 0 (ENABLE_MULTI_NIC), each with its own pool. */
+  cardPools: CardPool[];
+  /** Every card of the instance type, managed or not, with the reason. */
+  cardDecisions: CardDecision[];
 }
 
 export interface BranchContext {
@@ -225,9 +231,14 @@ export async function loadFromEc2(
     const v6 = eni.Ipv6Prefixes?.[0]?.Ipv6Prefix;
     if (v6 && cfg.ENABLE_IPv6) ds.addCidr(id, v6, true);
   }
+  const decisions = cardDecisions(cfg, limits, enis, rules);
+  for (const c of decisions)
+    if (c.index !== 0) logger.info({ card: c.index, managed: c.managed, why: c.why }, 'network card');
   if (cfg.ENABLE_IPv6)
     return {
       ...(await ipv6Source(cfg, ds, ec2, imds, facts, enis, state, plumbing, logger)),
+      cardPools: [],
+      cardDecisions: decisions,
       capacity: {
         enis: typeLimits.enis - unmanagedOnCard0,
         ips: (typeLimits.ipv4PerEni - 1) * (typeLimits.enis - unmanagedOnCard0),
@@ -286,7 +297,7 @@ export async function loadFromEc2(
     vpcId: facts.vpcId,
     clusterName: cfg.CLUSTER_NAME || undefined,
     plumbing,
-    readImds: () => readAttachedEnis(imds, facts.primaryMac),
+    readImds: async () => (await readAttachedEnis(imds, facts.primaryMac)).filter((e) => e.networkCard === 0),
     unmanaged,
     provisioning: !cfg.DISABLE_NETWORK_RESOURCE_PROVISIONING,
     leakedEniCleanup: !cfg.DISABLE_LEAKED_ENI_CLEANUP,
@@ -298,6 +309,26 @@ export async function loadFromEc2(
   // Pre-scaling: fill the warm pool before the first pod asks (docs/architecture.md#start-up).
   if (!cfg.DISABLE_NETWORK_RESOURCE_PROVISIONING && isPoolTooLow(ds.stats(), warm, pl, maxPods))
     await supply.grow(0).catch((err: unknown) => logger.warn({ err }, 'pre-scaling the pool failed'));
+  const cardPools = await buildCardPools(
+    {
+      cfg,
+      ec2,
+      limits,
+      enis,
+      subnetCidrs: cidrs,
+      facts,
+      rules,
+      warm,
+      maxPods,
+      plumbing,
+      catalog,
+      target: cnTarget,
+      readImds: () => readAttachedEnis(imds, facts.primaryMac),
+      observer: o.observer,
+      logger,
+    },
+    decisions.filter((c) => c.managed).map((c) => c.index),
+  );
   logger.info(
     {
       instance: facts.instanceId,
@@ -319,6 +350,8 @@ export async function loadFromEc2(
     maxPods,
     manager,
     facts,
+    cardPools,
+    cardDecisions: decisions,
     capacity: { enis: pl.maxEni - unmanagedOnCard0, ips: pl.maxIpsPerEni * (pl.maxEni - unmanagedOnCard0) },
     readVpcCidrs: () =>
       imds.list(`meta-data/network/interfaces/macs/${facts.primaryMac}/vpc-ipv4-cidr-blocks`),

@@ -15,6 +15,8 @@ import { MemorySupply } from '../service/memory-supply.js';
 import { type AddressSupply, noSupply } from '../service/supply.js';
 import type { Datastore } from '../store/index.js';
 import type { AwsCallObserver, BranchContext } from './ec2-source.js';
+import type { CardDecision } from '../cards/index.js';
+import type { CardPool } from './card-pools.js';
 import { loadStaticEnis, parseStaticEnis, staticPrimary } from './static-enis.js';
 
 export interface EniSource {
@@ -28,6 +30,10 @@ export interface EniSource {
   facts?: NodeFacts;
   /** ENIs and addresses this node can hold for pods (awscni_eni_max / awscni_ip_max), when known. */
   capacity?: { enis: number; ips: number };
+  /** Managed network cards > 0 with their pools (EC2 mode with ENABLE_MULTI_NIC). */
+  cardPools?: CardPool[];
+  /** Every card of the instance type, managed or not, with the reason (EC2 mode). */
+  cardDecisions?: CardDecision[];
 }
 
 export interface LoadEnisDeps {

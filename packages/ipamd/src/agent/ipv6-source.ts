@@ -35,7 +35,7 @@ export async function ipv6Source(
   state: PoolState,
   plumbing: EniPlumbing,
   logger: Logger,
-): Promise<Omit<Ec2Source, 'capacity'>> {
+): Promise<Omit<Ec2Source, 'capacity' | 'cardPools' | 'cardDecisions'>> {
   const primary = enis.find((e) => e.NetworkInterfaceId === facts.primaryEniId);
   if (!primary?.Ipv6Prefixes?.length) {
     const r = await ec2.send(

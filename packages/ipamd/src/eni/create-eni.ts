@@ -47,7 +47,14 @@ export function eniTags(c: CreateEniContext, now = new Date()): { Key: string; V
 
 export async function createAndAttachEni(
   c: CreateEniContext,
-  r: { resources: number; unit: 'ip' | 'prefix'; deviceNumber: number; subnets: SubnetInfo[] },
+  r: {
+    resources: number;
+    unit: 'ip' | 'prefix';
+    deviceNumber: number;
+    subnets: SubnetInfo[];
+    /** Network card to attach on (default 0). */
+    networkCard?: number;
+  },
 ): Promise<{ eni: NetworkInterface; subnet: SubnetInfo }> {
   if (r.subnets.length === 0) throw new CapacityError('subnet-exhausted', NO_VALID_SUBNETS);
   let created: { eni: NetworkInterface; subnet: SubnetInfo } | undefined;
@@ -90,7 +97,7 @@ export async function createAndAttachEni(
             NetworkInterfaceId: id,
             InstanceId: c.instanceId,
             DeviceIndex: r.deviceNumber,
-            NetworkCardIndex: 0,
+            NetworkCardIndex: r.networkCard ?? 0,
           }),
         ),
       c,

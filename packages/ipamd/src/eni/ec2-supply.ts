@@ -17,6 +17,7 @@ import { PoolState } from './pool-state.js';
 import { type EniPlumbing, noPlumbing } from './plumbing.js';
 import { eniViews } from './pool-view.js';
 import { createAndAttachEni } from './create-eni.js';
+import { cardTable } from '../cards/index.js';
 import { SubnetCatalog } from './subnets.js';
 import { type PoolObserver, quietObserver, tracked } from './observer.js';
 import { type EniTargetResolver, catalogTarget } from './eni-target.js';
@@ -51,6 +52,8 @@ export interface Ec2SupplyOptions {
   reserveTrunkSlot?: () => boolean;
   /** How long a growth round waits for more shortfalls to join it (default 5 ms). */
   gatherMs?: number;
+  /** The network card this pool grows on (default 0; docs/architecture.md#network-cards). */
+  networkCard?: number;
 }
 
 /** An ENI's subnet ran out of addresses during AssignPrivateIpAddresses. */
@@ -211,14 +214,14 @@ export class Ec2Supply implements AddressSupply {
     this.o.logger.info({ eni: eniId, count, unit }, 'assigned addresses from EC2');
   }
 
-  /** The `k` lowest device indexes free on network card 0 (one DescribeInstances). */
+  /** The `k` lowest device indexes free on this pool's network card (one DescribeInstances). */
   private async freeDeviceIndexes(k: number): Promise<number[]> {
     const d = await this.call('DescribeInstances', () =>
       this.ec2.send(new DescribeInstancesCommand({ InstanceIds: [this.o.instanceId] })),
     );
     const used = new Set(
       (d.Reservations?.[0]?.Instances?.[0]?.NetworkInterfaces ?? [])
-        .filter((n) => (n.Attachment?.NetworkCardIndex ?? 0) === 0)
+        .filter((n) => (n.Attachment?.NetworkCardIndex ?? 0) === (this.o.networkCard ?? 0))
         .map((n) => n.Attachment?.DeviceIndex),
     );
     return [...Array(128).keys()].filter((i) => !used.has(i)).slice(0, k);
@@ -237,7 +240,7 @@ export class Ec2Supply implements AddressSupply {
         onCall: this.o.onCall,
         observer: this.observer,
       },
-      { resources, unit, deviceNumber, subnets: target.subnets },
+      { resources, unit, deviceNumber, subnets: target.subnets, networkCard: this.o.networkCard ?? 0 },
     ).catch((e: unknown) => {
       this.observer.error('increaseIPPoolAllocENI');
       if (e instanceof CapacityError && e.reason === 'subnet-exhausted') this.catalog.invalidate();
@@ -250,7 +253,7 @@ export class Ec2Supply implements AddressSupply {
       primaryIp: eni.PrivateIpAddress ?? '',
       subnetCidr: subnet.cidr,
       deviceNumber,
-      table: deviceNumber + 1,
+      table: cardTable(this.o.networkCard ?? 0, deviceNumber),
     };
     // Attached but not plumbed: the ENI stays out of the pool; the reconcile loop retries it.
     await this.plumbing.up(host).catch((e: unknown) => {

@@ -12,6 +12,7 @@ import type { EniPlumbing } from './plumbing.js';
 import type { FreedCache } from './shrink.js';
 import { type ManagedEniRules, isManagedEni } from './managed.js';
 import type { PoolObserver } from './observer.js';
+import { cardTable } from '../cards/index.js';
 
 /** Addresses given back less than this long ago are not re-added (IMDS keeps listing them for a while). */
 export const FREED_QUARANTINE_MS = 60_000;
@@ -114,15 +115,16 @@ export async function reconcilePool(d: ReconcileDeps): Promise<ReconcileResult> 
     const id = n.NetworkInterfaceId!;
     if (known.has(id)) continue;
     const device = n.Attachment?.DeviceIndex ?? 0;
+    const card = d.rules?.card ?? 0;
     const subnetCidr = subnetCidrs.get(id);
-    if (device === 0 || !n.MacAddress || !n.PrivateIpAddress || !subnetCidr) continue; // IMDS not caught up yet
+    if ((device === 0 && card === 0) || !n.MacAddress || !n.PrivateIpAddress || !subnetCidr) continue; // IMDS not caught up yet
     const host = {
       id,
       mac: n.MacAddress.toLowerCase(),
       primaryIp: n.PrivateIpAddress,
       subnetCidr,
       deviceNumber: device,
-      table: device + 1,
+      table: cardTable(card, device),
     };
     // A trunk attached by the VPC resource controller (security groups for pods) is adopted as a trunk.
     const isTrunk = n.InterfaceType === 'trunk';

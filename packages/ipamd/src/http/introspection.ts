@@ -42,7 +42,20 @@ function maskBase64(bits: number, family: 4 | 6): string {
   return b.toString('base64');
 }
 
-export function enisDocument(ds: Datastore): Record<string, unknown> {
+/** Another managed network card's datastore (ENABLE_MULTI_NIC). */
+export interface CardView {
+  card: number;
+  ds: Datastore;
+}
+
+/** `/v1/enis`: one entry per managed network card, keyed by its index as a string (upstream's shape). */
+export function enisDocument(ds: Datastore, others: readonly CardView[] = []): Record<string, unknown> {
+  const out: Record<string, unknown> = { '0': cardDocument(ds) };
+  for (const c of others) out[String(c.card)] = cardDocument(c.ds);
+  return out;
+}
+
+function cardDocument(ds: Datastore): Record<string, unknown> {
   const enis: Record<string, unknown> = {};
   for (const eni of ds.eniList()) {
     const v4: Record<string, unknown> = {};
@@ -80,7 +93,7 @@ export function enisDocument(ds: Datastore): Record<string, unknown> {
     };
   }
   const s = ds.stats();
-  return { '0': { TotalIPs: s.totalIPs, AssignedIPs: s.assignedIPs, ENIs: enis } };
+  return { TotalIPs: s.totalIPs, AssignedIPs: s.assignedIPs, ENIs: enis };
 }
 
 const RANDOMIZE: Record<string, number> = { none: 0, hashrandom: 1, prng: 2 };
@@ -90,9 +103,10 @@ export function introspectionHandler(
   cfg: IpamdConfig,
   errors: ErrorLog,
   eniConfigName: () => Promise<string | undefined>,
+  cards: () => readonly CardView[] = () => [],
 ) {
   const paths: Record<string, () => unknown> = {
-    '/v1/enis': () => enisDocument(ds),
+    '/v1/enis': () => enisDocument(ds, cards()),
     '/v1/eni-configs': () => eniConfigName(),
     '/v1/networkutils-env-settings': () => ({
       AWS_EXTERNAL_SERVICE_CIDRS: cfg.AWS_EXTERNAL_SERVICE_CIDRS.length

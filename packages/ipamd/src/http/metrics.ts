@@ -94,13 +94,17 @@ export class IpamdMetrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'vpccni_' });
   }
 
-  /** Pool gauges from the datastore; series of ENIs/CIDRs that left are removed. */
-  refresh(ds: Datastore): void {
-    const s = ds.stats();
-    this.totalIps.set(s.totalIPs);
-    this.assignedIps.set(s.assignedIPs);
-    this.totalPrefixes.set(s.totalPrefixes);
-    const enis = ds.eniList();
+  /**
+   * Pool gauges from the datastores (card 0, then the other managed network cards: the gauges are node totals);
+   * series of ENIs/CIDRs that left are removed.
+   */
+  refresh(ds: Datastore, others: readonly Datastore[] = []): void {
+    const all = [ds, ...others];
+    const stats = all.map((d) => d.stats());
+    this.totalIps.set(stats.reduce((n, s) => n + s.totalIPs, 0));
+    this.assignedIps.set(stats.reduce((n, s) => n + s.assignedIPs, 0));
+    this.totalPrefixes.set(stats.reduce((n, s) => n + s.totalPrefixes, 0));
+    const enis = all.flatMap((d) => d.eniList());
     this.eniAllocated.set(enis.length);
     const seenEnis = new Set<string>();
     const seenCidrs = new Set<string>();
@@ -126,9 +130,13 @@ export class IpamdMetrics {
 }
 
 /** The /metrics handler: pool gauges refreshed from the datastore, then the registry in text format. */
-export function metricsHandler(metrics: IpamdMetrics, ds: Datastore) {
+export function metricsHandler(
+  metrics: IpamdMetrics,
+  ds: Datastore,
+  others: () => readonly Datastore[] = () => [],
+) {
   return (_req: IncomingMessage, res: ServerResponse): void => {
-    metrics.refresh(ds);
+    metrics.refresh(ds, others());
     metrics.registry.metrics().then(
       (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
       (e: unknown) => res.writeHead(500).end(String(e)),

@@ -14,9 +14,22 @@ import {
 } from '@vpc-cni/shared/rpc';
 import { clip } from '@vpc-cni/shared/describe';
 import type { Logger } from '@vpc-cni/shared/logging';
+import { multiNicRefusal } from '../cards/index.js';
 import type { Checkpoint } from '../persistence/index.js';
-import { type Assigned, type Datastore, DatastoreError, type IpamKey, UNKNOWN_POD } from '../store/index.js';
+import {
+  type Assigned,
+  CardAssignError,
+  type CardAssigned,
+  type CardReleased,
+  CardStores,
+  type Datastore,
+  DatastoreError,
+  type IpamKey,
+  type Released,
+  UNKNOWN_POD,
+} from '../store/index.js';
 import type { BranchPods } from './branch-pods.js';
+import type { ManagedCard, MultiNicOptions } from './multi-nic.js';
 import { type AddressSupply, CapacityError } from './supply.js';
 
 export interface IpamServiceOptions {
@@ -33,6 +46,8 @@ export interface IpamServiceOptions {
   onNoAvailable?: () => void;
   /** Security groups for pods (ENABLE_POD_ENI): branch-ENI pods are answered from their annotation. */
   branch?: BranchPods;
+  /** Multi-NIC pods (ENABLE_MULTI_NIC); absent = refused as with ENABLE_MULTI_NIC=false. */
+  multiNic?: MultiNicOptions;
 }
 
 const metadataOf = (a: Assigned): IPAllocationMetadata => ({
@@ -101,6 +116,7 @@ export class IpamService {
       k8sPodName: req.K8S_POD_NAME,
       interfacesCount: 1,
     };
+    if (req.RequiresMultiNICAttachment) return this.addMulti(key, metadata);
     const existing = this.ds.lookup(key);
     if (existing) {
       await this.checkpoint.persist(); // the first ADD's write may still be in flight
@@ -114,7 +130,7 @@ export class IpamService {
       } catch (e) {
         if (!(e instanceof DatastoreError) || e.kind !== 'no-available') throw this.internal(e);
         this.o.onNoAvailable?.();
-        await this.waitForGrowth(deadline);
+        await this.waitForGrowth(deadline, this.supply, this.ds);
         continue;
       }
       try {
@@ -132,25 +148,97 @@ export class IpamService {
     }
   }
 
-  private async waitForGrowth(deadline: number): Promise<void> {
+  /** The card-0 entry and every other managed card, ascending. */
+  private allCards(): ManagedCard[] {
+    return [
+      { card: 0, ds: this.ds, checkpoint: this.checkpoint, supply: this.supply },
+      ...(this.o.multiNic?.cards() ?? []),
+    ];
+  }
+
+  /** One address per managed card, all or nothing (docs/architecture.md#addnetwork-and-delnetwork). */
+  private async addMulti(
+    key: IpamKey,
+    metadata: { k8sPodNamespace: string; k8sPodName: string },
+  ): Promise<AddNetworkReply> {
+    const why = this.o.multiNic
+      ? this.o.multiNic.refusal()
+      : multiNicRefusal({ enabled: false, instanceType: '', typeCards: 0, managedCards: [0] });
+    if (why) throw new RpcError(GrpcStatus.FAILED_PRECONDITION, why, 'AddNetwork');
+    const cards = this.allCards();
+    const stores = new CardStores(new Map(cards.map((c) => [c.card, c.ds])));
+    const persistAll = () => Promise.all(cards.map((c) => c.checkpoint.persist()));
+    const existing = stores.lookupAll(key);
+    if (existing.length === cards.length) {
+      await persistAll();
+      return this.replyMulti(existing);
+    }
+    const deadline = performance.now() + this.o.addWaitMs;
+    for (;;) {
+      let assigned: CardAssigned[];
+      try {
+        assigned = stores.assignAll(key, metadata);
+      } catch (e) {
+        if (!(e instanceof CardAssignError) || e.kind !== 'no-available') throw this.internal(e);
+        this.o.onNoAvailable?.();
+        const short = cards.find((c) => c.card === e.card)!;
+        await this.waitForGrowth(deadline, short.supply, short.ds, `network card ${e.card}: `);
+        continue;
+      }
+      try {
+        await persistAll();
+      } catch (e) {
+        stores.undoAssignAll(key);
+        await persistAll().catch(() => undefined); // best effort: the next write drops them anyway
+        throw new RpcError(
+          GrpcStatus.UNAVAILABLE,
+          `checkpoint write failed, addresses not assigned: ${String(e)}`,
+          'AddNetwork',
+        );
+      }
+      this.o.logger.info(
+        {
+          key: logKey(key),
+          addresses: assigned.map((a) => ({ card: a.card, address: a.address, eni: a.eniId })),
+        },
+        'assigned (multi-NIC)',
+      );
+      return this.replyMulti(assigned);
+    }
+  }
+
+  private replyMulti(list: readonly Assigned[]): AddNetworkReply {
+    return {
+      ...this.baseReply(list[0]!.family),
+      Success: true,
+      IPAllocationMetadata: list.map(metadataOf),
+    };
+  }
+
+  private async waitForGrowth(
+    deadline: number,
+    supply: AddressSupply,
+    ds: Datastore,
+    where = '',
+  ): Promise<void> {
     const left = deadline - performance.now();
     if (left <= 0)
       throw new RpcError(
         GrpcStatus.RESOURCE_EXHAUSTED,
-        `no free address after waiting ${this.o.addWaitMs} ms for the pool to grow`,
+        `${where}no free address after waiting ${this.o.addWaitMs} ms for the pool to grow`,
         'AddNetwork',
       );
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
-        this.supply.grow(1),
+        supply.grow(1),
         new Promise((_, reject) => {
           timer = setTimeout(
             () =>
               reject(
                 new RpcError(
                   GrpcStatus.RESOURCE_EXHAUSTED,
-                  `no free address: the pool did not grow within ${this.o.addWaitMs} ms (ENI attach or EC2 slow?)`,
+                  `${where}no free address: the pool did not grow within ${this.o.addWaitMs} ms (ENI attach or EC2 slow?)`,
                   'AddNetwork',
                 ),
               ),
@@ -162,12 +250,16 @@ export class IpamService {
       if (e instanceof CapacityError) {
         // The pool cannot grow, but an address released moments ago will be free once its cooldown
         // (IP_COOLDOWN_PERIOD) ends: wait for it within the deadline instead of failing the pod.
-        const cooled = this.ds.msUntilCooled();
+        const cooled = ds.msUntilCooled();
         if (cooled !== undefined && performance.now() + cooled < deadline) {
           await new Promise((r) => setTimeout(r, cooled + 1));
           return;
         }
-        throw new RpcError(GrpcStatus.RESOURCE_EXHAUSTED, `no free address: ${e.message}`, 'AddNetwork');
+        throw new RpcError(
+          GrpcStatus.RESOURCE_EXHAUSTED,
+          `${where}no free address: ${e.message}`,
+          'AddNetwork',
+        );
       }
       throw e;
     } finally {
@@ -201,8 +293,13 @@ export class IpamService {
     const t0 = performance.now();
     this.checkVersion(req.ClientVersion);
     const key: IpamKey = { networkName: req.NetworkName, containerID: req.ContainerID, ifName: req.IfName };
-    const released = this.ds.unassign(key);
-    if (!released) {
+    const cards = this.allCards();
+    // Every card's address of the key (a multi-NIC pod has one on each; an ordinary pod only on card 0).
+    const released: CardReleased[] =
+      cards.length > 1
+        ? new CardStores(new Map(cards.map((c) => [c.card, c.ds]))).unassignAll(key)
+        : this.releaseOnCard0(key);
+    if (released.length === 0) {
       const branch = await this.o.branch?.del(req);
       if (branch) {
         this.o.onDel?.(req.Reason, 'ok', performance.now() - t0);
@@ -212,10 +309,11 @@ export class IpamService {
       // Upstream's wire form for "already released": status UNKNOWN with this exact text (the plugin relies on it).
       throw new RpcError(GrpcStatus.UNKNOWN, UNKNOWN_POD, 'DelNetwork');
     }
+    const touched = cards.filter((c) => released.some((r) => r.card === c.card));
     try {
-      await this.checkpoint.persist();
+      await Promise.all(touched.map((c) => c.checkpoint.persist()));
     } catch (e) {
-      this.ds.undoUnassign(released);
+      for (const r of released) touched.find((c) => c.card === r.card)!.ds.undoUnassign(r);
       this.o.onDel?.(req.Reason, 'error', performance.now() - t0);
       throw new RpcError(
         GrpcStatus.UNAVAILABLE,
@@ -224,16 +322,25 @@ export class IpamService {
       );
     }
     this.o.logger.info(
-      { key: logKey(key), address: released.address, reason: clip(req.Reason, LOG_TEXT) },
+      {
+        key: logKey(key),
+        address: released.length === 1 ? released[0]!.address : released.map((r) => r.address),
+        reason: clip(req.Reason, LOG_TEXT),
+      },
       'released',
     );
     this.o.onDel?.(req.Reason, 'ok', performance.now() - t0);
     return {
       Success: true,
-      IPAllocationMetadata: released.eniId ? [metadataOf(released)] : [],
+      IPAllocationMetadata: released.filter((r) => r.eniId).map(metadataOf),
       PodVlanId: 0,
       NetworkPolicyMode: this.o.networkPolicyMode,
     };
+  }
+
+  private releaseOnCard0(key: IpamKey): CardReleased[] {
+    const r: Released | undefined = this.ds.unassign(key);
+    return r ? [{ ...r, card: 0 }] : [];
   }
 
   /** CNI GC: release every allocation of the network whose attachment the runtime no longer knows. */
@@ -250,11 +357,14 @@ export class IpamService {
           !valid.has(`${a.key.containerID}\u0000${a.key.ifName}`) &&
           nowNs - a.assignedAtNs >= minAgeNs,
       );
+    const others = this.o.multiNic?.cards() ?? [];
     const released = stale.flatMap((a) => {
       const r = this.ds.unassign(a.key);
+      for (const c of others) c.ds.unassign(a.key); // a multi-NIC pod's addresses on the other cards
       return r ? [r] : [];
     });
-    if (released.length > 0) await this.checkpoint.persist();
+    if (released.length > 0)
+      await Promise.all([this.checkpoint, ...others.map((c) => c.checkpoint)].map((c) => c.persist()));
     this.o.logger.info(
       { network: clip(req.NetworkName, LOG_TEXT), released: released.map((r) => r.address) },
       'GC',

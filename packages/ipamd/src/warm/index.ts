@@ -2,6 +2,7 @@
 // ENI to free.
 export * from './types.js';
 export { PoolModel, type ModelEni } from './model.js';
+export { cardPoolLimits, cardWarmConfig } from './cards.js';
 export {
   MIN_ENI_AGE_MS,
   PREFIX_SIZE,

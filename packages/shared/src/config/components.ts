@@ -28,11 +28,6 @@ export function loadIpamdConfig(env: Env = process.env): IpamdConfig {
       `AWS_VPC_ENI_MTU=${s.AWS_VPC_ENI_MTU} is below 1280, the IPv6 minimum`,
     );
   }
-  // Multi-NIC (network cards > 0, multi-homed pods) is not implemented yet: refused rather than ignored.
-  c.require(
-    !s.ENABLE_MULTI_NIC,
-    'ENABLE_MULTI_NIC=true is not supported yet by vpc-cni-ts (network cards other than 0 are left alone): set ENABLE_MULTI_NIC=false or leave it unset',
-  );
   c.require(
     !(s.ENABLE_IMDS_ONLY_MODE && s.ENABLE_IPv6),
     'ENABLE_IMDS_ONLY_MODE=true is not supported with ENABLE_IPv6=true yet (the IPv6 /80 prefix comes from EC2): use IPv4 or turn IMDS-only mode off',

@@ -191,11 +191,10 @@ describe('cross-variable rules', () => {
     ).toThrow(/1280/);
   });
 
-  it('ipamd: ENABLE_MULTI_NIC=true is refused until multi-NIC is implemented, naming the reason', () => {
+  it('ipamd: ENABLE_MULTI_NIC is read as a boolean (its effect: e2e/src/sim/ipamd-multinic.test.ts)', () => {
     expect(loadIpamdConfig({ ENABLE_MULTI_NIC: 'false' }).ENABLE_MULTI_NIC).toBe(false);
-    expect(() => loadIpamdConfig({ ENABLE_MULTI_NIC: 'true' })).toThrow(
-      /ENABLE_MULTI_NIC=true is not supported yet by vpc-cni-ts .*: set ENABLE_MULTI_NIC=false or leave it unset/,
-    );
+    expect(loadIpamdConfig({ ENABLE_MULTI_NIC: 'true' }).ENABLE_MULTI_NIC).toBe(true);
+    expect(loadIpamdConfig({}).ENABLE_MULTI_NIC).toBe(false);
   });
 
   it('ipamd: IMDS-only mode is refused in an IPv6 cluster', () => {

@@ -134,7 +134,12 @@ export const variables = {
     parse: oneOf(['strict', 'standard'] as const),
     description: 'How branch-ENI pods are wired: strict (all traffic via the branch ENI) or standard.',
   }),
-  ENABLE_MULTI_NIC: bool('ENABLE_MULTI_NIC', [I], false, 'Manage network cards > 0; multi-homed pods.'),
+  ENABLE_MULTI_NIC: bool(
+    'ENABLE_MULTI_NIC',
+    [I],
+    false,
+    'Manage every network card (a card holding only an efa-only interface is left alone); cards > 0 keep 1 address warm. A pod annotated k8s.amazonaws.com/nicConfig: multi-nic-attachment gets one address and interface per managed card, all or nothing; while false (or on a single-card type) such a pod is refused. IPv4 only.',
+  ),
   AWS_MANAGE_ENIS_NON_SCHEDULABLE: bool(
     'AWS_MANAGE_ENIS_NON_SCHEDULABLE',
     [I],

@@ -1,0 +1,230 @@
+// ENABLE_MULTI_NIC against the simulated EC2 (agent in-process, no host networking): every managed network card
+// gets its own pool with ENIs attached on that card, a multi-NIC pod one address per card, each card's allocations
+// in its own checkpoint; an efa-only card alone is not managed; with the variable off only card 0 is used.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '@vpc-cni/shared/logging';
+import { CNIBackend, DelNetworkRequest, RpcClient } from '@vpc-cni/shared/rpc';
+import { type Agent, startAgent } from '@vpc-cni/ipamd/agent';
+import { createEni } from './ops-eni.js';
+import { attachEni } from './ops-attach.js';
+import type { Node, Sim } from './sim.js';
+import { SG_1, SUBNET_A, startSmall } from './testkit.js';
+
+const saved = { id: process.env['AWS_ACCESS_KEY_ID'], key: process.env['AWS_SECRET_ACCESS_KEY'] };
+beforeAll(() => {
+  process.env['AWS_ACCESS_KEY_ID'] = 'AKIASIMULATOR0000000';
+  process.env['AWS_SECRET_ACCESS_KEY'] = 'simulator-secret';
+});
+afterAll(() => {
+  for (const [k, v] of [
+    ['AWS_ACCESS_KEY_ID', saved.id],
+    ['AWS_SECRET_ACCESS_KEY', saved.key],
+  ] as const) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+});
+
+// hpc7a.12xlarge: 2 network cards × 2 ENIs, 50 IPv4 per ENI.
+const TYPE = 'hpc7a.12xlarge';
+
+let sim: Sim | undefined;
+let agent: Agent | undefined;
+let client: RpcClient | undefined;
+const dirs: string[] = [];
+afterEach(async () => {
+  client?.close();
+  client = undefined;
+  await agent?.stop();
+  agent = undefined;
+  await sim?.stop();
+  sim = undefined;
+  dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true }));
+});
+
+async function world(): Promise<{
+  sim: Sim;
+  node: Node;
+  dir: string;
+  env: (x: Record<string, string>) => Record<string, string>;
+}> {
+  sim = await startSmall();
+  const node = await sim.launch({ type: TYPE, subnetId: SUBNET_A, groups: [SG_1] });
+  const dir = mkdtempSync(join(tmpdir(), 'vct-mnic-'));
+  dirs.push(dir);
+  const s = sim;
+  return {
+    sim: s,
+    node,
+    dir,
+    env: (extra) => ({
+      ...s.envFor(node.instance.id),
+      VPC_CNI_IPAMD_SOCKET: join(dir, 'ipamd.sock'),
+      AWS_VPC_K8S_CNI_BACKING_STORE: join(dir, 'ipam.json'),
+      DISABLE_INTROSPECTION: 'true',
+      DISABLE_METRICS: 'true',
+      DISABLE_LEAKED_ENI_CLEANUP: 'true',
+      WARM_IP_TARGET: '2',
+      ...extra,
+    }),
+  };
+}
+
+const addReq = (c: string, multi: boolean) => ({
+  ContainerID: c,
+  IfName: 'eth0',
+  NetworkName: 'aws-cni',
+  K8S_POD_NAME: `p-${c}`,
+  K8S_POD_NAMESPACE: 'default',
+  K8S_POD_INFRA_CONTAINER_ID: c,
+  Netns: '',
+  ClientVersion: '',
+  RequiresMultiNICAttachment: multi,
+});
+const delReq = (c: string) =>
+  DelNetworkRequest.fromPartial({
+    ContainerID: c,
+    IfName: 'eth0',
+    NetworkName: 'aws-cni',
+    Reason: 'PodDeleted',
+  });
+
+const onDisk = (path: string): string[] =>
+  existsSync(path)
+    ? (JSON.parse(readFileSync(path, 'utf8')) as { allocations: { ipv4?: string }[] }).allocations.map(
+        (a) => a.ipv4 ?? '',
+      )
+    : [];
+
+describe('ENABLE_MULTI_NIC against the simulated EC2', () => {
+  it('card 1 gets its own ENI (NetworkCardIndex 1); a multi-NIC pod one address per card; DEL releases both; a restart keeps both', async () => {
+    const w = await world();
+    const env = w.env({
+      ENABLE_MULTI_NIC: 'true',
+      DISABLE_INTROSPECTION: 'false',
+      INTROSPECTION_BIND_ADDRESS: '127.0.0.1:0',
+      DISABLE_METRICS: 'false',
+      VPC_CNI_METRICS_BIND_ADDRESS: '127.0.0.1:0',
+    });
+    agent = await startAgent(env, silentLogger, { hostNetworking: false });
+    const onCard = (card: number) =>
+      w.sim.world.enisOf(w.node.instance.id).filter((e) => e.attachment!.networkCardIndex === card);
+    // Pre-scaling of card 1 (warm 1 / minimum 1) attached one ENI at device 0 of card 1 with one address.
+    expect(onCard(1)).toHaveLength(1);
+    const card1Eni = onCard(1)[0]!;
+    expect(card1Eni.attachment!.deviceIndex).toBe(0);
+    expect(card1Eni.secondaryIps).toHaveLength(1);
+    expect(agent.cards.map((c) => c.card)).toEqual([1]);
+    expect(agent.cards[0]!.ds.eniList().map((e) => [e.id, e.deviceNumber, e.routeTableId])).toEqual([
+      [card1Eni.id, 0, 10100],
+    ]);
+
+    client = new RpcClient({ endpoint: `unix://${env['VPC_CNI_IPAMD_SOCKET']}` });
+    const multi = await client.call(CNIBackend.AddNetwork, addReq('m1', true));
+    expect(multi.Success).toBe(true);
+    expect(multi.IPAllocationMetadata.map((m) => m.RouteTableId)).toEqual([254, 10100]);
+    const [a0, a1] = multi.IPAllocationMetadata.map((m) => m.IPv4Addr);
+    expect(w.sim.world.eni(w.node.instance.primaryEniId).secondaryIps).toContain(a0);
+    expect(card1Eni.secondaryIps).toContain(a1);
+    expect(onDisk(join(w.dir, 'ipam.json'))).toEqual([a0]);
+    expect(onDisk(join(w.dir, 'ipam-nic-1.json'))).toEqual([a1]);
+
+    // introspection: one /v1/enis entry per managed card (upstream's shape); pool gauges are node totals
+    const enis = (await (
+      await fetch(`http://127.0.0.1:${agent.introspectionPort}/v1/enis`)
+    ).json()) as Record<
+      string,
+      { TotalIPs: number; AssignedIPs: number; ENIs: Record<string, { RouteTableID: number }> }
+    >;
+    expect(Object.keys(enis).sort()).toEqual(['0', '1']);
+    expect(enis['1']!.AssignedIPs).toBe(1);
+    expect(enis['1']!.ENIs[card1Eni.id]!.RouteTableID).toBe(10100);
+    const metrics = await (await fetch(`http://127.0.0.1:${agent.metricsPort}/metrics`)).text();
+    expect(metrics).toMatch(/^awscni_assigned_ip_addresses 2$/m);
+    expect(metrics).toMatch(new RegExp(`^awscni_assigned_ip_per_eni\\{eni="${card1Eni.id}"\\} 1$`, 'm'));
+
+    // an ordinary pod stays on card 0
+    const plain = await client.call(CNIBackend.AddNetwork, addReq('o1', false));
+    expect(plain.IPAllocationMetadata.map((m) => m.RouteTableId)).toEqual([254]);
+    expect(agent.cards[0]!.ds.stats().assignedIPs).toBe(1);
+
+    // a second multi-NIC pod: card 1 has no free address (warm 1 was used), it grows and the ADD waits
+    const second = await client.call(CNIBackend.AddNetwork, addReq('m2', true));
+    expect(second.IPAllocationMetadata).toHaveLength(2);
+    expect(agent.cards[0]!.ds.stats().assignedIPs).toBe(2);
+
+    // restart: both cards' allocations come back from their checkpoints
+    client.close();
+    client = undefined;
+    await agent.stop();
+    agent = await startAgent(env, silentLogger, { hostNetworking: false });
+    expect(agent.ds.stats().assignedIPs).toBe(3);
+    expect(agent.cards[0]!.ds.stats().assignedIPs).toBe(2);
+    client = new RpcClient({ endpoint: `unix://${env['VPC_CNI_IPAMD_SOCKET']}` });
+    const again = await client.call(CNIBackend.AddNetwork, addReq('m1', true));
+    expect(again.IPAllocationMetadata.map((m) => m.IPv4Addr)).toEqual([a0, a1]);
+
+    const del = await client.call(CNIBackend.DelNetwork, delReq('m1'));
+    expect(del.IPAllocationMetadata.map((m) => [m.IPv4Addr, m.RouteTableId])).toEqual([
+      [a0, 254],
+      [a1, 10100],
+    ]);
+    expect(onDisk(join(w.dir, 'ipam-nic-1.json'))).not.toContain(a1);
+    expect(agent.cards[0]!.ds.stats().assignedIPs).toBe(1);
+  });
+
+  it('ENABLE_MULTI_NIC=false on a two-card type: card 1 untouched, a multi-NIC pod is refused with the remedy', async () => {
+    const w = await world();
+    const env = w.env({});
+    agent = await startAgent(env, silentLogger, { hostNetworking: false });
+    expect(
+      w.sim.world.enisOf(w.node.instance.id).filter((e) => e.attachment!.networkCardIndex === 1),
+    ).toEqual([]);
+    expect(agent.cards).toEqual([]);
+    client = new RpcClient({ endpoint: `unix://${env['VPC_CNI_IPAMD_SOCKET']}` });
+    await expect(client.call(CNIBackend.AddNetwork, addReq('m1', true))).rejects.toThrow(
+      /FAILED_PRECONDITION.*ENABLE_MULTI_NIC is false on this node: set ENABLE_MULTI_NIC=true/,
+    );
+    expect(agent.ds.stats().assignedIPs).toBe(0);
+  });
+
+  it('a card holding only an efa-only interface is not managed; with an ENA interface beside it, it is', async () => {
+    const w = await world();
+    const efa = createEni(w.sim.world, { subnetId: SUBNET_A, groups: [SG_1], interfaceType: 'efa-only' });
+    await attachEni(
+      w.sim.world,
+      { eniId: efa.id, instanceId: w.node.instance.id, deviceIndex: 0, networkCardIndex: 1 },
+      0,
+    );
+    const env = w.env({ ENABLE_MULTI_NIC: 'true' });
+    agent = await startAgent(env, silentLogger, { hostNetworking: false });
+    expect(agent.cards).toEqual([]);
+    expect(
+      w.sim.world
+        .enisOf(w.node.instance.id)
+        .filter((e) => e.attachment!.networkCardIndex === 1)
+        .map((e) => e.id),
+    ).toEqual([efa.id]);
+    client = new RpcClient({ endpoint: `unix://${env['VPC_CNI_IPAMD_SOCKET']}` });
+    await expect(client.call(CNIBackend.AddNetwork, addReq('m1', true))).rejects.toThrow(
+      /only network card 0 of hpc7a.12xlarge is managed/,
+    );
+    client.close();
+    client = undefined;
+    await agent.stop();
+
+    // an ENA interface on the same card (attached by hand): the card is managed, the efa-only one left alone
+    const ena = createEni(w.sim.world, { subnetId: SUBNET_A, groups: [SG_1], secondaryCount: 2 });
+    await attachEni(
+      w.sim.world,
+      { eniId: ena.id, instanceId: w.node.instance.id, deviceIndex: 1, networkCardIndex: 1 },
+      0,
+    );
+    agent = await startAgent(env, silentLogger, { hostNetworking: false });
+    expect(agent.cards.map((c) => c.card)).toEqual([1]);
+    expect(agent.cards[0]!.ds.eniList().map((e) => [e.id, e.routeTableId])).toEqual([[ena.id, 10101]]);
+  });
+});
