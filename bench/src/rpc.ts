@@ -42,7 +42,11 @@ const POOL = Array.from({ length: 250 }, (_, i) => `10.0.${1 + (i >> 8)}.${i & 2
 const dir = mkdtempSync(join(tmpdir(), 'vct-bench-rpc-'));
 const socket = join(dir, 'ipamd.sock');
 
-const child = spawn(join(ROOT, 'dist/bin/aws-k8s-agent'), [], {
+/** BENCH_AGENT_ARGV (a JSON list) starts the agent some other way, e.g. under `node --cpu-prof` to profile it. */
+const agentArgv = process.env['BENCH_AGENT_ARGV']
+  ? (JSON.parse(process.env['BENCH_AGENT_ARGV']) as string[])
+  : [join(ROOT, 'dist/bin/aws-k8s-agent')];
+const child = spawn(agentArgv[0] as string, agentArgv.slice(1), {
   stdio: ['ignore', 'ignore', 'inherit'],
   env: {
     PATH: process.env['PATH'] ?? '',
@@ -236,6 +240,9 @@ try {
     }),
   );
 } finally {
-  child.kill('SIGKILL');
+  // SIGTERM when profiling, so the agent can write its profile on the way out.
+  child.kill(process.env['BENCH_AGENT_ARGV'] ? 'SIGTERM' : 'SIGKILL');
+  if (process.env['BENCH_AGENT_ARGV'] && child.exitCode === null && child.signalCode === null)
+    await new Promise((r) => child.once('exit', r));
   rmSync(dir, { recursive: true, force: true });
 }

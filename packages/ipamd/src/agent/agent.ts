@@ -320,7 +320,7 @@ async function start(
       await manager?.stop();
       await podEni?.stop();
       await rpc.stop(5_000);
-      await checkpoint.persist();
+      await checkpoint.close(); // the checkpoint file current, the journal empty
       await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
     },
   };

@@ -97,8 +97,10 @@ describe('checkpoint file', () => {
     const state = [entry('c1', '10.0.1.23')];
     const c = new Checkpoint(join(dir, 'ipam.json'), () => state, silentLogger);
     await c.persist();
-    expect(readdirSync(dir)).toEqual(['ipam.json']);
+    expect(readdirSync(dir).filter((f) => !/^ipam\.json\.journal\.\d+$/.test(f))).toEqual(['ipam.json']);
     expect(await c.load()).toEqual({ kind: 'loaded', entries: state });
+    await c.close();
+    expect(decodeCheckpoint(readFileSync(join(dir, 'ipam.json'), 'utf8'))).toEqual(state);
   });
 
   it('a truncated file is moved aside and reported as corrupt', async () => {
