@@ -48,7 +48,7 @@ function startAgent(): ChildProcess {
 
 async function waitServing(): Promise<void> {
   // A budget in time, not attempts: on a loaded 2-core machine the executable alone can take seconds to start.
-  for (const until = performance.now() + 30_000; performance.now() < until; ) {
+  for (const until = performance.now() + 30_000; performance.now() < until;) {
     const c = new RpcClient({ endpoint: `unix://${socket}`, deadlineMs: 500 });
     try {
       if (

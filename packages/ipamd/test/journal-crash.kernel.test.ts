@@ -29,7 +29,14 @@ function start(counter: number, round: number): Child {
   const log = join(dir, `writer-${round}.log`);
   const p = spawn(
     process.execPath,
-    ['--import', 'tsx', join(ROOT, 'packages/ipamd/test/fixtures/journal-writer.ts'), path, String(counter), log],
+    [
+      '--import',
+      'tsx',
+      join(ROOT, 'packages/ipamd/test/fixtures/journal-writer.ts'),
+      path,
+      String(counter),
+      log,
+    ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let onReady: () => void = () => undefined;
@@ -100,12 +107,17 @@ describe('checkpoint journal crash safety (SIGKILL at random moments)', () => {
       const r = await new Checkpoint(path, () => [], silentLogger).load();
       expect(r.kind).toBe('loaded');
       const got = new Map(
-        (r.kind === 'loaded' ? r.entries : []).map((e) => [e.allocation.key.containerID, e.allocation.address]),
+        (r.kind === 'loaded' ? r.entries : []).map((e) => [
+          e.allocation.key.containerID,
+          e.allocation.address,
+        ]),
       );
       for (const [key, t] of truth) {
         const v = got.get(key) ?? '-';
         const ok = v === t.acked || (t.pending !== undefined && v === t.pending);
-        expect(ok, `${key}: found ${v}, acknowledged ${t.acked}, in flight ${t.pending ?? 'none'}`).toBe(true);
+        expect(ok, `${key}: found ${v}, acknowledged ${t.acked}, in flight ${t.pending ?? 'none'}`).toBe(
+          true,
+        );
         // Settle what was in flight to what survived: the next round checks it exactly.
         truth.set(key, { acked: v });
       }

@@ -153,7 +153,10 @@ describe('checkpoint journal (group commit, compaction)', () => {
     expect(readFileSync(path, 'utf8')).toBe(first); // not rewritten per change
     expect(c.writes).toBe(2);
     expect(journalFiles(dir).length).toBeGreaterThanOrEqual(1);
-    expect(await new Checkpoint(path, () => [], silentLogger).load()).toEqual({ kind: 'loaded', entries: state });
+    expect(await new Checkpoint(path, () => [], silentLogger).load()).toEqual({
+      kind: 'loaded',
+      entries: state,
+    });
     await c.close();
     expect(decodeCheckpoint(readFileSync(path, 'utf8'))).toEqual(state);
   });
@@ -162,7 +165,10 @@ describe('checkpoint journal (group commit, compaction)', () => {
     const dir = tmp();
     const path = join(dir, 'ipam.json');
     const state: CheckpointEntry[] = [];
-    const c = new Checkpoint(path, () => [...state], silentLogger, { compactEveryMs: 30, segmentBytes: 8192 });
+    const c = new Checkpoint(path, () => [...state], silentLogger, {
+      compactEveryMs: 30,
+      segmentBytes: 8192,
+    });
     await c.persist();
     for (let i = 0; i < 200; i++) {
       state.push(entry(`c${i}`, `10.0.${i >> 8}.${i & 255}`));

@@ -184,7 +184,10 @@ export class Checkpoint {
         const scan = scanSegment(readFileSync(s.path), s.gen);
         records.push(...scan.records);
         if (scan.tail)
-          this.logger.debug({ segment: s.path, records: scan.records.length, tail: scan.tail }, 'journal end');
+          this.logger.debug(
+            { segment: s.path, records: scan.records.length, tail: scan.tail },
+            'journal end',
+          );
       }
       if (text === undefined && records.length === 0) return { kind: 'missing' };
       const entries = replay(base, records);

@@ -76,7 +76,8 @@ export function decodeCheckpoint(text: string): CheckpointEntry[] {
 
 /** One element of `allocations`, parsed by parseExact. */
 export function decodeEntry(raw: unknown, i: number): CheckpointEntry {
-  if (typeof raw !== 'object' || raw === null) throw new CheckpointFormatError(`allocation ${i} is not an object`);
+  if (typeof raw !== 'object' || raw === null)
+    throw new CheckpointFormatError(`allocation ${i} is not an object`);
   const o = raw as Record<string, unknown>;
   const ipv4 = str(o, 'ipv4');
   const ipv6 = str(o, 'ipv6');

@@ -3,7 +3,12 @@ import { describe, expect, it } from 'vitest';
 import type { CheckpointEntry } from './format.js';
 import { Diff, decodeBatch, encodeBatch, encodeRecord, replay, scanSegment } from './journal-format.js';
 
-const entry = (c: string, address: string, ns = 1763856000123456789n, quarantined = false): CheckpointEntry => ({
+const entry = (
+  c: string,
+  address: string,
+  ns = 1763856000123456789n,
+  quarantined = false,
+): CheckpointEntry => ({
   quarantined,
   allocation: {
     key: { networkName: 'aws-cni', containerID: c, ifName: 'eth0' },
@@ -47,7 +52,7 @@ describe('journal records', () => {
 
   it('a flipped bit in a record ends the scan there (checksum), reported as the tail', () => {
     const buf = segment(1, ['one', 'two', 'three']);
-    buf[12 + 3 + 12 + 1] ^= 0x10; // inside "two"
+    buf.writeUInt8(buf.readUInt8(28) ^ 0x10, 28); // inside "two"
     const scan = scanSegment(buf, 1);
     expect(scan.records).toEqual(['one']);
     expect(scan.tail).toMatch(/checksum mismatch at byte 15/);
@@ -96,7 +101,11 @@ describe('journal diff and replay', () => {
     expect(d.size).toBe(2);
   });
 
-  const op = fc.record({ key: fc.integer({ min: 0, max: 7 }), del: fc.boolean(), ip: fc.integer({ min: 1, max: 250 }) });
+  const op = fc.record({
+    key: fc.integer({ min: 0, max: 7 }),
+    del: fc.boolean(),
+    ip: fc.integer({ min: 1, max: 250 }),
+  });
 
   it('replaying the records onto the base gives the last state, also when an earlier prefix is replayed again', () => {
     fc.assert(

@@ -77,7 +77,9 @@ export function decodeBatch(payload: string): { put: CheckpointEntry[]; released
     throw new CheckpointFormatError('journal record without allocations/released lists');
   const released = d.released.map((k: unknown, i: number) => {
     if (!Array.isArray(k) || k.length !== 3 || !k.every((s) => typeof s === 'string'))
-      throw new CheckpointFormatError(`journal record: released key ${i} is not [network, container, ifName]`);
+      throw new CheckpointFormatError(
+        `journal record: released key ${i} is not [network, container, ifName]`,
+      );
     const [networkName, containerID, ifName] = k as [string, string, string];
     return { networkName, containerID, ifName };
   });
