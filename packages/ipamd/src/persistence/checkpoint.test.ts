@@ -212,3 +212,25 @@ describe('checkpoint journal (group commit, compaction)', () => {
     await c.close();
   });
 });
+
+describe('checkpoint journal and other writers of the file', () => {
+  it('the file names the journal generation that continues it; a file without the name (upstream rewrote it after a swap) is not combined with stale segments', async () => {
+    const dir = tmp();
+    const path = join(dir, 'ipam.json');
+    const state = [entry('c1', '10.0.1.1')];
+    const c = new Checkpoint(path, () => [...state], silentLogger, { compactEveryMs: 60_000 });
+    await c.persist();
+    expect(readFileSync(path, 'utf8')).toMatch(/"journalFrom":\d+\}\n$/);
+    state.push(entry('c2', '10.0.1.2'));
+    await c.persist(); // in the journal only; then the process dies (no close)
+    expect(await new Checkpoint(path, () => [], silentLogger).load()).toEqual({
+      kind: 'loaded',
+      entries: state,
+    });
+    // Upstream aws-node takes over, releases c1 and rewrites the file in its own form (no journalFrom).
+    const upstream = [entry('c3', '10.0.1.3')];
+    writeFileSync(path, encodeCheckpoint(upstream));
+    const back = new Checkpoint(path, () => [], silentLogger);
+    expect(await back.load()).toEqual({ kind: 'loaded', entries: upstream });
+  });
+});

@@ -22,7 +22,7 @@ import {
   type CheckpointEntry,
   CheckpointFormatError,
   checkpointText,
-  decodeCheckpoint,
+  decodeCheckpointFile,
   encodeCheckpoint,
 } from './format.js';
 import { Diff, encodeBatch, encodeRecord, replay, scanSegment } from './journal-format.js';
@@ -178,9 +178,20 @@ export class Checkpoint {
     const segments = listSegments(this.path);
     for (const s of segments) this.maxGen = Math.max(this.maxGen, s.gen);
     try {
-      const base = text === undefined ? [] : decodeCheckpoint(text);
+      const file = text === undefined ? { entries: [] } : decodeCheckpointFile(text);
+      const base = file.entries;
       const records: string[] = [];
+      // Only a file written by the compaction names the journal that continues it. Without the name (no file,
+      // or one upstream aws-node rewrote after a swap), the segments on disk are not this file's: ignored, and
+      // retired by the start-up write.
+      const from = file.journalFrom;
+      if (from === undefined && segments.length > 0)
+        this.logger.warn(
+          { path: this.path, segments: segments.length },
+          'journal segments ignored: the checkpoint file does not name its journal (written by another program)',
+        );
       for (const s of segments) {
+        if (from === undefined || s.gen < from) continue;
         const scan = scanSegment(readFileSync(s.path), s.gen);
         records.push(...scan.records);
         if (scan.tail)
@@ -235,6 +246,7 @@ export class Checkpoint {
     for (const s of [this.seg, this.spare, ...this.live]) if (s) closeSync(s.fd);
     this.seg = this.spare = undefined;
     this.live = [];
+    this.needsBase = true;
   }
 
   private async drain(): Promise<void> {
@@ -286,7 +298,7 @@ export class Checkpoint {
     this.spare = undefined;
     this.live.push(old);
     const covered = [...this.live];
-    const text = checkpointText(this.diff.lines());
+    const text = checkpointText(this.diff.lines(), this.seg.gen);
     this.lastCompact = performance.now();
     this.compacting = durableReplace(this.path, text)
       .then(() => {
@@ -365,16 +377,17 @@ export class Checkpoint {
     const dir = dirname(this.path);
     mkdirSync(dir, { recursive: true });
     const snap = this.snapshot();
-    await durableReplace(this.path, encodeCheckpoint(snap));
+    const onDisk = listSegments(this.path);
+    for (const r of [...onDisk, ...this.retired]) this.maxGen = Math.max(this.maxGen, r.gen);
+    // The file names the next generation: every record so far (older generations) is covered once it is written.
+    await durableReplace(this.path, encodeCheckpoint(snap, this.maxGen + 1));
     this.writes++;
-    // Every record so far is covered now.
     const known = new Set(this.retired.map((r) => r.path));
-    for (const s of listSegments(this.path)) if (!known.has(s.path)) this.retired.push(s);
+    for (const s of onDisk) if (!known.has(s.path)) this.retired.push(s);
     for (const s of [this.seg, this.spare, ...this.live]) if (s) closeSync(s.fd);
     this.seg = this.spare = undefined;
     this.live = [];
-    for (const r of this.retired) this.maxGen = Math.max(this.maxGen, r.gen);
-    this.seg = await this.newSegment();
+    this.seg = await this.newSegment(); // generation maxGen + 1, as named in the file
     this.diff.reset(snap);
     this.lastCompact = performance.now();
     this.needsBase = false;

@@ -32,12 +32,18 @@ export function encodeEntry({ allocation: a, quarantined }: CheckpointEntry): st
   return head.slice(0, -1) + tail;
 }
 
-/** The whole file from entries already encoded by encodeEntry. */
-export const checkpointText = (encoded: Iterable<string>): string =>
-  `{"version":${JSON.stringify(CHECKPOINT_VERSION)},"allocations":[${[...encoded].join(',')}]}\n`;
+/**
+ * The whole file from entries already encoded by encodeEntry. `journalFrom`: the first journal generation whose
+ * records are not in this file (written by ipamd's compaction; upstream drops the field when it rewrites the
+ * file, so a file without it is never combined with our journal).
+ */
+export const checkpointText = (encoded: Iterable<string>, journalFrom?: number): string =>
+  `{"version":${JSON.stringify(CHECKPOINT_VERSION)},"allocations":[${[...encoded].join(',')}]${
+    journalFrom === undefined ? '' : `,"journalFrom":${journalFrom}`
+  }}\n`;
 
-export function encodeCheckpoint(entries: readonly CheckpointEntry[]): string {
-  return checkpointText(entries.map(encodeEntry));
+export function encodeCheckpoint(entries: readonly CheckpointEntry[], journalFrom?: number): string {
+  return checkpointText(entries.map(encodeEntry), journalFrom);
 }
 
 export class CheckpointFormatError extends Error {
@@ -65,13 +71,22 @@ export function parseExact(text: string): unknown {
 }
 
 export function decodeCheckpoint(text: string): CheckpointEntry[] {
+  return decodeCheckpointFile(text).entries;
+}
+
+/** The entries and, when ipamd's compaction wrote the file, the journal generation it continues with. */
+export function decodeCheckpointFile(text: string): { entries: CheckpointEntry[]; journalFrom?: number } {
   const doc = parseExact(text);
-  const d = doc as { version?: unknown; allocations?: unknown };
+  const d = doc as { version?: unknown; allocations?: unknown; journalFrom?: unknown };
   if (typeof doc !== 'object' || doc === null) throw new CheckpointFormatError('not a JSON object');
   if (d.version !== CHECKPOINT_VERSION)
     throw new CheckpointFormatError(`version ${JSON.stringify(d.version)} is not ${CHECKPOINT_VERSION}`);
   if (!Array.isArray(d.allocations)) throw new CheckpointFormatError('allocations is not a list');
-  return d.allocations.map(decodeEntry);
+  const entries = d.allocations.map(decodeEntry);
+  if (d.journalFrom === undefined) return { entries };
+  if (typeof d.journalFrom !== 'number' || !Number.isSafeInteger(d.journalFrom) || d.journalFrom < 0)
+    throw new CheckpointFormatError('journalFrom is not a generation number');
+  return { entries, journalFrom: d.journalFrom };
 }
 
 /** One element of `allocations`, parsed by parseExact. */
