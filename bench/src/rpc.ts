@@ -8,14 +8,18 @@
 //  - one client alone (solo_*), before the rest.
 //  - the baseline: one durable write (temp file, fsync, rename, fsync of the directory) in the same directory,
 //    the floor of any call that changes the checkpoint (durable_write_*).
+//  - the journal's floor: one record written O_DSYNC into a preallocated file (journal_write_*), what a group
+//    commit costs since the checkpoint became a journal; and the agent's CPU time per pair while saturated.
 // Last line: {"p50_ms_at_100","p99_ms_at_100",...,"p99_ms_at_5000","saturation_pairs_per_s",
-// "durable_write_p50_ms","durable_write_p99_ms","add_p50_ms",
+// "durable_write_p50_ms","durable_write_p99_ms","journal_write_p50_ms","journal_write_p99_ms",
+// "agent_cpu_us_per_pair","add_p50_ms",
 // "add_p99_ms","del_p50_ms","del_p99_ms","ops_per_s","littles_law_mean_ms","solo_add_p50_ms","solo_add_p99_ms"}
 // (add_*/del_*/ops_per_s/littles_law_mean_ms: the saturation run). BENCH_PAIRS sets its size (10,000),
 // BENCH_RATE_SECONDS the length of each open-loop rate (3).
 import { spawn } from 'node:child_process';
 import {
   closeSync,
+  constants,
   fsyncSync,
   mkdirSync,
   mkdtempSync,
@@ -42,7 +46,11 @@ const POOL = Array.from({ length: 250 }, (_, i) => `10.0.${1 + (i >> 8)}.${i & 2
 const dir = mkdtempSync(join(tmpdir(), 'vct-bench-rpc-'));
 const socket = join(dir, 'ipamd.sock');
 
-const child = spawn(join(ROOT, 'dist/bin/aws-k8s-agent'), [], {
+/** BENCH_AGENT_ARGV (a JSON list) starts the agent some other way, e.g. under `node --cpu-prof` to profile it. */
+const agentArgv = process.env['BENCH_AGENT_ARGV']
+  ? (JSON.parse(process.env['BENCH_AGENT_ARGV']) as string[])
+  : [join(ROOT, 'dist/bin/aws-k8s-agent')];
+const child = spawn(agentArgv[0] as string, agentArgv.slice(1), {
   stdio: ['ignore', 'ignore', 'inherit'],
   env: {
     PATH: process.env['PATH'] ?? '',
@@ -147,6 +155,35 @@ function durableWrites(): { p50: number; p99: number } {
   return { p50: pct(ts, 50), p99: pct(ts, 99) };
 }
 
+/**
+ * The journal's floor: one record (~1 KiB, a batch of a few allocations) written at the end of a preallocated
+ * file opened O_DSYNC, as ipamd appends a group commit (docs/architecture.md#checkpoint-file), 200 times.
+ */
+function journalWrites(): { p50: number; p99: number } {
+  const d = join(dir, 'journal-baseline');
+  mkdirSync(d);
+  const fd0 = openSync(join(d, 'seg'), 'w', 0o600);
+  writeSync(fd0, Buffer.alloc(1 << 20));
+  fsyncSync(fd0);
+  closeSync(fd0);
+  const fd = openSync(join(d, 'seg'), constants.O_WRONLY | constants.O_DSYNC);
+  const rec = Buffer.alloc(1024, 0x61);
+  const ts: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const t = performance.now();
+    writeSync(fd, rec, 0, rec.length, i * rec.length);
+    ts.push(performance.now() - t);
+  }
+  closeSync(fd);
+  return { p50: pct(ts, 50), p99: pct(ts, 99) };
+}
+
+/** CPU seconds the agent has used so far (user + system, from /proc). */
+function agentCpuSeconds(): number {
+  const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(stat[11]) + Number(stat[12])) / 100;
+}
+
 try {
   for (let i = 0; ; i++) {
     const c = new RpcClient({ endpoint: `unix://${socket}`, deadlineMs: 500 });
@@ -175,11 +212,13 @@ try {
     c.close();
   }
   const write = durableWrites();
+  const journal = journalWrites();
   const open: Record<number, { p50: number; p99: number; calls: number; late: number }> = {};
   for (const rate of RATES) open[rate] = await openLoop(rate, RATE_SECONDS);
   const adds: number[] = [];
   const dels: number[] = [];
   let next = 0;
+  const cpu0 = agentCpuSeconds();
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: CLIENTS }, async () => {
@@ -198,8 +237,8 @@ try {
   );
   const secs = (performance.now() - t0) / 1000;
   // CPU seconds of each side: where the time goes on this 2-core machine.
-  const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  const agentCpu = (Number(stat[11]) + Number(stat[12])) / 100;
+  const saturationCpu = agentCpuSeconds() - cpu0;
+  const agentCpu = agentCpuSeconds();
   const own = process.cpuUsage();
   console.log(
     `cpu: agent ${agentCpu.toFixed(2)} s, clients ${((own.user + own.system) / 1e6).toFixed(2)} s, wall ${secs.toFixed(2)} s`,
@@ -223,6 +262,11 @@ try {
       saturation_pairs_per_s: Math.round(PAIRS / secs),
       durable_write_p50_ms: write.p50,
       durable_write_p99_ms: write.p99,
+      journal_write_p50_ms: journal.p50,
+      journal_write_p99_ms: journal.p99,
+      // The agent's CPU time per pair while saturated: its throughput ceiling on one idle core is about
+      // 1e6 / this (the event loop is one thread; the writes run on the thread pool meanwhile).
+      agent_cpu_us_per_pair: Math.round((saturationCpu * 1e6) / PAIRS),
       add_p50_ms: pct(adds, 50),
       add_p99_ms: pct(adds, 99),
       del_p50_ms: pct(dels, 50),
@@ -236,6 +280,9 @@ try {
     }),
   );
 } finally {
-  child.kill('SIGKILL');
+  // SIGTERM when profiling, so the agent can write its profile on the way out.
+  child.kill(process.env['BENCH_AGENT_ARGV'] ? 'SIGTERM' : 'SIGKILL');
+  if (process.env['BENCH_AGENT_ARGV'] && child.exitCode === null && child.signalCode === null)
+    await new Promise((r) => child.once('exit', r));
   rmSync(dir, { recursive: true, force: true });
 }

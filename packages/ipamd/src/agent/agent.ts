@@ -347,8 +347,9 @@ async function start(
       await Promise.all(cardRuntime.pools.map((p) => p.manager.stop()));
       await podEni?.stop();
       await rpc.stop(5_000);
-      await checkpoint.persist();
-      await Promise.all(cardRuntime.cards.map((c) => c.checkpoint.persist()));
+      // every checkpoint file current, its journal empty
+      await checkpoint.close();
+      await Promise.all(cardRuntime.cards.map((c) => c.checkpoint.close()));
       await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
     },
   };

@@ -97,8 +97,10 @@ describe('checkpoint file', () => {
     const state = [entry('c1', '10.0.1.23')];
     const c = new Checkpoint(join(dir, 'ipam.json'), () => state, silentLogger);
     await c.persist();
-    expect(readdirSync(dir)).toEqual(['ipam.json']);
+    expect(readdirSync(dir).filter((f) => !/^ipam\.json\.journal\.\d+$/.test(f))).toEqual(['ipam.json']);
     expect(await c.load()).toEqual({ kind: 'loaded', entries: state });
+    await c.close();
+    expect(decodeCheckpoint(readFileSync(join(dir, 'ipam.json'), 'utf8'))).toEqual(state);
   });
 
   it('a truncated file is moved aside and reported as corrupt', async () => {
@@ -132,5 +134,103 @@ describe('checkpoint file', () => {
     writeFileSync(join(dir, 'file'), 'x');
     const c = new Checkpoint(join(dir, 'file', 'ipam.json'), () => [], silentLogger); // parent is a file
     await expect(c.persist()).rejects.toThrow(/EEXIST|ENOTDIR/);
+  });
+});
+
+describe('checkpoint journal (group commit, compaction)', () => {
+  const journalFiles = (dir: string) => readdirSync(dir).filter((f) => /^ipam\.json\.journal\.\d+$/.test(f));
+
+  it('after the start-up write, changes are appended to the journal; load() replays them onto the file', async () => {
+    const dir = tmp();
+    const path = join(dir, 'ipam.json');
+    const state = [entry('c1', '10.0.1.1')];
+    const c = new Checkpoint(path, () => [...state], silentLogger, { compactEveryMs: 60_000 });
+    await c.persist(); // start-up: the whole file
+    const first = readFileSync(path, 'utf8');
+    state.push(entry('c2', '10.0.1.2'));
+    state.shift();
+    await c.persist();
+    expect(readFileSync(path, 'utf8')).toBe(first); // not rewritten per change
+    expect(c.writes).toBe(2);
+    expect(journalFiles(dir).length).toBeGreaterThanOrEqual(1);
+    expect(await new Checkpoint(path, () => [], silentLogger).load()).toEqual({
+      kind: 'loaded',
+      entries: state,
+    });
+    await c.close();
+    expect(decodeCheckpoint(readFileSync(path, 'utf8'))).toEqual(state);
+  });
+
+  it('compaction keeps the checkpoint file within the interval of the state, and recycles segments', async () => {
+    const dir = tmp();
+    const path = join(dir, 'ipam.json');
+    const state: CheckpointEntry[] = [];
+    const c = new Checkpoint(path, () => [...state], silentLogger, {
+      compactEveryMs: 30,
+      segmentBytes: 8192,
+    });
+    await c.persist();
+    for (let i = 0; i < 200; i++) {
+      state.push(entry(`c${i}`, `10.0.${i >> 8}.${i & 255}`));
+      if (state.length > 20) state.shift();
+      await c.persist();
+      if (i % 20 === 0) await new Promise((r) => setTimeout(r, 10));
+    }
+    // Idle: the file catches up without another change.
+    for (let t = 0; t < 100 && decodeCheckpoint(readFileSync(path, 'utf8')).length !== 20; t++)
+      await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(decodeCheckpoint(readFileSync(path, 'utf8'))).toEqual(state);
+    expect(c.compactions).toBeGreaterThan(1);
+    expect(journalFiles(dir).length).toBeLessThanOrEqual(3); // current, spare, at most one being retired
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([]);
+    await c.close();
+  });
+
+  it('changes made while a write is in flight share the next single write', async () => {
+    const dir = tmp();
+    const state: CheckpointEntry[] = [];
+    const c = new Checkpoint(join(dir, 'ipam.json'), () => [...state], silentLogger);
+    await c.persist();
+    const before = c.writes;
+    // 60 changes over 60 turns of the event loop, while records are being written.
+    const done: Promise<void>[] = [];
+    for (let i = 0; i < 60; i++) {
+      state.push(entry(`c${i}`, `10.0.1.${i}`));
+      const n = state.length;
+      done.push(
+        c.persist().then(async () => {
+          const r = await new Checkpoint(join(dir, 'ipam.json'), () => [], silentLogger).load();
+          expect(r.kind === 'loaded' && r.entries.length >= n).toBe(true);
+        }),
+      );
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(done);
+    expect(c.writes - before).toBeLessThan(60);
+    expect(c.writes - before).toBeGreaterThanOrEqual(1);
+    await c.close();
+  });
+});
+
+describe('checkpoint journal and other writers of the file', () => {
+  it('the file names the journal generation that continues it; a file without the name (upstream rewrote it after a swap) is not combined with stale segments', async () => {
+    const dir = tmp();
+    const path = join(dir, 'ipam.json');
+    const state = [entry('c1', '10.0.1.1')];
+    const c = new Checkpoint(path, () => [...state], silentLogger, { compactEveryMs: 60_000 });
+    await c.persist();
+    expect(readFileSync(path, 'utf8')).toMatch(/"journalFrom":\d+\}\n$/);
+    state.push(entry('c2', '10.0.1.2'));
+    await c.persist(); // in the journal only; then the process dies (no close)
+    expect(await new Checkpoint(path, () => [], silentLogger).load()).toEqual({
+      kind: 'loaded',
+      entries: state,
+    });
+    // Upstream aws-node takes over, releases c1 and rewrites the file in its own form (no journalFrom).
+    const upstream = [entry('c3', '10.0.1.3')];
+    writeFileSync(path, encodeCheckpoint(upstream));
+    const back = new Checkpoint(path, () => [], silentLogger);
+    expect(await back.load()).toEqual({ kind: 'loaded', entries: upstream });
   });
 });

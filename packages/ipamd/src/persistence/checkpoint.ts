@@ -1,14 +1,31 @@
-// The checkpoint file: every allocation change is durable before ipamd answers. A write is temp file → fsync →
-// rename → fsync of the directory. Group commit: while one write is in flight, every change that arrives waits
-// for the next single write, which snapshots the state when it starts, so N concurrent requests cost two writes,
-// not N, and each caller's promise settles only once a write containing its change is on disk.
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { readFile, rename } from 'node:fs/promises';
+// Durable allocation state (docs/architecture.md#checkpoint-file): every allocation change is on disk before
+// ipamd answers, and upstream's checkpoint file (`ipam.json`, format.ts) stays the compatible view of it.
+//
+// Group commit over an append-only journal: a change is made durable by one record appended to a preallocated
+// journal segment opened O_DSYNC (one positional write, one round trip to the thread pool, no metadata to
+// journal), not by rewriting the checkpoint (temp file, fsync, rename, directory fsync). The event loop keeps
+// serving while a record is written; every change made meanwhile is covered by the next single record, written
+// as soon as the current one is durable, so a caller waits between one and two writes.
+//
+// Compaction keeps the checkpoint file current: at most every `compactEveryMs` (and when a segment is a quarter
+// full), at a record boundary, appends switch to a spare segment and the state the earlier records add up to is
+// written as the checkpoint (temp file, fsync, rename, directory fsync) off the request path; only then are the
+// older segments retired (recycled as the next spare). After a crash the checkpoint is complete but may be up to
+// one compaction interval old; load() replays the journal onto it, and the start-up write makes it current.
+import { closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync, write } from 'node:fs';
+import { open, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from '@vpc-cni/shared/logging';
 import { StartupError } from '@vpc-cni/shared/startup';
-import { type CheckpointEntry, CheckpointFormatError, decodeCheckpoint, encodeCheckpoint } from './format.js';
+import {
+  type CheckpointEntry,
+  CheckpointFormatError,
+  checkpointText,
+  decodeCheckpointFile,
+  encodeCheckpoint,
+} from './format.js';
+import { Diff, encodeBatch, encodeRecord, replay, scanSegment } from './journal-format.js';
 
 interface Waiter {
   promise: Promise<void>;
@@ -32,40 +49,173 @@ export type LoadResult =
   /** Unreadable as a checkpoint: moved aside to `movedTo`; the caller rebuilds state. */
   | { kind: 'corrupt'; reason: string; movedTo: string };
 
+export interface CheckpointOptions {
+  /** Bytes preallocated per journal segment. */
+  segmentBytes?: number;
+  /** The checkpoint file is rewritten at most this often while records are being appended, and when idle. */
+  compactEveryMs?: number;
+}
+
+interface Segment {
+  gen: number;
+  path: string;
+  fd: number;
+  /** Where the next record goes. */
+  offset: number;
+}
+
+const SEGMENT_BYTES = 4 << 20;
+const COMPACT_EVERY_MS = 1_000;
+
+/** `ipam.json.journal.<gen>` files next to the checkpoint, oldest first. */
+function listSegments(path: string): { gen: number; path: string }[] {
+  const dir = dirname(path);
+  const prefix = `${basename(path)}.journal.`;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => n.startsWith(prefix) && /^\d+$/.test(n.slice(prefix.length)))
+    .map((n) => ({ gen: Number(n.slice(prefix.length)), path: join(dir, n) }))
+    .sort((a, b) => a.gen - b.gen);
+}
+
+function writeAt(fd: number, buf: Buffer, position: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const go = (done: number): void =>
+      write(fd, buf, done, buf.length - done, position + done, (err, n) => {
+        if (err) reject(err);
+        else if (done + n < buf.length) go(done + n);
+        else resolve();
+      });
+    go(0);
+  });
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const d = await open(dir, 'r');
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
+  }
+}
+
+/** Temp file, fsync, rename over `path`, fsync of the directory: a reader sees the old file or the new one. */
+async function durableReplace(path: string, text: string): Promise<void> {
+  const dir = dirname(path);
+  const tmp = join(dir, `${basename(path)}.tmp${randomBytes(4).toString('hex')}`);
+  try {
+    const f = await open(tmp, 'w', 0o600);
+    try {
+      await f.writeFile(text);
+      await f.sync();
+    } finally {
+      await f.close();
+    }
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  await fsyncDir(dir);
+}
+
 export class Checkpoint {
   private running = false;
   private next: Waiter | undefined;
-  /** Completed writes (tests and metrics). */
+  /** Completed writes: journal records and whole-checkpoint writes of the commit path (tests and metrics). */
   writes = 0;
-  private dirReady = false;
+  /** Completed compactions (the checkpoint file rewritten from the journal's state). */
+  compactions = 0;
+  private readonly diff = new Diff();
+  /** The segment records are appended to; undefined until the first (start-up) write. */
+  private seg: Segment | undefined;
+  /** The next segment, ready (preallocated, its name durable) when compaction switches to it. */
+  private spare: Segment | undefined;
+  private preparing: Promise<void> | undefined;
+  /** Segments whose records the checkpoint file does not cover yet (older than `seg`). */
+  private live: Segment[] = [];
+  /** Segment files the checkpoint covers: recycled as spares, or deleted. */
+  private retired: { gen: number; path: string }[] = [];
+  private maxGen = 0;
+  /** The next write rewrites the checkpoint whole and starts a fresh segment (start-up, after a failure). */
+  private needsBase = true;
+  private compacting: Promise<void> | undefined;
+  private lastCompact = performance.now();
+  private idleTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly segmentBytes: number;
+  private readonly compactEveryMs: number;
 
   constructor(
     readonly path: string,
     private readonly snapshot: () => readonly CheckpointEntry[],
     private readonly logger: Logger,
-  ) {}
+    options: CheckpointOptions = {},
+  ) {
+    this.segmentBytes = options.segmentBytes ?? SEGMENT_BYTES;
+    this.compactEveryMs = options.compactEveryMs ?? COMPACT_EVERY_MS;
+  }
 
+  /** The checkpoint file with the journal replayed onto it. */
   async load(): Promise<LoadResult> {
-    let text: string;
+    let text: string | undefined;
     try {
       text = await readFile(this.path, 'utf8');
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return { kind: 'missing' };
-      throw new StartupError(
-        `the checkpoint ${this.path} cannot be read (${code ?? String(e)})`,
-        `make it a readable file for aws-node (or move it aside to start empty; AWS_VPC_K8S_CNI_BACKING_STORE names it)`,
-        { cause: e },
-      );
+      if (code !== 'ENOENT')
+        throw new StartupError(
+          `the checkpoint ${this.path} cannot be read (${code ?? String(e)})`,
+          `make it a readable file for aws-node (or move it aside to start empty; AWS_VPC_K8S_CNI_BACKING_STORE names it)`,
+          { cause: e },
+        );
     }
+    const segments = listSegments(this.path);
+    for (const s of segments) this.maxGen = Math.max(this.maxGen, s.gen);
     try {
-      return { kind: 'loaded', entries: decodeCheckpoint(text) };
+      const file = text === undefined ? { entries: [] } : decodeCheckpointFile(text);
+      const base = file.entries;
+      const records: string[] = [];
+      // Only a file written by the compaction names the journal that continues it. Without the name (no file,
+      // or one upstream aws-node rewrote after a swap), the segments on disk are not this file's: ignored, and
+      // retired by the start-up write.
+      const from = file.journalFrom;
+      if (from === undefined && segments.length > 0)
+        this.logger.warn(
+          { path: this.path, segments: segments.length },
+          'journal segments ignored: the checkpoint file does not name its journal (written by another program)',
+        );
+      for (const s of segments) {
+        if (from === undefined || s.gen < from) continue;
+        const scan = scanSegment(readFileSync(s.path), s.gen);
+        records.push(...scan.records);
+        if (scan.tail)
+          this.logger.debug(
+            { segment: s.path, records: scan.records.length, tail: scan.tail },
+            'journal end',
+          );
+      }
+      if (text === undefined && records.length === 0) return { kind: 'missing' };
+      const entries = replay(base, records);
+      if (records.length > 0)
+        this.logger.info(
+          { segments: segments.length, records: records.length, allocations: entries.length },
+          'journal replayed onto the checkpoint',
+        );
+      return { kind: 'loaded', entries };
     } catch (e) {
       if (!(e instanceof CheckpointFormatError)) throw e;
-      const movedTo = `${this.path}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-      await rename(this.path, movedTo);
+      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+      const movedTo = `${this.path}.corrupt-${stamp}`;
+      if (text !== undefined) await rename(this.path, movedTo);
+      for (const s of segments) await rename(s.path, `${s.path}.corrupt-${stamp}`);
       this.logger.error(
-        { path: this.path, movedTo, reason: e.message, bytes: text.length },
+        { path: this.path, movedTo, reason: e.message, bytes: text?.length, segments: segments.length },
         'CHECKPOINT CORRUPT: moved aside; allocations will be rebuilt from the host routes of running pods',
       );
       return { kind: 'corrupt', reason: e.message, movedTo };
@@ -84,54 +234,163 @@ export class Checkpoint {
     return w.promise;
   }
 
+  /** Graceful stop: everything durable and the checkpoint file current; the journal is then empty. */
+  async close(): Promise<void> {
+    await this.persist();
+    await this.compacting;
+    this.needsBase = true;
+    await this.persist();
+    this.closed = true;
+    clearTimeout(this.idleTimer);
+    await this.preparing?.catch(() => undefined);
+    for (const s of [this.seg, this.spare, ...this.live]) if (s) closeSync(s.fd);
+    this.seg = this.spare = undefined;
+    this.live = [];
+    this.needsBase = true;
+  }
+
   private async drain(): Promise<void> {
     while (this.next) {
       const w = this.next;
       this.next = undefined;
       try {
-        await this.write(encodeCheckpoint(this.snapshot()));
-        this.writes++;
+        if (this.needsBase) await this.writeBase();
+        else await this.append();
         w.resolve();
       } catch (e) {
+        // The journal's view may be ahead of the disk now: start over from a whole checkpoint.
+        this.needsBase = true;
         w.reject(e);
       }
-      // Let requests that arrived during the write join the next one.
-      await new Promise((r) => setImmediate(r));
+      // No pause here: changes made during the write are already waiting, and go in the next one at once.
     }
     this.running = false;
+    this.scheduleIdleCompaction();
+  }
+
+  /** One record with everything that changed since the last one. */
+  private async append(): Promise<void> {
+    const seg = this.seg as Segment;
+    if (this.compactionDue(seg)) this.rotate();
+    const batch = this.diff.next(this.snapshot());
+    if (batch.put.length === 0 && batch.released.length === 0) return; // earlier records are durable already
+    const cur = this.seg as Segment;
+    const rec = encodeRecord(cur.gen, encodeBatch(batch.put, batch.released));
+    // Claim the space before the write, so a rotation meanwhile cannot place a record over it.
+    const at = cur.offset;
+    cur.offset += rec.length;
+    await writeAt(cur.fd, rec, at); // O_DSYNC: durable when it returns
+    this.writes++;
+  }
+
+  private compactionDue(seg: Segment): boolean {
+    if (this.compacting || !this.spare || seg.offset === 0) return false;
+    return seg.offset >= this.segmentBytes / 4 || performance.now() - this.lastCompact >= this.compactEveryMs;
   }
 
   /**
-   * Synchronous on purpose: the eight file-system steps of a durable write cost more in thread-pool round trips
-   * than the fsync itself (~1 ms here); requests arriving meanwhile wait in the socket buffer and are batched
-   * into the next write anyway.
+   * At a record boundary: appends move to the spare segment, and the state the records so far add up to is
+   * written as the checkpoint in the background; the segments it covers are then retired.
    */
-  private write(text: string): Promise<void> {
-    const dir = dirname(this.path);
-    if (!this.dirReady) {
-      mkdirSync(dir, { recursive: true });
-      this.dirReady = true;
-    }
-    const tmp = join(dir, `${basename(this.path)}.tmp${randomBytes(4).toString('hex')}`);
-    try {
-      const fd = openSync(tmp, 'w', 0o600);
+  private rotate(): void {
+    const old = this.seg as Segment;
+    this.seg = this.spare as Segment;
+    this.spare = undefined;
+    this.live.push(old);
+    const covered = [...this.live];
+    const text = checkpointText(this.diff.lines(), this.seg.gen);
+    this.lastCompact = performance.now();
+    this.compacting = durableReplace(this.path, text)
+      .then(() => {
+        this.compactions++;
+        this.live = this.live.filter((s) => !covered.includes(s));
+        for (const s of covered) {
+          closeSync(s.fd);
+          this.retired.push({ gen: s.gen, path: s.path });
+        }
+        this.prepareSpare();
+      })
+      .catch((err: unknown) => {
+        // The segments stay live (replayed at start-up), the next compaction covers them too.
+        this.logger.error({ err, path: this.path }, 'checkpoint compaction failed; journal kept');
+        this.prepareSpare();
+      })
+      .finally(() => {
+        this.compacting = undefined;
+      });
+  }
+
+  /** When idle with records the checkpoint file does not show yet: compact once the interval has passed. */
+  private scheduleIdleCompaction(): void {
+    if (this.closed || this.idleTimer || !this.seg || this.seg.offset === 0) return;
+    this.idleTimer = setTimeout(
+      () => {
+        this.idleTimer = undefined;
+        if (this.closed || this.running || !this.seg) return;
+        if (this.compactionDue(this.seg)) this.rotate();
+        else this.scheduleIdleCompaction();
+      },
+      Math.max(10, this.compactEveryMs - (performance.now() - this.lastCompact)),
+    );
+    this.idleTimer.unref();
+  }
+
+  /** The next spare: a retired segment renamed (its old records are of another generation), or a new one. */
+  private prepareSpare(): void {
+    if (this.spare || this.preparing || this.closed) return;
+    this.preparing = this.newSegment()
+      .then((s) => {
+        if (this.closed) closeSync(s.fd);
+        else this.spare = s;
+      })
+      .catch((err: unknown) => this.logger.error({ err }, 'journal segment could not be prepared'))
+      .finally(() => {
+        this.preparing = undefined;
+      });
+  }
+
+  private async newSegment(): Promise<Segment> {
+    const gen = ++this.maxGen;
+    const path = `${this.path}.journal.${gen}`;
+    const reuse = this.retired.shift();
+    for (const r of this.retired.splice(0)) await unlink(r.path).catch(() => undefined);
+    if (reuse) await rename(reuse.path, path);
+    else {
+      const f = await open(path, 'w', 0o600);
       try {
-        writeSync(fd, text);
-        fsyncSync(fd);
+        // Zeros, not fallocate: the blocks are then written, so an O_DSYNC record has no extent change to log.
+        await f.writeFile(Buffer.alloc(this.segmentBytes));
+        await f.datasync();
       } finally {
-        closeSync(fd);
+        await f.close();
       }
-      renameSync(tmp, this.path);
-    } catch (e) {
-      rmSync(tmp, { force: true });
-      return Promise.reject(e);
     }
-    const d = openSync(dir, 'r');
-    try {
-      fsyncSync(d);
-    } finally {
-      closeSync(d);
-    }
-    return Promise.resolve();
+    await fsyncDir(dirname(path)); // the name must be durable before a record in it is acknowledged
+    const fd = openSync(path, constants.O_WRONLY | constants.O_DSYNC);
+    return { gen, path, fd, offset: 0 };
+  }
+
+  /** The whole state as the checkpoint file, then a fresh segment: start-up, and after a failed write. */
+  private async writeBase(): Promise<void> {
+    await this.compacting;
+    await this.preparing;
+    const dir = dirname(this.path);
+    mkdirSync(dir, { recursive: true });
+    const snap = this.snapshot();
+    const onDisk = listSegments(this.path);
+    for (const r of [...onDisk, ...this.retired]) this.maxGen = Math.max(this.maxGen, r.gen);
+    // The file names the next generation: every record so far (older generations) is covered once it is written.
+    await durableReplace(this.path, encodeCheckpoint(snap, this.maxGen + 1));
+    this.writes++;
+    const known = new Set(this.retired.map((r) => r.path));
+    for (const s of onDisk) if (!known.has(s.path)) this.retired.push(s);
+    for (const s of [this.seg, this.spare, ...this.live]) if (s) closeSync(s.fd);
+    this.seg = this.spare = undefined;
+    this.live = [];
+    this.seg = await this.newSegment(); // generation maxGen + 1, as named in the file
+    this.diff.reset(snap);
+    this.lastCompact = performance.now();
+    this.needsBase = false;
+    this.prepareSpare();
   }
 }

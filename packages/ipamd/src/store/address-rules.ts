@@ -51,6 +51,9 @@ export class AddressRules {
   unusedAddress(c: CidrEntry): string | undefined {
     for (const [ip, a] of c.addresses) if (!a.key && !this.cooling(a)) c.addresses.delete(ip);
     const size = cidrSize(c.cidr);
+    // Full (every address assigned or cooling): no address text to build. Assign walks every CIDR of the node
+    // in order, so with secondary IPs (one /32 each) this is most of them.
+    if (BigInt(c.addresses.size) >= size) return undefined;
     // The first free slot is within the first (entries + 1) addresses.
     const limit = BigInt(c.addresses.size) + 1n < size ? BigInt(c.addresses.size) + 1n : size;
     for (let i = 0n; i < limit; i++) {
