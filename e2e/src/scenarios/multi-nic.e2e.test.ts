@@ -4,7 +4,7 @@
 // host rules into each card's table (254, 10100); kill -9 of ipamd keeps both cards' allocations; DEL releases
 // every address and leaves no rule.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { durableAddresses } from '@vpc-cni/ipamd/persistence';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CriPod, createPod, deletePod } from '../demo/cri-pods.js';
 import { type ScenarioNode, canRun, startScenarioNode } from './kit.js';
@@ -25,12 +25,8 @@ afterAll(async () => {
 });
 
 const card1Path = () => n!.node.checkpoint.replace(/\.json$/, '-nic-1.json');
-const addrsIn = (path: string): string[] =>
-  existsSync(path)
-    ? (JSON.parse(readFileSync(path, 'utf8')) as { allocations: { ipv4?: string }[] }).allocations.map(
-        (a) => a.ipv4 ?? '',
-      )
-    : [];
+// as ipamd's start reads it: the file with its journal replayed
+const addrsIn = durableAddresses;
 const inNode = (...args: string[]) => execFileSync('ip', ['-n', n!.nodeNs, ...args], { encoding: 'utf8' });
 const podAddrs = (pid: number): Record<string, string[]> => {
   const j = JSON.parse(
@@ -73,7 +69,7 @@ describe.skipIf(!canRun)(`multi-NIC pods through containerd (${TYPE}, ENABLE_MUL
 
     const plain = await createPod(n!.cri, 'plain', 1);
     expect(primary().secondaryIps).toContain(plain.ip);
-    expect(addrsIn(card1Path())).toEqual([]);
+    expect(await addrsIn(card1Path())).toEqual([]);
 
     const m = await multiNicPod('multi', 2);
     expect(Object.keys(m.addrs).sort()).toEqual(['eth0', 'mNicIf1']);
@@ -81,8 +77,8 @@ describe.skipIf(!canRun)(`multi-NIC pods through containerd (${TYPE}, ENABLE_MUL
     const [a1] = m.addrs['mNicIf1']!;
     expect(primary().secondaryIps).toContain(a0);
     expect(card1Eni().secondaryIps).toContain(a1);
-    expect(addrsIn(n!.node.checkpoint)).toEqual(expect.arrayContaining([plain.ip, a0]));
-    expect(addrsIn(card1Path())).toEqual([a1]);
+    expect(await addrsIn(n!.node.checkpoint)).toEqual(expect.arrayContaining([plain.ip, a0]));
+    expect(await addrsIn(card1Path())).toEqual([a1]);
     // host rules: the card-1 address is routed through card 1's table
     const rules = inNode('rule');
     expect(rules).toMatch(new RegExp(`from ${a1!.replace(/\./g, '\\.')} lookup 10100`));
@@ -90,16 +86,16 @@ describe.skipIf(!canRun)(`multi-NIC pods through containerd (${TYPE}, ENABLE_MUL
     // kill -9 of ipamd, restart: both cards' allocations are still there
     await n!.node.agent!.kill();
     await n!.node.startAgent();
-    expect(addrsIn(n!.node.checkpoint)).toEqual(expect.arrayContaining([plain.ip, a0]));
-    expect(addrsIn(card1Path())).toEqual([a1]);
+    expect(await addrsIn(n!.node.checkpoint)).toEqual(expect.arrayContaining([plain.ip, a0]));
+    expect(await addrsIn(card1Path())).toEqual([a1]);
 
     await deletePod(n!.cri, m);
-    expect(addrsIn(card1Path())).toEqual([]);
-    expect(addrsIn(n!.node.checkpoint)).toEqual([plain.ip]);
+    expect(await addrsIn(card1Path())).toEqual([]);
+    expect(await addrsIn(n!.node.checkpoint)).toEqual([plain.ip]);
     const after = inNode('rule');
     expect(after).not.toContain(`from ${a1} `);
     expect(after).not.toContain(`from ${a0} `);
     await deletePod(n!.cri, plain);
-    expect(addrsIn(n!.node.checkpoint)).toEqual([]);
+    expect(await addrsIn(n!.node.checkpoint)).toEqual([]);
   });
 });

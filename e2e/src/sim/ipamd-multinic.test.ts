@@ -1,7 +1,8 @@
 // ENABLE_MULTI_NIC against the simulated EC2 (agent in-process, no host networking): every managed network card
 // gets its own pool with ENIs attached on that card, a multi-NIC pod one address per card, each card's allocations
 // in its own checkpoint; an efa-only card alone is not managed; with the variable off only card 0 is used.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { durableAddresses } from '@vpc-cni/ipamd/persistence';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -92,12 +93,8 @@ const delReq = (c: string) =>
     Reason: 'PodDeleted',
   });
 
-const onDisk = (path: string): string[] =>
-  existsSync(path)
-    ? (JSON.parse(readFileSync(path, 'utf8')) as { allocations: { ipv4?: string }[] }).allocations.map(
-        (a) => a.ipv4 ?? '',
-      )
-    : [];
+// as ipamd's start reads it: the file with its journal replayed
+const onDisk = durableAddresses;
 
 describe('ENABLE_MULTI_NIC against the simulated EC2', () => {
   it('card 1 gets its own ENI (NetworkCardIndex 1); a multi-NIC pod one address per card; DEL releases both; a restart keeps both', async () => {
@@ -129,8 +126,8 @@ describe('ENABLE_MULTI_NIC against the simulated EC2', () => {
     const [a0, a1] = multi.IPAllocationMetadata.map((m) => m.IPv4Addr);
     expect(w.sim.world.eni(w.node.instance.primaryEniId).secondaryIps).toContain(a0);
     expect(card1Eni.secondaryIps).toContain(a1);
-    expect(onDisk(join(w.dir, 'ipam.json'))).toEqual([a0]);
-    expect(onDisk(join(w.dir, 'ipam-nic-1.json'))).toEqual([a1]);
+    expect(await onDisk(join(w.dir, 'ipam.json'))).toEqual([a0]);
+    expect(await onDisk(join(w.dir, 'ipam-nic-1.json'))).toEqual([a1]);
 
     // introspection: one /v1/enis entry per managed card (upstream's shape); pool gauges are node totals
     const enis = (await (
@@ -172,7 +169,7 @@ describe('ENABLE_MULTI_NIC against the simulated EC2', () => {
       [a0, 254],
       [a1, 10100],
     ]);
-    expect(onDisk(join(w.dir, 'ipam-nic-1.json'))).not.toContain(a1);
+    expect(await onDisk(join(w.dir, 'ipam-nic-1.json'))).not.toContain(a1);
     expect(agent.cards[0]!.ds.stats().assignedIPs).toBe(1);
   });
 

@@ -394,3 +394,23 @@ export class Checkpoint {
     this.prepareSpare();
   }
 }
+
+/**
+ * The allocated addresses a checkpoint holds, read as ipamd's own start reads them (the file with its journal
+ * replayed): what an ADD acknowledged is here even before the next compaction rewrites the file. Read-only
+ * (a corrupt file is not moved aside); for tests and tools.
+ */
+export async function durableAddresses(path: string): Promise<string[]> {
+  let text: string | undefined;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  const file = text === undefined ? { entries: [] } : decodeCheckpointFile(text);
+  const records: string[] = [];
+  if (file.journalFrom !== undefined)
+    for (const s of listSegments(path))
+      if (s.gen >= file.journalFrom) records.push(...scanSegment(readFileSync(s.path), s.gen).records);
+  return replay(file.entries, records).map((e) => e.allocation.address);
+}

@@ -1,12 +1,12 @@
 // AddNetwork / DelNetwork for multi-NIC pods over real datastores and real checkpoint files, one per card.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '@vpc-cni/shared/logging';
 import { AddNetworkRequest, DelNetworkRequest, GrpcStatus } from '@vpc-cni/shared/rpc';
 import { multiNicRefusal } from '../cards/index.js';
-import { Checkpoint, decodeCheckpoint } from '../persistence/index.js';
+import { Checkpoint, durableAddresses } from '../persistence/index.js';
 import { Datastore } from '../store/index.js';
 import { IpamService } from './ipam-service.js';
 import { MemorySupply } from './memory-supply.js';
@@ -68,10 +68,8 @@ function setup(specs: CardSpec[], o: { multiNic?: boolean; blockCard?: number; a
           },
         }),
   });
-  const onDisk = (card: number) => {
-    const p = cardCheckpointPath(base, card);
-    return existsSync(p) ? decodeCheckpoint(readFileSync(p, 'utf8')).map((e) => e.allocation.address) : [];
-  };
+  // as ipamd's start reads it: the file with its journal replayed
+  const onDisk = (card: number) => durableAddresses(cardCheckpointPath(base, card));
   const assigned = () => cards.map((c) => c.ds.stats().assignedIPs);
   return { svc, cards, onDisk, assigned };
 }
@@ -133,7 +131,11 @@ describe('multi-NIC pods', () => {
       ['10.1.0.10', 0, 10100],
       ['10.2.0.10', 0, 10200],
     ]);
-    expect([onDisk(0), onDisk(1), onDisk(2)]).toEqual([['10.0.0.10'], ['10.1.0.10'], ['10.2.0.10']]);
+    expect(await Promise.all([onDisk(0), onDisk(1), onDisk(2)])).toEqual([
+      ['10.0.0.10'],
+      ['10.1.0.10'],
+      ['10.2.0.10'],
+    ]);
     expect((await svc.addNetwork(add('multi'))).IPAllocationMetadata).toEqual(r.IPAllocationMetadata);
     const o = await svc.addNetwork(add('ordinary', false));
     expect(o.IPAllocationMetadata.map((m) => m.IPv4Addr)).toEqual(['10.0.0.11']);
@@ -145,7 +147,7 @@ describe('multi-NIC pods', () => {
       ['10.1.0.10', 10100],
       ['10.2.0.10', 10200],
     ]);
-    expect([onDisk(0), onDisk(1), onDisk(2)]).toEqual([['10.0.0.11'], [], []]);
+    expect(await Promise.all([onDisk(0), onDisk(1), onDisk(2)])).toEqual([['10.0.0.11'], [], []]);
     await expect(svc.delNetwork(del('multi'))).rejects.toMatchObject({ code: GrpcStatus.UNKNOWN });
     expect(assigned()).toEqual([1, 0, 0]);
   });
@@ -171,7 +173,7 @@ describe('multi-NIC pods', () => {
         details: expect.stringMatching(new RegExp(`^network card ${failing}: no free address`)),
       });
       expect(assigned()).toEqual([0, 0, 0]);
-      expect([onDisk(0), onDisk(1), onDisk(2)]).toEqual([[], [], []]);
+      expect(await Promise.all([onDisk(0), onDisk(1), onDisk(2)])).toEqual([[], [], []]);
       await expect(svc.delNetwork(del('c1'))).rejects.toMatchObject({ code: GrpcStatus.UNKNOWN });
     });
 
@@ -182,7 +184,7 @@ describe('multi-NIC pods', () => {
     );
     await expect(svc.addNetwork(add('c1'))).rejects.toMatchObject({ code: GrpcStatus.UNAVAILABLE });
     expect(assigned()).toEqual([0, 0, 0]);
-    expect([onDisk(0), onDisk(1)]).toEqual([[], []]);
+    expect(await Promise.all([onDisk(0), onDisk(1)])).toEqual([[], []]);
   });
 
   it('GC releases a stale multi-NIC pod on every card', async () => {
