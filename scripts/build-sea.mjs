@@ -54,6 +54,23 @@ const koffiPlugin = {
   },
 };
 
+/**
+ * Replaces `whatwg-url` (pulled in by node-fetch, which the Kubernetes client uses) with the runtime's own URL
+ * classes. node-fetch prefers `require('url').URL`, which Node has, so the package is loaded and never used, but
+ * loading it builds tr46's Unicode mapping table (~260 KiB of JSON) in every daemon's heap and prints a
+ * `punycode` deprecation warning. See docs/build.md ("Memory").
+ */
+const whatwgUrlPlugin = {
+  name: 'whatwg-url-native',
+  setup(b) {
+    b.onResolve({ filter: /^whatwg-url$/ }, () => ({ path: 'whatwg-url', namespace: 'native-url' }));
+    b.onLoad({ filter: /.*/, namespace: 'native-url' }, () => ({
+      contents: 'module.exports = { URL, URLSearchParams };',
+      loader: 'js',
+    }));
+  },
+};
+
 const targets = [
   {
     name: 'aws-cni',
@@ -99,7 +116,7 @@ async function buildOne(t) {
       'import.meta.url': '__import_meta_url',
     },
     banner: { js: 'var __import_meta_url=require("node:url").pathToFileURL(__filename).href;' },
-    plugins: [koffiPlugin],
+    plugins: [koffiPlugin, whatwgUrlPlugin],
   });
   const blob = join(work, `${t.name}.blob`);
   const seaConfig = join(work, `${t.name}.sea.json`);
