@@ -84,7 +84,7 @@ const targets = [
     entry: 'packages/ipamd/src/main.ts',
     out: 'dist/bin',
     // Long-running daemons: a 1 MiB semi-space (see execArgv below).
-    v8Flags: ['--max-semi-space-size=1'],
+    v8Flags: ['--max-semi-space-size=1', '--optimize-for-size'],
     links: [
       'aws-vpc-cni',
       'aws-vpc-cni-init',
