@@ -23,7 +23,7 @@ import { NPA_HEALTH_SERVICE } from '@vpc-cni/network-policy-agent/rpc';
 import { CNIBackend, Health, RpcClient, ServingStatus } from '@vpc-cni/shared/rpc';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const EXE = resolve(process.env['FOOTPRINT_EXE'] ?? join(ROOT, 'dist/bin/aws-k8s-agent'));
+const EXE = resolve(process.env['FOOTPRINT_EXE'] || join(ROOT, 'dist/bin/aws-k8s-agent'));
 const PODS = 250;
 const POOL = Array.from({ length: PODS }, (_, i) => `10.0.${1 + (i >> 8)}.${i & 255}`);
 const dir = process.argv[2] === '--world' ? '' : mkdtempSync(join(tmpdir(), 'vct-bench-footprint-'));
