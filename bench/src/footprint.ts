@@ -88,7 +88,9 @@ function start(cmd: string, args: string[], env: Record<string, string>): ChildP
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
       PATH: process.env['PATH'] ?? '',
-      ...(process.env['FOOTPRINT_NODE_OPTIONS'] ? { NODE_OPTIONS: process.env['FOOTPRINT_NODE_OPTIONS'] } : {}),
+      ...(process.env['FOOTPRINT_NODE_OPTIONS']
+        ? { NODE_OPTIONS: process.env['FOOTPRINT_NODE_OPTIONS'] }
+        : {}),
       ...env,
     },
   });
@@ -187,19 +189,23 @@ try {
   // `ip netns exec` execs the executable under its own name, so the child's pid is the agent's.
   const agentExe = join(dir, 'aws-network-policy-agent');
   execFileSync('ln', ['-s', EXE, agentExe]);
-  const agent = start(
-    'ip',
-    ['netns', 'exec', ns, agentExe, ...agentArgs('npa', true, bpffs)],
-    {
-      AWS_EC2_METADATA_SERVICE_ENDPOINT: readFileSync(join(dir, 'imds-url'), 'utf8'),
-      KUBECONFIG: join(dir, 'kubeconfig'),
-      MY_NODE_NAME: 'bench-node',
-    },
-  );
+  const agent = start('ip', ['netns', 'exec', ns, agentExe, ...agentArgs('npa', true, bpffs)], {
+    AWS_EC2_METADATA_SERVICE_ENDPOINT: readFileSync(join(dir, 'imds-url'), 'utf8'),
+    KUBECONFIG: join(dir, 'kubeconfig'),
+    MY_NODE_NAME: 'bench-node',
+  });
   const disabledBpffs = join(dir, 'bpffs-unused');
   mkdirSync(disabledBpffs);
-  const agentOff = start(agentExe, agentArgs('npa-off', false, disabledBpffs), { MY_NODE_NAME: 'bench-node' });
-  await waitServing(join(dir, 'npa.sock'), NPA_HEALTH_SERVICE, 'aws-network-policy-agent', agent, join(dir, 'npa.log'));
+  const agentOff = start(agentExe, agentArgs('npa-off', false, disabledBpffs), {
+    MY_NODE_NAME: 'bench-node',
+  });
+  await waitServing(
+    join(dir, 'npa.sock'),
+    NPA_HEALTH_SERVICE,
+    'aws-network-policy-agent',
+    agent,
+    join(dir, 'npa.log'),
+  );
   await waitServing(
     join(dir, 'npa-off.sock'),
     NPA_HEALTH_SERVICE,

@@ -3,15 +3,13 @@
 export type Main = (argv: string[]) => Promise<number>;
 
 /** A long-running program: free malloc memory is handed back to the kernel while it runs (malloc-trim.ts). */
-const daemon =
-  (load: () => Promise<Main>) =>
-  async (): Promise<Main> => {
-    const [main, { startMallocTrim }] = await Promise.all([load(), import('./malloc-trim.js')]);
-    return (argv) => {
-      startMallocTrim();
-      return main(argv);
-    };
+const daemon = (load: () => Promise<Main>) => async (): Promise<Main> => {
+  const [main, { startMallocTrim }] = await Promise.all([load(), import('./malloc-trim.js')]);
+  return (argv) => {
+    startMallocTrim();
+    return main(argv);
   };
+};
 
 export const programs: Record<string, () => Promise<Main>> = {
   'aws-k8s-agent': daemon(async () => (await import('./agent/main.js')).main),
