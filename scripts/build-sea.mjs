@@ -83,7 +83,7 @@ const targets = [
     name: 'aws-k8s-agent',
     entry: 'packages/ipamd/src/main.ts',
     out: 'dist/bin',
-    // Long-running daemons: a 1 MiB semi-space (see execArgv below).
+    // Long-running daemons: V8 flags for a small footprint, baked in (see execArgv below; docs/build.md "Memory").
     v8Flags: ['--max-semi-space-size=1', '--optimize-for-size'],
     links: [
       'aws-vpc-cni',
