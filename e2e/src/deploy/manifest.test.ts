@@ -30,6 +30,7 @@ interface Container {
   livenessProbe?: Probe;
   readinessProbe?: Probe;
   volumeMounts?: { name: string; mountPath: string }[];
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
 }
 interface PodSpec {
   initContainers: Container[];
@@ -190,5 +191,27 @@ describe('deploy/aws-k8s-cni.yaml', () => {
     expect(binding.subjects).toEqual([
       { kind: 'ServiceAccount', name: 'aws-node', namespace: 'kube-system' },
     ]);
+  });
+
+  it('the daemons request at least the memory measured for them (bench/README.md "Footprint"), with no limits', () => {
+    const readme = readFileSync(resolve(root, 'bench/README.md'), 'utf8');
+    const current = /Current: `(\{"ipamd_rss_mib".*?\})`/s.exec(readme)?.[1];
+    expect(current, 'bench/README.md has no "Current: `{...}`" footprint line').toBeDefined();
+    const measured = JSON.parse((current as string).replace(/\s+/g, '')) as Record<string, number>;
+    const mib = (q: string | undefined): number => {
+      const m = /^(\d+)Mi$/.exec(q ?? '');
+      expect(m, `memory request "${q}" is not in Mi`).not.toBeNull();
+      return Number((m as RegExpExecArray)[1]);
+    };
+    for (const [name, rss] of [
+      ['aws-node', measured['ipamd_rss_mib']],
+      ['aws-network-policy-agent', measured['agent_rss_mib']],
+    ] as const) {
+      const r = container(name).resources;
+      expect(rss, `no measurement for ${name}`).toBeGreaterThan(0);
+      expect(mib(r?.requests?.['memory']), name).toBeGreaterThanOrEqual(Math.ceil(rss as number));
+      expect(r?.requests?.['cpu'], name).toBe('25m');
+      expect(r?.limits, `${name}: a limit would let the kernel kill node networking`).toBeUndefined();
+    }
   });
 });

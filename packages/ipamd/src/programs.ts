@@ -2,14 +2,25 @@
 // from main.ts so tests and the image layout can list the names without running the dispatcher.
 export type Main = (argv: string[]) => Promise<number>;
 
+/** A long-running program: free malloc memory is handed back to the kernel while it runs (malloc-trim.ts). */
+const daemon = (load: () => Promise<Main>) => async (): Promise<Main> => {
+  const [main, { startMallocTrim }] = await Promise.all([load(), import('./malloc-trim.js')]);
+  return (argv) => {
+    startMallocTrim();
+    return main(argv);
+  };
+};
+
 export const programs: Record<string, () => Promise<Main>> = {
-  'aws-k8s-agent': async () => (await import('./agent/main.js')).main,
+  'aws-k8s-agent': daemon(async () => (await import('./agent/main.js')).main),
   'aws-vpc-cni': async () => (await import('./entrypoint/main.js')).main,
   'aws-vpc-cni-init': async () => (await import('@vpc-cni/init/cli')).main,
   'grpc-health-probe': async () => (await import('./probe/main.js')).main,
   'max-pods-calculator': async () => (await import('./max-pods/main.js')).main,
   // The network policy agent and its inspection CLI (packages/network-policy-agent).
-  'aws-network-policy-agent': async () => (await import('@vpc-cni/network-policy-agent/agent-main')).main,
+  'aws-network-policy-agent': daemon(
+    async () => (await import('@vpc-cni/network-policy-agent/agent-main')).main,
+  ),
   'aws-eks-na-cli': async () => {
     const { main } = await import('@vpc-cni/network-policy-agent/cli-main');
     return (argv) => main(argv, false);
@@ -19,7 +30,9 @@ export const programs: Record<string, () => Promise<Main>> = {
     return (argv) => main(argv, true);
   },
   // The PolicyEndpoint controller (packages/network-policy-controller).
-  'network-policy-controller': async () => (await import('@vpc-cni/network-policy-controller/main')).main,
+  'network-policy-controller': daemon(
+    async () => (await import('@vpc-cni/network-policy-controller/main')).main,
+  ),
 };
 
 /** The names the executable answers to, in the order `--list-programs` prints them. */

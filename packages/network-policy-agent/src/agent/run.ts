@@ -1,14 +1,14 @@
 // The agent process: start-up in the order of the package README ("Start-up"), then serve until SIGTERM.
 // Every dependency with I/O comes in through AgentDeps so tests can start the real sequence against a simulator.
 import { type Server, createServer } from 'node:http';
-import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import { EC2Client } from '@aws-sdk/client-ec2';
 import { ImdsClient } from '@vpc-cni/shared/imds';
 import type { Logger } from '@vpc-cni/shared/logging';
 import { Netlink } from '@vpc-cni/shared/netlink';
 import type { RpcServer } from '@vpc-cni/shared/rpc-server';
 import type { PolicyDatapath } from '../datapath/contract.js';
-import { CloudWatchSink, clusterNameFromTags, logGroupName, startFlowLogs } from '../flowlog/index.js';
+// Flow logs and their CloudWatch sink (with two AWS SDK clients) are loaded only when enabled: loaded at start-up
+// they cost every agent several MiB of heap (docs/build.md "Memory").
+import type { CloudWatchSink } from '../flowlog/index.js';
 import { AgentMetrics, bpfFsCheck, globalPinsCheck, grpcSocketCheck, healthHandler } from '../http/index.js';
 import { agentKube } from '../k8s/client.js';
 import { kubeEventRecorder } from '../k8s/events.js';
@@ -179,6 +179,7 @@ export async function runAgent(flags: AgentFlags, deps: AgentDeps): Promise<Runn
           let cloudWatch: CloudWatchSink | undefined;
           if (flags.enableCloudwatchLogs) cloudWatch = await startCloudWatch(flags, env, imds, logger);
           const cw = cloudWatch;
+          const { startFlowLogs } = await import('../flowlog/index.js');
           const stopEvents = startFlowLogs(dp, {
             family,
             logger,
@@ -318,6 +319,12 @@ async function startCloudWatch(
   try {
     const region = flags.awsRegion || (await imds.require('meta-data/placement/region'));
     const instanceId = await imds.require('meta-data/instance-id');
+    const [{ EC2Client }, { CloudWatchLogsClient }, { CloudWatchSink, clusterNameFromTags, logGroupName }] =
+      await Promise.all([
+        import('@aws-sdk/client-ec2'),
+        import('@aws-sdk/client-cloudwatch-logs'),
+        import('../flowlog/index.js'),
+      ]);
     const ec2 = new EC2Client({
       region,
       ...(env['AWS_EC2_ENDPOINT'] ? { endpoint: env['AWS_EC2_ENDPOINT'] } : {}),
