@@ -47,7 +47,7 @@ export interface LabRun {
 export interface LabOptions {
   /** node:test source files (TypeScript), bundled with esbuild. */
   files: string[];
-  /** Overall limit, boot included (default 600 s, VLAN_LAB_TIMEOUT_S: a guard against hangs, not the budget). */
+  /** Overall limit, boot included (default 900 s, VLAN_LAB_TIMEOUT_S: a guard against hangs, not the budget). */
   timeoutMs?: number;
   /** 'auto' (default, VLAN_LAB env): the host when its kernel has 802.1Q, else the guest. */
   where?: 'auto' | 'guest' | 'host';
@@ -225,7 +225,7 @@ function keepReports(dir: string): string {
 /** Bundles the files, runs them where 802.1Q exists, and returns one entry per test. Leaves nothing behind. */
 export async function runVlanLab(opts: LabOptions): Promise<LabRun> {
   const t0 = performance.now();
-  const timeoutMs = opts.timeoutMs ?? Number(process.env['VLAN_LAB_TIMEOUT_S'] ?? 600) * 1000;
+  const timeoutMs = opts.timeoutMs ?? Number(process.env['VLAN_LAB_TIMEOUT_S'] ?? 900) * 1000;
   const mode = opts.where ?? ((process.env['VLAN_LAB'] ?? 'auto') as 'auto' | 'guest' | 'host');
   const where = mode === 'auto' ? (hostHasVlan() ? 'host' : 'guest') : mode;
   const dir = mkdtempSync(join(tmpdir(), 'vlan-lab-'));

@@ -270,7 +270,7 @@ for (const custom of [false, true])
   test(
     `${custom ? 'custom networking + ' : ''}security groups for pods with the real ipamd: a branch ENI ` +
       `${custom ? 'in the ENIConfig subnet ' : ''}per matching pod, its group enforced on the trunk's VLAN ` +
-      '(allowed port, revoke), an ordinary pod unaffected, DEL deletes the branch ENI',
+      '(allowed port, revoke), an ordinary pod unaffected, pod deletion deletes the branch ENI',
     async () => {
       await withSgpNode(custom, async ({ sim, kube, fabric, nodeNs, clientNs, cni, newPod }) => {
         const web = newPod('web', 'web');
@@ -335,14 +335,17 @@ for (const custom of [false, true])
           for (const s of servers) s.kill('SIGKILL');
         }
 
-        // DEL: the branch ENI is deleted in EC2, the fabric's sub-interface goes with its association
+        // Pod deleted: containerd's DEL (with the cached result: aws-cni tears the VLAN link down from it), the
+        // pod gone from the API: ipamd's pod watch deletes the branch ENI in EC2, and the fabric's sub-interface
+        // goes with the association
         const delW = await cni('DEL', 'web', `/var/run/netns/${web}`, addW.json);
         assert.equal(delW.code, 0, `DEL web: ${delW.stdout}${delW.stderr}`);
-        assert.equal(sim.world.enis.has(branch.id), false, 'branch ENI deleted');
         assert.equal(
           ipj(nodeNs, ['link', 'show']).some((l) => l['ifname'] === `vlan.eth.${entry.vlanId}`),
           false,
         );
+        kube.api.store.delete('/pods', 'shop', 'web');
+        await until('branch ENI deleted', () => !sim.world.enis.has(branch.id), 60_000);
         fabric.sync();
         assert.equal(
           ipj(fabric.fabricNs, ['link', 'show']).some((l) => String(l['ifname']).endsWith(`.${entry.vlanId}`)),
