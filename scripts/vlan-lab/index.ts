@@ -97,7 +97,10 @@ function ownDirname(): Plugin {
         if (a.path.includes('/node_modules/')) return undefined;
         const src = readFileSync(a.path, 'utf8');
         if (!src.includes('import.meta.dirname')) return undefined;
-        return { contents: src.replaceAll('import.meta.dirname', JSON.stringify(dirname(a.path))), loader: 'ts' };
+        return {
+          contents: src.replaceAll('import.meta.dirname', JSON.stringify(dirname(a.path))),
+          loader: 'ts',
+        };
       });
     },
   };

@@ -56,7 +56,19 @@ export class TrunkVlans {
       try {
         run(['-n', ns, 'addr', 'add', `${subnetGateway(w.subnet(branch.subnetId).cidr)}/32`, 'dev', link]);
         run(['-n', ns, 'link', 'set', link, 'up']);
-        run(['-n', ns, 'neigh', 'replace', branch.primaryIp, 'lladdr', branch.mac, 'dev', link, 'nud', 'permanent']);
+        run([
+          '-n',
+          ns,
+          'neigh',
+          'replace',
+          branch.primaryIp,
+          'lladdr',
+          branch.mac,
+          'dev',
+          link,
+          'nud',
+          'permanent',
+        ]);
         run(['-n', ns, 'route', 'replace', `${branch.primaryIp}/32`, 'dev', link]);
       } catch (e) {
         run(['-n', ns, 'link', 'del', link]); // whole or not at all: the next sync tries again

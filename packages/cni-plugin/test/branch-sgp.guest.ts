@@ -37,7 +37,16 @@ const execAsync = promisify(execFile);
  */
 async function connects(ns: string, addr: string, port: number): Promise<boolean> {
   try {
-    await execAsync('ip', ['netns', 'exec', ns, 'timeout', '3', 'bash', '-c', `exec 3<>/dev/tcp/${addr}/${port}`]);
+    await execAsync('ip', [
+      'netns',
+      'exec',
+      ns,
+      'timeout',
+      '3',
+      'bash',
+      '-c',
+      `exec 3<>/dev/tcp/${addr}/${port}`,
+    ]);
     return true;
   } catch {
     return false;
@@ -119,7 +128,10 @@ async function withSgpNode(
     const kube = await KubeApiSim.start();
     cleanups.push(() => kube.stop());
     kube.put('nodes', {
-      metadata: { name: 'node-a', ...(custom ? { labels: { 'k8s.amazonaws.com/eniConfig': 'pods-a' } } : {}) },
+      metadata: {
+        name: 'node-a',
+        ...(custom ? { labels: { 'k8s.amazonaws.com/eniConfig': 'pods-a' } } : {}),
+      },
     });
     if (custom)
       kube.put('crd.k8s.amazonaws.com/eniconfigs', {
@@ -163,7 +175,17 @@ async function withSgpNode(
       warm.push(
         (
           await execAsync('ip', [
-            'netns', 'exec', nodeNs, 'curl', '-s', '-o', '/dev/null', '-m', '20', '-w', '%{time_total}',
+            'netns',
+            'exec',
+            nodeNs,
+            'curl',
+            '-s',
+            '-o',
+            '/dev/null',
+            '-m',
+            '20',
+            '-w',
+            '%{time_total}',
             'http://169.254.169.254/latest/meta-data/mac',
           ])
         ).stdout, // async: this process serves IMDS
@@ -187,7 +209,9 @@ async function withSgpNode(
         break;
       } catch (e) {
         if (attempt === 3 || !/exited \(/.test(String(e))) throw e;
-        console.log(`aws-k8s-agent start ${attempt} failed, restarting as kubelet would: ${String(e).slice(0, 300)}`);
+        console.log(
+          `aws-k8s-agent start ${attempt} failed, restarting as kubelet would: ${String(e).slice(0, 300)}`,
+        );
       }
     }
     console.log(`aws-k8s-agent SERVING after ${Date.now() - t0} ms`);
@@ -251,7 +275,9 @@ async function withSgpNode(
       `--- node ---\n${show(diagNs[0], 'ip -br addr; ip -d -br link; ip rule; ip route show table all; sysctl net.ipv4.ip_forward')}` +
       `--- fabric ---\n${show(diagNs[1], 'ip -br addr; ip route; ip -s -br link; nft list ruleset')}`;
     console.log(diag);
-    throw new Error(`${String(e)}\n--- ipamd log (last lines) ---\n${logTail(logs[0])}\n--- plugin log ---\n${logTail(logs[1])}\n--- agent output ---\n${logTail(logs[2])}`);
+    throw new Error(
+      `${String(e)}\n--- ipamd log (last lines) ---\n${logTail(logs[0])}\n--- plugin log ---\n${logTail(logs[1])}\n--- agent output ---\n${logTail(logs[2])}`,
+    );
   } finally {
     for (const f of cleanups.reverse()) await f();
   }
@@ -260,7 +286,11 @@ async function withSgpNode(
 /** The last lines of a log file, for a failure's message (the node's directory is gone afterwards). */
 function logTail(file: string | undefined, lines = 25): string {
   try {
-    return readFileSync(file ?? '', 'utf8').trim().split('\n').slice(-lines).join('\n');
+    return readFileSync(file ?? '', 'utf8')
+      .trim()
+      .split('\n')
+      .slice(-lines)
+      .join('\n');
   } catch {
     return '(none)';
   }
@@ -277,7 +307,7 @@ for (const custom of [false, true])
         const plain = newPod('plain');
         // kubelet retries a refused ADD: ipamd may still be attaching the trunk
         let addW = await cni('ADD', 'web', `/var/run/netns/${web}`);
-        for (const end = Date.now() + 60_000; addW.code !== 0 && Date.now() < end; ) {
+        for (const end = Date.now() + 60_000; addW.code !== 0 && Date.now() < end;) {
           await sleep(1_000);
           addW = await cni('ADD', 'web', `/var/run/netns/${web}`);
         }
@@ -321,15 +351,20 @@ for (const custom of [false, true])
           const vlanSub = sub() ?? '';
           const tx0 = txPackets(fabric.fabricNs, vlanSub);
           await until('branch pod on its allowed port', () => connects(clientNs, webIp, 8080));
-          assert.ok(
-            txPackets(fabric.fabricNs, vlanSub) - tx0 >= 3,
-            'the connection crossed the VLAN',
-          );
+          assert.ok(txPackets(fabric.fabricNs, vlanSub) - tx0 >= 3, 'the connection crossed the VLAN');
           await until('ordinary pod', () => connects(clientNs, plainIp, 9090));
-          assert.equal(await connects(clientNs, webIp, 9090), false, 'a port the group does not allow is closed');
+          assert.equal(
+            await connects(clientNs, webIp, 9090),
+            false,
+            'a port the group does not allow is closed',
+          );
 
           await ec2(sim, { Action: 'RevokeSecurityGroupIngress', ...port8080(SG_2) });
-          await until('revoked: branch pod unreachable', async () => !(await connects(clientNs, webIp, 8080)), 10_000);
+          await until(
+            'revoked: branch pod unreachable',
+            async () => !(await connects(clientNs, webIp, 8080)),
+            10_000,
+          );
           assert.equal(await connects(clientNs, plainIp, 8080), true, 'the ordinary pod is unaffected');
         } finally {
           for (const s of servers) s.kill('SIGKILL');
@@ -348,7 +383,9 @@ for (const custom of [false, true])
         await until('branch ENI deleted', () => !sim.world.enis.has(branch.id), 60_000);
         fabric.sync();
         assert.equal(
-          ipj(fabric.fabricNs, ['link', 'show']).some((l) => String(l['ifname']).endsWith(`.${entry.vlanId}`)),
+          ipj(fabric.fabricNs, ['link', 'show']).some((l) =>
+            String(l['ifname']).endsWith(`.${entry.vlanId}`),
+          ),
           false,
         );
         const delP = await cni('DEL', 'plain', `/var/run/netns/${plain}`, addP.json);
