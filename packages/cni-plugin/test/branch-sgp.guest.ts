@@ -202,7 +202,7 @@ async function withSgpNode(
         socket: node.socket,
         log: node.log,
         outputFile: join(node.dir, 'agent.out'),
-        readyTimeoutMs: 180_000,
+        readyTimeoutMs: 300_000,
       });
       try {
         await node.agent.start();
@@ -365,7 +365,8 @@ for (const custom of [false, true])
             async () => !(await connects(clientNs, webIp, 8080)),
             10_000,
           );
-          assert.equal(await connects(clientNs, plainIp, 8080), true, 'the ordinary pod is unaffected');
+          // retried: a single 3 s probe can miss under TCG on a loaded machine
+          await until('the ordinary pod is unaffected', () => connects(clientNs, plainIp, 8080), 30_000);
         } finally {
           for (const s of servers) s.kill('SIGKILL');
         }
