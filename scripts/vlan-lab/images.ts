@@ -35,6 +35,15 @@ export const MODULES = [
   'dummy',
   'nf_tables',
   'nft_ct',
+  // ipamd's host rules (iptables-nft: xt matches and targets through nft_compat, the nat table)
+  'nft_compat',
+  'nft_chain_nat',
+  'xt_comment',
+  'xt_addrtype',
+  'xt_connmark',
+  'xt_conntrack',
+  'xt_nat',
+  'ipt_REJECT',
 ] as const;
 
 const BUSYBOX = '/bin/busybox';

@@ -47,7 +47,7 @@ export interface LabRun {
 export interface LabOptions {
   /** node:test source files (TypeScript), bundled with esbuild. */
   files: string[];
-  /** Overall limit, boot included (default 600 s, VLAN_LAB_TIMEOUT_S: a guard against hangs, not the budget). */
+  /** Overall limit, boot included (default 900 s, VLAN_LAB_TIMEOUT_S: a guard against hangs, not the budget). */
   timeoutMs?: number;
   /** 'auto' (default, VLAN_LAB env): the host when its kernel has 802.1Q, else the guest. */
   where?: 'auto' | 'guest' | 'host';
@@ -85,6 +85,27 @@ function koffiExternal(): Plugin {
   };
 }
 
+/**
+ * The sources find the repository (dist/bin, fixtures, helper scripts) from their own directory: each module's
+ * `import.meta.dirname` becomes that module's directory (in a bundle it would be the bundle's).
+ */
+function ownDirname(): Plugin {
+  return {
+    name: 'own-dirname',
+    setup(b) {
+      b.onLoad({ filter: /\.[cm]?ts$/ }, (a) => {
+        if (a.path.includes('/node_modules/')) return undefined;
+        const src = readFileSync(a.path, 'utf8');
+        if (!src.includes('import.meta.dirname')) return undefined;
+        return {
+          contents: src.replaceAll('import.meta.dirname', JSON.stringify(dirname(a.path))),
+          loader: 'ts',
+        };
+      });
+    },
+  };
+}
+
 async function bundle(file: string, outDir: string): Promise<string> {
   const out = join(outDir, `${basename(file).replace(/\.ts$/, '')}.mjs`);
   await build({
@@ -95,12 +116,10 @@ async function bundle(file: string, outDir: string): Promise<string> {
     format: 'esm',
     target: 'node20',
     logLevel: 'error',
-    // The sources find the repository (dist/bin, fixtures) from their own directory.
-    define: { 'import.meta.dirname': JSON.stringify(dirname(file)) },
     banner: {
       js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
     },
-    plugins: [koffiExternal()],
+    plugins: [koffiExternal(), ownDirname()],
   });
   return out;
 }
@@ -139,6 +158,8 @@ function guestScript(labDir: string, bundles: string[], shares: Share[], testTim
     'set -e',
     ...mounts,
     'export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/bb HOME=/tmp',
+    // the guest's own loopback: tests serve simulators on 127.0.0.1 (the host has it up already)
+    'ip link set lo up',
     `cd '${REPO}'`,
     'echo "vlan-lab: node start $(cut -d" " -f1 /proc/uptime)"',
     'set +e',
@@ -207,7 +228,7 @@ function keepReports(dir: string): string {
 /** Bundles the files, runs them where 802.1Q exists, and returns one entry per test. Leaves nothing behind. */
 export async function runVlanLab(opts: LabOptions): Promise<LabRun> {
   const t0 = performance.now();
-  const timeoutMs = opts.timeoutMs ?? Number(process.env['VLAN_LAB_TIMEOUT_S'] ?? 600) * 1000;
+  const timeoutMs = opts.timeoutMs ?? Number(process.env['VLAN_LAB_TIMEOUT_S'] ?? 900) * 1000;
   const mode = opts.where ?? ((process.env['VLAN_LAB'] ?? 'auto') as 'auto' | 'guest' | 'host');
   const where = mode === 'auto' ? (hostHasVlan() ? 'host' : 'guest') : mode;
   const dir = mkdtempSync(join(tmpdir(), 'vlan-lab-'));

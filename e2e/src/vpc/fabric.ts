@@ -3,7 +3,8 @@
 // via the subnet gateway; others left down for ipamd). Its peer lives in the fabric netns, the VPC router: it
 // answers for the subnet gateway, proxy-ARPs, and routes every address and /28 prefix EC2 says the ENI holds to
 // that link (kept in sync with the world), and enforces each ENI's security groups on what it forwards to it
-// (security-groups.ts). An outside netns stands for the internet and knows only the nodes'
+// (security-groups.ts). A trunk ENI's branch ENIs appear as VLAN sub-interfaces of its link, one per trunk
+// association (trunk-vlans.ts). An outside netns stands for the internet and knows only the nodes'
 // primary addresses, so pods reach it only through SNAT. Nodes launched with an IPv6 address get it on eth0 and
 // an IPv6 default route via the router's fe80:ec2::1; a second, IPv6-only outside netns (OUTSIDE_IPV6) knows only
 // those node addresses. Nothing touches the root netns; destroy() removes it all.
@@ -11,6 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { type Eni, type Instance, type Sim, nodeLinkName } from '../sim/index.js';
 import { applySecurityGroups, renderSecurityGroups } from './security-groups.js';
+import { TrunkVlans } from './trunk-vlans.js';
 
 export const OUTSIDE_IP = '203.0.113.10';
 /** An IPv6-only internet host (its own netns), made when the first node with an IPv6 address plugs in. */
@@ -49,6 +51,10 @@ export class VpcFabric {
   private sgScript = '';
   /** Why the last security-group update failed, if it did (tests assert it is unset). */
   sgError: string | undefined;
+  /** Branch ENIs: VLAN sub-interfaces of their trunk's link. */
+  private readonly vlans = new TrunkVlans(this.fabricNs);
+  /** Why the last branch-ENI (VLAN) update failed, if it did (tests assert it is unset). */
+  vlanError: string | undefined;
 
   private constructor(readonly sim: Sim) {}
 
@@ -260,7 +266,14 @@ export class VpcFabric {
       const eni = this.sim.world.enis.get(p.eniId);
       if (eni) this.syncEni(eni);
     }
-    const script = renderSecurityGroups(this.sim.world, [...this.plugged.values()]);
+    try {
+      this.vlans.sync(this.sim.world, (id) => this.plugged.get(id)?.link);
+      this.vlanError = undefined;
+    } catch (e) {
+      // Runs from a timer: report (e.g. a kernel without 802.1Q), retry on the next sync.
+      this.vlanError = `branch ENI VLANs not plugged: ${String(e)}`;
+    }
+    const script = renderSecurityGroups(this.sim.world, [...this.plugged.values(), ...this.vlans.plugged()]);
     if (script !== this.sgScript) {
       try {
         applySecurityGroups(this.fabricNs, script);

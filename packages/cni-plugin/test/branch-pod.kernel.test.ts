@@ -1,4 +1,4 @@
-// Branch-ENI pod tests need 802.1Q. They live in branch-pod.guest.ts (node:test); the VLAN lab runs them in a
+// Branch-ENI pod tests need 802.1Q. They live in branch-*.guest.ts (node:test); the VLAN lab runs them in a
 // QEMU guest with Debian's kernel when this kernel has no VLAN support (scripts/vlan-lab/README.md), directly
 // otherwise, and each of their results becomes a vitest test here, so they count in the summary line.
 import { describe, expect, it } from 'vitest';
@@ -11,7 +11,10 @@ const SEA = join(ROOT, 'dist/bin/aws-cni');
 
 const lab = existsSync(SEA)
   ? await runVlanLab({
-      files: ['branch-pod.guest.ts', 'branch-traffic.guest.ts'].map((f) => join(import.meta.dirname, f)),
+      // the longest first: node --test runs two files at a time
+      files: ['branch-sgp.guest.ts', 'branch-pod.guest.ts', 'branch-traffic.guest.ts'].map((f) =>
+        join(import.meta.dirname, f),
+      ),
     })
   : undefined;
 
