@@ -2,6 +2,7 @@
 // the reconcile of an unaffected policy computes the same PEs and writes nothing, so over-approximating costs
 // CPU only, never churn.
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
+import { ingressPeers } from '../resolve/wire.js';
 
 export type PolicyKey = string; // namespace/name
 
@@ -9,7 +10,7 @@ export const policyKey = (np: V1NetworkPolicy): PolicyKey =>
   `${np.metadata?.namespace ?? ''}/${np.metadata?.name ?? ''}`;
 
 const peers = (np: V1NetworkPolicy) => [
-  ...(np.spec?.ingress ?? []).flatMap((r) => r._from ?? []),
+  ...(np.spec?.ingress ?? []).flatMap(ingressPeers),
   ...(np.spec?.egress ?? []).flatMap((r) => r.to ?? []),
 ];
 

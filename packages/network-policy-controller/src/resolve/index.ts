@@ -11,3 +11,4 @@ export {
   type PolicyEndpointObject,
 } from './objects.js';
 export { isReady, podIP } from './pods.js';
+export { ingressPeers } from './wire.js';

@@ -18,6 +18,7 @@ import { mergeEntries } from './entries.js';
 import { isReady, labelsOf, nameOf, namespaceOf, podIP } from './pods.js';
 import { literalPorts, resolvePorts, rulePorts } from './ports.js';
 import { serviceEntries } from './services.js';
+import { ingressPeers } from './wire.js';
 
 export interface DesiredPolicy {
   policyRef: { name: string; namespace: string };
@@ -71,7 +72,7 @@ function ingressEntries(
     const listed = rule.ports ?? [];
     const ports = rulePorts(listed, resolvePorts(listed, selected));
     if (!ports) continue;
-    const from = rule._from ?? [];
+    const from = ingressPeers(rule);
     if (from.length === 0) {
       for (const cidr of ANY) out.push({ cidr, ports });
       continue;
