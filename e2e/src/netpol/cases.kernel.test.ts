@@ -51,7 +51,7 @@ describe.skipIf(!DATAPATH_AVAILABLE || !root)(
       cl = await NetpolCluster.start({ mode: 'standard', batchMs: BATCH_MS });
       await cl.addFixture(FIXTURES.xyz);
       await cl.addFixture(FIXTURES.stars);
-    });
+    }, 240_000);
     afterAll(async () => {
       await cl?.stop();
     });
@@ -72,9 +72,12 @@ describe.skipIf(!DATAPATH_AVAILABLE || !root)(
           // The table agrees with the semantics (cases.test.ts checks this too, with other addresses).
           expect(matrixDiff(referenceMatrix(w, step.probes), expected)).toEqual([]);
           const diff = await converge(k, pods, step, expected);
-          expect({ step: `${i + 1}: ${step.what}`, diff }).toEqual({ step: `${i + 1}: ${step.what}`, diff: [] });
+          expect({ step: `${i + 1}: ${step.what}`, diff }).toEqual({
+            step: `${i + 1}: ${step.what}`,
+            diff: [],
+          });
         }
-      }, 120_000);
+      }, 240_000);
   },
 );
 
@@ -147,6 +150,6 @@ describe.skipIf(!DATAPATH_AVAILABLE || !root)(
       expect(denied.flips[0]?.[1]).toBe('fail');
       expect(denied.flips.filter(([t, v]) => v === 'ok' && t < restartedAt)).toEqual([]);
       expect(denied.flips.some(([t, v]) => v === 'ok' && t >= restartedAt)).toBe(true);
-    }, 120_000);
+    }, 240_000);
   },
 );

@@ -47,7 +47,10 @@ describe('network policy case table', () => {
       policies,
     });
     const sel = { matchLabels: { pod: 'a' } };
-    const fromB = np('x', 'p', { podSelector: sel, ingress: [{ from: [{ podSelector: { matchLabels: { pod: 'b' } } }] }] });
+    const fromB = np('x', 'p', {
+      podSelector: sel,
+      ingress: [{ from: [{ podSelector: { matchLabels: { pod: 'b' } } }] }],
+    });
     expect(npAllows(w([]), b, a, 'icmp')).toBe(true);
     expect(npAllows(w([fromB]), b, a, 'tcp/1')).toBe(true);
     expect(npAllows(w([fromB]), yb, a, 'tcp/1')).toBe(false); // podSelector alone: the policy's namespace
@@ -67,6 +70,11 @@ describe('network policy case table', () => {
     expect(npAllows(w([block]), yb, a, 'tcp/80')).toBe(false);
     expect(npAllows(w([block, fromB]), b, a, 'tcp/80')).toBe(true);
     const range = np('x', 'r', { podSelector: sel, ingress: [{ ports: [{ port: 80, endPort: 81 }] }] });
-    expect([79, 80, 81, 82].map((p) => npAllows(w([range]), b, a, `tcp/${p}`))).toEqual([false, true, true, false]);
+    expect([79, 80, 81, 82].map((p) => npAllows(w([range]), b, a, `tcp/${p}`))).toEqual([
+      false,
+      true,
+      true,
+      false,
+    ]);
   });
 });

@@ -85,18 +85,20 @@ const T6 = np('x', 'allow-ns-y', { podSelector: A, ingress: [{ from: [nsIs('y')]
 const none = () => [];
 const no = (from: string, to: string, probe?: string): Expect => ({ from, to, allowed: false, probe });
 const yes = (from: string, to: string, probe?: string): Expect => ({ from, to, allowed: true, probe });
-const one = (
-  what: string,
-  policies: NetworkPolicy[],
-  probes: ProbeName[],
-  expect: Expect[],
-): CaseStep[] => [{ what, policies: () => policies, probes, expect }];
+const one = (what: string, policies: NetworkPolicy[], probes: ProbeName[], expect: Expect[]): CaseStep[] => [
+  { what, policies: () => policies, probes, expect },
+];
 
 const TCP80: ProbeName[] = ['tcp/80'];
 const ALL: ProbeName[] = ['tcp/80', 'tcp/81', 'udp/80', 'udp/81', 'icmp'];
 
 export const CASES: NpCase[] = [
-  { id: 'T1', title: 'no policy: every pair, every protocol', fixture: 'xyz', steps: one('none', [], ALL, []) },
+  {
+    id: 'T1',
+    title: 'no policy: every pair, every protocol',
+    fixture: 'xyz',
+    steps: one('none', [], ALL, []),
+  },
   {
     id: 'T2',
     title: 'deny all ingress in x',
@@ -422,7 +424,12 @@ function starsSteps(): CaseStep[] {
   const expects: Expect[][] = [
     [],
     [no('*', 'client/*'), no('*', 'stars/*')],
-    [no('*', 'client/*'), no('*', 'stars/*'), yes('management-ui/*', 'client/*'), yes('management-ui/*', 'stars/*')],
+    [
+      no('*', 'client/*'),
+      no('*', 'stars/*'),
+      yes('management-ui/*', 'client/*'),
+      yes('management-ui/*', 'stars/*'),
+    ],
     [
       no('*', 'client/*'),
       no('*', 'stars/*'),
@@ -463,7 +470,10 @@ export const NOT_IN_LAB: { id: string; why: string }[] = [
   { id: 'T18', why: 'ClusterIP Services: the lab has no kube-proxy to translate a ClusterIP' },
   { id: 'T19', why: 'kube-dns through a ClusterIP: no kube-proxy, no DNS server in the lab' },
   { id: 'T20', why: 'ClusterIP Services: the lab has no kube-proxy' },
-  { id: 'T24', why: 'Deployment scaling: covered at the agent level by agent-enforce.kernel.test.ts (strict first packet)' },
+  {
+    id: 'T24',
+    why: 'Deployment scaling: covered at the agent level by agent-enforce.kernel.test.ts (strict first packet)',
+  },
   { id: 'T25', why: 'strict mode: covered at the agent level by agent-enforce.kernel.test.ts' },
   { id: 'T26', why: 'strict mode second replica: agent level, not a matrix' },
   { id: 'T28', why: 'established connection re-evaluation: a conntrack test of the datapath, not a matrix' },

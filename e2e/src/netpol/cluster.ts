@@ -182,10 +182,10 @@ export class NetpolCluster {
     await Promise.all(
       Array.from({ length: parallel }, async () => {
         for (let src = queue.shift(); src !== undefined; src = queue.shift()) {
-        const targets = pods
-          .filter((d) => d !== src)
-          .flatMap((to) => probes.map((probe) => ({ to, probe })));
-        const got = await this.lab.probeMany(src, targets, timeoutMs);
+          const targets = pods
+            .filter((d) => d !== src)
+            .flatMap((to) => probes.map((probe) => ({ to, probe })));
+          const got = await this.lab.probeMany(src, targets, timeoutMs);
           targets.forEach((t, i) => m.set(cell(src!, t.to, t.probe as ProbeName), got[i]!));
         }
       }),

@@ -148,14 +148,14 @@ export class NetpolLab {
     const kubeconfig = this.kube.writeKubeconfig(join(this.dir, 'kubeconfig'));
     this.startAgent = () =>
       runAgent(flags, {
-      env: {
-        AWS_EC2_METADATA_SERVICE_ENDPOINT: node.imdsUrl,
-        KUBECONFIG: kubeconfig,
-        MY_NODE_NAME: o.nodeName ?? 'lab-node',
-      },
-      logger: silentLogger,
-      openDatapath: (dpo) =>
-        (this.datapath = inNetns(nodeNsPath, () => (o.openDatapath ?? openDatapath)(dpo))),
+        env: {
+          AWS_EC2_METADATA_SERVICE_ENDPOINT: node.imdsUrl,
+          KUBECONFIG: kubeconfig,
+          MY_NODE_NAME: o.nodeName ?? 'lab-node',
+        },
+        logger: silentLogger,
+        openDatapath: (dpo) =>
+          (this.datapath = inNetns(nodeNsPath, () => (o.openDatapath ?? openDatapath)(dpo))),
         vethExists: (n) => nl.link.find(n) !== undefined,
       });
     this.agent = await this.startAgent();
@@ -288,13 +288,18 @@ export class NetpolLab {
     const id = ++this.probeId;
     return new Promise((resolve, reject) => {
       p.waiting.set(id, (v) =>
-        v.length === t.length ? resolve([...v].map((c) => c === '1')) : reject(new Error(`prober in ${from}: ${v}`)),
+        v.length === t.length
+          ? resolve([...v].map((c) => c === '1'))
+          : reject(new Error(`prober in ${from}: ${v}`)),
       );
       p.child.stdin!.write(`${JSON.stringify({ id, to: timeoutMs, t })}\n`);
     });
   }
 
-  private readonly probers = new Map<string, { child: ChildProcess; waiting: Map<number, (v: string) => void> }>();
+  private readonly probers = new Map<
+    string,
+    { child: ChildProcess; waiting: Map<number, (v: string) => void> }
+  >();
   private probeId = 0;
 
   private prober(from: string): { child: ChildProcess; waiting: Map<number, (v: string) => void> } {

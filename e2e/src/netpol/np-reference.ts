@@ -178,11 +178,7 @@ export function expandExpectations(
       for (const pr of probes) {
         let v = true;
         for (const e of expects)
-          if (
-            podPatternMatches(e.from, s) &&
-            podPatternMatches(e.to, d) &&
-            probePatternMatches(e.probe, pr)
-          )
+          if (podPatternMatches(e.from, s) && podPatternMatches(e.to, d) && probePatternMatches(e.probe, pr))
             v = e.allowed;
         m.set(cell(ref(s), ref(d), pr), v);
       }
