@@ -27,6 +27,7 @@ const pct = (xs: number[], p: number): number => {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
 };
 const round = (n: number) => Math.round(n * 10) / 10;
+const progress = (what: string) => process.stderr.write(`netpol-cluster: ${what}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -88,10 +89,15 @@ export async function benchNetpolCluster(o: { changes: number; batchMs: number }
           },
           ns,
         );
+      const made = [0, 1].map((n) =>
+        labs[n]!.addHostVeths(
+          Array.from({ length: PODS_PER_NS / 2 }, (_, h) => ({ name: `pod-${2 * h + n}`, namespace: ns })),
+        ),
+      );
       for (let i = 0; i < PODS_PER_NS; i++) {
         const node = i % 2;
         const name = `pod-${i}`;
-        const p = labs[node]!.addHostVeth(name, ns);
+        const p = made[node]![Math.floor(i / 2)]!;
         kube.put(
           'pods',
           {
@@ -105,6 +111,7 @@ export async function benchNetpolCluster(o: { changes: number; batchMs: number }
         );
       }
     }
+    progress('pods and policies written');
     const t0 = performance.now();
     const kubeconfig = kube.writeKubeconfig(join(labs[0]!.dir, 'controller-kubeconfig'));
     const c = spawn(
@@ -115,7 +122,7 @@ export async function benchNetpolCluster(o: { changes: number; batchMs: number }
         `--pod-update-batch-period-duration=${o.batchMs}ms`,
         '--health-probe-bind-addr=0',
         '--metrics-bind-addr=0',
-        '--log-level=warn',
+        '--log-level=info',
       ],
       { stdio: ['ignore', 'ignore', 'inherit'] },
     );
@@ -123,15 +130,18 @@ export async function benchNetpolCluster(o: { changes: number; batchMs: number }
     const pes = () => kube.api.store.list('networking.k8s.aws/policyendpoints', undefined).length;
     while (pes() < NAMESPACES * POLICIES_PER_NS) {
       if (c.exitCode !== null) throw new Error(`network-policy-controller exited ${c.exitCode}`);
-      if (performance.now() - t0 > 120_000) throw new Error('the controller wrote no PEs for every policy');
-      await sleep(50);
+      if (performance.now() - t0 > 600_000)
+        throw new Error(`the controller wrote PEs for ${pes()} of the policies in 600 s`);
+      await sleep(200);
     }
+    progress(`controller wrote the first PEs`);
     const initialPesMs = performance.now() - t0;
     // Every pod's EnforceNpToPod (as aws-cni would on ADD), then let everything settle.
     const t1 = performance.now();
     for (const lab of labs)
       for (const p of lab.pods.values()) await lab.enforce(p.name, 'standard', p.namespace);
     const enforceAllMs = performance.now() - t1;
+    progress('every pod enforced; changes start');
     await sleep(2_000);
     const before = procStat(c.pid!);
 

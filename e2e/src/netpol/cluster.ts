@@ -170,6 +170,9 @@ export class NetpolCluster {
   /**
    * The measured matrix: every ordered pair of distinct `pods` × `probes`; `parallel` sources probe at once (each
    * runs all its probes concurrently, from its long-lived prober). Denied = timed out after `timeoutMs`.
+   * ICMP has no ports, so the datapath keeps one conntrack entry per pair of pods: after `a` pinged `b`, a ping
+   * from `b` to `a` is a reply and passes. ICMP is therefore measured in two halves, pairs (i < j) then (i > j)
+   * in `pods` order, each after flushing the datapath's conntrack, so no ping is judged as the reply of another.
    */
   async matrix(
     pods: string[],
@@ -178,18 +181,30 @@ export class NetpolCluster {
     parallel = 3,
   ): Promise<Map<string, boolean>> {
     const m = new Map<string, boolean>();
-    const queue = [...pods];
-    await Promise.all(
-      Array.from({ length: parallel }, async () => {
-        for (let src = queue.shift(); src !== undefined; src = queue.shift()) {
-          const targets = pods
-            .filter((d) => d !== src)
-            .flatMap((to) => probes.map((probe) => ({ to, probe })));
-          const got = await this.lab.probeMany(src, targets, timeoutMs);
-          targets.forEach((t, i) => m.set(cell(src!, t.to, t.probe as ProbeName), got[i]!));
-        }
-      }),
-    );
+    const run = async (pairs: (src: number, dst: number) => boolean, ps: ProbeName[]) => {
+      const queue = pods.map((_, i) => i);
+      await Promise.all(
+        Array.from({ length: parallel }, async () => {
+          for (let s = queue.shift(); s !== undefined; s = queue.shift()) {
+            const src = pods[s]!;
+            const targets = pods
+              .flatMap((to, d) => (d !== s && pairs(s, d) ? [to] : []))
+              .flatMap((to) => ps.map((probe) => ({ to, probe })));
+            if (targets.length === 0) continue;
+            const got = await this.lab.probeMany(src, targets, timeoutMs);
+            targets.forEach((t, i) => m.set(cell(src, t.to, t.probe), got[i]!));
+          }
+        }),
+      );
+    };
+    const ports = probes.filter((p) => p !== 'icmp');
+    if (ports.length > 0) await run(() => true, ports);
+    if (probes.includes('icmp')) {
+      this.lab.flushConntrack();
+      await run((s, d) => s < d, ['icmp']);
+      this.lab.flushConntrack();
+      await run((s, d) => s > d, ['icmp']);
+    }
     return m;
   }
 

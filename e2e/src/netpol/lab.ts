@@ -217,23 +217,35 @@ export class NetpolLab {
   }
 
   /**
-   * A cheap pod for scale runs: only the host side the agent attaches to (veth `eni<hash>` whose peer stays in the
-   * node namespace, a /32 route); no pod namespace, no server, so it cannot be probed.
+   * Cheap pods for scale runs: only the host side the agent attaches to (veth `eni<hash>` whose peer stays in the
+   * node namespace, a /32 route); no pod namespace, no server, so they cannot be probed. Keyed `namespace/name`.
    */
-  addHostVeth(name: string, namespace: string): LabPod {
-    const i = ++this.podCount;
-    const pod: LabPod = {
-      name,
-      namespace,
-      ns: this.nodeNs,
-      ip: `10.${this.podNet}.${Math.floor(i / 250)}.${(i % 250) + 2}`,
-    };
-    const host = hostVethName('eni', namespace, name);
-    ip('-n', this.nodeNs, 'link', 'add', host, 'type', 'veth', 'peer', 'name', `p${i}`);
-    ip('-n', this.nodeNs, 'link', 'set', host, 'up');
-    ip('-n', this.nodeNs, 'route', 'add', `${pod.ip}/32`, 'dev', host);
-    this.pods.set(`${namespace}/${name}`, pod);
-    return pod;
+  addHostVeths(pods: { name: string; namespace: string }[]): LabPod[] {
+    const out: LabPod[] = [];
+    const lines: string[] = [];
+    for (const { name, namespace } of pods) {
+      const i = ++this.podCount;
+      const pod: LabPod = {
+        name,
+        namespace,
+        ns: this.nodeNs,
+        ip: `10.${this.podNet}.${Math.floor(i / 250)}.${(i % 250) + 2}`,
+      };
+      const host = hostVethName('eni', namespace, name);
+      lines.push(
+        `link add ${host} type veth peer name p${i}`,
+        `link set ${host} up`,
+        `route add ${pod.ip}/32 dev ${host}`,
+      );
+      this.pods.set(`${namespace}/${name}`, pod);
+      out.push(pod);
+    }
+    // One `ip -batch` for all of them: hundreds of separate ip processes take minutes on a busy machine.
+    execFileSync('ip', ['-n', this.nodeNs, '-batch', '-'], {
+      input: `${lines.join('\n')}\n`,
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
+    return out;
   }
 
   /**
