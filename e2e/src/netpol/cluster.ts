@@ -177,8 +177,8 @@ export class NetpolCluster {
   async matrix(
     pods: string[],
     probes: ProbeName[],
-    timeoutMs = 1_500,
-    parallel = 3,
+    timeoutMs = 1_000,
+    parallel = pods.length,
   ): Promise<Map<string, boolean>> {
     const m = new Map<string, boolean>();
     const run = async (pairs: (src: number, dst: number) => boolean, ps: ProbeName[]) => {
