@@ -181,6 +181,26 @@ describe('network-policy-controller against the API stand-in', () => {
     expect(usedBy(own)).toEqual(RBAC().filter((r) => !r.startsWith('coordination.k8s.io|')));
   });
 
+  it('a policy created after start (seen by watch, in wire form) resolves its ingress peers', async () => {
+    const { sim, newController, pes } = await setup();
+    const c = await newController();
+    cleanups.push(() => c.stop());
+    await until('two PEs', () => pes().length === 2);
+    sim.put(
+      'networking.k8s.io/networkpolicies',
+      np('from-frontend', {
+        podSelector: { matchLabels: { role: 'other' } },
+        ingress: [{ from: [{ podSelector: { matchLabels: { role: 'frontend' } } }] }],
+      }),
+      'stars',
+    );
+    await until('its PE', () => pes().some((p) => p.spec.policyRef.name === 'from-frontend'));
+    // Not 0.0.0.0/0 + ::/0 (a rule without peers): only the frontend pod.
+    expect(pes().find((p) => p.spec.policyRef.name === 'from-frontend')?.spec.ingress).toEqual([
+      { cidr: '192.168.1.20' },
+    ]);
+  });
+
   it('two candidates: one leads over the Lease, the other takes over once it stops renewing', async () => {
     const sim = await KubeApiSim.start();
     cleanups.push(() => sim.stop());

@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatapath, type OpenDatapath } from '@vpc-cni/network-policy-agent/agent-datapath';
+import type { PolicyDatapath } from '@vpc-cni/network-policy-agent';
 import { parseFlags } from '@vpc-cni/network-policy-agent/agent-flags';
 import { runAgent, type RunningAgent } from '@vpc-cni/network-policy-agent/agent-run';
 import { hostVethName } from '@vpc-cni/network-policy-agent/agent-veth';
@@ -28,10 +29,16 @@ const ip = (...a: string[]): void => {
 const nsExec = (ns: string, ...a: string[]) =>
   execFileSync('ip', ['netns', 'exec', ns, ...a], { stdio: 'ignore' });
 
-// A TCP server on the given ports; and a prober (one connect, exit 0 when it connected).
-const SERVER = `const net=require('net');for(const p of process.argv.slice(1))net.createServer(s=>s.end()).listen(+p,'0.0.0.0');`;
+// Servers: TCP (accept, close) on the first comma-separated list of ports, UDP echo on the second; and a prober
+// (one connect, exit 0 when it connected).
+const SERVER = `const net=require('net'),d=require('dgram');const [t,u]=process.argv.slice(1);for(const p of (t||'').split(',').filter(Boolean))net.createServer(s=>s.end()).listen(+p,'0.0.0.0');for(const p of (u||'').split(',').filter(Boolean)){const s=d.createSocket('udp4');s.on('message',(m,r)=>s.send(m,r.port,r.address));s.bind(+p,'0.0.0.0');}`;
 const PROBE = `const s=require('net').connect({host:process.argv[1],port:+process.argv[2]});s.setTimeout(+process.argv[3]||700);s.on('connect',()=>process.exit(0));s.on('timeout',()=>process.exit(1));s.on('error',e=>process.exit(e.code==='ECONNREFUSED'?0:1));`;
 // A watcher: connects every 2 ms (timeout 30 ms) and prints "<Date.now()> ok|fail" whenever the verdict flips.
+// A prober that stays up in a pod namespace: reads one JSON request per line {id, to: timeout ms, t: targets},
+// targets "tcp:<ip>:<port>", "udp:<ip>:<port>" (a datagram echoed back), "icmp:<ip>" (one ping, after the others:
+// a burst of ping processes would starve the TCP/UDP timers on a busy machine); answers {id, v: "0110…"}. A
+// refused TCP connect or an ICMP port unreachable counts as allowed (the packet got through).
+const PROBER = `const net=require('net'),dg=require('dgram'),cp=require('child_process');const one=(t,to)=>new Promise(r=>{const [k,h,p]=t.split(':');if(k==='tcp'){const s=net.connect({host:h,port:+p});s.setTimeout(to);const f=v=>{s.destroy();r(v);};s.on('connect',()=>f(1));s.on('timeout',()=>f(0));s.on('error',e=>f(e.code==='ECONNREFUSED'?1:0));}else if(k==='udp'){const s=dg.createSocket('udp4');let done=false;const f=v=>{if(done)return;done=true;clearTimeout(tm);try{s.close();}catch{}r(v);};const tm=setTimeout(()=>f(0),to);s.on('message',()=>f(1));s.on('error',e=>f(e.code==='ECONNREFUSED'?1:0));s.connect(+p,h,()=>s.send('x'));}else{cp.execFile('ping',['-c1','-n','-W',String(Math.max(1,Math.ceil(to/1000))),h],e=>r(e?0:1));}});require('readline').createInterface({input:process.stdin}).on('line',async l=>{const {id,to,t}=JSON.parse(l);const v=new Array(t.length);for(const icmp of [false,true]){const idx=t.map((x,i)=>i).filter(i=>t[i].startsWith('icmp')===icmp);const got=await Promise.all(idx.map(i=>one(t[i],to)));idx.forEach((i,j)=>v[i]=got[j]);}process.stdout.write(JSON.stringify({id,v:v.join('')})+'\\n');});`;
 const WATCH = `const net=require('net');const [h,p]=[process.argv[1],+process.argv[2]];let last='';const once=()=>{const t=Date.now();const s=net.connect({host:h,port:p});let done=false;const fin=v=>{if(done)return;done=true;s.destroy();if(v!==last){last=v;process.stdout.write(t+' '+v+'\\n');}setTimeout(once,2);};s.setTimeout(30);s.on('connect',()=>fin('ok'));s.on('timeout',()=>fin('fail'));s.on('error',e=>fin(e.code==='ECONNREFUSED'?'ok':'fail'));};once();`;
 
 export interface LabOptions {
@@ -39,6 +46,13 @@ export interface LabOptions {
   eventLogs?: boolean;
   /** Default: the real eBPF datapath. (The harness's own check uses an in-memory one: wiring only.) */
   openDatapath?: OpenDatapath;
+  /** Several labs = several nodes of one cluster: share the EC2 simulator and the API stand-in (not stopped). */
+  sim?: Sim;
+  kube?: KubeApiSim;
+  /** Node name (MY_NODE_NAME), default lab-node. */
+  nodeName?: string;
+  /** Pod addresses are 10.<podNet>.<i/250>.<i%250+2> (default 244); give each node of a cluster its own. */
+  podNet?: number;
 }
 
 export interface LabPod {
@@ -57,6 +71,9 @@ export class NetpolLab {
   nodeIp = '';
   private npa!: RpcClient;
   private podCount = 0;
+  private podNet = 244;
+  private startAgent!: () => Promise<RunningAgent>;
+  private datapath: PolicyDatapath | undefined;
 
   private constructor(
     readonly tag: string,
@@ -85,8 +102,9 @@ export class NetpolLab {
     });
     ip('netns', 'add', this.nodeNs);
     this.cleanups.push(() => ip('netns', 'del', this.nodeNs));
-    const sim: Sim = await startSmall();
-    this.cleanups.push(() => sim.stop());
+    const sim: Sim = o.sim ?? (await startSmall());
+    if (!o.sim) this.cleanups.push(() => sim.stop());
+    this.podNet = o.podNet ?? 244;
     const node = await sim.launch({ type: 'm5.large', subnetId: SUBNET_A, groups: [SG_1] });
     this.nodeIp = sim.world.eni(node.instance.primaryEniId).primaryIp;
     // No dummy driver on every kernel: the node's primary interface is one end of a veth pair.
@@ -95,8 +113,11 @@ export class NetpolLab {
     ip('-n', this.nodeNs, 'link', 'set', 'eth0', 'up');
     ip('-n', this.nodeNs, 'link', 'set', 'lo', 'up');
     nsExec(this.nodeNs, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1');
-    this.kube = await KubeApiSim.start();
-    this.cleanups.push(() => this.kube.stop());
+    if (o.kube) this.kube = o.kube;
+    else {
+      this.kube = await KubeApiSim.start();
+      this.cleanups.push(() => this.kube.stop());
+    }
     const ipamd = new RpcServer({ unixSocket: join(this.dir, 'ipamd.sock') });
     ipamd.addService(ConfigServerBackend, {
       GetNetworkPolicyConfigs: async () => ({
@@ -124,29 +145,41 @@ export class NetpolLab {
       `--bpffs-root=${bpffs}`,
       '--conntrack-cache-cleanup-period=10',
     ]);
-    this.agent = await runAgent(flags, {
-      env: {
-        AWS_EC2_METADATA_SERVICE_ENDPOINT: node.imdsUrl,
-        KUBECONFIG: this.kube.writeKubeconfig(join(this.dir, 'kubeconfig')),
-        MY_NODE_NAME: 'lab-node',
-      },
-      logger: silentLogger,
-      openDatapath: (dpo) => inNetns(nodeNsPath, () => (o.openDatapath ?? openDatapath)(dpo)),
-      vethExists: (n) => nl.link.find(n) !== undefined,
-    });
+    const kubeconfig = this.kube.writeKubeconfig(join(this.dir, 'kubeconfig'));
+    this.startAgent = () =>
+      runAgent(flags, {
+        env: {
+          AWS_EC2_METADATA_SERVICE_ENDPOINT: node.imdsUrl,
+          KUBECONFIG: kubeconfig,
+          MY_NODE_NAME: o.nodeName ?? 'lab-node',
+        },
+        logger: silentLogger,
+        openDatapath: (dpo) =>
+          (this.datapath = inNetns(nodeNsPath, () => (o.openDatapath ?? openDatapath)(dpo))),
+        vethExists: (n) => nl.link.find(n) !== undefined,
+      });
+    this.agent = await this.startAgent();
     this.cleanups.push(() => this.agent.stop());
     this.npa = new RpcClient({ endpoint: `unix://${join(this.dir, 'npa.sock')}`, deadlineMs: 10_000 });
     this.cleanups.push(() => this.npa.close());
   }
 
-  /** Wires a pod as the plugin does and starts a TCP server on `ports` in it (no CNI call: see enforce()). */
-  addPod(name: string, namespace = 'x', ports: number[] = [80, 81]): LabPod {
+  /**
+   * Wires a pod as the plugin does and starts a TCP server on `ports` (and UDP echo on `o.udp`) in it (no CNI
+   * call: see enforce()). Probes name pods by `o.key` (default: the pod name).
+   */
+  addPod(
+    name: string,
+    namespace = 'x',
+    ports: number[] = [80, 81],
+    o: { key?: string; udp?: number[] } = {},
+  ): LabPod {
     const i = ++this.podCount;
     const pod: LabPod = {
       name,
       namespace,
       ns: `npl-${this.tag}-p${i}`,
-      ip: `10.244.${Math.floor(i / 250)}.${(i % 250) + 2}`,
+      ip: `10.${this.podNet}.${Math.floor(i / 250)}.${(i % 250) + 2}`,
     };
     const host = hostVethName('eni', namespace, name);
     ip('netns', 'add', pod.ns);
@@ -164,14 +197,64 @@ export class NetpolLab {
     ip('-n', pod.ns, 'neigh', 'add', '169.254.1.1', 'lladdr', hostMac, 'dev', 'eth0', 'nud', 'permanent');
     const server = spawn(
       'ip',
-      ['netns', 'exec', pod.ns, process.execPath, '-e', SERVER, ...ports.map(String)],
+      ['netns', 'exec', pod.ns, process.execPath, '-e', SERVER, ports.join(','), (o.udp ?? []).join(',')],
       {
         stdio: 'ignore',
       },
     );
     this.children.push(server);
-    this.pods.set(name, pod);
+    this.pods.set(o.key ?? name, pod);
     return pod;
+  }
+
+  /**
+   * Stops the agent (as a restart of its process would: pins and attached programs stay) and starts a new one
+   * with the same flags on the same bpffs; resolves once the new one serves.
+   */
+  async restartAgent(): Promise<void> {
+    await this.agent.stop();
+    this.agent = await this.startAgent();
+  }
+
+  /**
+   * Cheap pods for scale runs: only the host side the agent attaches to (veth `eni<hash>` whose peer stays in the
+   * node namespace, a /32 route); no pod namespace, no server, so they cannot be probed. Keyed `namespace/name`.
+   */
+  addHostVeths(pods: { name: string; namespace: string }[]): LabPod[] {
+    const out: LabPod[] = [];
+    const lines: string[] = [];
+    for (const { name, namespace } of pods) {
+      const i = ++this.podCount;
+      const pod: LabPod = {
+        name,
+        namespace,
+        ns: this.nodeNs,
+        ip: `10.${this.podNet}.${Math.floor(i / 250)}.${(i % 250) + 2}`,
+      };
+      const host = hostVethName('eni', namespace, name);
+      lines.push(
+        `link add ${host} type veth peer name p${i}`,
+        `link set ${host} up`,
+        `route add ${pod.ip}/32 dev ${host}`,
+      );
+      this.pods.set(`${namespace}/${name}`, pod);
+      out.push(pod);
+    }
+    // One `ip -batch` for all of them: hundreds of separate ip processes take minutes on a busy machine.
+    execFileSync('ip', ['-n', this.nodeNs, '-batch', '-'], {
+      input: `${lines.join('\n')}\n`,
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
+    return out;
+  }
+
+  /**
+   * Forgets every established flow of the agent's datapath (its conntrack map), so the next packets are judged
+   * as new flows. ICMP has no ports: one entry per pair, and a ping in one direction makes later pings in the
+   * other a reply; a test that wants fresh verdicts starts from here.
+   */
+  flushConntrack(): number {
+    return this.datapath?.flushConntrack() ?? 0;
   }
 
   /** The plugin's EnforceNpToPod for a pod; returns the round-trip time in ms. */
@@ -201,6 +284,63 @@ export class NetpolLab {
     } catch {
       return false;
     }
+  }
+
+  /**
+   * Probes from one pod to many at once (`tcp/80`, `udp/81`, `icmp`), concurrently; resolves to one verdict per
+   * target (a refused connect counts as allowed).
+   */
+  probeMany(from: string, targets: { to: string; probe: string }[], timeoutMs = 500): Promise<boolean[]> {
+    const t = targets.map(({ to, probe }) => {
+      const ip = this.pods.get(to)!.ip;
+      const [proto, port] = probe.split('/');
+      return proto === 'icmp' ? `icmp:${ip}` : `${proto}:${ip}:${port}`;
+    });
+    const p = this.prober(from);
+    const id = ++this.probeId;
+    return new Promise((resolve, reject) => {
+      p.waiting.set(id, (v) =>
+        v.length === t.length
+          ? resolve([...v].map((c) => c === '1'))
+          : reject(new Error(`prober in ${from}: ${v}`)),
+      );
+      p.child.stdin!.write(`${JSON.stringify({ id, to: timeoutMs, t })}\n`);
+    });
+  }
+
+  private readonly probers = new Map<
+    string,
+    { child: ChildProcess; waiting: Map<number, (v: string) => void> }
+  >();
+  private probeId = 0;
+
+  private prober(from: string): { child: ChildProcess; waiting: Map<number, (v: string) => void> } {
+    const have = this.probers.get(from);
+    if (have) return have;
+    const a = this.pods.get(from)!;
+    const child = spawn('ip', ['netns', 'exec', a.ns, process.execPath, '-e', PROBER], {
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
+    this.children.push(child);
+    const waiting = new Map<number, (v: string) => void>();
+    let buf = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const r = JSON.parse(buf.slice(0, i)) as { id: number; v: string };
+        buf = buf.slice(i + 1);
+        waiting.get(r.id)?.(r.v);
+        waiting.delete(r.id);
+      }
+    });
+    child.on('exit', () => {
+      for (const w of waiting.values()) w('prober exited');
+      this.probers.delete(from);
+    });
+    const p = { child, waiting };
+    this.probers.set(from, p);
+    return p;
   }
 
   /** A long-running prober from one pod to another; `flips` holds [Date.now(), verdict] at every change. */

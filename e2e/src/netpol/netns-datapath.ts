@@ -22,3 +22,27 @@ export function inNetns(nsPath: string, open: () => PolicyDatapath): PolicyDatap
     close: () => run(() => dp.close()),
   };
 }
+
+/** The same datapath, calling `after` once each policy map write has returned (benchmarks time map updates). */
+export function afterWrites(
+  dp: PolicyDatapath,
+  after: (key: string, dir: Parameters<PolicyDatapath['writePolicy']>[1]) => void,
+): PolicyDatapath {
+  return {
+    family: dp.family,
+    listKeys: () => dp.listKeys(),
+    attach: (key, veths, initial) => dp.attach(key, veths, initial),
+    writePolicy: (key, dir, content) => {
+      dp.writePolicy(key, dir, content);
+      after(key, dir);
+    },
+    readPolicy: (key, dir) => dp.readPolicy(key, dir),
+    setState: (key, dir, kind, state, opts) => dp.setState(key, dir, kind, state, opts),
+    getState: (key, dir, kind) => dp.getState(key, dir, kind),
+    remove: (key) => dp.remove(key),
+    conntrackGcTick: () => dp.conntrackGcTick(),
+    flushConntrack: (ip) => dp.flushConntrack(ip),
+    readEvents: (cb) => dp.readEvents(cb),
+    close: () => dp.close(),
+  };
+}

@@ -2,7 +2,7 @@
 // the reconcile of an unaffected policy computes the same PEs and writes nothing, so over-approximating costs
 // CPU only, never churn.
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
-import { ingressPeers } from '../resolve/resolve.js';
+import { ingressPeers } from '../resolve/wire.js';
 
 export type PolicyKey = string; // namespace/name
 

@@ -1,6 +1,6 @@
 // The pure core of the controller: NetworkPolicy + cluster state → PolicyEndpoint writes.
 export { clusterView, type ClusterView } from './cluster.js';
-export { resolvePolicy, policyIsolation, selectedPods, ingressPeers, type DesiredPolicy } from './resolve.js';
+export { resolvePolicy, policyIsolation, selectedPods, type DesiredPolicy } from './resolve.js';
 export { planEndpoints, sameSpec, type EndpointPlan, type ExistingEndpoint } from './chunk.js';
 export { mergeEntries, normalizeEntry, entryKey, podKey } from './entries.js';
 export {
@@ -11,3 +11,4 @@ export {
   type PolicyEndpointObject,
 } from './objects.js';
 export { isReady, podIP } from './pods.js';
+export { ingressPeers } from './wire.js';

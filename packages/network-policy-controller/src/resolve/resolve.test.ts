@@ -96,6 +96,19 @@ describe('resolvePolicy: selected pods', () => {
 });
 
 describe('resolvePolicy: peers', () => {
+  it('ingress peers in the wire form of a watch event (`from`) mean the same as the listed form (`_from`)', () => {
+    const peers = [{ podSelector: { matchLabels: { role: 'frontend' } } }];
+    const listed = policy('stars', 'p', { podSelector: {}, ingress: [{ _from: peers }] });
+    // A watch event carries the API's JSON, which client-node's model spells `_from`.
+    const watched = policy('stars', 'p', {
+      podSelector: {},
+      ingress: [{ from: peers } as unknown as { _from: typeof peers }],
+    });
+    const d = resolvePolicy(watched, clusterView(stars()));
+    expect(d.ingress).toEqual([{ cidr: '192.168.20.33' }]);
+    expect(d).toEqual(resolvePolicy(listed, clusterView(stars())));
+  });
+
   it('a rule without peers allows 0.0.0.0/0 and ::/0 with its ports', () => {
     const np = policy('stars', 'p', {
       podSelector: {},

@@ -19,6 +19,7 @@ import { mergeEntries } from './entries.js';
 import { isReady, labelsOf, nameOf, namespaceOf, podIP } from './pods.js';
 import { literalPorts, resolvePorts, rulePorts } from './ports.js';
 import { serviceEntries } from './services.js';
+import { ingressPeers } from './wire.js';
 
 export interface DesiredPolicy {
   policyRef: { name: string; namespace: string };
@@ -60,14 +61,6 @@ function peerPods(peer: V1NetworkPolicyPeer, ns: string, cluster: ClusterView): 
   return (cluster.podsByNamespace.get(ns) ?? []).filter(
     (p) => isReady(p) && selectorMatches(sel, labelsOf(p)),
   );
-}
-
-/**
- * An ingress rule's peers. client-node's list calls deserialize the wire's `from` into `_from`; its watch events
- * hand over the wire JSON as it is (`from`): both forms reach here.
- */
-export function ingressPeers(rule: V1NetworkPolicyIngressRule): V1NetworkPolicyPeer[] {
-  return rule._from ?? (rule as { from?: V1NetworkPolicyPeer[] }).from ?? [];
 }
 
 function ingressEntries(

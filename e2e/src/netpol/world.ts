@@ -1,0 +1,17 @@
+// A case step's world: the fixture's namespaces and pods with the step's label overrides, pod addresses, and the
+// step's policies. Shared by the pure check (cases.test.ts) and the kernel runner (cases.kernel.test.ts).
+import { type CaseStep, FIXTURES, type NpCase } from './cases.js';
+import { ref, type World } from './np-reference.js';
+
+export function stepWorld(c: NpCase, step: CaseStep, ipOf: (podRef: string) => string): World {
+  const f = FIXTURES[c.fixture];
+  const namespaces = Object.fromEntries(
+    Object.entries(f.namespaces).map(([n, l]) => [n, { ...l, ...step.namespaceLabels?.[n] }]),
+  );
+  const pods = f.pods.map((p) => ({
+    ...p,
+    labels: { ...p.labels, ...step.podLabels?.[ref(p)] },
+    ip: ipOf(ref(p)),
+  }));
+  return { namespaces, pods, policies: step.policies(ipOf) };
+}
