@@ -90,6 +90,17 @@ async function until(what: () => Promise<boolean>, tries = 300): Promise<void> {
   throw new Error('condition not reached');
 }
 
+const delReq = (c: string) => ({
+  ContainerID: c,
+  IfName: 'eth0',
+  NetworkName: 'aws-cni',
+  K8S_POD_NAME: `p-${c}`,
+  K8S_POD_NAMESPACE: 'default',
+  K8S_POD_INFRA_CONTAINER_ID: c,
+  K8S_POD_UID: '',
+  Reason: 'PodDeleted',
+});
+
 const addReq = (c: string) => ({
   ContainerID: c,
   IfName: 'eth0',
@@ -224,7 +235,7 @@ describe('ipamd metrics on /metrics', () => {
     for (let i = 0; i < 12; i++) await client!.call(CNIBackend.AddNetwork, addReq(`c${i}`));
     expect(a.ds.eniList().length).toBe(2);
     await a.manager!.stop(); // the pool loop runs only when this test says so
-    for (let i = 0; i < 12; i++) await client!.call(CNIBackend.DelNetwork, addReq(`c${i}`));
+    for (let i = 0; i < 12; i++) await client!.call(CNIBackend.DelNetwork, delReq(`c${i}`));
     return a;
   }
 

@@ -2,7 +2,6 @@
 // Pure and deterministic: lists come out de-duplicated and sorted, so equal inputs give equal outputs.
 import type {
   V1NetworkPolicy,
-  V1NetworkPolicyIngressRule,
   V1NetworkPolicyPeer,
   V1NetworkPolicyPort,
   V1Pod,
