@@ -45,7 +45,16 @@ async function multiNicPod(name: string, i: number): Promise<CriPod & { addrs: R
     annotations: { 'k8s.amazonaws.com/nicConfig': 'multi-nic-attachment' },
   });
   const s = await n!.cri.status(id);
-  return { name, namespace: 'default', id, ip: s.ip, pid: s.pid, hostVeth: '', ms: 0, addrs: podAddrs(s.pid) };
+  return {
+    name,
+    namespace: 'default',
+    id,
+    ip: s.ip,
+    pid: s.pid,
+    hostVeth: '',
+    ms: 0,
+    addrs: podAddrs(s.pid),
+  };
 }
 
 describe.skipIf(!canRun)(`multi-NIC pods through containerd (${TYPE}, ENABLE_MULTI_NIC=true)`, () => {
