@@ -65,6 +65,9 @@ struct flow {
 	struct ct_key k; /* the packet as seen (src → dst), owner = local pod, ifindex = host veth */
 	__u8 *remote;
 	__u32 len;
+	/* The packet opens a flow and can answer none (a TCP SYN without ACK, an ICMP request): judged by policy
+	 * even when conntrack holds its tuple or the reverse one (a reused source port, a ping the other way). */
+	__u8 opens;
 };
 
 static __always_inline void emit(struct flow *f, __u32 verdict, __u8 tier)
@@ -225,6 +228,16 @@ static __always_inline int evaluate(struct flow *f, __u64 code, __u8 np)
 static __always_inline void read_ports(struct __sk_buff *skb, __u32 off, struct flow *f)
 {
 	__u8 p = f->k.protocol;
+	if (p == IPPROTO_ICMP) {
+		/* Only replies (echo, timestamp, information, address mask) and errors (unreachable, time exceeded,
+		 * parameter problem) answer a flow; every other type opens one. (ICMPv6 is never judged.) */
+		__u8 type;
+		if (bpf_skb_load_bytes(skb, off, &type, 1) < 0)
+			return;
+		if (type != 0 && type != 3 && type != 11 && type != 12 && type != 14 && type != 16 && type != 18)
+			f->opens = 1;
+		return;
+	}
 	if (p != IPPROTO_TCP && p != IPPROTO_UDP && p != IPPROTO_SCTP)
 		return;
 	__be16 ports[2];
@@ -232,6 +245,11 @@ static __always_inline void read_ports(struct __sk_buff *skb, __u32 off, struct 
 		return;
 	f->k.src_port = bpf_ntohs(ports[0]);
 	f->k.dest_port = bpf_ntohs(ports[1]);
+	if (p == IPPROTO_TCP) {
+		__u8 flags; /* byte 13 of the TCP header: CWR ECE URG ACK PSH RST SYN FIN */
+		if (bpf_skb_load_bytes(skb, off + 13, &flags, 1) == 0 && (flags & 0x12) == 0x02)
+			f->opens = 1;
+	}
 }
 
 /* Returns -1 for a frame this program does not judge (passed untouched), 0 when `f` is filled. */
@@ -343,6 +361,13 @@ int PROG_NAME(struct __sk_buff *skb)
 	}
 	__u8 np = *nps, cpst = *cps;
 	__u64 code = pair_code(np, cpst);
+
+	if (f.opens) {
+		int r = evaluate(&f, code, np);
+		if (r == TC_ACT_SHOT)
+			bpf_map_delete_elem(&aws_conntrack_map, &f.k); /* a stale entry of an earlier flow on this tuple */
+		return r;
+	}
 
 	struct ct_val *e = bpf_map_lookup_elem(&aws_conntrack_map, &f.k);
 	if (e) {

@@ -80,8 +80,12 @@ def handle(c):
         s = socket.socket(fam(c['dst']), socket.SOCK_STREAM)
         s.settimeout(to)
         try:
-            if c.get('src'):
-                s.bind((c['src'], 0))
+            if c.get('sport'):
+                # a fixed source port, closed with RST (no TIME_WAIT), so the next probe can reuse the tuple
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+            if c.get('src') or c.get('sport'):
+                s.bind((c.get('src') or '', c.get('sport', 0)))
             s.connect((c['dst'], c['port']))
             s.sendall(b'ping')
             return {'ok': s.recv(16) == b'ping'}

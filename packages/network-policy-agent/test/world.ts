@@ -48,8 +48,8 @@ export class Probe {
     });
   }
 
-  async tcp(dst: string, port: number, timeout = 3, src?: string): Promise<boolean> {
-    return (await this.send({ op: 'tcp', dst, port, timeout, src })).ok;
+  async tcp(dst: string, port: number, timeout = 3, src?: string, sport?: number): Promise<boolean> {
+    return (await this.send({ op: 'tcp', dst, port, timeout, src, sport })).ok;
   }
 
   async udp(dst: string, port: number, timeout = 3): Promise<boolean> {

@@ -157,6 +157,23 @@ describe('eBPF datapath, IPv4 (kernel)', () => {
     await w.peerProbe.send({ op: 'tcp_close', id: 'c1' });
   });
 
+  it('a new TCP connection on the tuple of an admitted one is judged again (reused source port)', async () => {
+    policy(new Map([['10.77.2.0/24', [tcp(80)]]]), 'allow');
+    expect(await w.peerProbe.tcp(w.podIp, 80, 3, undefined, 45_001)).toBe(true);
+    // Same state (POLICIES_APPLIED), port 80 no longer allowed; the first flow's conntrack entry is still there.
+    dp.writePolicy(KEY, 'ingress', new Map([['10.77.2.0/24', [tcp(81)]]]));
+    expect(await w.peerProbe.tcp(w.podIp, 80, 1, undefined, 45_001)).toBe(false);
+    expect(await w.peerProbe.tcp(w.podIp, 81, 3, undefined, 45_001)).toBe(true);
+  });
+
+  it('an ICMP request is judged, never taken for the reply of a ping the other way', async () => {
+    policy(new Map([['10.77.2.0/24', [tcp(80)]]]), 'allow');
+    expect(await ping(w.pod, w.peerIp)).toBe(true); // egress open; the echo reply passes as a reply
+    expect(await ping(w.peer, w.podIp)).toBe(false); // the peer's echo request meets the ingress policy
+    policy(new Map([['10.77.2.0/24', [any]]]), 'allow');
+    expect(await ping(w.peer, w.podIp)).toBe(true);
+  });
+
   it('readPolicy returns what the kernel holds; writes are diffs (updates first, then deletes)', () => {
     const a = new Map([
       ['10.77.2.0/24', [tcp(80)]],
