@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '@vpc-cni/shared/logging';
 import { CNIBackend, RpcClient } from '@vpc-cni/shared/rpc';
 import { type Agent, type StartOptions, startAgent } from '@vpc-cni/ipamd/agent';
@@ -13,21 +13,9 @@ import { assignIpv4, createEni, unassignIpv4 } from './ops-eni.js';
 import { attachEni, detachEni } from './ops-attach.js';
 import type { Node, Sim } from './sim.js';
 import { SG_1, SUBNET_A, startSmall } from './testkit.js';
+import { useSimulatorCredentials, addRequest, delRequest } from './ipamd-testkit.js';
 
-const saved = { id: process.env['AWS_ACCESS_KEY_ID'], key: process.env['AWS_SECRET_ACCESS_KEY'] };
-beforeAll(() => {
-  process.env['AWS_ACCESS_KEY_ID'] = 'AKIASIMULATOR0000000';
-  process.env['AWS_SECRET_ACCESS_KEY'] = 'simulator-secret';
-});
-afterAll(() => {
-  for (const [k, v] of [
-    ['AWS_ACCESS_KEY_ID', saved.id],
-    ['AWS_SECRET_ACCESS_KEY', saved.key],
-  ] as const) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-});
+useSimulatorCredentials();
 
 let sim: Sim | undefined;
 let kube: KubeApiSim | undefined;
@@ -90,29 +78,6 @@ async function until(what: () => Promise<boolean>, tries = 300): Promise<void> {
   throw new Error('condition not reached');
 }
 
-const delReq = (c: string) => ({
-  ContainerID: c,
-  IfName: 'eth0',
-  NetworkName: 'aws-cni',
-  K8S_POD_NAME: `p-${c}`,
-  K8S_POD_NAMESPACE: 'default',
-  K8S_POD_INFRA_CONTAINER_ID: c,
-  K8S_POD_UID: '',
-  Reason: 'PodDeleted',
-});
-
-const addReq = (c: string) => ({
-  ContainerID: c,
-  IfName: 'eth0',
-  NetworkName: 'aws-cni',
-  K8S_POD_NAME: `p-${c}`,
-  K8S_POD_NAMESPACE: 'default',
-  K8S_POD_INFRA_CONTAINER_ID: c,
-  Netns: '',
-  ClientVersion: '',
-  RequiresMultiNICAttachment: false,
-});
-
 describe('ipamd metrics on /metrics', () => {
   it('awscni_eni_max and awscni_ip_max: the instance limits less the ENIs ipamd must leave alone', async () => {
     const { s, n } = await node();
@@ -138,7 +103,7 @@ describe('ipamd metrics on /metrics', () => {
     // A growth round that waits on a slow CreateNetworkInterface is in progress until it ends.
     s.faults.update({ latencyNextMs: { CreateNetworkInterface: [1_500] } });
     const pods = Promise.all(
-      Array.from({ length: 12 }, (_, i) => client!.call(CNIBackend.AddNetwork, addReq(`c${i}`))),
+      Array.from({ length: 12 }, (_, i) => client!.call(CNIBackend.AddNetwork, addRequest(`c${i}`))),
     );
     await until(
       async () => (await metric('awscni_ipamd_action_inprogress', { fn: 'increaseDatastorePool' })) === 1,
@@ -184,7 +149,7 @@ describe('ipamd metrics on /metrics', () => {
     const second = a.ds.eniList().find((e) => !e.isPrimary)!.id;
     const pods: { ip: string; device: number }[] = [];
     for (let i = 0; pods.length < 12 && i < 12; i++) {
-      const r = await client!.call(CNIBackend.AddNetwork, addReq(`c${i}`));
+      const r = await client!.call(CNIBackend.AddNetwork, addRequest(`c${i}`));
       pods.push({ ip: r.IPAllocationMetadata[0]!.IPv4Addr, device: r.IPAllocationMetadata[0]!.DeviceNumber });
     }
     await a.manager!.stop(); // reconcile only when this test says so
@@ -232,10 +197,10 @@ describe('ipamd metrics on /metrics', () => {
   /** 12 pods (the primary ENI holds 9, so a second ENI comes), then the pool loop stopped and every pod gone. */
   async function grownThenEmptied(env: Record<string, string>): Promise<Agent> {
     const a = await start(env, quickFree);
-    for (let i = 0; i < 12; i++) await client!.call(CNIBackend.AddNetwork, addReq(`c${i}`));
+    for (let i = 0; i < 12; i++) await client!.call(CNIBackend.AddNetwork, addRequest(`c${i}`));
     expect(a.ds.eniList().length).toBe(2);
     await a.manager!.stop(); // the pool loop runs only when this test says so
-    for (let i = 0; i < 12; i++) await client!.call(CNIBackend.DelNetwork, delReq(`c${i}`));
+    for (let i = 0; i < 12; i++) await client!.call(CNIBackend.DelNetwork, delRequest(`c${i}`));
     return a;
   }
 

@@ -5,29 +5,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { durableAddresses } from '@vpc-cni/ipamd/persistence';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '@vpc-cni/shared/logging';
-import { CNIBackend, DelNetworkRequest, RpcClient } from '@vpc-cni/shared/rpc';
+import { CNIBackend, RpcClient } from '@vpc-cni/shared/rpc';
 import { type Agent, startAgent } from '@vpc-cni/ipamd/agent';
 import { createEni } from './ops-eni.js';
 import { attachEni } from './ops-attach.js';
 import type { Node, Sim } from './sim.js';
 import { SG_1, SUBNET_A, startSmall } from './testkit.js';
+import { useSimulatorCredentials, addRequest, delRequest } from './ipamd-testkit.js';
 
-const saved = { id: process.env['AWS_ACCESS_KEY_ID'], key: process.env['AWS_SECRET_ACCESS_KEY'] };
-beforeAll(() => {
-  process.env['AWS_ACCESS_KEY_ID'] = 'AKIASIMULATOR0000000';
-  process.env['AWS_SECRET_ACCESS_KEY'] = 'simulator-secret';
-});
-afterAll(() => {
-  for (const [k, v] of [
-    ['AWS_ACCESS_KEY_ID', saved.id],
-    ['AWS_SECRET_ACCESS_KEY', saved.key],
-  ] as const) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-});
+useSimulatorCredentials();
 
 // hpc7a.12xlarge: 2 network cards × 2 ENIs, 50 IPv4 per ENI.
 const TYPE = 'hpc7a.12xlarge';
@@ -74,25 +62,6 @@ async function world(): Promise<{
   };
 }
 
-const addReq = (c: string, multi: boolean) => ({
-  ContainerID: c,
-  IfName: 'eth0',
-  NetworkName: 'aws-cni',
-  K8S_POD_NAME: `p-${c}`,
-  K8S_POD_NAMESPACE: 'default',
-  K8S_POD_INFRA_CONTAINER_ID: c,
-  Netns: '',
-  ClientVersion: '',
-  RequiresMultiNICAttachment: multi,
-});
-const delReq = (c: string) =>
-  DelNetworkRequest.fromPartial({
-    ContainerID: c,
-    IfName: 'eth0',
-    NetworkName: 'aws-cni',
-    Reason: 'PodDeleted',
-  });
-
 // as ipamd's start reads it: the file with its journal replayed
 const onDisk = durableAddresses;
 
@@ -120,7 +89,7 @@ describe('ENABLE_MULTI_NIC against the simulated EC2', () => {
     ]);
 
     client = new RpcClient({ endpoint: `unix://${env['VPC_CNI_IPAMD_SOCKET']}` });
-    const multi = await client.call(CNIBackend.AddNetwork, addReq('m1', true));
+    const multi = await client.call(CNIBackend.AddNetwork, addRequest('m1', true));
     expect(multi.Success).toBe(true);
     expect(multi.IPAllocationMetadata.map((m) => m.RouteTableId)).toEqual([254, 10100]);
     const [a0, a1] = multi.IPAllocationMetadata.map((m) => m.IPv4Addr);
@@ -144,12 +113,12 @@ describe('ENABLE_MULTI_NIC against the simulated EC2', () => {
     expect(metrics).toMatch(new RegExp(`^awscni_assigned_ip_per_eni\\{eni="${card1Eni.id}"\\} 1$`, 'm'));
 
     // an ordinary pod stays on card 0
-    const plain = await client.call(CNIBackend.AddNetwork, addReq('o1', false));
+    const plain = await client.call(CNIBackend.AddNetwork, addRequest('o1', false));
     expect(plain.IPAllocationMetadata.map((m) => m.RouteTableId)).toEqual([254]);
     expect(agent.cards[0]!.ds.stats().assignedIPs).toBe(1);
 
     // a second multi-NIC pod: card 1 has no free address (warm 1 was used), it grows and the ADD waits
-    const second = await client.call(CNIBackend.AddNetwork, addReq('m2', true));
+    const second = await client.call(CNIBackend.AddNetwork, addRequest('m2', true));
     expect(second.IPAllocationMetadata).toHaveLength(2);
     expect(agent.cards[0]!.ds.stats().assignedIPs).toBe(2);
 
@@ -161,10 +130,10 @@ describe('ENABLE_MULTI_NIC against the simulated EC2', () => {
     expect(agent.ds.stats().assignedIPs).toBe(3);
     expect(agent.cards[0]!.ds.stats().assignedIPs).toBe(2);
     client = new RpcClient({ endpoint: `unix://${env['VPC_CNI_IPAMD_SOCKET']}` });
-    const again = await client.call(CNIBackend.AddNetwork, addReq('m1', true));
+    const again = await client.call(CNIBackend.AddNetwork, addRequest('m1', true));
     expect(again.IPAllocationMetadata.map((m) => m.IPv4Addr)).toEqual([a0, a1]);
 
-    const del = await client.call(CNIBackend.DelNetwork, delReq('m1'));
+    const del = await client.call(CNIBackend.DelNetwork, delRequest('m1'));
     expect(del.IPAllocationMetadata.map((m) => [m.IPv4Addr, m.RouteTableId])).toEqual([
       [a0, 254],
       [a1, 10100],
@@ -182,7 +151,7 @@ describe('ENABLE_MULTI_NIC against the simulated EC2', () => {
     ).toEqual([]);
     expect(agent.cards).toEqual([]);
     client = new RpcClient({ endpoint: `unix://${env['VPC_CNI_IPAMD_SOCKET']}` });
-    await expect(client.call(CNIBackend.AddNetwork, addReq('m1', true))).rejects.toThrow(
+    await expect(client.call(CNIBackend.AddNetwork, addRequest('m1', true))).rejects.toThrow(
       /FAILED_PRECONDITION.*ENABLE_MULTI_NIC is false on this node: set ENABLE_MULTI_NIC=true/,
     );
     expect(agent.ds.stats().assignedIPs).toBe(0);
@@ -206,7 +175,7 @@ describe('ENABLE_MULTI_NIC against the simulated EC2', () => {
         .map((e) => e.id),
     ).toEqual([efa.id]);
     client = new RpcClient({ endpoint: `unix://${env['VPC_CNI_IPAMD_SOCKET']}` });
-    await expect(client.call(CNIBackend.AddNetwork, addReq('m1', true))).rejects.toThrow(
+    await expect(client.call(CNIBackend.AddNetwork, addRequest('m1', true))).rejects.toThrow(
       /only network card 0 of hpc7a.12xlarge is managed/,
     );
     client.close();

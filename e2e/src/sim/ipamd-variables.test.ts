@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '@vpc-cni/shared/logging';
 import { CNIBackend, RpcClient } from '@vpc-cni/shared/rpc';
 import { type Agent, startAgent } from '@vpc-cni/ipamd/agent';
@@ -12,22 +12,9 @@ import { assignIpv4, createEni } from './ops-eni.js';
 import { attachEni } from './ops-attach.js';
 import type { Node, Sim } from './sim.js';
 import { SG_1, SUBNET_A, startSmall } from './testkit.js';
+import { useSimulatorCredentials, addRequest } from './ipamd-testkit.js';
 
-const saved = { id: process.env['AWS_ACCESS_KEY_ID'], key: process.env['AWS_SECRET_ACCESS_KEY'] };
-beforeAll(() => {
-  // The agent's EC2 client takes credentials from the process environment (SDK default chain).
-  process.env['AWS_ACCESS_KEY_ID'] = 'AKIASIMULATOR0000000';
-  process.env['AWS_SECRET_ACCESS_KEY'] = 'simulator-secret';
-});
-afterAll(() => {
-  for (const [k, v] of [
-    ['AWS_ACCESS_KEY_ID', saved.id],
-    ['AWS_SECRET_ACCESS_KEY', saved.key],
-  ] as const) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-});
+useSimulatorCredentials();
 
 let sim: Sim | undefined;
 let agent: Agent | undefined;
@@ -65,18 +52,6 @@ async function world(): Promise<{
     }),
   };
 }
-
-const addReq = (c: string) => ({
-  ContainerID: c,
-  IfName: 'eth0',
-  NetworkName: 'aws-cni',
-  K8S_POD_NAME: `p-${c}`,
-  K8S_POD_NAMESPACE: 'default',
-  K8S_POD_INFRA_CONTAINER_ID: c,
-  Netns: '',
-  ClientVersion: '',
-  RequiresMultiNICAttachment: false,
-});
 
 describe('ipamd variables against the simulated EC2', () => {
   it('ADDITIONAL_ENI_TAGS: the ENIs ipamd creates carry the extra tags, never ones that would override ours', async () => {
@@ -138,11 +113,13 @@ describe('ipamd variables against the simulated EC2', () => {
       const got: string[] = [];
       for (let i = 0; i < 5; i++)
         got.push(
-          (await client.call(CNIBackend.AddNetwork, addReq(`c${i}`))).IPAllocationMetadata[0]!.IPv4Addr,
+          (await client.call(CNIBackend.AddNetwork, addRequest(`c${i}`))).IPAllocationMetadata[0]!.IPv4Addr,
         );
       expect(new Set(got)).toEqual(new Set([...ips, ...second.secondaryIps]));
       // The pool is what IMDS showed: the sixth pod gets no address, and EC2 is not asked for one.
-      await expect(client.call(CNIBackend.AddNetwork, addReq('c5'))).rejects.toThrow(/RESOURCE_EXHAUSTED/);
+      await expect(client.call(CNIBackend.AddNetwork, addRequest('c5'))).rejects.toThrow(
+        /RESOURCE_EXHAUSTED/,
+      );
     } finally {
       client.close();
     }
