@@ -1,8 +1,9 @@
 // The real ipamd (dist/bin/aws-k8s-agent) with static ENIs (VPC_CNI_STATIC_ENIS) inside a test node netns, for the
 // low-level containerd test: a primary ENI with its secondary IPs and a second ENI whose addresses are added on
 // demand. End-to-end scenarios and the demo use the EC2 simulator instead (e2e/src/node).
+import { readDurableAllocations } from '@vpc-cni/ipamd/persistence';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Health, RpcClient, ServingStatus } from '@vpc-cni/shared/rpc';
@@ -60,15 +61,9 @@ export class IpamdProcess {
     throw new Error(`aws-k8s-agent did not become SERVING; see ${this.log}`);
   }
 
-  /** Allocations as ipamd persisted them (address → container id). */
+  /** Allocations as ipamd persisted them (address → container id): the checkpoint with its journal replayed. */
   allocations(): Map<string, string> {
-    if (!existsSync(this.checkpoint)) return new Map();
-    const doc = JSON.parse(
-      readFileSync(this.checkpoint, 'utf8').replace(/"allocationTimestamp":\d+/g, '"allocationTimestamp":0'),
-    ) as {
-      allocations: { containerID: string; ipv4?: string; ipv6?: string }[];
-    };
-    return new Map(doc.allocations.map((a) => [a.ipv4 ?? a.ipv6 ?? '', a.containerID]));
+    return new Map(readDurableAllocations(this.checkpoint).map((a) => [a.address, a.containerID]));
   }
 
   eniOf(ip: string): DemoEni | undefined {

@@ -1,9 +1,10 @@
 // Bad input (issue 9): a broken conflist (vethPrefix longer than 4 characters) makes every RunPodSandbox fail with
 // the plugin's CNI error, surfaced by containerd, while the node is unaffected: no link, route or rule appears,
 // ipamd hands out nothing and keeps serving.
+import { readDurableAllocations } from '@vpc-cni/ipamd/persistence';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CNIBackend, RpcClient } from '@vpc-cni/shared/rpc';
@@ -63,8 +64,7 @@ describe.skipIf(!ready)('a broken conflist', () => {
     await expect(createPod(cri, 'bad-1', 1)).rejects.toThrow(/VethPrefix can be at most 4 characters long/);
     await expect(createPod(cri, 'bad-2', 2)).rejects.toThrow(/VethPrefix can be at most 4 characters long/);
     expect(state()).toEqual(before);
-    const doc = JSON.parse(readFileSync(node.checkpoint, 'utf8')) as { allocations: unknown[] };
-    expect(doc.allocations).toEqual([]);
+    expect(readDurableAllocations(node.checkpoint)).toEqual([]);
     // ipamd is unaffected and still serves a well-formed request.
     const client = new RpcClient({ endpoint: `unix://${node.socket}`, deadlineMs: 10_000 });
     try {

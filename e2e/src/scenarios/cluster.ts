@@ -1,7 +1,8 @@
 // Several simulated nodes on one VPC fabric: the simulator, the fabric (node netns, router, outside), and per node
 // the aws-node boot (init + entrypoint + ipamd in EC2 mode) and a private containerd. stop() removes everything.
+import { readDurableAllocations } from '@vpc-cni/ipamd/persistence';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CriClient, PrivateContainerd } from '../cri/index.js';
@@ -150,12 +151,8 @@ export async function startCluster(o: {
         netns,
         cri: new CriClient(containerd.socket),
         containerd,
-        allocations: () => {
-          const doc = JSON.parse(
-            readFileSync(checkpoint, 'utf8').replace(/"allocationTimestamp":\d+/g, '"allocationTimestamp":0'),
-          ) as { allocations: { containerID: string; ipv4?: string; ipv6?: string }[] };
-          return new Map(doc.allocations.map((a) => [a.containerID, a.ipv4 || a.ipv6 || '']));
-        },
+        // as ipamd's start reads them: the checkpoint file with its journal replayed
+        allocations: () => new Map(readDurableAllocations(checkpoint).map((a) => [a.containerID, a.address])),
       });
     }
     return { sim, fabric, kube, nodes, outsideIp: OUTSIDE_IP, controller, stop };

@@ -1,9 +1,10 @@
 // Crash under churn (issue 9): containerd creates and deletes 100 pods through the real aws-cni while the real
 // ipamd (EC2 mode against the simulator, in a node netns) is killed with SIGKILL mid-way and restarted. Afterwards:
 // no address is held twice, every pod still running has its address in ipamd's checkpoint, and no ENI leaked.
+import { readDurableAllocations } from '@vpc-cni/ipamd/persistence';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CriClient, PrivateContainerd } from '../cri/index.js';
@@ -85,16 +86,15 @@ describe.skipIf(!ready)('kill -9 ipamd during a containerd churn of 100 pods', (
       for (const p of toDelete.splice(0)) await deletePod(cri, p).catch(() => toDelete.push(p));
     expect(toDelete).toEqual([]);
 
-    const doc = JSON.parse(
-      readFileSync(node.checkpoint, 'utf8').replace(/"allocationTimestamp":\d+/g, '"allocationTimestamp":0'),
-    ) as { allocations: { containerID: string; ipv4?: string }[] };
-    const addrs = doc.allocations.map((a) => a.ipv4 ?? '');
+    // as ipamd's start reads it: the checkpoint file with its journal replayed
+    const held = readDurableAllocations(node.checkpoint);
+    const addrs = held.map((a) => a.address);
     expect(new Set(addrs).size).toBe(addrs.length); // no address twice
-    const byContainer = new Map(doc.allocations.map((a) => [a.containerID, a.ipv4]));
+    const byContainer = new Map(held.map((a) => [a.containerID, a.address]));
     expect(alive.length).toBeGreaterThan(15);
     for (const p of alive) expect(byContainer.get(p.id)).toBe(p.ip); // every running pod keeps its address
     // Deleted pods gave their addresses back: only the running pods hold any.
-    expect(doc.allocations.length).toBe(alive.length);
+    expect(held.length).toBe(alive.length);
     // No ENI leaked: every ENI the node's ipamd created is attached to the instance.
     const ours = [...sim.world.enis.values()].filter((e) => e.description === `aws-K8S-${node.instanceId}`);
     expect(ours.every((e) => e.attachment?.instanceId === node.instanceId)).toBe(true);

@@ -1,8 +1,9 @@
 // One simulated node for a scenario: simulator world, node netns with hot-plugged ENI links, the real ipamd in
 // EC2 mode, and a private containerd calling the real aws-cni. `stop()` removes everything, also after a failure.
+import { readDurableAllocations } from '@vpc-cni/ipamd/persistence';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CriClient, PrivateContainerd } from '../cri/index.js';
 import { startRuntime } from '../demo/cri-pods.js';
@@ -107,12 +108,8 @@ export async function startScenarioNode(o: {
       node,
       cri,
       nodeNs,
-      allocations: () => {
-        const doc = JSON.parse(
-          readFileSync(checkpoint, 'utf8').replace(/"allocationTimestamp":\d+/g, '"allocationTimestamp":0'),
-        ) as { allocations: { containerID: string; ipv4?: string; ipv6?: string }[] };
-        return new Map(doc.allocations.map((a) => [a.containerID, a.ipv4 || a.ipv6 || '']));
-      },
+      // as ipamd's start reads them: the checkpoint file with its journal replayed
+      allocations: () => new Map(readDurableAllocations(checkpoint).map((a) => [a.containerID, a.address])),
       stop,
     };
   } catch (e) {

@@ -396,14 +396,14 @@ export class Checkpoint {
 }
 
 /**
- * The allocated addresses a checkpoint holds, read as ipamd's own start reads them (the file with its journal
- * replayed): what an ADD acknowledged is here even before the next compaction rewrites the file. Read-only
- * (a corrupt file is not moved aside); for tests and tools.
+ * The allocations a checkpoint holds, read as ipamd's own start reads them (the file with its journal replayed):
+ * what an ADD acknowledged is here even before the next compaction rewrites the file. Read-only (a corrupt file is
+ * not moved aside) and synchronous; for tests and tools.
  */
-export async function durableAddresses(path: string): Promise<string[]> {
+export function readDurableAllocations(path: string): { containerID: string; address: string }[] {
   let text: string | undefined;
   try {
-    text = await readFile(path, 'utf8');
+    text = readFileSync(path, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
@@ -412,5 +412,13 @@ export async function durableAddresses(path: string): Promise<string[]> {
   if (file.journalFrom !== undefined)
     for (const s of listSegments(path))
       if (s.gen >= file.journalFrom) records.push(...scanSegment(readFileSync(s.path), s.gen).records);
-  return replay(file.entries, records).map((e) => e.allocation.address);
+  return replay(file.entries, records).map((e) => ({
+    containerID: e.allocation.key.containerID,
+    address: e.allocation.address,
+  }));
+}
+
+/** The addresses of `readDurableAllocations(path)`. */
+export function durableAddresses(path: string): Promise<string[]> {
+  return Promise.resolve(readDurableAllocations(path).map((a) => a.address));
 }
