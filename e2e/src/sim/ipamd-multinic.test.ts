@@ -111,6 +111,30 @@ describe('ENABLE_MULTI_NIC against the simulated EC2', () => {
     const metrics = await (await fetch(`http://127.0.0.1:${agent.metricsPort}/metrics`)).text();
     expect(metrics).toMatch(/^awscni_assigned_ip_addresses 2$/m);
     expect(metrics).toMatch(new RegExp(`^awscni_assigned_ip_per_eni\\{eni="${card1Eni.id}"\\} 1$`, 'm'));
+    // capacity: 2 ENIs × 49 addresses on each card; the awscni_* gauges are the node's sums (upstream's
+    // unlabelled shape), the vpccni_network_card_* gauges break them down
+    expect(metrics).toMatch(/^awscni_eni_max 4$/m);
+    expect(metrics).toMatch(/^awscni_ip_max 196$/m);
+    for (const card of ['0', '1']) {
+      expect(metrics).toMatch(new RegExp(`^vpccni_network_card_eni_max\\{network_card="${card}"\\} 2$`, 'm'));
+      expect(metrics).toMatch(new RegExp(`^vpccni_network_card_ip_max\\{network_card="${card}"\\} 98$`, 'm'));
+    }
+    expect(metrics).toMatch(/^vpccni_network_card_assigned_ip_addresses\{network_card="1"\} 1$/m);
+    expect(metrics).toMatch(/^vpccni_network_card_eni_allocated\{network_card="1"\} 1$/m);
+    expect(metrics).toMatch(/^vpccni_network_card_assigned_ip_addresses\{network_card="0"\} 1$/m);
+    const cards = (await (
+      await fetch(`http://127.0.0.1:${agent.introspectionPort}/v1/network-cards`)
+    ).json()) as {
+      NetworkCard: number;
+      Managed: boolean;
+      ENIs: string[];
+      AssignedIPs: number;
+      Checkpoint: string;
+    }[];
+    expect(cards.map((c) => [c.NetworkCard, c.Managed, c.ENIs, c.AssignedIPs, c.Checkpoint])).toEqual([
+      [0, true, [w.node.instance.primaryEniId], 1, join(w.dir, 'ipam.json')],
+      [1, true, [card1Eni.id], 1, join(w.dir, 'ipam-nic-1.json')],
+    ]);
 
     // an ordinary pod stays on card 0
     const plain = await client.call(CNIBackend.AddNetwork, addRequest('o1', false));
@@ -165,9 +189,31 @@ describe('ENABLE_MULTI_NIC against the simulated EC2', () => {
       { eniId: efa.id, instanceId: w.node.instance.id, deviceIndex: 0, networkCardIndex: 1 },
       0,
     );
-    const env = w.env({ ENABLE_MULTI_NIC: 'true' });
+    const env = w.env({
+      ENABLE_MULTI_NIC: 'true',
+      DISABLE_INTROSPECTION: 'false',
+      INTROSPECTION_BIND_ADDRESS: '127.0.0.1:0',
+      DISABLE_METRICS: 'false',
+      VPC_CNI_METRICS_BIND_ADDRESS: '127.0.0.1:0',
+    });
     agent = await startAgent(env, silentLogger, { hostNetworking: false });
     expect(agent.cards).toEqual([]);
+    const status = async () =>
+      (
+        (await (await fetch(`http://127.0.0.1:${agent!.introspectionPort}/v1/network-cards`)).json()) as {
+          NetworkCard: number;
+          Managed: boolean;
+          Reason: string;
+          ENIMax?: number;
+        }[]
+      ).map((c) => [c.NetworkCard, c.Managed, c.Reason, c.ENIMax]);
+    expect(await status()).toEqual([
+      [0, true, 'network card 0 holds the primary ENI', 2],
+      [1, false, `it holds the EFA-only interface ${efa.id} and no managed ENA interface`, undefined],
+    ]);
+    const scrape = async () => (await fetch(`http://127.0.0.1:${agent!.metricsPort}/metrics`)).text();
+    expect(await scrape()).toMatch(/^awscni_eni_max 2$/m);
+    expect(await scrape()).not.toMatch(/network_card="1"/);
     expect(
       w.sim.world
         .enisOf(w.node.instance.id)
@@ -192,5 +238,12 @@ describe('ENABLE_MULTI_NIC against the simulated EC2', () => {
     agent = await startAgent(env, silentLogger, { hostNetworking: false });
     expect(agent.cards.map((c) => c.card)).toEqual([1]);
     expect(agent.cards[0]!.ds.eniList().map((e) => [e.id, e.routeTableId])).toEqual([[ena.id, 10101]]);
+    // the EFA-only interface takes one of the card's two ENI slots
+    expect((await status())[1]).toEqual([1, true, `EFA-only ${efa.id} shares it with managed ${ena.id}`, 1]);
+    const m = await scrape();
+    expect(m).toMatch(/^vpccni_network_card_eni_max\{network_card="1"\} 1$/m);
+    expect(m).toMatch(/^vpccni_network_card_ip_max\{network_card="1"\} 49$/m);
+    expect(m).toMatch(/^awscni_eni_max 3$/m);
+    expect(m).toMatch(/^awscni_ip_max 147$/m);
   });
 });

@@ -2,30 +2,25 @@
 // Health turns SERVING only once the datastore is loaded and restored. SIGTERM: stop accepting, let in-flight
 // calls finish, flush the checkpoint, exit.
 import { rmSync } from 'node:fs';
-import type { Server } from 'node:http';
-import { type IpamdConfig, loadIpamdConfig } from '@vpc-cni/shared/config';
+import { loadIpamdConfig } from '@vpc-cni/shared/config';
 import type { Logger } from '@vpc-cni/shared/logging';
 import { CNIBackend, CNIGarbageCollector, ConfigServerBackend } from '@vpc-cni/shared/rpc';
 import { RpcServer, ServingStatus } from '@vpc-cni/shared/rpc-server';
 import { VERSION } from '@vpc-cni/shared/version';
-import { ErrorLog, IpamdMetrics, introspectionHandler, listenHttp, metricsHandler } from '../http/index.js';
-import { Checkpoint } from '../persistence/index.js';
+import { ErrorLog, IpamdMetrics } from '../http/index.js';
+import type { Checkpoint } from '../persistence/index.js';
 import { IpamService } from '../service/ipam-service.js';
 import type { ManagedCard } from '../service/multi-nic.js';
-import { Datastore } from '../store/index.js';
-import {
-  type EniConfigSource,
-  type EniPlumbing,
-  noPlumbing,
-  type PoolManager,
-  tracked,
-} from '../eni/index.js';
+import { type Allocation, Datastore } from '../store/index.js';
+import { type EniConfigSource, type EniPlumbing, noPlumbing, type PoolManager } from '../eni/index.js';
 import type { FreeEniOptions } from '../eni/free-eni.js';
 import type { PodLookup } from '../k8s/pod-eni.js';
-import { type EniSource, loadEnis } from './eni-source.js';
 import { setupHost } from './host-setup.js';
 import { startCardRuntime } from './card-runtime.js';
-import { kubeSide, type KubeSide } from './kube-side.js';
+import { startHttpSide } from './http-side.js';
+import { kubeSide } from './kube-side.js';
+import { nodeInit } from './node-init.js';
+import { type RestoreDeps, restoreCard0 } from './restore.js';
 import { Started } from './started.js';
 
 export const HEALTH_SERVICE = 'grpc.health.v1.aws-node';
@@ -104,52 +99,26 @@ async function start(
   if (primary && hostNetworking) await setupHost(cfg, primary, logger, metrics);
   let vpcV4 = primary?.vpcCidrs ?? [];
 
-  const checkpoint = new Checkpoint(cfg.AWS_VPC_K8S_CNI_BACKING_STORE, () => ds.allocations(), logger);
-  const loaded = await checkpoint.load();
-  const nowNs = BigInt(Date.now()) * 1_000_000n;
-  const allocations =
-    loaded.kind === 'loaded'
-      ? loaded.entries.map((e) => e.allocation)
-      : loaded.kind === 'corrupt'
-        ? (await import('../persistence/recover.js')).recoverFromHostRoutes(
-            cfg.AWS_VPC_K8S_CNI_VETHPREFIX,
-            nowNs,
-          )
-        : [];
-  if (loaded.kind === 'corrupt')
-    errors.record(
-      'checkpoint load',
-      loaded.reason,
-      `moved to ${loaded.movedTo}; ${allocations.length} pod addresses recovered from host routes`,
-    );
-  const restored = ds.restore(allocations);
-  for (const q of restored.quarantined) {
-    logger.warn(
-      { address: q.address, key: q.key },
-      'allocation on no known ENI: kept in quarantine, not dropped',
-    );
-    errors.record(
-      'restore',
-      `${q.address} (${q.key.containerID}) is on no ENI of this node`,
-      'kept in quarantine until its ENI or address reappears; check EC2 for the ENI',
-    );
-  }
-  await checkpoint.persist();
-  logger.info(
-    { restored: restored.restored, quarantined: restored.quarantined.length, from: loaded.kind },
-    'checkpoint restored',
-  );
-
-  const cardRuntime = await startCardRuntime(
+  let routes: Promise<Allocation[]> | undefined;
+  const restoreDeps: RestoreDeps = {
     cfg,
-    source.cardPools ?? [],
-    facts?.instanceType,
     logger,
     errors,
+    // The pod routes aws-cni wrote, read once and only when a checkpoint is corrupt or missing.
+    hostRoutes: () =>
+      (routes ??= import('../persistence/recover.js').then((m) =>
+        m.recoverFromHostRoutes(cfg.AWS_VPC_K8S_CNI_VETHPREFIX, BigInt(Date.now()) * 1_000_000n),
+      )),
+  };
+  const pools = source.cardPools ?? [];
+  const { checkpoint, allocations } = await restoreCard0(
+    restoreDeps,
+    ds,
+    pools.map((p) => p.ds),
   );
-  const otherDs = () => cardRuntime.cards.map((c) => c.ds);
+  const cardRuntime = await startCardRuntime(cfg, pools, facts?.instanceType, restoreDeps, allocations);
   // Pool gauges are computed on scrape, not per request (they walk every CIDR).
-  const refresh = () => metrics.refresh(ds, otherDs());
+  const refresh = () => metrics.refresh(ds, cardRuntime.cards);
   // Security groups for pods: branch-ENI pods are answered from their annotation
   // (docs/architecture.md#security-groups-for-pods).
   const podEni = cfg.ENABLE_POD_ENI
@@ -248,40 +217,23 @@ async function start(
   });
   await rpc.start();
 
-  const servers: Server[] = [];
-  let introspectionPort = 0;
-  let metricsPort = 0;
-  if (!cfg.DISABLE_INTROSPECTION) {
-    const r = await listenHttp(
-      cfg.INTROSPECTION_BIND_ADDRESS,
-      introspectionHandler(
-        ds,
-        cfg,
-        errors,
-        () => kube.eniConfigName(),
-        () => cardRuntime.cards,
-      ),
-      {
-        allowNonLoopback: env['INTROSPECTION_BIND_ADDRESS'] !== undefined,
-        what: 'introspection',
-        variable: 'INTROSPECTION_BIND_ADDRESS',
-      },
-    );
-    servers.push(r.server);
-    started.add('introspection server', () => new Promise((res) => r.server.close(res)));
-    introspectionPort = r.port;
-  }
-  if (!cfg.DISABLE_METRICS) {
-    const r = await listenHttp(
-      cfg.VPC_CNI_METRICS_BIND_ADDRESS,
-      metricsHandler(metrics, ds, otherDs),
-      // Upstream serves metrics on every interface (Prometheus scrapes the node IP): the default is deliberate.
-      { allowNonLoopback: true, what: 'metrics', variable: 'VPC_CNI_METRICS_BIND_ADDRESS' },
-    );
-    servers.push(r.server);
-    started.add('metrics server', () => new Promise((res) => r.server.close(res)));
-    metricsPort = r.port;
-  }
+  const { servers, introspectionPort, metricsPort } = await startHttpSide(
+    {
+      cfg,
+      env,
+      ds,
+      cards: () => cardRuntime.cards,
+      metrics,
+      errors,
+      eniConfigName: () => kube.eniConfigName(),
+      decisions: source.cardDecisions,
+      capacity: new Map([
+        ...(source.capacity ? [[0, source.capacity] as const] : []),
+        ...pools.map((p) => [p.card, p.capacity] as const),
+      ]),
+    },
+    started,
+  );
   refresh();
   metrics.startupDuration.observe(
     { success: 'true', with_api_server: 'false', failure_reason: '' },
@@ -353,50 +305,4 @@ async function start(
       await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
     },
   };
-}
-
-/** Upstream's nodeInit: the node's ENIs, timed in awscni_ipamd_node_initialization_duration_seconds. */
-async function nodeInit(
-  cfg: IpamdConfig,
-  ds: Datastore,
-  logger: Logger,
-  plumbing: EniPlumbing,
-  metrics: IpamdMetrics,
-  kube: KubeSide,
-  freeEni: FreeEniOptions | undefined,
-): Promise<EniSource> {
-  const t0 = performance.now();
-  const seconds = () => (performance.now() - t0) / 1000;
-  try {
-    const source = await tracked(metrics.pool, 'nodeInit', async () =>
-      loadEnis({
-        cfg,
-        ds,
-        logger,
-        plumbing,
-        eniConfig: await kube.eniConfigSource(),
-        observer: metrics.pool,
-        freeEni,
-        onAwsCall: (api, outcome, ms, status) => {
-          const failed = outcome !== 'ok';
-          metrics.awsApiLatency.observe({ api, error: String(failed), status: String(status) }, ms);
-          metrics.ec2ReqCount.inc({ fn: api });
-          if (failed) {
-            metrics.awsApiErrorCount.inc({ api, error: outcome });
-            metrics.ec2ErrorCount.inc({ fn: api });
-          }
-          if (outcome === 'UnauthorizedOperation') void kube.events?.missingPermission(api);
-        },
-      }),
-    );
-    if (source.capacity) {
-      metrics.eniMax.set(source.capacity.enis);
-      metrics.ipMax.set(source.capacity.ips);
-    }
-    metrics.nodeInitDuration.observe({ success: 'true' }, seconds());
-    return source;
-  } catch (e) {
-    metrics.nodeInitDuration.observe({ success: 'false' }, seconds());
-    throw e;
-  }
 }

@@ -29,6 +29,8 @@ export interface CardPool {
   manager: PoolManager;
   /** ENIs of the card left alone (no_manage, EFA-only, untagged with MANAGE_UNTAGGED_ENI=false). */
   unmanagedCount: number;
+  /** ENIs and addresses the card can hold for pods: its limits less the ENIs left alone. */
+  capacity: { enis: number; ips: number };
 }
 
 export interface CardPoolDeps {
@@ -174,7 +176,15 @@ export async function buildCardPools(d: CardPoolDeps, cards: readonly number[]):
           d.logger.warn({ err, card }, 'pre-scaling the pool of a network card failed'),
         );
     d.logger.info({ card, enis: ds.eniList().length, stats: ds.stats() }, 'network card pool loaded');
-    out.push({ card, ds, supply, manager, unmanagedCount });
+    const enis = Math.max(limits.maxEni - unmanagedCount, 0);
+    out.push({
+      card,
+      ds,
+      supply,
+      manager,
+      unmanagedCount,
+      capacity: { enis, ips: limits.maxIpsPerEni * enis },
+    });
   }
   return out;
 }

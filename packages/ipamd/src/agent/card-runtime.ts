@@ -1,15 +1,13 @@
 // The running side of network cards > 0 (docs/architecture.md#network-cards): each card's checkpoint
-// (ipam-nic-<n>.json) restored into its datastore, and the multi-NIC options of the CNI service. A corrupt card
-// checkpoint is moved aside and the card starts empty (its pods' other addresses are on card 0; their DEL still
-// releases what is left).
+// (ipam-nic-<n>.json) restored into its datastore (restore.ts: a corrupt or missing one rebuilt from the host's pod
+// routes), and the multi-NIC options of the CNI service.
 import type { IpamdConfig } from '@vpc-cni/shared/config';
 import { instanceLimits } from '@vpc-cni/shared/limits';
-import type { Logger } from '@vpc-cni/shared/logging';
 import { multiNicRefusal } from '../cards/index.js';
-import type { ErrorLog } from '../http/index.js';
-import { Checkpoint } from '../persistence/index.js';
 import { type ManagedCard, type MultiNicOptions, cardCheckpointPath } from '../service/multi-nic.js';
+import type { Allocation } from '../store/index.js';
 import type { CardPool } from './card-pools.js';
+import { type RestoreDeps, restoreCard } from './restore.js';
 
 export interface CardRuntime {
   cards: ManagedCard[];
@@ -21,35 +19,21 @@ export async function startCardRuntime(
   cfg: IpamdConfig,
   pools: readonly CardPool[],
   instanceType: string | undefined,
-  logger: Logger,
-  errors: ErrorLog,
+  restore: RestoreDeps,
+  card0: readonly Allocation[],
 ): Promise<CardRuntime> {
   const cards: ManagedCard[] = [];
-  for (const p of pools) {
-    const checkpoint = new Checkpoint(
-      cardCheckpointPath(cfg.AWS_VPC_K8S_CNI_BACKING_STORE, p.card),
-      () => p.ds.allocations(),
-      logger,
-    );
-    const loaded = await checkpoint.load();
-    if (loaded.kind === 'corrupt')
-      errors.record('checkpoint load', loaded.reason, `network card ${p.card}: moved to ${loaded.movedTo}`);
-    const restored = p.ds.restore(loaded.kind === 'loaded' ? loaded.entries.map((e) => e.allocation) : []);
-    for (const q of restored.quarantined)
-      errors.record(
-        'restore',
-        `${q.address} (${q.key.containerID}) is on no ENI of network card ${p.card}`,
-        'kept in quarantine until its ENI or address reappears; check EC2 for the ENI',
-      );
-    await checkpoint.persist();
-    logger.info(
+  const order = [...pools].sort((a, b) => a.card - b.card);
+  for (const [i, p] of order.entries()) {
+    const checkpoint = await restoreCard(
+      restore,
       {
         card: p.card,
-        restored: restored.restored,
-        quarantined: restored.quarantined.length,
-        from: loaded.kind,
+        ds: p.ds,
+        path: cardCheckpointPath(cfg.AWS_VPC_K8S_CNI_BACKING_STORE, p.card),
+        interfaceIndex: i + 1,
       },
-      'network card checkpoint restored',
+      card0,
     );
     p.manager.onReleased = async () => {
       await checkpoint.persist();

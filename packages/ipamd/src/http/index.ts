@@ -1,8 +1,10 @@
 // ipamd's HTTP side: introspection (127.0.0.1:61679) and Prometheus metrics (:61678).
-export { IpamdMetrics, metricsHandler } from './metrics.js';
+export { type CardCapacity, IpamdMetrics, metricsHandler } from './metrics.js';
 export {
+  type CardStatus,
   ErrorLog,
   enisDocument,
+  networkCardsDocument,
   introspectionHandler,
   rfc3339Nano,
   type RecordedError,

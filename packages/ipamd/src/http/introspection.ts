@@ -96,6 +96,42 @@ function cardDocument(ds: Datastore): Record<string, unknown> {
   return { TotalIPs: s.totalIPs, AssignedIPs: s.assignedIPs, ENIs: enis };
 }
 
+/** One card of the instance type for `/v1/network-cards` (ours). */
+export interface CardStatus {
+  card: number;
+  managed: boolean;
+  why: string;
+  /** Only for managed cards. */
+  capacity?: { enis: number; ips: number } | undefined;
+  ds?: Datastore | undefined;
+  checkpoint?: string | undefined;
+}
+
+/**
+ * `/v1/network-cards` (ours, not upstream): every card of the instance type, managed or not and why, and for a
+ * managed card its capacity, pool and checkpoint file (docs/architecture.md#network-cards).
+ */
+export function networkCardsDocument(cards: readonly CardStatus[]): unknown[] {
+  return cards.map((c) => {
+    const s = c.ds?.stats();
+    return {
+      NetworkCard: c.card,
+      Managed: c.managed,
+      Reason: c.why,
+      ...(c.capacity ? { ENIMax: c.capacity.enis, IPMax: c.capacity.ips } : {}),
+      ...(c.ds && s
+        ? {
+            ENIs: c.ds.eniList().map((e) => e.id),
+            TotalIPs: s.totalIPs,
+            AssignedIPs: s.assignedIPs,
+            TotalPrefixes: s.totalPrefixes,
+          }
+        : {}),
+      ...(c.checkpoint ? { Checkpoint: c.checkpoint } : {}),
+    };
+  });
+}
+
 const RANDOMIZE: Record<string, number> = { none: 0, hashrandom: 1, prng: 2 };
 
 export function introspectionHandler(
@@ -104,9 +140,11 @@ export function introspectionHandler(
   errors: ErrorLog,
   eniConfigName: () => Promise<string | undefined>,
   cards: () => readonly CardView[] = () => [],
+  cardStatus: () => readonly CardStatus[] = () => [],
 ) {
   const paths: Record<string, () => unknown> = {
     '/v1/enis': () => enisDocument(ds, cards()),
+    '/v1/network-cards': () => networkCardsDocument(cardStatus()),
     '/v1/eni-configs': () => eniConfigName(),
     '/v1/networkutils-env-settings': () => ({
       AWS_EXTERNAL_SERVICE_CIDRS: cfg.AWS_EXTERNAL_SERVICE_CIDRS.length

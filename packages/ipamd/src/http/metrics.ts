@@ -6,6 +6,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PoolObserver } from '../eni/observer.js';
 import type { Datastore } from '../store/index.js';
 
+/** ENIs and addresses one managed network card can hold for pods (awscni_eni_max / awscni_ip_max shape). */
+export interface CardCapacity {
+  card: number;
+  enis: number;
+  ips: number;
+}
+
 export class IpamdMetrics {
   readonly registry = new Registry();
   private readonly g = (name: string, help: string, labelNames: string[] = []) =>
@@ -16,8 +23,11 @@ export class IpamdMetrics {
   readonly buildInfo = this.g('awscni_build_info', 'Build info', ['version', 'goversion']);
   readonly errorCount = this.c('awscni_ipamd_error_count', 'Internal ipamd errors', ['fn']);
   readonly actionInProgress = this.g('awscni_ipamd_action_inprogress', 'ipamd actions in progress', ['fn']);
-  readonly eniMax = this.g('awscni_eni_max', 'Maximum ENIs this node can attach');
-  readonly ipMax = this.g('awscni_ip_max', 'Maximum IPs this node can hold');
+  readonly eniMax = this.g(
+    'awscni_eni_max',
+    'Maximum ENIs this node can attach for pods (all managed cards)',
+  );
+  readonly ipMax = this.g('awscni_ip_max', 'Maximum IPs this node can hold for pods (all managed cards)');
   readonly reconcileCount = this.c('awscni_reconcile_count', 'Reconciliation actions', ['fn']);
   readonly addReqCount = this.c('awscni_add_ip_req_count', 'AddNetwork requests');
   readonly delReqCount = this.c('awscni_del_ip_req_count', 'DelNetwork requests', ['reason']);
@@ -71,6 +81,29 @@ export class IpamdMetrics {
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1, 0.5, 1],
     registers: [this.registry],
   });
+  // Ours: the node gauges above broken down by managed network card (docs/architecture.md#network-cards).
+  readonly cardEniMax = this.g('vpccni_network_card_eni_max', 'Maximum ENIs for pods on a network card', [
+    'network_card',
+  ]);
+  readonly cardIpMax = this.g('vpccni_network_card_ip_max', 'Maximum IPs for pods on a network card', [
+    'network_card',
+  ]);
+  readonly cardEniAllocated = this.g('vpccni_network_card_eni_allocated', 'ENIs in a card datastore', [
+    'network_card',
+  ]);
+  readonly cardTotalIps = this.g('vpccni_network_card_total_ip_addresses', 'Addresses in a card datastore', [
+    'network_card',
+  ]);
+  readonly cardAssignedIps = this.g(
+    'vpccni_network_card_assigned_ip_addresses',
+    'Addresses of a card assigned to pods',
+    ['network_card'],
+  );
+  readonly cardTotalPrefixes = this.g(
+    'vpccni_network_card_ipv4_prefixes',
+    'IPv4 prefixes in a card datastore',
+    ['network_card'],
+  );
   /** The pool code's reports, into the upstream counters and gauges. */
   readonly pool: PoolObserver = {
     error: (fn) => this.errorCount.inc({ fn }),
@@ -95,12 +128,36 @@ export class IpamdMetrics {
   }
 
   /**
-   * Pool gauges from the datastores (card 0, then the other managed network cards: the gauges are node totals);
-   * series of ENIs/CIDRs that left are removed.
+   * Capacity of every managed card (card 0 included): per-card gauges, and the awscni_* node gauges as their
+   * sums (on a single-card node exactly upstream's value).
    */
-  refresh(ds: Datastore, others: readonly Datastore[] = []): void {
-    const all = [ds, ...others];
+  setCapacity(cards: readonly CardCapacity[]): void {
+    this.cardEniMax.reset();
+    this.cardIpMax.reset();
+    for (const c of cards) {
+      this.cardEniMax.set({ network_card: String(c.card) }, c.enis);
+      this.cardIpMax.set({ network_card: String(c.card) }, c.ips);
+    }
+    this.eniMax.set(cards.reduce((n, c) => n + c.enis, 0));
+    this.ipMax.set(cards.reduce((n, c) => n + c.ips, 0));
+  }
+
+  /**
+   * Pool gauges from the datastores (card 0, then the other managed network cards: the awscni_* gauges are node
+   * totals, the vpccni_network_card_* ones per card); series of ENIs/CIDRs that left are removed.
+   */
+  refresh(ds: Datastore, others: readonly { card: number; ds: Datastore }[] = []): void {
+    const cards = [{ card: 0, ds }, ...others];
+    const all = cards.map((c) => c.ds);
     const stats = all.map((d) => d.stats());
+    cards.forEach((c, i) => {
+      const s = stats[i]!;
+      const l = { network_card: String(c.card) };
+      this.cardEniAllocated.set(l, c.ds.eniList().length);
+      this.cardTotalIps.set(l, s.totalIPs);
+      this.cardAssignedIps.set(l, s.assignedIPs);
+      this.cardTotalPrefixes.set(l, s.totalPrefixes);
+    });
     this.totalIps.set(stats.reduce((n, s) => n + s.totalIPs, 0));
     this.assignedIps.set(stats.reduce((n, s) => n + s.assignedIPs, 0));
     this.totalPrefixes.set(stats.reduce((n, s) => n + s.totalPrefixes, 0));
@@ -133,7 +190,7 @@ export class IpamdMetrics {
 export function metricsHandler(
   metrics: IpamdMetrics,
   ds: Datastore,
-  others: () => readonly Datastore[] = () => [],
+  others: () => readonly { card: number; ds: Datastore }[] = () => [],
 ) {
   return (_req: IncomingMessage, res: ServerResponse): void => {
     metrics.refresh(ds, others());

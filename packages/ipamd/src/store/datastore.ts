@@ -273,6 +273,11 @@ export class Datastore {
 
   // --- reading ---
 
+  /** Whether the address is inside a CIDR of one of this datastore's ENIs (in use or not). */
+  holds(ip: string): boolean {
+    return this.findCidrOf(ip) !== undefined;
+  }
+
   /** Every allocation, assigned or quarantined (what the checkpoint holds). */
   allocations(): { allocation: Allocation; quarantined: boolean }[] {
     const out: { allocation: Allocation; quarantined: boolean }[] = [];
