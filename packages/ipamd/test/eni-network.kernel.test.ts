@@ -9,6 +9,7 @@ import {
   ENI_RULE_PRIORITY,
   EniLinkNotFound,
   type EniNetwork,
+  eniTable,
   setupEniNetwork,
   teardownEniNetwork,
   waitForLink,
@@ -162,5 +163,79 @@ describe('per-ENI host networking (kernel)', () => {
     ).rejects.toThrow(
       /failed to find the link which uses MAC address 02:5a:00:00:04:04 \(after 2 attempts\)/,
     );
+  });
+
+  it('network card 1: a rule the node image made for the ENI address is reused (no second rule); otherwise 10000 + 100·card + device', () => {
+    const CARD1: EniNetwork = {
+      mac: '02:5a:00:00:05:05',
+      primaryIp: '10.0.5.10',
+      subnetCidr: '10.0.5.0/24',
+      table: 10101,
+      mtu: 1400,
+    };
+    node.ip([
+      'link',
+      'add',
+      'c1eth1',
+      'address',
+      CARD1.mac,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'f5',
+      'netns',
+      vpc.name,
+    ]);
+    node.ip(['rule', 'add', 'from', '10.0.5.10', 'lookup', '777', 'pref', '32765']);
+    const choice = eniTable(nl, {
+      card: 1,
+      deviceNumber: 1,
+      primaryIp: CARD1.primaryIp,
+      maxEni: 4,
+      fallback: 10101,
+    });
+    expect(choice).toEqual({ table: 777, ruleExists: true });
+    setupEniNetwork(nl, { ...CARD1, ...choice });
+    const mine = () =>
+      node
+        .ipj<{ priority: number; src?: string; table?: string }>(['rule', 'list'])
+        .filter((r) => r.src === '10.0.5.10');
+    expect(mine().map((r) => [r.priority, r.table])).toEqual([[32765, '777']]);
+    expect(
+      node
+        .ipj<{ dst: string; gateway?: string }>(['route', 'show', 'table', '777'])
+        .map((r) => [r.dst, r.gateway]),
+    ).toEqual([
+      ['default', '10.0.5.1'],
+      ['10.0.5.1', undefined],
+    ]);
+    expect(node.ip(['route', 'show', 'table', 'all'])).not.toMatch(/table 10101/);
+    // card 0 never looks; with no rule for the address, the card numbering
+    expect(
+      eniTable(nl, { card: 0, deviceNumber: 1, primaryIp: CARD1.primaryIp, maxEni: 4, fallback: 2 }),
+    ).toEqual({
+      table: 2,
+      ruleExists: false,
+    });
+    teardownEniNetwork(nl, { primaryIp: CARD1.primaryIp, table: 777 });
+    expect(mine()).toEqual([]);
+    expect(
+      eniTable(nl, { card: 1, deviceNumber: 1, primaryIp: CARD1.primaryIp, maxEni: 4, fallback: 10101 }),
+    ).toEqual({
+      table: 10101,
+      ruleExists: false,
+    });
+    // an older release's rules: two for the address, the legacy device + 1 + card·maxENI (6) wins
+    node.ip(['rule', 'add', 'from', '10.0.5.10', 'lookup', '6', 'pref', '32765']);
+    node.ip(['rule', 'add', 'from', '10.0.5.10', 'lookup', '900', 'pref', '32765']);
+    expect(
+      eniTable(nl, { card: 1, deviceNumber: 1, primaryIp: CARD1.primaryIp, maxEni: 4, fallback: 10101 }),
+    ).toEqual({
+      table: 6,
+      ruleExists: true,
+    });
+    teardownEniNetwork(nl, { primaryIp: CARD1.primaryIp, table: 6 });
+    expect(mine()).toEqual([]);
   });
 });

@@ -115,13 +115,16 @@ export async function buildCardPools(d: CardPoolDeps, cards: readonly number[]):
         subnetCidr: d.subnetCidrs.get(n.SubnetId ?? '') ?? '',
         deviceNumber: device,
         table: cardTable(card, device),
+        card,
+        maxEni: d.limits.enis,
       };
-      await d.plumbing.up(host);
+      // an existing rule for the ENI's address (node image, older release) keeps its table
+      const table = (await d.plumbing.up(host)) ?? host.table;
       ds.addEni({
         id,
         deviceNumber: device,
         isEfa: n.InterfaceType === 'efa',
-        routeTableId: host.table,
+        routeTableId: table,
         subnetId: n.SubnetId,
         subnetCidr: host.subnetCidr,
       });

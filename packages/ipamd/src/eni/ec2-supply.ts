@@ -254,16 +254,18 @@ export class Ec2Supply implements AddressSupply {
       subnetCidr: subnet.cidr,
       deviceNumber,
       table: cardTable(this.o.networkCard ?? 0, deviceNumber),
+      card: this.o.networkCard ?? 0,
+      maxEni: this.o.limits.maxEni,
     };
     // Attached but not plumbed: the ENI stays out of the pool; the reconcile loop retries it.
-    await this.plumbing.up(host).catch((e: unknown) => {
+    const table = await this.plumbing.up(host).catch((e: unknown) => {
       this.observer.error('increaseIPPoolsetupENIFailed');
       throw e;
     });
     this.ds.addEni({
       id,
       deviceNumber,
-      routeTableId: host.table,
+      routeTableId: table ?? host.table,
       subnetId: subnet.id,
       subnetCidr: subnet.cidr,
     });

@@ -13,10 +13,15 @@ export interface EniHostInfo {
    * (docs/architecture.md#per-eni-host-networking).
    */
   isTrunk?: boolean;
+  /** Network card (default 0): on a card > 0 an existing rule for the ENI's address keeps its table. */
+  card?: number;
+  /** The card's ENI limit, for the legacy table number of older releases (cards > 0). */
+  maxEni?: number;
 }
 
 export interface EniPlumbing {
-  up(eni: EniHostInfo): Promise<void>;
+  /** Brings the ENI up; answers the table its routes went into when it is not `eni.table` (a reused one). */
+  up(eni: EniHostInfo): Promise<number | void>;
   down(eni: EniHostInfo): Promise<void>;
 }
 

@@ -125,11 +125,13 @@ export async function reconcilePool(d: ReconcileDeps): Promise<ReconcileResult> 
       subnetCidr,
       deviceNumber: device,
       table: cardTable(card, device),
+      card,
     };
     // A trunk attached by the VPC resource controller (security groups for pods) is adopted as a trunk.
     const isTrunk = n.InterfaceType === 'trunk';
+    let table = host.table;
     try {
-      await d.plumbing.up({ ...host, isTrunk });
+      table = (await d.plumbing.up({ ...host, isTrunk })) ?? host.table;
     } catch (e) {
       d.observer?.error('eniReconcileAdd');
       d.logger.warn({ eni: id, err: e }, 'reconcile: attached ENI could not be set up; retry next time');
@@ -139,7 +141,7 @@ export async function reconcilePool(d: ReconcileDeps): Promise<ReconcileResult> 
       id,
       deviceNumber: device,
       isTrunk,
-      routeTableId: host.table,
+      routeTableId: table,
       subnetId: n.SubnetId,
       subnetCidr,
     });

@@ -13,6 +13,8 @@ import {
   RT_TABLE_MAIN,
 } from '@vpc-cni/shared/netlink';
 
+import { type TableChoice, routeTableForEni } from '../cards/index.js';
+
 export const ENI_RULE_PRIORITY = 32765;
 const RTPROT_KERNEL = 2;
 
@@ -26,6 +28,8 @@ export interface EniNetwork {
   table: number;
   mtu: number;
   isTrunk?: boolean;
+  /** A `from <primaryIp>` rule exists already (a card > 0 table reused, `eniTable`): add none. */
+  ruleExists?: boolean;
 }
 
 export interface FindLinkOptions {
@@ -101,7 +105,7 @@ export function setupEniNetwork(nl: Netlink, eni: EniNetwork): Link {
     scope: RT_SCOPE_LINK,
     protocol: RTPROT_KERNEL,
   });
-  if (!eni.isTrunk)
+  if (!eni.isTrunk && !eni.ruleExists)
     nl.rule.ensure({
       family: fam,
       priority: ENI_RULE_PRIORITY,
@@ -109,6 +113,22 @@ export function setupEniNetwork(nl: Netlink, eni: EniNetwork): Link {
       src: `${eni.primaryIp}/${hostBits}`,
     });
   return link;
+}
+
+/**
+ * The table of an ENI on network card `card` (docs/architecture.md#route-tables-and-rule-priorities): card 0 and
+ * cards > 0 without a rule of their own use `fallback`; a card > 0 ENI whose primary address already has a rule
+ * (set up by the node image, or by an older release) keeps that rule's table.
+ */
+export function eniTable(
+  nl: Netlink,
+  eni: { card: number; deviceNumber: number; primaryIp: string; maxEni: number; fallback: number },
+): TableChoice {
+  if (eni.card === 0) return { table: eni.fallback, ruleExists: false };
+  const rules = nl.rule
+    .list(familyOf(eni.primaryIp))
+    .flatMap((r) => (r.src ? [{ from: r.src, table: r.table }] : []));
+  return routeTableForEni({ ...eni, isPrimary: false }, rules, eni.maxEni);
 }
 
 /** Undo `setupEniNetwork` for an ENI being freed; the link itself goes away with the detach. */

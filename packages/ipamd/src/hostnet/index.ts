@@ -8,6 +8,7 @@ export {
   ENI_RULE_PRIORITY,
   findLinkByMac,
   gatewayOf,
+  eniTable,
   setupEniNetwork,
   teardownEniNetwork,
   waitForLink,

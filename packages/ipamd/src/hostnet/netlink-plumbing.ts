@@ -4,6 +4,7 @@ import { Netlink } from '@vpc-cni/shared/netlink';
 import type { EniPlumbing } from '../eni/plumbing.js';
 import {
   DEFAULT_FIND,
+  eniTable,
   type FindLinkOptions,
   setupEniNetwork,
   teardownEniNetwork,
@@ -22,16 +23,25 @@ export function netlinkPlumbing(mtu: number, find: FindLinkOptions = DEFAULT_FIN
   return {
     async up(e) {
       await waitForLink(e.mac, find);
-      withNl((nl) =>
+      return withNl((nl) => {
+        const { table, ruleExists } = eniTable(nl, {
+          card: e.card ?? 0,
+          deviceNumber: e.deviceNumber,
+          primaryIp: e.primaryIp,
+          maxEni: e.maxEni ?? 0,
+          fallback: e.table,
+        });
         setupEniNetwork(nl, {
           mac: e.mac,
           primaryIp: e.primaryIp,
           subnetCidr: e.subnetCidr,
-          table: e.table,
+          table,
           mtu,
           isTrunk: e.isTrunk ?? false,
-        }),
-      );
+          ruleExists,
+        });
+        return table;
+      });
     },
     async down(e) {
       withNl((nl) => teardownEniNetwork(nl, { primaryIp: e.primaryIp, table: e.table }));
