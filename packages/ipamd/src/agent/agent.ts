@@ -95,7 +95,10 @@ async function start(
   const { supply, primary, manager, readVpcCidrs, ipv6Only, eniMac, branchContext, facts } = source;
   if (manager) started.add('pool manager', () => manager.stop());
   for (const p of source.cardPools ?? [])
-    started.add(`pool manager of network card ${p.card}`, () => p.manager.stop());
+    if (p.manager) {
+      const m = p.manager;
+      started.add(`pool manager of network card ${p.card}`, () => m.stop());
+    }
   if (primary && hostNetworking) await setupHost(cfg, primary, logger, metrics);
   let vpcV4 = primary?.vpcCidrs ?? [];
 
@@ -116,7 +119,14 @@ async function start(
     ds,
     pools.map((p) => p.ds),
   );
-  const cardRuntime = await startCardRuntime(cfg, pools, facts?.instanceType, restoreDeps, allocations);
+  const cardRuntime = await startCardRuntime(
+    cfg,
+    pools,
+    facts?.instanceType,
+    restoreDeps,
+    allocations,
+    source.cardDecisions,
+  );
   // Pool gauges are computed on scrape, not per request (they walk every CIDR).
   const refresh = () => metrics.refresh(ds, cardRuntime.cards);
   // Security groups for pods: branch-ENI pods are answered from their annotation
@@ -229,7 +239,7 @@ async function start(
       decisions: source.cardDecisions,
       capacity: new Map([
         ...(source.capacity ? [[0, source.capacity] as const] : []),
-        ...pools.map((p) => [p.card, p.capacity] as const),
+        ...pools.flatMap((p) => (p.capacity ? [[p.card, p.capacity] as const] : [])),
       ]),
     },
     started,
@@ -261,7 +271,7 @@ async function start(
       await checkpoint.persist();
     };
     manager.start();
-    for (const p of cardRuntime.pools) p.manager.start();
+    for (const p of cardRuntime.pools) p.manager?.start();
   }
   if (podEni?.maintain && manager) {
     // Self-managed branch ENIs: the trunk attached, and branch ENIs of pods that are gone removed (also the
@@ -296,7 +306,7 @@ async function start(
     async stop() {
       rpc.health.set(HEALTH_SERVICE, ServingStatus.NOT_SERVING);
       await manager?.stop();
-      await Promise.all(cardRuntime.pools.map((p) => p.manager.stop()));
+      await Promise.all(cardRuntime.pools.map((p) => p.manager?.stop()));
       await podEni?.stop();
       await rpc.stop(5_000);
       // every checkpoint file current, its journal empty

@@ -19,18 +19,21 @@ import {
   unmanagedReason,
 } from '../eni/index.js';
 import type { AttachedEni } from '../imds/index.js';
+import { type AddressSupply, noSupply } from '../service/supply.js';
 import { Datastore } from '../store/index.js';
 import { type WarmConfig, cardPoolLimits, cardWarmConfig, isPoolTooLow } from '../warm/index.js';
 
 export interface CardPool {
   card: number;
   ds: Datastore;
-  supply: Ec2Supply;
-  manager: PoolManager;
+  /** Where a multi-NIC pod's address on this card comes from when the pool has none free. */
+  supply: AddressSupply;
+  /** The card's pool loop (EC2 mode); none in IMDS-only mode. */
+  manager?: PoolManager | undefined;
   /** ENIs of the card left alone (no_manage, EFA-only, untagged with MANAGE_UNTAGGED_ENI=false). */
   unmanagedCount: number;
-  /** ENIs and addresses the card can hold for pods: its limits less the ENIs left alone. */
-  capacity: { enis: number; ips: number };
+  /** ENIs and addresses the card can hold for pods: its limits less the ENIs left alone (when known). */
+  capacity?: { enis: number; ips: number } | undefined;
 }
 
 export interface CardPoolDeps {
@@ -50,6 +53,11 @@ export interface CardPoolDeps {
   observer?: PoolObserver | undefined;
   logger: Logger;
 }
+
+export const IPV6_CARD0_ONLY = {
+  managed: false,
+  why: 'IPv6 mode manages network card 0 only: run multi-NIC pods on an IPv4 cluster',
+} as const;
 
 const kindOf = (n: NetworkInterface) =>
   n.InterfaceType === 'efa-only' ? 'efa-only' : n.InterfaceType === 'efa' ? 'efa' : 'interface';
@@ -73,13 +81,15 @@ export function cardDecisions(
     });
     byCard.set(card, list);
   }
-  // IPv6 mode keeps card 0 only (docs/architecture.md#network-cards).
-  const multiNic = cfg.ENABLE_MULTI_NIC && !cfg.ENABLE_IPv6;
-  return classifyCards(
+  const decisions = classifyCards(
     indexes,
     [...byCard].map(([index, devices]) => ({ index, devices })),
-    multiNic,
+    cfg.ENABLE_MULTI_NIC,
   );
+  // IPv6 mode keeps card 0 only (docs/architecture.md#network-cards).
+  return cfg.ENABLE_IPv6 && cfg.ENABLE_MULTI_NIC
+    ? decisions.map((c) => (c.index === 0 ? c : { ...c, ...IPV6_CARD0_ONLY }))
+    : decisions;
 }
 
 /** Builds the pool of every managed card > 0, adopting the ENIs already attached there. */
@@ -183,7 +193,12 @@ export async function buildCardPools(d: CardPoolDeps, cards: readonly number[]):
     out.push({
       card,
       ds,
-      supply,
+      // DISABLE_NETWORK_RESOURCE_PROVISIONING: the card's addresses are all there is, as on card 0.
+      supply: d.cfg.DISABLE_NETWORK_RESOURCE_PROVISIONING
+        ? noSupply(
+            `network card ${card}: network resource provisioning is disabled on this node (DISABLE_NETWORK_RESOURCE_PROVISIONING)`,
+          )
+        : supply,
       manager,
       unmanagedCount,
       capacity: { enis, ips: limits.maxIpsPerEni * enis },

@@ -3,7 +3,7 @@
 // routes), and the multi-NIC options of the CNI service.
 import type { IpamdConfig } from '@vpc-cni/shared/config';
 import { instanceLimits } from '@vpc-cni/shared/limits';
-import { multiNicRefusal } from '../cards/index.js';
+import { type CardDecision, multiNicRefusal } from '../cards/index.js';
 import { type ManagedCard, type MultiNicOptions, cardCheckpointPath } from '../service/multi-nic.js';
 import type { Allocation } from '../store/index.js';
 import type { CardPool } from './card-pools.js';
@@ -21,6 +21,7 @@ export async function startCardRuntime(
   instanceType: string | undefined,
   restore: RestoreDeps,
   card0: readonly Allocation[],
+  decisions: readonly CardDecision[] = [],
 ): Promise<CardRuntime> {
   const cards: ManagedCard[] = [];
   const order = [...pools].sort((a, b) => a.card - b.card);
@@ -35,9 +36,10 @@ export async function startCardRuntime(
       },
       card0,
     );
-    p.manager.onReleased = async () => {
-      await checkpoint.persist();
-    };
+    if (p.manager)
+      p.manager.onReleased = async () => {
+        await checkpoint.persist();
+      };
     cards.push({ card: p.card, ds: p.ds, checkpoint, supply: p.supply });
   }
   const typeCards = (instanceType && instanceLimits(instanceType)?.networkCards.length) || 1;
@@ -51,6 +53,11 @@ export async function startCardRuntime(
           instanceType: instanceType ?? 'this instance type',
           typeCards,
           managedCards: [0, ...cards.map((c) => c.card)],
+          unmanagedWhy:
+            decisions
+              .filter((c) => !c.managed)
+              .map((c) => `card ${c.index}: ${c.why}`)
+              .join('; ') || undefined,
         }),
       cards: () => cards,
     },

@@ -17,6 +17,7 @@ import type { Datastore } from '../store/index.js';
 import type { AwsCallObserver, BranchContext } from './ec2-source.js';
 import type { CardDecision } from '../cards/index.js';
 import type { CardPool } from './card-pools.js';
+import { imdsCardPools } from './imds-cards.js';
 import { loadStaticEnis, parseStaticEnis, staticPrimary } from './static-enis.js';
 
 export interface EniSource {
@@ -50,7 +51,10 @@ export interface LoadEnisDeps {
 const IMDS_ONLY_NO_SUPPLY =
   'ENABLE_IMDS_ONLY_MODE: ipamd makes no EC2 call, so it cannot add addresses; attach ENIs with enough addresses to the instance';
 
-/** ENABLE_IMDS_ONLY_MODE: the pool is what IMDS lists on network card 0; nothing is asked of EC2. */
+/**
+ * ENABLE_IMDS_ONLY_MODE: the pool is what IMDS lists on network card 0 (and, with ENABLE_MULTI_NIC, on the other
+ * cards: imds-cards.ts); nothing is asked of EC2.
+ */
 async function loadFromImds(d: LoadEnisDeps): Promise<EniSource> {
   const { cfg, ds, logger, plumbing } = d;
   const imds = new ImdsClient({ endpoint: cfg.AWS_EC2_METADATA_SERVICE_ENDPOINT });
@@ -87,7 +91,10 @@ async function loadFromImds(d: LoadEnisDeps): Promise<EniSource> {
       for (const p of e.ipv4Prefixes) ds.addCidr(e.eniId, p, true);
   }
   logger.info({ enis: ds.eniList().length, stats: ds.stats() }, 'ENIs loaded from IMDS (IMDS-only mode)');
+  const cards = await imdsCardPools(cfg, enis, facts.instanceType, plumbing, logger);
   return {
+    cardPools: cards.pools,
+    cardDecisions: cards.decisions,
     supply: noSupply(IMDS_ONLY_NO_SUPPLY),
     primary: { mac: facts.primaryMac, primaryIp: facts.localIpv4, vpcCidrs: facts.vpcIpv4Cidrs },
     facts,

@@ -47,7 +47,7 @@ export async function nodeInit(
     if (source.capacity)
       metrics.setCapacity([
         { card: 0, ...source.capacity },
-        ...(source.cardPools ?? []).map((p) => ({ card: p.card, ...p.capacity })),
+        ...(source.cardPools ?? []).flatMap((p) => (p.capacity ? [{ card: p.card, ...p.capacity }] : [])),
       ]);
     metrics.nodeInitDuration.observe({ success: 'true' }, seconds());
     return source;

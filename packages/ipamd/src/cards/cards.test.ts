@@ -105,5 +105,16 @@ describe('multiNicRefusal', () => {
     expect(
       multiNicRefusal({ enabled: true, instanceType: 'p5.48xlarge', typeCards: 32, managedCards: [0, 1] }),
     ).toBeUndefined();
+    expect(
+      multiNicRefusal({
+        enabled: true,
+        instanceType: 'p5.48xlarge',
+        typeCards: 32,
+        managedCards: [0],
+        unmanagedWhy: 'card 1: IPv6 mode manages network card 0 only',
+      }),
+    ).toMatch(
+      /only network card 0 of p5.48xlarge is managed \(card 1: IPv6 mode manages network card 0 only\), or remove/,
+    );
   });
 });

@@ -10,6 +10,8 @@ export function multiNicRefusal(o: {
   typeCards: number;
   /** Cards ipamd manages now. */
   managedCards: readonly number[];
+  /** Why the other cards are not managed, e.g. "card 1: …" (default: the EFA-only rule). */
+  unmanagedWhy?: string | undefined;
 }): string | undefined {
   const ask = `the pod asks for one interface per network card (${NIC_CONFIG_ANNOTATION}: multi-nic-attachment)`;
   if (!o.enabled)
@@ -17,6 +19,8 @@ export function multiNicRefusal(o: {
   if (o.typeCards < 2)
     return `${ask}, but instance type ${o.instanceType} has a single network card: schedule the pod on a multi-card type, or remove the annotation`;
   if (o.managedCards.length < 2)
-    return `${ask}, but only network card 0 of ${o.instanceType} is managed (the others hold only EFA-only interfaces): attach an ENA interface to another card, or remove the annotation`;
+    return o.unmanagedWhy
+      ? `${ask}, but only network card 0 of ${o.instanceType} is managed (${o.unmanagedWhy}), or remove the annotation`
+      : `${ask}, but only network card 0 of ${o.instanceType} is managed (the others hold only EFA-only interfaces): attach an ENA interface to another card, or remove the annotation`;
   return undefined;
 }
