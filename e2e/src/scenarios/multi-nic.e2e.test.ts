@@ -1,9 +1,11 @@
 // ENABLE_MULTI_NIC through containerd on a two-card instance type (hpc7a.12xlarge: 2 network cards × 2 ENIs):
 // ipamd attaches an ENI on card 1 (its link appears in the node as c1eth0); an ordinary pod stays on card 0; a pod
 // annotated k8s.amazonaws.com/nicConfig: multi-nic-attachment gets eth0 + mNicIf1 with one address per card and
-// host rules into each card's table (254, 10100); kill -9 of ipamd keeps both cards' allocations; DEL releases
-// every address and leaves no rule.
+// host rules into each card's table (254, 10100); kill -9 of ipamd keeps both cards' allocations, also when card 1's
+// checkpoint is then found corrupt (rebuilt from the pod's host route); DEL releases every address and leaves no
+// rule.
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { durableAddresses } from '@vpc-cni/ipamd/persistence';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CriPod, createPod, deletePod } from '../demo/cri-pods.js';
@@ -96,6 +98,13 @@ describe.skipIf(!canRun)(`multi-NIC pods through containerd (${TYPE}, ENABLE_MUL
     await n!.node.agent!.kill();
     await n!.node.startAgent();
     expect(await addrsIn(n!.node.checkpoint)).toEqual(expect.arrayContaining([plain.ip, a0]));
+    expect(await addrsIn(card1Path())).toEqual([a1]);
+
+    // card 1's checkpoint corrupt at the next crash: rebuilt from the pod's mNicIf1 host route, under the pod's
+    // own key (the DEL below releases it)
+    await n!.node.agent!.kill();
+    writeFileSync(card1Path(), '{"version": 1, "allocations": [tru');
+    await n!.node.startAgent();
     expect(await addrsIn(card1Path())).toEqual([a1]);
 
     await deletePod(n!.cri, m);
