@@ -29,7 +29,7 @@ import {
   rmSync,
   writeSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CNIBackend, Health, RpcClient, ServingStatus } from '@vpc-cni/shared/rpc';
 
@@ -219,6 +219,7 @@ try {
   const dels: number[] = [];
   let next = 0;
   const cpu0 = agentCpuSeconds();
+  const clientCpu0 = process.cpuUsage();
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: CLIENTS }, async () => {
@@ -238,6 +239,7 @@ try {
   const secs = (performance.now() - t0) / 1000;
   // CPU seconds of each side: where the time goes on this 2-core machine.
   const saturationCpu = agentCpuSeconds() - cpu0;
+  const clientCpu = process.cpuUsage(clientCpu0);
   const agentCpu = agentCpuSeconds();
   const own = process.cpuUsage();
   console.log(
@@ -267,6 +269,10 @@ try {
       // The agent's CPU time per pair while saturated: its throughput ceiling on one idle core is about
       // 1e6 / this (the event loop is one thread; the writes run on the thread pool meanwhile).
       agent_cpu_us_per_pair: Math.round((saturationCpu * 1e6) / PAIRS),
+      // The same for the 64 clients (this process, the light client aws-cni uses): they share the machine.
+      client_cpu_us_per_pair: Math.round((clientCpu.user + clientCpu.system) / PAIRS),
+      cores: availableParallelism(),
+      loadavg_end: Number(loadavg()[0]?.toFixed(1)),
       add_p50_ms: pct(adds, 50),
       add_p99_ms: pct(adds, 99),
       del_p50_ms: pct(dels, 50),
