@@ -1,4 +1,4 @@
-// The gRPC-over-HTTP/2 rules the server side needs, as pure functions (see docs/rpc.md): the grpc-timeout header,
+// The gRPC-over-HTTP/2 rules the server side needs, as pure functions (see packages/shared/README.md#rpc-server): the grpc-timeout header,
 // grpc-message percent-encoding, and the length-prefixed message framing of a request body.
 import { GrpcStatus } from './status.js';
 
