@@ -54,12 +54,18 @@ afterAll(async () => {
 // grpc-js client over the generated descriptors.
 const CniClient = grpc.makeGenericClientConstructor(toGrpcServiceDefinition(CNIBackend), 'CNIBackend');
 const HealthClient = grpc.makeGenericClientConstructor(toGrpcServiceDefinition(Health), 'Health');
-type Unary<Req, Res> = (req: Req, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r?: Res) => void) => void;
+type Unary<Req, Res> = (
+  req: Req,
+  opts: grpc.CallOptions,
+  cb: (e: grpc.ServiceError | null, r?: Res) => void,
+) => void;
 
 function grpcCall<Req, Res>(client: grpc.Client, name: string, req: Req, deadlineMs = 5_000): Promise<Res> {
   const fn = (client as unknown as Record<string, Unary<Req, Res>>)[name] as Unary<Req, Res>;
   return new Promise((resolve, reject) =>
-    fn.call(client, req, { deadline: Date.now() + deadlineMs }, (e, r) => (e ? reject(e) : resolve(r as Res))),
+    fn.call(client, req, { deadline: Date.now() + deadlineMs }, (e, r) =>
+      e ? reject(e) : resolve(r as Res),
+    ),
   );
 }
 
@@ -75,10 +81,18 @@ describe('grpc-js client → node:http2 server', () => {
     const reply = await grpcCall<AddNetworkRequest, AddNetworkReply>(
       cni,
       'AddNetwork',
-      CNIBackend.AddNetwork.request.fromPartial({ ContainerID: 'grpcjs-1', IfName: 'eth0', K8S_POD_NAME: 'p' }),
+      CNIBackend.AddNetwork.request.fromPartial({
+        ContainerID: 'grpcjs-1',
+        IfName: 'eth0',
+        K8S_POD_NAME: 'p',
+      }),
     );
     expect(reply.Success).toBe(true);
-    expect(reply.IPAllocationMetadata[0]).toMatchObject({ IPv4Addr: '10.0.1.5', DeviceNumber: 1, RouteTableId: 2 });
+    expect(reply.IPAllocationMetadata[0]).toMatchObject({
+      IPv4Addr: '10.0.1.5',
+      DeviceNumber: 1,
+      RouteTableId: 2,
+    });
     expect(seen.at(-1)).toMatchObject({ ContainerID: 'grpcjs-1', IfName: 'eth0', K8S_POD_NAME: 'p' });
   });
 
@@ -90,7 +104,9 @@ describe('grpc-js client → node:http2 server', () => {
   });
 
   it("the client's deadline (grpc-timeout) ends a slow call with DEADLINE_EXCEEDED", async () => {
-    const e = await grpcCall(cni, 'AddNetwork', { ContainerID: 'slow' }, 200).catch((x: grpc.ServiceError) => x);
+    const e = await grpcCall(cni, 'AddNetwork', { ContainerID: 'slow' }, 200).catch(
+      (x: grpc.ServiceError) => x,
+    );
     expect(e).toMatchObject({ code: GrpcStatus.DEADLINE_EXCEEDED });
   });
 
@@ -115,8 +131,9 @@ describe('grpc-js client → node:http2 server', () => {
     const nf = await grpcCall(health, 'Check', { service: 'nope' }).catch((x: grpc.ServiceError) => x);
     expect(nf).toMatchObject({ code: GrpcStatus.NOT_FOUND });
 
-    const watch = (health as unknown as Record<string, (r: object) => grpc.ClientReadableStream<HealthCheckResponse>>)
-      .Watch as (r: object) => grpc.ClientReadableStream<HealthCheckResponse>;
+    const watch = (
+      health as unknown as Record<string, (r: object) => grpc.ClientReadableStream<HealthCheckResponse>>
+    ).Watch as (r: object) => grpc.ClientReadableStream<HealthCheckResponse>;
     const call = watch.call(health, { service: 'aws-node' });
     const got: number[] = [];
     await new Promise<void>((resolve) => {
@@ -148,7 +165,9 @@ function raw(
     req.on('response', (h) => (out.headers = h));
     req.on('trailers', (t) => (out.trailers = t));
     req.on('data', (c: Buffer) => out.chunks.push(c));
-    req.on('end', () => resolve({ headers: out.headers, trailers: out.trailers, body: Buffer.concat(out.chunks) }));
+    req.on('end', () =>
+      resolve({ headers: out.headers, trailers: out.trailers, body: Buffer.concat(out.chunks) }),
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -183,7 +202,9 @@ describe('bad input on the wire', () => {
   });
   afterAll(() => session.close());
   const add = '/rpc.CNIBackend/AddNetwork';
-  const ok = Buffer.from(CNIBackend.AddNetwork.request.encode({ ContainerID: 'raw' } as AddNetworkRequest).finish());
+  const ok = Buffer.from(
+    CNIBackend.AddNetwork.request.encode({ ContainerID: 'raw' } as AddNetworkRequest).finish(),
+  );
 
   it('a well-formed raw call gets 200, one framed reply and grpc-status 0 in trailers', async () => {
     const r = await raw(session, grpcHeaders(add), framed(0, ok.length, ok));
@@ -197,12 +218,42 @@ describe('bad input on the wire', () => {
     ['no message', Buffer.alloc(0), {}, GrpcStatus.UNIMPLEMENTED, /no message/],
     ['a truncated frame header', Buffer.from([0, 0]), {}, GrpcStatus.INTERNAL, /truncated/],
     ['a truncated message', framed(0, 100, Buffer.alloc(10)), {}, GrpcStatus.INTERNAL, /10 of 100/],
-    ['two messages', Buffer.concat([framed(0, ok.length, ok), framed(0, ok.length, ok)]), {}, GrpcStatus.UNIMPLEMENTED, /more than one/],
-    ['a message declared over the limit', framed(0, MAX_MESSAGE_BYTES + 1, Buffer.alloc(0)), {}, GrpcStatus.RESOURCE_EXHAUSTED, /larger than max/],
-    ['gzip', framed(1, ok.length, ok), { 'grpc-encoding': 'gzip' }, GrpcStatus.UNIMPLEMENTED, /gzip.*not supported/],
+    [
+      'two messages',
+      Buffer.concat([framed(0, ok.length, ok), framed(0, ok.length, ok)]),
+      {},
+      GrpcStatus.UNIMPLEMENTED,
+      /more than one/,
+    ],
+    [
+      'a message declared over the limit',
+      framed(0, MAX_MESSAGE_BYTES + 1, Buffer.alloc(0)),
+      {},
+      GrpcStatus.RESOURCE_EXHAUSTED,
+      /larger than max/,
+    ],
+    [
+      'gzip',
+      framed(1, ok.length, ok),
+      { 'grpc-encoding': 'gzip' },
+      GrpcStatus.UNIMPLEMENTED,
+      /gzip.*not supported/,
+    ],
     ['an invalid flag', framed(7, ok.length, ok), {}, GrpcStatus.INTERNAL, /flag 7/],
-    ['bytes that are not the request message', framed(0, 3, Buffer.from([0x0a, 0xff, 0xff])), {}, GrpcStatus.INTERNAL, /cannot decode/],
-    ['a malformed grpc-timeout', framed(0, ok.length, ok), { 'grpc-timeout': '5x' }, GrpcStatus.INTERNAL, /grpc-timeout/],
+    [
+      'bytes that are not the request message',
+      framed(0, 3, Buffer.from([0x0a, 0xff, 0xff])),
+      {},
+      GrpcStatus.INTERNAL,
+      /cannot decode/,
+    ],
+    [
+      'a malformed grpc-timeout',
+      framed(0, ok.length, ok),
+      { 'grpc-timeout': '5x' },
+      GrpcStatus.INTERNAL,
+      /grpc-timeout/,
+    ],
   ])('%s → a gRPC error, and the connection keeps serving', async (_name, body, extra, code, message) => {
     const r = await raw(session, grpcHeaders(add, extra), body);
     expect(r.headers[':status']).toBe(200);
@@ -222,7 +273,11 @@ describe('bad input on the wire', () => {
   it('not POST → 405, not application/grpc → 415', async () => {
     const get = await raw(session, { ':method': 'GET', ':path': add }, Buffer.alloc(0));
     expect(get.headers[':status']).toBe(405);
-    const json = await raw(session, grpcHeaders(add, { 'content-type': 'application/json' }), Buffer.from('{}'));
+    const json = await raw(
+      session,
+      grpcHeaders(add, { 'content-type': 'application/json' }),
+      Buffer.from('{}'),
+    );
     expect(json.headers[':status']).toBe(415);
   });
 
@@ -250,7 +305,12 @@ describe('bad input on the wire', () => {
     const closed = new Promise<void>((r) => sock.on('close', () => r()));
     sock.on('error', () => {});
     sock.on('data', () => {});
-    sock.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0])]));
+    sock.write(
+      Buffer.concat([
+        Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'),
+        Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]),
+      ]),
+    );
     sock.write(Buffer.from([0, 0, 1, 0, 0, 0, 0, 0, 0, 0x41]));
     await closed;
     const c = new RpcClient({ endpoint: socket });

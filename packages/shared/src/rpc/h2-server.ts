@@ -26,7 +26,11 @@ export type UnaryCallHandler = (request: unknown) => Promise<unknown>;
 export type StreamCallHandler = (request: unknown, send: (reply: unknown) => void) => () => void;
 
 type Entry =
-  | { readonly kind: 'unary'; readonly method: UnaryMethod<unknown, unknown>; readonly handler: UnaryCallHandler }
+  | {
+      readonly kind: 'unary';
+      readonly method: UnaryMethod<unknown, unknown>;
+      readonly handler: UnaryCallHandler;
+    }
   | {
       readonly kind: 'stream';
       readonly method: UnaryMethod<unknown, unknown>;

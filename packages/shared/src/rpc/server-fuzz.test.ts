@@ -75,7 +75,8 @@ describe('node:http2 gRPC server fuzz', () => {
 
   beforeAll(async () => {
     server.addService(CNIBackend, {
-      AddNetwork: async (req) => CNIBackend.AddNetwork.response.fromPartial({ Success: req.ContainerID !== '' }),
+      AddNetwork: async (req) =>
+        CNIBackend.AddNetwork.response.fromPartial({ Success: req.ContainerID !== '' }),
       DelNetwork: async () => CNIBackend.DelNetwork.response.fromPartial({ Success: true }),
     });
     server.health.set('', ServingStatus.SERVING);
@@ -101,7 +102,13 @@ describe('node:http2 gRPC server fuzz', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.uint8Array({ maxLength: 80 }),
-        fc.constantFrom('/rpc.CNIBackend/AddNetwork', '/rpc.CNIBackend/DelNetwork', '/grpc.health.v1.Health/Check', '/x', ''),
+        fc.constantFrom(
+          '/rpc.CNIBackend/AddNetwork',
+          '/rpc.CNIBackend/DelNetwork',
+          '/grpc.health.v1.Health/Check',
+          '/x',
+          '',
+        ),
         fc.option(fc.oneof(fc.constantFrom('1S', '100m', '0n', '99999999H'), fc.string({ maxLength: 6 })), {
           nil: undefined,
         }),
