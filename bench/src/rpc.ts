@@ -20,7 +20,7 @@
 // "add_p99_ms","del_p50_ms","del_p99_ms","ops_per_s","littles_law_mean_ms","solo_add_p50_ms","solo_add_p99_ms"}
 // (add_*/del_*/ops_per_s/littles_law_mean_ms: the saturation run). BENCH_PAIRS sets its size (10,000),
 // BENCH_RATE_SECONDS the length of each open-loop rate (3).
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import {
   closeSync,
   constants,
@@ -54,20 +54,34 @@ const socket = join(dir, 'ipamd.sock');
 const agentArgv = process.env['BENCH_AGENT_ARGV']
   ? (JSON.parse(process.env['BENCH_AGENT_ARGV']) as string[])
   : [join(ROOT, 'dist/bin/aws-k8s-agent')];
-const child = spawn(agentArgv[0] as string, agentArgv.slice(1), {
-  stdio: ['ignore', 'ignore', 'inherit'],
-  env: {
-    PATH: process.env['PATH'] ?? '',
-    VPC_CNI_STATIC_ENIS: JSON.stringify([{ id: 'eni-0aa', deviceNumber: 0, ips: POOL }]),
-    VPC_CNI_IPAMD_SOCKET: socket,
-    AWS_VPC_K8S_CNI_BACKING_STORE: join(dir, 'ipam.json'),
-    AWS_VPC_K8S_CNI_LOG_FILE: join(dir, 'ipamd.log'),
-    AWS_VPC_K8S_CNI_LOGLEVEL: 'error',
-    IP_COOLDOWN_PERIOD: '0',
-    DISABLE_INTROSPECTION: 'true',
-    VPC_CNI_METRICS_BIND_ADDRESS: '127.0.0.1:0',
-  },
-});
+/** Starts an agent with its own socket, checkpoint and log under `at`. */
+function startAgent(argv: string[], at: string): ChildProcess {
+  mkdirSync(at, { recursive: true });
+  return spawn(argv[0] as string, argv.slice(1), {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      VPC_CNI_STATIC_ENIS: JSON.stringify([{ id: 'eni-0aa', deviceNumber: 0, ips: POOL }]),
+      VPC_CNI_IPAMD_SOCKET: join(at, 'ipamd.sock'),
+      AWS_VPC_K8S_CNI_BACKING_STORE: join(at, 'ipam.json'),
+      AWS_VPC_K8S_CNI_LOG_FILE: join(at, 'ipamd.log'),
+      AWS_VPC_K8S_CNI_LOGLEVEL: 'error',
+      IP_COOLDOWN_PERIOD: '0',
+      DISABLE_INTROSPECTION: 'true',
+      VPC_CNI_METRICS_BIND_ADDRESS: '127.0.0.1:0',
+    },
+  });
+}
+const child = startAgent(agentArgv, dir);
+/**
+ * BENCH_COMPARE_ARGV (a JSON list, e.g. an older build's executable): a second agent beside the first, and at the
+ * end both saturated in alternating rounds of 1,000 pairs, so a loaded machine's drift hits both alike
+ * (ab_* fields: CPU per pair and pairs/s of this agent and of the other).
+ */
+const compareArgv = process.env['BENCH_COMPARE_ARGV']
+  ? (JSON.parse(process.env['BENCH_COMPARE_ARGV']) as string[])
+  : undefined;
+const other = compareArgv ? startAgent(compareArgv, join(dir, 'compare')) : undefined;
 
 const req = (c: string) => ({
   ContainerID: c,
@@ -263,8 +277,35 @@ async function floor(): Promise<{ cpuUsPerPair: number; pairsPerS: number }> {
   }
 }
 
+/** Alternating saturation rounds against this agent and the other: total CPU per pair and pairs/s of each. */
+async function alternate(rounds: number) {
+  const sides = [
+    { pid: child.pid, path: socket, cpu: 0, secs: 0 },
+    { pid: other?.pid, path: join(dir, 'compare', 'ipamd.sock'), cpu: 0, secs: 0 },
+  ];
+  const per = 1_000;
+  for (let r = 0; r < rounds; r++) {
+    for (const side of r % 2 === 0 ? sides : [...sides].reverse()) {
+      const c0 = cpuSeconds(side.pid);
+      const t0 = performance.now();
+      await saturate(side.path, per, `ab-${r}`);
+      side.secs += (performance.now() - t0) / 1000;
+      side.cpu += cpuSeconds(side.pid) - c0;
+    }
+  }
+  const [a, b] = sides as [(typeof sides)[0], (typeof sides)[0]];
+  return {
+    ab_rounds: rounds,
+    ab_this_cpu_us_per_pair: Math.round((a.cpu * 1e6) / (rounds * per)),
+    ab_compare_cpu_us_per_pair: Math.round((b.cpu * 1e6) / (rounds * per)),
+    ab_this_pairs_per_s: Math.round((rounds * per) / a.secs),
+    ab_compare_pairs_per_s: Math.round((rounds * per) / b.secs),
+  };
+}
+
 try {
   await serving(socket, 'aws-k8s-agent');
+  if (other) await serving(join(dir, 'compare', 'ipamd.sock'), 'the agent to compare with');
   // One client alone first: the latency a single CNI ADD sees, without queueing behind 63 others.
   const solo: number[] = [];
   {
@@ -292,6 +333,7 @@ try {
   const agentCpu = agentCpuSeconds();
   const own = process.cpuUsage();
   const floorRun = await floor();
+  const ab = other ? await alternate(Number(process.env['BENCH_COMPARE_ROUNDS'] ?? 10)) : {};
   console.log(
     `cpu: agent ${agentCpu.toFixed(2)} s, clients ${((own.user + own.system) / 1e6).toFixed(2)} s, wall ${secs.toFixed(2)} s`,
   );
@@ -336,11 +378,13 @@ try {
       littles_law_mean_ms: Number(((CLIENTS * 1000 * secs) / (2 * PAIRS)).toFixed(3)),
       solo_add_p50_ms: pct(solo, 50),
       solo_add_p99_ms: pct(solo, 99),
+      ...ab,
     }),
   );
 } finally {
   // SIGTERM when profiling, so the agent can write its profile on the way out.
   child.kill(process.env['BENCH_AGENT_ARGV'] ? 'SIGTERM' : 'SIGKILL');
+  other?.kill('SIGKILL');
   if (process.env['BENCH_AGENT_ARGV'] && child.exitCode === null && child.signalCode === null)
     await new Promise((r) => child.once('exit', r));
   rmSync(dir, { recursive: true, force: true });
