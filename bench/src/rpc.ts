@@ -9,14 +9,18 @@
 //  - the baseline: one durable write (temp file, fsync, rename, fsync of the directory) in the same directory,
 //    the floor of any call that changes the checkpoint (durable_write_*).
 //  - the journal's floor: one record written O_DSYNC into a preallocated file (journal_write_*), what a group
-//    commit costs since the checkpoint became a journal; and the agent's CPU time per pair while saturated.
+//    commit costs since the checkpoint became a journal; and the agent's CPU time per pair while saturated,
+//    next to the clients' (this process) and the machine's cores and load;
+//  - the server's floor: the same RpcServer with handlers that answer at once (rpc/floor-server.ts), saturated
+//    the same way (floor_cpu_us_per_pair, floor_saturation_pairs_per_s).
 // Last line: {"p50_ms_at_100","p99_ms_at_100",...,"p99_ms_at_5000","saturation_pairs_per_s",
 // "durable_write_p50_ms","durable_write_p99_ms","journal_write_p50_ms","journal_write_p99_ms",
-// "agent_cpu_us_per_pair","add_p50_ms",
+// "agent_cpu_us_per_pair","client_cpu_us_per_pair","floor_cpu_us_per_pair","floor_saturation_pairs_per_s",
+// "cores","loadavg_end","add_p50_ms",
 // "add_p99_ms","del_p50_ms","del_p99_ms","ops_per_s","littles_law_mean_ms","solo_add_p50_ms","solo_add_p99_ms"}
 // (add_*/del_*/ops_per_s/littles_law_mean_ms: the saturation run). BENCH_PAIRS sets its size (10,000),
 // BENCH_RATE_SECONDS the length of each open-loop rate (3).
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import {
   closeSync,
   constants,
@@ -29,7 +33,7 @@ import {
   rmSync,
   writeSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CNIBackend, Health, RpcClient, ServingStatus } from '@vpc-cni/shared/rpc';
 
@@ -50,20 +54,34 @@ const socket = join(dir, 'ipamd.sock');
 const agentArgv = process.env['BENCH_AGENT_ARGV']
   ? (JSON.parse(process.env['BENCH_AGENT_ARGV']) as string[])
   : [join(ROOT, 'dist/bin/aws-k8s-agent')];
-const child = spawn(agentArgv[0] as string, agentArgv.slice(1), {
-  stdio: ['ignore', 'ignore', 'inherit'],
-  env: {
-    PATH: process.env['PATH'] ?? '',
-    VPC_CNI_STATIC_ENIS: JSON.stringify([{ id: 'eni-0aa', deviceNumber: 0, ips: POOL }]),
-    VPC_CNI_IPAMD_SOCKET: socket,
-    AWS_VPC_K8S_CNI_BACKING_STORE: join(dir, 'ipam.json'),
-    AWS_VPC_K8S_CNI_LOG_FILE: join(dir, 'ipamd.log'),
-    AWS_VPC_K8S_CNI_LOGLEVEL: 'error',
-    IP_COOLDOWN_PERIOD: '0',
-    DISABLE_INTROSPECTION: 'true',
-    VPC_CNI_METRICS_BIND_ADDRESS: '127.0.0.1:0',
-  },
-});
+/** Starts an agent with its own socket, checkpoint and log under `at`. */
+function startAgent(argv: string[], at: string): ChildProcess {
+  mkdirSync(at, { recursive: true });
+  return spawn(argv[0] as string, argv.slice(1), {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      VPC_CNI_STATIC_ENIS: JSON.stringify([{ id: 'eni-0aa', deviceNumber: 0, ips: POOL }]),
+      VPC_CNI_IPAMD_SOCKET: join(at, 'ipamd.sock'),
+      AWS_VPC_K8S_CNI_BACKING_STORE: join(at, 'ipam.json'),
+      AWS_VPC_K8S_CNI_LOG_FILE: join(at, 'ipamd.log'),
+      AWS_VPC_K8S_CNI_LOGLEVEL: 'error',
+      IP_COOLDOWN_PERIOD: '0',
+      DISABLE_INTROSPECTION: 'true',
+      VPC_CNI_METRICS_BIND_ADDRESS: '127.0.0.1:0',
+    },
+  });
+}
+const child = startAgent(agentArgv, dir);
+/**
+ * BENCH_COMPARE_ARGV (a JSON list, e.g. an older build's executable): a second agent beside the first, and at the
+ * end both saturated in alternating rounds of 1,000 pairs, so a loaded machine's drift hits both alike
+ * (ab_* fields: CPU per pair and pairs/s of this agent and of the other).
+ */
+const compareArgv = process.env['BENCH_COMPARE_ARGV']
+  ? (JSON.parse(process.env['BENCH_COMPARE_ARGV']) as string[])
+  : undefined;
+const other = compareArgv ? startAgent(compareArgv, join(dir, 'compare')) : undefined;
 
 const req = (c: string) => ({
   ContainerID: c,
@@ -178,27 +196,116 @@ function journalWrites(): { p50: number; p99: number } {
   return { p50: pct(ts, 50), p99: pct(ts, 99) };
 }
 
-/** CPU seconds the agent has used so far (user + system, from /proc). */
-function agentCpuSeconds(): number {
-  const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+/** CPU seconds a process has used so far (user + system, from /proc). */
+function cpuSeconds(pid: number | undefined): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
   return (Number(stat[11]) + Number(stat[12])) / 100;
 }
+const agentCpuSeconds = (): number => cpuSeconds(child.pid);
 
-try {
+/** Waits until the server on `path` reports grpc.health.v1.aws-node SERVING. */
+async function serving(path: string, what: string): Promise<void> {
   for (let i = 0; ; i++) {
-    const c = new RpcClient({ endpoint: `unix://${socket}`, deadlineMs: 500 });
+    const c = new RpcClient({ endpoint: `unix://${path}`, deadlineMs: 500 });
     try {
       if (
         (await c.call(Health.Check, { service: 'grpc.health.v1.aws-node' })).status === ServingStatus.SERVING
       )
-        break;
+        return;
     } catch {
-      if (i > 400) throw new Error('aws-k8s-agent did not start');
+      if (i > 400) throw new Error(`${what} did not start`);
     } finally {
       c.close();
     }
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** `pairs` Add+Del pairs from CLIENTS clients always in flight; each call's latency. */
+async function saturate(path: string, pairs: number, prefix: string) {
+  const adds: number[] = [];
+  const dels: number[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      const c = new RpcClient({ endpoint: `unix://${path}`, deadlineMs: 10_000 });
+      for (let n = next++; n < pairs; n = next++) {
+        const id = `${prefix}-${n}`;
+        let t = performance.now();
+        await c.call(CNIBackend.AddNetwork, req(id));
+        adds.push(performance.now() - t);
+        t = performance.now();
+        await c.call(CNIBackend.DelNetwork, { ...req(id), Reason: 'PodDeleted', K8S_POD_UID: '' });
+        dels.push(performance.now() - t);
+      }
+      c.close();
+    }),
+  );
+  return { adds, dels };
+}
+
+/**
+ * The floor (bench/src/rpc/floor-server.ts): the same server code and V8 flags with handlers that answer at
+ * once, saturated the same way. Its CPU per pair is what no change inside ipamd can remove.
+ */
+async function floor(): Promise<{ cpuUsPerPair: number; pairsPerS: number }> {
+  const path = join(dir, 'floor.sock');
+  const server = spawn(
+    process.execPath,
+    [
+      '--max-semi-space-size=1',
+      '--optimize-for-size',
+      ...process.execArgv,
+      join(import.meta.dirname, 'rpc/floor-server.ts'),
+      path,
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  try {
+    await serving(path, 'the floor server');
+    await saturate(path, 1_000, 'floor-warm');
+    const cpu0 = cpuSeconds(server.pid);
+    const t0 = performance.now();
+    await saturate(path, PAIRS, 'floor');
+    const secs = (performance.now() - t0) / 1000;
+    return {
+      cpuUsPerPair: Math.round(((cpuSeconds(server.pid) - cpu0) * 1e6) / PAIRS),
+      pairsPerS: Math.round(PAIRS / secs),
+    };
+  } finally {
+    server.kill('SIGKILL');
+  }
+}
+
+/** Alternating saturation rounds against this agent and the other: total CPU per pair and pairs/s of each. */
+async function alternate(rounds: number) {
+  const sides = [
+    { pid: child.pid, path: socket, cpu: 0, secs: 0 },
+    { pid: other?.pid, path: join(dir, 'compare', 'ipamd.sock'), cpu: 0, secs: 0 },
+  ];
+  const per = 1_000;
+  for (let r = 0; r < rounds; r++) {
+    for (const side of r % 2 === 0 ? sides : [...sides].reverse()) {
+      const c0 = cpuSeconds(side.pid);
+      const t0 = performance.now();
+      await saturate(side.path, per, `ab-${r}`);
+      side.secs += (performance.now() - t0) / 1000;
+      side.cpu += cpuSeconds(side.pid) - c0;
+    }
+  }
+  const [a, b] = sides as [(typeof sides)[0], (typeof sides)[0]];
+  return {
+    ab_rounds: rounds,
+    ab_this_cpu_us_per_pair: Math.round((a.cpu * 1e6) / (rounds * per)),
+    ab_compare_cpu_us_per_pair: Math.round((b.cpu * 1e6) / (rounds * per)),
+    ab_this_pairs_per_s: Math.round((rounds * per) / a.secs),
+    ab_compare_pairs_per_s: Math.round((rounds * per) / b.secs),
+  };
+}
+
+try {
+  await serving(socket, 'aws-k8s-agent');
+  if (other) await serving(join(dir, 'compare', 'ipamd.sock'), 'the agent to compare with');
   // One client alone first: the latency a single CNI ADD sees, without queueing behind 63 others.
   const solo: number[] = [];
   {
@@ -215,31 +322,18 @@ try {
   const journal = journalWrites();
   const open: Record<number, { p50: number; p99: number; calls: number; late: number }> = {};
   for (const rate of RATES) open[rate] = await openLoop(rate, RATE_SECONDS);
-  const adds: number[] = [];
-  const dels: number[] = [];
-  let next = 0;
   const cpu0 = agentCpuSeconds();
+  const clientCpu0 = process.cpuUsage();
   const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: CLIENTS }, async () => {
-      const c = new RpcClient({ endpoint: `unix://${socket}`, deadlineMs: 10_000 });
-      for (let n = next++; n < PAIRS; n = next++) {
-        const id = `bench-${n}`;
-        let t = performance.now();
-        await c.call(CNIBackend.AddNetwork, req(id));
-        adds.push(performance.now() - t);
-        t = performance.now();
-        await c.call(CNIBackend.DelNetwork, { ...req(id), Reason: 'PodDeleted', K8S_POD_UID: '' });
-        dels.push(performance.now() - t);
-      }
-      c.close();
-    }),
-  );
+  const { adds, dels } = await saturate(socket, PAIRS, 'bench');
   const secs = (performance.now() - t0) / 1000;
   // CPU seconds of each side: where the time goes on this 2-core machine.
   const saturationCpu = agentCpuSeconds() - cpu0;
+  const clientCpu = process.cpuUsage(clientCpu0);
   const agentCpu = agentCpuSeconds();
   const own = process.cpuUsage();
+  const floorRun = await floor();
+  const ab = other ? await alternate(Number(process.env['BENCH_COMPARE_ROUNDS'] ?? 10)) : {};
   console.log(
     `cpu: agent ${agentCpu.toFixed(2)} s, clients ${((own.user + own.system) / 1e6).toFixed(2)} s, wall ${secs.toFixed(2)} s`,
   );
@@ -267,6 +361,13 @@ try {
       // The agent's CPU time per pair while saturated: its throughput ceiling on one idle core is about
       // 1e6 / this (the event loop is one thread; the writes run on the thread pool meanwhile).
       agent_cpu_us_per_pair: Math.round((saturationCpu * 1e6) / PAIRS),
+      // The same for the 64 clients (this process, the light client aws-cni uses): they share the machine.
+      client_cpu_us_per_pair: Math.round((clientCpu.user + clientCpu.system) / PAIRS),
+      // The floor server's CPU per pair and throughput (same server code, handlers that answer at once).
+      floor_cpu_us_per_pair: floorRun.cpuUsPerPair,
+      floor_saturation_pairs_per_s: floorRun.pairsPerS,
+      cores: availableParallelism(),
+      loadavg_end: Number(loadavg()[0]?.toFixed(1)),
       add_p50_ms: pct(adds, 50),
       add_p99_ms: pct(adds, 99),
       del_p50_ms: pct(dels, 50),
@@ -277,11 +378,13 @@ try {
       littles_law_mean_ms: Number(((CLIENTS * 1000 * secs) / (2 * PAIRS)).toFixed(3)),
       solo_add_p50_ms: pct(solo, 50),
       solo_add_p99_ms: pct(solo, 99),
+      ...ab,
     }),
   );
 } finally {
   // SIGTERM when profiling, so the agent can write its profile on the way out.
   child.kill(process.env['BENCH_AGENT_ARGV'] ? 'SIGTERM' : 'SIGKILL');
+  other?.kill('SIGKILL');
   if (process.env['BENCH_AGENT_ARGV'] && child.exitCode === null && child.signalCode === null)
     await new Promise((r) => child.once('exit', r));
   rmSync(dir, { recursive: true, force: true });

@@ -49,10 +49,16 @@ export class AddressRules {
 
   /** Lowest address that is neither assigned nor cooling; cooled-down entries are forgotten on the way. */
   unusedAddress(c: CidrEntry): string | undefined {
-    for (const [ip, a] of c.addresses) if (!a.key && !this.cooling(a)) c.addresses.delete(ip);
-    const size = cidrSize(c.cidr);
+    // forEach, not for-of: no [key, value] array per entry (deleting the current entry is allowed).
+    c.addresses.forEach((a, ip, m) => {
+      if (!a.key && !this.cooling(a)) m.delete(ip);
+    });
     // Full (every address assigned or cooling): no address text to build. Assign walks every CIDR of the node
-    // in order, so with secondary IPs (one /32 each) this is most of them.
+    // in order, so with secondary IPs (one /32 each) this is most of them; checked without a bigint (each one
+    // allocates, and this runs once per CIDR per AddNetwork). 2^hostBits is exact in a double up to 2^53.
+    const hostBits = (c.cidr.family === 4 ? 32 : 128) - c.cidr.bits;
+    if (hostBits < 53 && c.addresses.size >= 2 ** hostBits) return undefined;
+    const size = cidrSize(c.cidr);
     if (BigInt(c.addresses.size) >= size) return undefined;
     // The first free slot is within the first (entries + 1) addresses.
     const limit = BigInt(c.addresses.size) + 1n < size ? BigInt(c.addresses.size) + 1n : size;

@@ -1,4 +1,5 @@
-// The grpc-js based server side of the rpc contract (ipamd only; kept apart so aws-cni never loads grpc-js).
+// The server side of the rpc contract, on node:http2 (ipamd and the network policy agent; kept apart so aws-cni
+// never loads node:http2).
 export {
   RpcServer,
   splitHostPort,

@@ -7,6 +7,7 @@ import { netTransport, type H2Transport, type Target } from './transport.js';
 import { ENDPOINT_FORMS, endpointTarget } from './endpoints.js';
 import { clip } from '../describe/index.js';
 import { GrpcStatus, RpcError } from './status.js';
+import { MAX_MESSAGE_BYTES } from './grpc-wire.js';
 import type { UnaryMethod } from './services.js';
 
 export interface RpcClientOptions {
@@ -22,7 +23,7 @@ export interface RpcClientOptions {
  * The largest message sent or accepted: gRPC's default receive limit (grpc-go, grpc-js, hence ipamd and
  * upstream's), so a larger request would be refused by the server anyway; said here, before anything is sent.
  */
-export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+export { MAX_MESSAGE_BYTES };
 /** A server's grpc-message is shown up to this many characters. */
 const MAX_STATUS_TEXT = 1000;
 

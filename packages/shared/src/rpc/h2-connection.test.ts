@@ -1,7 +1,7 @@
 // The light HTTP/2 client against node:http2 (nghttp2) servers doing what real servers may do: padded frames,
 // header blocks split over CONTINUATION frames, every static-table header name, Huffman-coded values with
 // non-ASCII bytes, server PING, RST_STREAM and GOAWAY.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   createServer,
   constants,
@@ -49,7 +49,8 @@ afterEach(async () => {
   server = undefined;
   if (s) await new Promise((r) => s.close(r));
 });
-process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+// afterAll, not process.on('exit'): a vitest worker does not always exit, and the directory stayed behind.
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A healthy gRPC reply body for Health.Check (status SERVING). */
 const servingBody = () => {

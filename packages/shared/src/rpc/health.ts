@@ -1,11 +1,10 @@
-// grpc.health.v1 service state: a status per service name, Check and Watch handlers for grpc-js.
-import type { ServerWritableStream, sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
+// grpc.health.v1 service state: a status per service name, and the Check and Watch calls over it.
 import {
   type HealthCheckRequest,
   type HealthCheckResponse,
   HealthCheckResponse_ServingStatus as ServingStatus,
 } from './gen/health.js';
-import { GrpcStatus } from './status.js';
+import { GrpcStatus, RpcError } from './status.js';
 
 export { ServingStatus };
 
@@ -23,26 +22,19 @@ export class HealthRegistry {
     return this.statuses.get(service);
   }
 
-  /** grpc-js handlers for the Health service. */
-  handlers() {
-    return {
-      Check: (
-        call: ServerUnaryCall<HealthCheckRequest, HealthCheckResponse>,
-        cb: sendUnaryData<HealthCheckResponse>,
-      ) => {
-        const status = this.statuses.get(call.request.service);
-        if (status === undefined)
-          cb({ code: GrpcStatus.NOT_FOUND, details: `unknown service "${call.request.service}"` });
-        else cb(null, { status });
-      },
-      Watch: (call: ServerWritableStream<HealthCheckRequest, HealthCheckResponse>) => {
-        const service = call.request.service;
-        const watcher = { service, push: (status: ServingStatus) => call.write({ status }) };
-        watcher.push(this.statuses.get(service) ?? ServingStatus.SERVICE_UNKNOWN);
-        this.watchers.add(watcher);
-        call.on('cancelled', () => this.watchers.delete(watcher));
-        call.on('close', () => this.watchers.delete(watcher));
-      },
-    };
-  }
+  /** Check: the service's status, NOT_FOUND for a service never set (as grpc-go's health server). */
+  check = async (request: HealthCheckRequest): Promise<HealthCheckResponse> => {
+    const status = this.statuses.get(request.service);
+    if (status === undefined)
+      throw new RpcError(GrpcStatus.NOT_FOUND, `unknown service "${request.service}"`, 'Health/Check');
+    return { status };
+  };
+
+  /** Watch: the current status at once (SERVICE_UNKNOWN if never set), then every change; returns the stop. */
+  watch = (request: HealthCheckRequest, send: (reply: HealthCheckResponse) => void): (() => void) => {
+    const watcher = { service: request.service, push: (status: ServingStatus) => send({ status }) };
+    watcher.push(this.statuses.get(request.service) ?? ServingStatus.SERVICE_UNKNOWN);
+    this.watchers.add(watcher);
+    return () => void this.watchers.delete(watcher);
+  };
 }

@@ -1,5 +1,5 @@
-// ipamd's gRPC contract: generated messages, method descriptors, a light client and a grpc-js server helper.
-// The CNI plugin imports only './client', './services' and the messages (no @grpc/grpc-js at run time).
+// ipamd's gRPC contract: generated messages, method descriptors and a light client (the server is in
+// ../rpc-server). The CNI plugin imports only './client', './services' and the messages (no node:http2).
 export * from './gen/rpc.js';
 export {
   HealthCheckRequest,

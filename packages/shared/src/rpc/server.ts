@@ -1,12 +1,13 @@
-// gRPC server helper for ipamd: typed async handlers over the method descriptors, a unix socket (0660) and an
-// optional loopback-only TCP listener, and the standard health service.
+// gRPC server helper for ipamd and the network policy agent: typed async handlers over the method descriptors,
+// a unix socket (0660) and an optional loopback-only TCP listener, and the standard health service. The calls
+// run on node:http2 directly (./h2-server.ts), not grpc-js: packages/shared/README.md#rpc-server says why.
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { isIP } from 'node:net';
-import { Server, ServerCredentials, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
-import { Health, toGrpcServiceDefinition, type UnaryMethod } from './services.js';
+import { createServer, type Http2Server, type Http2Session } from 'node:http2';
+import { Health, type UnaryMethod } from './services.js';
 import { HealthRegistry } from './health.js';
-import { GrpcStatus, RpcError } from './status.js';
+import { GrpcRouter } from './h2-server.js';
 
 export type UnaryHandler<Req, Res> = (request: Req) => Promise<Res>;
 
@@ -33,9 +34,13 @@ export function splitHostPort(address: string): { host: string; port: number } {
   return { host: (m[1] ?? m[2]) as string, port: Number(m[3]) };
 }
 
+type AnyMethod = UnaryMethod<unknown, unknown>;
+
 export class RpcServer {
   readonly health = new HealthRegistry();
-  private readonly server = new Server();
+  private readonly router = new GrpcRouter();
+  private readonly servers: Http2Server[] = [];
+  private readonly sessions = new Set<Http2Session>();
   private started = false;
 
   constructor(private readonly options: RpcServerOptions) {
@@ -47,7 +52,11 @@ export class RpcServer {
         );
       }
     }
-    this.server.addService(toGrpcServiceDefinition(Health), this.health.handlers());
+    this.router.unary(Health.Check as AnyMethod, this.health.check as (r: unknown) => Promise<unknown>);
+    this.router.stream(
+      Health.Watch as AnyMethod,
+      this.health.watch as (r: unknown, send: (x: unknown) => void) => () => void,
+    );
   }
 
   // MessageFns<T> is invariant in T, so the constraint needs `any` to accept every concrete method type.
@@ -56,37 +65,35 @@ export class RpcServer {
     service: S,
     handlers: ServiceHandlers<S>,
   ): void {
-    const impl: Record<
-      string,
-      (call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) => void
-    > = {};
     for (const name of Object.keys(service)) {
       const handler = (handlers as Record<string, UnaryHandler<unknown, unknown>>)[name];
       if (!handler) throw new Error(`no handler for ${name}`);
-      impl[name] = (call, cb) => {
-        handler(call.request).then(
-          (reply) => cb(null, reply),
-          (err: unknown) =>
-            cb(
-              err instanceof RpcError
-                ? { code: err.code, details: err.details }
-                : { code: GrpcStatus.UNKNOWN, details: err instanceof Error ? err.message : String(err) },
-            ),
-        );
-      };
+      this.router.unary(service[name] as AnyMethod, handler);
     }
-    this.server.addService(
-      toGrpcServiceDefinition(service as unknown as Record<string, UnaryMethod<unknown, unknown>>),
-      impl,
-    );
   }
 
-  private bind(address: string): Promise<number> {
-    return new Promise((resolve, reject) =>
-      this.server.bindAsync(address, ServerCredentials.createInsecure(), (err, port) =>
-        err ? reject(err) : resolve(port),
-      ),
-    );
+  private async listen(bind: (s: Http2Server) => void): Promise<Http2Server> {
+    const server = createServer({
+      // Every call is small; a peer opening more streams than this at once is refused per stream.
+      settings: { maxConcurrentStreams: 1_000 },
+    });
+    server.on('stream', this.router.onStream);
+    server.on('session', (s: Http2Session) => {
+      this.sessions.add(s);
+      // A peer's protocol error ends its session (node:http2 sends GOAWAY); nothing to do but forget it.
+      s.on('error', () => {});
+      s.once('close', () => this.sessions.delete(s));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.once('listening', () => {
+        server.off('error', reject);
+        resolve();
+      });
+      bind(server);
+    });
+    this.servers.push(server);
+    return server;
   }
 
   /** Listens on the configured endpoints. Returns the TCP port actually bound (0 when none). */
@@ -94,27 +101,34 @@ export class RpcServer {
     if (this.started) throw new Error('RpcServer already started');
     this.started = true;
     const { unixSocket, tcpAddress, socketMode = 0o660 } = this.options;
-    if (unixSocket) {
-      mkdirSync(dirname(unixSocket), { recursive: true, mode: 0o755 });
-      rmSync(unixSocket, { force: true });
-      await this.bind(`unix://${unixSocket}`);
-      chmodSync(unixSocket, socketMode);
+    try {
+      if (unixSocket) {
+        mkdirSync(dirname(unixSocket), { recursive: true, mode: 0o755 });
+        rmSync(unixSocket, { force: true });
+        await this.listen((s) => s.listen(unixSocket));
+        chmodSync(unixSocket, socketMode);
+      }
+      if (!tcpAddress) return { tcpPort: 0 };
+      const { host, port } = splitHostPort(tcpAddress);
+      const server = await this.listen((s) => s.listen(port, host));
+      const address = server.address();
+      return { tcpPort: typeof address === 'object' && address ? address.port : 0 };
+    } catch (e) {
+      await this.stop(0);
+      throw e;
     }
-    const tcpPort = tcpAddress ? await this.bind(tcpAddress) : 0;
-    return { tcpPort };
   }
 
   /** Stops accepting calls, lets in-flight ones finish for up to graceMs, then forces. */
-  stop(graceMs = 5_000): Promise<void> {
-    return new Promise((resolve) => {
-      const force = setTimeout(() => {
-        this.server.forceShutdown();
-        resolve();
-      }, graceMs);
-      this.server.tryShutdown(() => {
-        clearTimeout(force);
-        resolve();
-      });
-    });
+  async stop(graceMs = 5_000): Promise<void> {
+    const closed = this.servers.map((s) => new Promise<void>((r) => s.close(() => r())));
+    this.servers.length = 0;
+    this.router.endStreams();
+    for (const s of this.sessions) s.close();
+    const force = setTimeout(() => {
+      for (const s of this.sessions) s.destroy();
+    }, graceMs);
+    await Promise.all(closed);
+    clearTimeout(force);
   }
 }

@@ -1,6 +1,6 @@
 // Method descriptors for every service we speak: full path plus the generated message codecs.
 // Kept free of runtime @grpc/grpc-js imports so the CNI plugin can use them with the small http2 client;
-// ipamd turns them into grpc-js service definitions with toGrpcServiceDefinition().
+// toGrpcServiceDefinition() turns them into grpc-js service definitions (tests use grpc-js as a client).
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import { HealthCheckRequest, HealthCheckResponse } from './gen/health.js';
 import {
