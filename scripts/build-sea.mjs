@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { awsSdkDirectImports } from './sea/aws-sdk-imports.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const rootPackage = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -107,6 +108,11 @@ async function buildOne(t) {
     platform: 'node',
     target: 'node24',
     format: 'cjs',
+    // ES module builds before CommonJS ones (esbuild's default for platform node is main first). Only the AWS SDK
+    // packages ship both; their ESM builds let the bundle keep just the SDK classes that are imported, and spare
+    // the CommonJS interop that gave every importing module its own copy of @aws-sdk/client-ec2's ~10,000 exports
+    // as getters (~14 MiB of ipamd's heap; docs/build.md "Memory").
+    mainFields: ['module', 'main'],
     minify: true,
     legalComments: 'none',
     logLevel: 'error',
@@ -116,7 +122,7 @@ async function buildOne(t) {
       'import.meta.url': '__import_meta_url',
     },
     banner: { js: 'var __import_meta_url=require("node:url").pathToFileURL(__filename).href;' },
-    plugins: [koffiPlugin, whatwgUrlPlugin],
+    plugins: [koffiPlugin, whatwgUrlPlugin, awsSdkDirectImports],
   });
   const blob = join(work, `${t.name}.blob`);
   const seaConfig = join(work, `${t.name}.sea.json`);

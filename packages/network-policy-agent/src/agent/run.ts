@@ -319,12 +319,8 @@ async function startCloudWatch(
   try {
     const region = flags.awsRegion || (await imds.require('meta-data/placement/region'));
     const instanceId = await imds.require('meta-data/instance-id');
-    const [{ EC2Client }, { CloudWatchLogsClient }, { CloudWatchSink, clusterNameFromTags, logGroupName }] =
-      await Promise.all([
-        import('@aws-sdk/client-ec2'),
-        import('@aws-sdk/client-cloudwatch-logs'),
-        import('../flowlog/index.js'),
-      ]);
+    const { CloudWatchLogsClient, CloudWatchSink, EC2Client, clusterNameFromTags, logGroupName } =
+      await import('../flowlog/index.js');
     const ec2 = new EC2Client({
       region,
       ...(env['AWS_EC2_ENDPOINT'] ? { endpoint: env['AWS_EC2_ENDPOINT'] } : {}),

@@ -7,6 +7,11 @@ import { cloudWatchRecord, directionOf, flowLine } from './format.js';
 
 export { flowLine, cloudWatchRecord, protocolName, tierName } from './format.js';
 export { CloudWatchSink, clusterNameFromTags, logGroupName, CLUSTER_NAME_TAG } from './cloudwatch.js';
+// The two SDK clients the CloudWatch sink needs, named here so that loading flow logs (run.ts) imports these
+// classes, not the whole client packages: a dynamic import() of a package keeps every one of its exports in the
+// bundle (docs/build.md "Memory").
+export { EC2Client } from '@aws-sdk/client-ec2';
+export { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 
 export interface FlowLogOptions {
   family: Family;
