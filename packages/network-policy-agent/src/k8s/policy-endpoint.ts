@@ -3,6 +3,7 @@
 import {
   CHANGE_TIME_ANNOTATION,
   type EndpointInfo,
+  type LabelSelector,
   type PodEndpoint,
   policyEndpointSchema as schema,
 } from '@vpc-cni/shared/k8s';
@@ -16,6 +17,8 @@ export interface PolicyEndpoint {
   /** `namespace/policyRef.name`. */
   policy: string;
   podIsolation: readonly ('Ingress' | 'Egress')[];
+  /** The policy's `spec.podSelector` (which pods of the namespace it selects), when the controller wrote it. */
+  podSelector?: LabelSelector;
   pods: readonly PodEndpoint[];
   ingress: readonly EndpointInfo[];
   egress: readonly EndpointInfo[];
@@ -37,9 +40,26 @@ export function parsePolicyEndpoint(obj: unknown): PolicyEndpoint | { error: str
     namespace: m.namespace,
     policy: `${m.namespace}/${s.policyRef.name}`,
     podIsolation: s.podIsolation ?? [],
+    ...(s.podSelector ? { podSelector: selector(s.podSelector) } : {}),
     pods: s.podSelectorEndpoints ?? [],
     ingress: s.ingress ?? [],
     egress: s.egress ?? [],
     ...(changeTime ? { changeTime } : {}),
   };
 }
+
+const selector = (s: {
+  matchLabels?: Record<string, string> | null | undefined;
+  matchExpressions?: { key: string; operator: string; values?: string[] | null | undefined }[] | null | undefined;
+}): LabelSelector => ({
+  ...(s.matchLabels ? { matchLabels: s.matchLabels } : {}),
+  ...(s.matchExpressions
+    ? {
+        matchExpressions: s.matchExpressions.map((e) => ({
+          key: e.key,
+          operator: e.operator,
+          ...(e.values ? { values: e.values } : {}),
+        })),
+      }
+    : {}),
+});
