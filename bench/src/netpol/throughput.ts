@@ -44,7 +44,7 @@ export interface ThroughputResult {
    * clock reads per run): program runs per second (both programs on the server's veth: data packets one way,
    * ACKs the other), ns per run, and the share of one CPU spent in them.
    */
-  ebpf_stats: { runs_per_s: number; ns_per_run: number; cpu_share: number; mbps: number };
+  ebpf_stats: { runs_per_s: number; ns_per_run: number; cpu_share: number; mbps: number; bytes_per_run: number };
   /** Every run, in Mbit/s, in the order measured (interleaved). */
   samples_mbps: Record<'none' | 'ebpf' | 'iptables', number[]>;
 }
@@ -224,6 +224,8 @@ export async function measureThroughput(
         ns_per_run: Math.round(ns / Math.max(1, runs)),
         cpu_share: Math.round((ns / wallNs) * 1e5) / 1e5,
         mbps: Math.round(mbps),
+        // payload bytes moved per program run (both directions' runs counted): the GSO packet size seen
+        bytes_per_run: Math.round((mbps * 1e6 * seconds) / 8 / Math.max(1, runs)),
       };
     } finally {
       stopStats();
