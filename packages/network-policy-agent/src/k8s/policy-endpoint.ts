@@ -7,6 +7,7 @@ import {
   type PodEndpoint,
   policyEndpointSchema as schema,
 } from '@vpc-cni/shared/k8s';
+import { z } from 'zod';
 
 export { PE_GROUP, PE_VERSION, PE_PLURAL, CHANGE_TIME_ANNOTATION } from '@vpc-cni/shared/k8s';
 export type { EndpointInfo, PodEndpoint } from '@vpc-cni/shared/k8s';
@@ -26,6 +27,15 @@ export interface PolicyEndpoint {
   changeTime?: string;
 }
 
+const selectorSchema = z
+  .object({
+    matchLabels: z.record(z.string()).nullish(),
+    matchExpressions: z
+      .array(z.object({ key: z.string(), operator: z.string(), values: z.array(z.string()).nullish() }))
+      .nullish(),
+  })
+  .nullish();
+
 /** The object as the API returns it → a PolicyEndpoint, or the reason it is refused. */
 export function parsePolicyEndpoint(obj: unknown): PolicyEndpoint | { error: string } {
   const r = schema.safeParse(obj);
@@ -34,13 +44,16 @@ export function parsePolicyEndpoint(obj: unknown): PolicyEndpoint | { error: str
     return { error: `${i?.path.join('.') || '(object)'}: ${i?.message ?? 'invalid'}` };
   }
   const { metadata: m, spec: s } = r.data;
+  // podSelector only serves strict mode's held directions (README "Strict mode"): an unreadable one is ignored
+  // (as if absent: nothing is held for that policy), it does not refuse the rules.
+  const sel = selectorSchema.safeParse((obj as { spec?: { podSelector?: unknown } }).spec?.podSelector);
   const changeTime = m.annotations?.[CHANGE_TIME_ANNOTATION];
   return {
     name: m.name,
     namespace: m.namespace,
     policy: `${m.namespace}/${s.policyRef.name}`,
     podIsolation: s.podIsolation ?? [],
-    ...(s.podSelector ? { podSelector: selector(s.podSelector) } : {}),
+    ...(sel.success && sel.data ? { podSelector: selector(sel.data) } : {}),
     pods: s.podSelectorEndpoints ?? [],
     ingress: s.ingress ?? [],
     egress: s.egress ?? [],

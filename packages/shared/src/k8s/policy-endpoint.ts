@@ -30,13 +30,6 @@ export const podEndpointSchema = z.object({
   namespace: z.string().min(1),
 });
 
-const labelSelectorSchema = z.object({
-  matchLabels: z.record(z.string()).nullish(),
-  matchExpressions: z
-    .array(z.object({ key: z.string(), operator: z.string(), values: z.array(z.string()).nullish() }))
-    .nullish(),
-});
-
 export const policyEndpointSchema = z.object({
   metadata: z.object({
     name: z.string().min(1),
@@ -45,7 +38,6 @@ export const policyEndpointSchema = z.object({
   }),
   spec: z.object({
     policyRef: z.object({ name: z.string().min(1), namespace: z.string().min(1) }),
-    podSelector: labelSelectorSchema.nullish(),
     podIsolation: z.array(z.enum(['Ingress', 'Egress'])).nullish(),
     podSelectorEndpoints: z.array(podEndpointSchema).nullish(),
     ingress: z.array(endpointInfoSchema).nullish(),
