@@ -26,7 +26,10 @@ export interface NetpolEnforceResult {
    * probe started just before the write ended and its SYN met the new maps). `gap`: between the last probe with
    * the old verdict and the first with the new one (the probe's resolution).
    */
-  enforce_stages_ms: Record<'watch' | 'queue' | 'compile' | 'write' | 'probe' | 'gap', { p50: number; p99: number }>;
+  enforce_stages_ms: Record<
+    'watch' | 'queue' | 'compile' | 'write' | 'probe' | 'gap',
+    { p50: number; p99: number }
+  >;
   /** Which prober timed the flips: `stream` (a connect every 2 ms, not waiting for earlier ones) or `lab`. */
   enforce_probe: 'stream' | 'lab';
   /** Pool-served: median strict − median standard, and the medians. */
@@ -118,7 +121,9 @@ export async function benchNetpolEnforce(
       traces.find((x) => x.t >= after && ok(x))?.t ?? NaN;
     try {
       const legacy = probe === 'lab' ? lab.watch('client', 'server') : undefined;
-      const stream = legacy ? undefined : new VerdictWatch(lab.pods.get('client')!.ns, lab.pods.get('server')!.ip, 80);
+      const stream = legacy
+        ? undefined
+        : new VerdictWatch(lab.pods.get('client')!.ns, lab.pods.get('server')!.ip, 80);
       try {
         const seen = async (after: number, allow: boolean): Promise<{ t: number; lastOld?: number }> =>
           legacy

@@ -44,7 +44,13 @@ export interface ThroughputResult {
    * clock reads per run): program runs per second (both programs on the server's veth: data packets one way,
    * ACKs the other), ns per run, and the share of one CPU spent in them.
    */
-  ebpf_stats: { runs_per_s: number; ns_per_run: number; cpu_share: number; mbps: number; bytes_per_run: number };
+  ebpf_stats: {
+    runs_per_s: number;
+    ns_per_run: number;
+    cpu_share: number;
+    mbps: number;
+    bytes_per_run: number;
+  };
   /** Every run, in Mbit/s, in the order measured (interleaved). */
   samples_mbps: Record<'none' | 'ebpf' | 'iptables', number[]>;
 }

@@ -72,10 +72,12 @@ export class VerdictWatch {
         if (performance.timeOrigin + performance.now() < since[i]!.t + this.timeoutMs + 20) break;
         const t = since[i]!.t;
         let lastOld: number | undefined;
-        for (const r of this.results) if (r.ok !== ok && r.t < t && (lastOld === undefined || r.t > lastOld)) lastOld = r.t;
+        for (const r of this.results)
+          if (r.ok !== ok && r.t < t && (lastOld === undefined || r.t > lastOld)) lastOld = r.t;
         return { t, lastOld };
       }
-      if (Date.now() > until) throw new Error(`no stable "${ok ? 'allowed' : 'blocked'}" verdict after a change`);
+      if (Date.now() > until)
+        throw new Error(`no stable "${ok ? 'allowed' : 'blocked'}" verdict after a change`);
       await new Promise((r) => setTimeout(r, 5));
     }
   }

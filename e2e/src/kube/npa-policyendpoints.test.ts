@@ -156,16 +156,28 @@ describe('aws-network-policy-agent and PolicyEndpoints in the API stand-in', () 
     // Strict mode: the labels of the node's pods, from a list + watch of pods with spec.nodeName.
     sim.put(
       'pods',
-      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-1', namespace: 'shop', labels: { role: 'web' } }, spec: { nodeName: 'node-a' } },
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'web-1', namespace: 'shop', labels: { role: 'web' } },
+        spec: { nodeName: 'node-a' },
+      },
       'shop',
     );
     sim.put(
       'pods',
-      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'far-1', namespace: 'shop', labels: { role: 'far' } }, spec: { nodeName: 'node-b' } },
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'far-1', namespace: 'shop', labels: { role: 'far' } },
+        spec: { nodeName: 'node-b' },
+      },
       'shop',
     );
     const changed: string[] = [];
-    const pods = new PodLabelSource(kube, 'node-a', silentLogger, (ns, name) => changed.push(`${ns}/${name}`));
+    const pods = new PodLabelSource(kube, 'node-a', silentLogger, (ns, name) =>
+      changed.push(`${ns}/${name}`),
+    );
     cleanups.push(() => pods.stop());
     await pods.start();
     expect(pods.labels('shop', 'web-1')).toEqual({ role: 'web' });

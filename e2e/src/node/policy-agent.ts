@@ -66,7 +66,8 @@ export class PolicyAgentProcess {
    */
   async kill9(): Promise<void> {
     const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) throw new Error('the agent is not running');
+    if (!child || child.exitCode !== null || child.signalCode !== null)
+      throw new Error('the agent is not running');
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGKILL');
     await exited;
@@ -75,7 +76,8 @@ export class PolicyAgentProcess {
   /** Starts the agent again on the same bpffs (after kill9 or stop's SIGTERM), as the kubelet restarts it. */
   async restart(): Promise<void> {
     const child = this.child;
-    if (child && child.exitCode === null && child.signalCode === null) throw new Error('the agent is still running');
+    if (child && child.exitCode === null && child.signalCode === null)
+      throw new Error('the agent is still running');
     if (!this.mounted) throw new Error('restart: the bpffs is not mounted (start() first)');
     await this.spawnAgent();
   }

@@ -77,7 +77,9 @@ describe.skipIf(!canRun)('strict network policy mode through containerd', () => 
     // agent keeps web's ingress closed (not the catch-all) while egress-open's PE lists web and web-policy's does
     // not yet (packages/network-policy-agent/README.md "Strict mode").
     np('egress-open', {
-      podSelector: { matchExpressions: [{ key: 'role', operator: 'In', values: ['client', 'intruder', 'web'] }] },
+      podSelector: {
+        matchExpressions: [{ key: 'role', operator: 'In', values: ['client', 'intruder', 'web'] }],
+      },
       policyTypes: ['Egress'],
       egress: [{}],
     });
@@ -204,7 +206,9 @@ describe.skipIf(!canRun)('strict network policy mode through containerd', () => 
       expect(await pp.prober(client).probe(web.ip, 81, 500)).toBe(false);
       await agent.restart();
       tUp = performance.now();
-      await until('the restarted agent to admit the client on 81', () => pp.prober(client).probe(web.ip, 81, 500));
+      await until('the restarted agent to admit the client on 81', () =>
+        pp.prober(client).probe(web.ip, 81, 500),
+      );
       await new Promise((r) => setTimeout(r, 500));
     } finally {
       await allowed.stop();

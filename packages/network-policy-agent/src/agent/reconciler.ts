@@ -246,8 +246,7 @@ export class Reconciler {
     const content = new Map<Direction, NpMapContent>();
     for (const d of DIRS) {
       const dp = policy?.[d];
-      const rules =
-        !dp || held.has(d) ? [] : dp.isolated ? dp.rules : [catchAll(this.o.datapath.family)];
+      const rules = !dp || held.has(d) ? [] : dp.isolated ? dp.rules : [catchAll(this.o.datapath.family)];
       const r = compileNpMap(rules, { family: this.o.datapath.family, nodeIp: this.o.nodeIp });
       for (const issue of r.issues) this.report(issue, ref);
       content.set(d, r.content);

@@ -139,10 +139,10 @@ export async function runAgent(flags: AgentFlags, deps: AgentDeps): Promise<Runn
         const events = kubeEventRecorder(kube, nodeName, logger);
         // Strict mode: the node's pod labels, so a pod stays closed in a direction a policy will isolate until
         // that policy's PolicyEndpoint lists it (README "Strict mode").
-        let labelled: Reconciler | undefined;
+        // (Its events only flow after start(), below, once `rec` exists.)
         const podLabels =
           answer.mode === 'strict'
-            ? new PodLabelSource(kube, nodeName, logger, (ns, name) => labelled?.podLabelsChanged(ns, name))
+            ? new PodLabelSource(kube, nodeName, logger, (ns, name) => rec.podLabelsChanged(ns, name))
             : undefined;
         let vethExists = deps.vethExists;
         if (!vethExists) {
@@ -176,7 +176,6 @@ export async function runAgent(flags: AgentFlags, deps: AgentDeps): Promise<Runn
             : {}),
         });
         reconciler = rec;
-        labelled = rec;
         if (podLabels) {
           // Listed before the PolicyEndpoints, so the first programming knows every local pod's labels.
           await podLabels.start();

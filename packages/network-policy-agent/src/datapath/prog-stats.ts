@@ -14,7 +14,11 @@ export interface ProgRunStats {
 
 /** Turns run-time statistics on until the returned function is called. */
 export function enableRunStats(): () => void {
-  const fd = check(libbpf().enableStats(BPF_STATS_RUN_TIME), 'MAP_OP_FAILED', 'bpf_enable_stats(BPF_STATS_RUN_TIME)');
+  const fd = check(
+    libbpf().enableStats(BPF_STATS_RUN_TIME),
+    'MAP_OP_FAILED',
+    'bpf_enable_stats(BPF_STATS_RUN_TIME)',
+  );
   return () => closeFd(fd);
 }
 

@@ -17,12 +17,18 @@ describe('parsePolicyEndpoint: podSelector (strict mode’s held directions)', (
     const pe = parsePolicyEndpoint(
       obj({
         matchLabels: { role: 'web' },
-        matchExpressions: [{ key: 'tier', operator: 'In', values: ['a'] }, { key: 'x', operator: 'Exists' }],
+        matchExpressions: [
+          { key: 'tier', operator: 'In', values: ['a'] },
+          { key: 'x', operator: 'Exists' },
+        ],
       }),
     );
     expect('error' in pe ? pe.error : pe.podSelector).toEqual({
       matchLabels: { role: 'web' },
-      matchExpressions: [{ key: 'tier', operator: 'In', values: ['a'] }, { key: 'x', operator: 'Exists' }],
+      matchExpressions: [
+        { key: 'tier', operator: 'In', values: ['a'] },
+        { key: 'x', operator: 'Exists' },
+      ],
     });
   });
 

@@ -63,7 +63,8 @@ export function parsePolicyEndpoint(obj: unknown): PolicyEndpoint | { error: str
 
 const selector = (s: {
   matchLabels?: Record<string, string> | null | undefined;
-  matchExpressions?: { key: string; operator: string; values?: string[] | null | undefined }[] | null | undefined;
+  matchExpressions?:
+    { key: string; operator: string; values?: string[] | null | undefined }[] | null | undefined;
 }): LabelSelector => ({
   ...(s.matchLabels ? { matchLabels: s.matchLabels } : {}),
   ...(s.matchExpressions
