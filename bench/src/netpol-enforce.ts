@@ -1,6 +1,7 @@
 // The agent's side of `pnpm bench netpol`: enforce_p50_ms / enforce_p99_ms (a PolicyEndpoint written to the API
 // stand-in → the verdict of a TCP prober between two pod namespaces seen flipping, over ≥ 100 changes that
-// alternately deny and allow) and strict_add_extra_ms: the EnforceNpToPod gRPC call of the aws-cni ADD, against
+// alternately deny and allow; per stage from the agent's trace channel, agent/trace.ts; the prober is
+// netpol/verdict-watch.ts, or the lab's one-at-a-time watcher with BENCH_NETPOL_PROBE=lab) and strict_add_extra_ms: the EnforceNpToPod gRPC call of the aws-cni ADD, against
 // the real agent (real eBPF datapath, in-process, gRPC over its unix socket), for a new pod in strict mode minus
 // standard (20 pods each, interleaved). That call is everything network policy adds to an ADD; the plugin's own
 // wiring is the same in both modes. Two phases in the same run: pods arriving while the warm pool has a slot
