@@ -9,7 +9,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { EbpfDatapath, PodState, PROTO_TCP, type NpEntry } from '@vpc-cni/network-policy-agent/datapath';
+import {
+  EbpfDatapath,
+  PodState,
+  PROTO_TCP,
+  enableRunStats,
+  progRunStats,
+  type NpEntry,
+} from '@vpc-cni/network-policy-agent/datapath';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PORT = 5201;
@@ -29,6 +36,21 @@ export interface ThroughputResult {
   iptables_restore_ms: number;
   rounds: number;
   seconds_per_run: number;
+  /** eBPF / no policy and eBPF / iptables per round (runs next to each other in time): the spread is the noise. */
+  round_ratios_vs_none: number[];
+  round_ratios_vs_iptables: number[];
+  /**
+   * One more eBPF run with the kernel's BPF run-time statistics on (not part of the ratios: counting costs two
+   * clock reads per run): program runs per second (both programs on the server's veth: data packets one way,
+   * ACKs the other), ns per run, and the share of one CPU spent in them.
+   */
+  ebpf_stats: {
+    runs_per_s: number;
+    ns_per_run: number;
+    cpu_share: number;
+    mbps: number;
+    bytes_per_run: number;
+  };
   /** Every run, in Mbit/s, in the order measured (interleaved). */
   samples_mbps: Record<'none' | 'ebpf' | 'iptables', number[]>;
 }
@@ -188,6 +210,32 @@ export async function measureThroughput(
     const samples: Record<Mode, number[]> = { none: [], ebpf: [], iptables: [] };
     for (let r = 0; r < rounds; r++)
       for (const m of ['none', 'ebpf', 'iptables'] as const) samples[m].push(await run(nodes[m], seconds));
+    const ids = dp.listKeys().flatMap((k) => k.attached.flatMap((a) => [a.ingressProgId, a.egressProgId]));
+    const sum = () =>
+      ids
+        .map(progRunStats)
+        .reduce((a, b) => ({ runCount: a.runCount + b.runCount, runTimeNs: a.runTimeNs + b.runTimeNs }));
+    const stopStats = enableRunStats();
+    let stats: ThroughputResult['ebpf_stats'];
+    try {
+      const before = sum();
+      const t = process.hrtime.bigint();
+      const mbps = await run(nodes.ebpf, seconds);
+      const wallNs = Number(process.hrtime.bigint() - t);
+      const after = sum();
+      const runs = Number(after.runCount - before.runCount);
+      const ns = Number(after.runTimeNs - before.runTimeNs);
+      stats = {
+        runs_per_s: Math.round(runs / (wallNs / 1e9)),
+        ns_per_run: Math.round(ns / Math.max(1, runs)),
+        cpu_share: Math.round((ns / wallNs) * 1e5) / 1e5,
+        mbps: Math.round(mbps),
+        // payload bytes moved per program run (both directions' runs counted): the GSO packet size seen
+        bytes_per_run: Math.round((mbps * 1e6 * seconds) / 8 / Math.max(1, runs)),
+      };
+    } finally {
+      stopStats();
+    }
     const none = median(samples.none);
     const ebpf = median(samples.ebpf);
     const ipt = median(samples.iptables);
@@ -202,6 +250,9 @@ export async function measureThroughput(
       ebpf_attach_ms: Math.round(attachMs * 10) / 10,
       ebpf_policy_write_ms: Math.round(writeMs * 10) / 10,
       iptables_restore_ms: Math.round(iptMs * 10) / 10,
+      round_ratios_vs_none: samples.ebpf.map((e, i) => round3(e / samples.none[i]!)),
+      round_ratios_vs_iptables: samples.ebpf.map((e, i) => round3(e / samples.iptables[i]!)),
+      ebpf_stats: stats,
       rounds,
       seconds_per_run: seconds,
       samples_mbps: {

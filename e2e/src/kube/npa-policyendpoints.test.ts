@@ -1,6 +1,7 @@
 // aws-network-policy-agent's Kubernetes side against the stand-in, through a kubeconfig as the agent reads it:
 // PolicyEndpoints written with @kubernetes/client-node reach the agent's source (initial list, create, update,
-// delete, across an API restart); a malformed one is refused with a Warning event on it; the requests it makes
+// delete, across an API restart); a malformed one is refused with a Warning event on it; the node's pod labels (strict
+// mode) come from a list + watch of its pods; the requests it makes
 // are exactly what deploy/rbac-network-policy-agent.yaml grants; deploy/crds/policyendpoints.yaml names the
 // resource the stand-in serves.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import {
+  PodLabelSource,
   PolicyEndpointSource,
   agentKube,
   kubeEventRecorder,
@@ -151,6 +153,36 @@ describe('aws-network-policy-agent and PolicyEndpoints in the API stand-in', () 
     });
     kubeEventRecorder(kube, 'node-a', silentLogger).warn('shop', 'q-abcde', 'TooManyPortEntries', 'x');
     await until('the event', () => sim.api.store.list('/events', 'shop').length > 0);
+    // Strict mode: the labels of the node's pods, from a list + watch of pods with spec.nodeName.
+    sim.put(
+      'pods',
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'web-1', namespace: 'shop', labels: { role: 'web' } },
+        spec: { nodeName: 'node-a' },
+      },
+      'shop',
+    );
+    sim.put(
+      'pods',
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'far-1', namespace: 'shop', labels: { role: 'far' } },
+        spec: { nodeName: 'node-b' },
+      },
+      'shop',
+    );
+    const changed: string[] = [];
+    const pods = new PodLabelSource(kube, 'node-a', silentLogger, (ns, name) =>
+      changed.push(`${ns}/${name}`),
+    );
+    cleanups.push(() => pods.stop());
+    await pods.start();
+    expect(pods.labels('shop', 'web-1')).toEqual({ role: 'web' });
+    expect(pods.labels('shop', 'far-1')).toBeUndefined();
+    expect(changed).toEqual(['shop/web-1']);
     expect(refused).toEqual([]);
     expect(usedBy(sim.api.requests)).toEqual(allowedByRbac(join(DEPLOY, 'rbac-network-policy-agent.yaml')));
     const crd = parse(readFileSync(join(DEPLOY, 'crds/policyendpoints.yaml'), 'utf8')) as {

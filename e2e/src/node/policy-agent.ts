@@ -5,6 +5,7 @@
 // host's /sys/fs/bpf), its own npa socket (the conflist's npaEndpoint names it, see packages/cni-plugin/README.md),
 // and its own log. Ready = its /readyz answers 200 inside the node netns (PolicyEndpoints listed, pins in place).
 // stop(): SIGTERM (SIGKILL after 3 s), then the bpffs is unmounted; every step also runs after a failed start.
+// kill9() and restart(): a crash of the agent and the kubelet starting it again on the same bpffs (pins kept).
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -56,8 +57,34 @@ export class PolicyAgentProcess {
     mkdirSync(this.bpffs, { recursive: true });
     execFileSync('mount', ['-t', 'bpf', 'bpf', this.bpffs]);
     this.mounted = true;
+    await this.spawnAgent();
+  }
+
+  /**
+   * kill -9 of the agent process (every thread of it), as a crash or an OOM kill would end it; the bpffs and
+   * its pins stay. Resolves once the process is gone.
+   */
+  async kill9(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null)
+      throw new Error('the agent is not running');
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  /** Starts the agent again on the same bpffs (after kill9 or stop's SIGTERM), as the kubelet restarts it. */
+  async restart(): Promise<void> {
+    const child = this.child;
+    if (child && child.exitCode === null && child.signalCode === null)
+      throw new Error('the agent is still running');
+    if (!this.mounted) throw new Error('restart: the bpffs is not mounted (start() first)');
+    await this.spawnAgent();
+  }
+
+  private async spawnAgent(): Promise<void> {
     const out = openSync(this.out, 'a');
-    this.child = spawn(
+    const child = spawn(
       'nsenter',
       [
         `--net=${this.o.netnsPath}`,
@@ -70,11 +97,12 @@ export class PolicyAgentProcess {
       ],
       { stdio: ['ignore', out, out], env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...this.o.env } },
     );
+    this.child = child;
     closeSync(out);
     const deadline = Date.now() + (this.o.readyTimeoutMs ?? 60_000);
     while (Date.now() < deadline) {
-      if (this.child.exitCode !== null)
-        throw new Error(`aws-network-policy-agent exited (${this.child.exitCode}): ${this.tail()}`);
+      if (child.exitCode !== null)
+        throw new Error(`aws-network-policy-agent exited (${child.exitCode}): ${this.tail()}`);
       if (await this.ready()) return;
       await new Promise((r) => setTimeout(r, 100));
     }

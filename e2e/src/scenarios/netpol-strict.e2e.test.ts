@@ -2,6 +2,8 @@
 // is never reachable against that policy, not even by its first packet. The intruder's probe loop runs over every
 // address the node could give the new pod (its ENIs' secondary addresses and prefixes) from before the sandbox is
 // requested until well after the allowed client gets through, so the moment the pod's address comes up is covered.
+// Then kill -9 of the node's aws-network-policy-agent under continuous probes, a policy change while it is down,
+// and its restart (issue 16).
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CriPod } from '../demo/cri-pods.js';
@@ -9,6 +11,12 @@ import { type Cluster, runPod, startCluster } from './cluster.js';
 import { canRun } from './kit.js';
 import { PodProcesses, probeLoop } from './netpol-kit.js';
 import { NP_RESOURCE } from './stars.js';
+
+const PE_RESOURCE = 'networking.k8s.aws/policyendpoints';
+interface PeSpec {
+  policyRef: { name: string };
+  ingress?: { ports?: { port?: number }[] }[];
+}
 
 let cluster: Cluster | undefined;
 let processes: PodProcesses | undefined;
@@ -64,10 +72,14 @@ describe.skipIf(!canRun)('strict network policy mode through containerd', () => 
         },
         'shop',
       );
-    // Strict mode closes every pod until its policies are in: give client and intruder egress, then web's ingress rule.
-    // Only web-policy selects web: see "Not covered" in e2e/README.md for a second policy selecting the new pod.
+    // Strict mode closes every pod until its policies are in: give every pod egress, then web's ingress rule. Web
+    // is selected by two policies, one egress-only: the controller writes one PolicyEndpoint per policy, and the
+    // agent keeps web's ingress closed (not the catch-all) while egress-open's PE lists web and web-policy's does
+    // not yet (packages/network-policy-agent/README.md "Strict mode").
     np('egress-open', {
-      podSelector: { matchExpressions: [{ key: 'role', operator: 'In', values: ['client', 'intruder'] }] },
+      podSelector: {
+        matchExpressions: [{ key: 'role', operator: 'In', values: ['client', 'intruder', 'web'] }],
+      },
       policyTypes: ['Egress'],
       egress: [{}],
     });
@@ -142,5 +154,81 @@ describe.skipIf(!canRun)('strict network policy mode through containerd', () => 
     pp.serve(web, [81]);
     await new Promise((r) => setTimeout(r, 300));
     expect(await pp.prober(client).probe(web.ip, 81, 1_000)).toBe(false);
-  }, 180_000);
+
+    // kill -9 of the agent under continuous probes (issue 16): the pinned programs and maps keep enforcing while
+    // no agent runs and while the restarted one adopts them; a policy changed meanwhile (web also admits the
+    // client on 81, written by the controller as a PolicyEndpoint) is applied by the restarted agent.
+    const agent = n.node.policyAgent!;
+    // An allowed connect is answered by the pod's kernel at once: a long timeout only keeps a loaded machine's
+    // late timers from counting as a drop.
+    const allowed = probeLoop(pp, client, [web.ip], 80, 1_000);
+    const denied = probeLoop(pp, intruder, [web.ip], 80, 300);
+    let tKill = 0;
+    let tDown = 0;
+    let tUp = 0;
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      tKill = performance.now();
+      await agent.kill9();
+      tDown = performance.now();
+      const cur = c.kube.api.store.get(NP_RESOURCE, 'shop', 'web-policy');
+      c.kube.api.store.update(
+        NP_RESOURCE,
+        'shop',
+        'web-policy',
+        {
+          ...cur,
+          spec: {
+            podSelector: { matchLabels: { role: 'web' } },
+            ingress: [
+              {
+                from: [{ podSelector: { matchLabels: { role: 'client' } } }],
+                ports: [
+                  { protocol: 'TCP', port: 80 },
+                  { protocol: 'TCP', port: 81 },
+                ],
+              },
+            ],
+          },
+        },
+        false,
+      );
+      await until('the controller to write web-policy’s PolicyEndpoint with port 81', async () =>
+        c.kube.api.store
+          .list(PE_RESOURCE, 'shop')
+          .some(
+            (pe) =>
+              (pe['spec'] as PeSpec).policyRef.name === 'web-policy' &&
+              (pe['spec'] as PeSpec).ingress?.some((r) => r.ports?.some((p) => p.port === 81)),
+          ),
+      );
+      // Nobody applied it yet: the kernel still enforces what the killed agent left.
+      expect(await pp.prober(client).probe(web.ip, 81, 500)).toBe(false);
+      await agent.restart();
+      tUp = performance.now();
+      await until('the restarted agent to admit the client on 81', () =>
+        pp.prober(client).probe(web.ip, 81, 500),
+      );
+      await new Promise((r) => setTimeout(r, 500));
+    } finally {
+      await allowed.stop();
+      await denied.stop();
+    }
+    const clientSaw = allowed.log.get(web.ip)!;
+    const intruderSaw = denied.log.get(web.ip)!;
+    // The loops ran while the agent was down and while the restarted one started up and reconciled.
+    for (const saw of [clientSaw, intruderSaw]) {
+      expect(saw.filter((p) => p.t > tDown && p.t < tUp).length).toBeGreaterThan(0);
+      expect(saw.filter((p) => p.t > tUp).length).toBeGreaterThan(0);
+    }
+    expect(
+      clientSaw.filter((p) => !p.ok).map((p) => Math.round(p.t - tKill)),
+      'allowed probes (client → web:80) that failed, ms after the kill',
+    ).toEqual([]);
+    expect(
+      intruderSaw.filter((p) => p.ok).map((p) => Math.round(p.t - tKill)),
+      'denied probes (intruder → web:80) that passed, ms after the kill',
+    ).toEqual([]);
+    expect(await pp.prober(intruder).probe(web.ip, 81, 1_000)).toBe(false);
+  }, 240_000);
 });

@@ -1,6 +1,7 @@
 // Every PolicyEndpoint of the cluster, indexed by policy and by selected pod. Pure: PE events in, the pods whose
 // rules may have changed out; `podPolicy` derives what the policies selecting one pod say. A pod is selected by a
 // policy when any PE of that policy lists it (a policy's rules and pods may be spread over several PEs).
+import { selectorMatches } from '@vpc-cni/shared/k8s';
 import type { Direction } from '../datapath/contract.js';
 import type { PolicyEndpoint } from '../k8s/policy-endpoint.js';
 import type { DirectionPolicy, PodPolicy, PolicyRule } from '../policy/types.js';
@@ -107,6 +108,27 @@ export class PolicyIndex {
       return { isolated: isolated || rules.length > 0, rules };
     };
     return { ingress: dir('ingress'), egress: dir('egress') };
+  }
+
+  /**
+   * Directions a policy of the pod's namespace isolates for it, judged by the policy's `podSelector` against the
+   * pod's labels, while no PE of that policy lists the pod yet (the controller writes one policy's PEs at a time;
+   * README "Strict mode"). A policy whose PEs carry no podSelector is never counted.
+   */
+  awaitedDirections(pod: PodRef, labels: Readonly<Record<string, string>>): Direction[] {
+    const ns = pod.slice(0, pod.indexOf('/'));
+    const listed = this.podPolicies.get(pod);
+    const out = new Set<Direction>();
+    for (const [policy, keys] of this.byPolicy) {
+      if (!policy.startsWith(`${ns}/`) || listed?.has(policy)) continue;
+      for (const k of keys) {
+        const pe = this.pes.get(k);
+        if (!pe?.podSelector || !selectorMatches(pe.podSelector, labels)) continue;
+        if (pe.podIsolation.includes('Ingress')) out.add('ingress');
+        if (pe.podIsolation.includes('Egress')) out.add('egress');
+      }
+    }
+    return [...out].sort();
   }
 
   /** The PEs of one policy, by name. */

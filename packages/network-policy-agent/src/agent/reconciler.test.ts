@@ -11,11 +11,12 @@ import { hostVethName } from './veth.js';
 const NODE = '10.0.0.10';
 const OTHER_NODE = '10.0.0.11';
 
-function world(mode: EnforcingMode = 'standard') {
+function world(mode: EnforcingMode = 'standard', labels?: Map<string, Record<string, string>>) {
   const dp = new MemoryDatapath();
   const veths = new Set<string>();
   const issues: CompileIssue[] = [];
   const r = new Reconciler({
+    ...(labels ? { podLabels: (ref: string) => labels.get(ref) } : {}),
     datapath: dp,
     nodeIp: NODE,
     mode,
@@ -257,5 +258,86 @@ describe('Reconciler', () => {
     r.enforce('gone', 'x', 'strict', 1);
     expect(dp.getState('gone@x', 'ingress', 'np')).toBe(PodState.DefaultDeny);
     expect(r.collectGone()).toEqual([]); // once only
+  });
+
+  describe('strict mode: a direction a policy will isolate stays closed until that policy’s PE lists the pod', () => {
+    // web is selected by two policies: egress-all (Egress only) and web-in (Ingress from 10.1.1.1). The controller
+    // writes one PE per policy; here egress-all's arrives listing web while web-in's does not list it yet.
+    const egressAll = (pods: ReturnType<typeof at>[]) =>
+      pe('egress-all-1', 'egress-all', {
+        podIsolation: ['Egress'],
+        podSelector: { matchExpressions: [{ key: 'role', operator: 'Exists' }] },
+        pods,
+        egress: [{ cidr: '0.0.0.0/0' }],
+      });
+    const webIn = (pods: ReturnType<typeof at>[], selector = { matchLabels: { role: 'web' } }) =>
+      pe('web-in-1', 'web-in', { podSelector: selector, pods, ingress: [{ cidr: '10.1.1.1' }] });
+
+    it('ingress held (node IP only) between the two PEs; then exactly web-in’s rules', () => {
+      const labels = new Map([['x/web', { role: 'web' }]]);
+      const { r, dp, pod } = world('strict', labels);
+      pod('x', 'web');
+      r.peUpserted(webIn([]));
+      r.markSynced();
+      r.enforce('web', 'x', 'strict', 1);
+      r.peUpserted(egressAll([at('web')]));
+      r.flush();
+      expect(dp.getState('web@x', 'ingress', 'np')).toBe(PodState.PoliciesApplied);
+      expect(allows(dp, 'web@x', 'egress', '10.9.9.9')).toBe(true);
+      expect(allows(dp, 'web@x', 'ingress', '10.9.9.9')).toBe(false); // not the catch-all
+      expect(allows(dp, 'web@x', 'ingress', '10.1.1.1')).toBe(false);
+      expect(allows(dp, 'web@x', 'ingress', NODE)).toBe(true); // kubelet probes
+      expect(r.heldPods()).toEqual(['x/web']);
+      r.peUpserted(webIn([at('web')]));
+      r.flush();
+      expect(allows(dp, 'web@x', 'ingress', '10.1.1.1')).toBe(true);
+      expect(allows(dp, 'web@x', 'ingress', '10.9.9.9')).toBe(false);
+      expect(r.heldPods()).toEqual([]);
+    });
+
+    it('a direction no policy of the namespace isolates opens at once (catch-all), as without the hold', () => {
+      const labels = new Map([['x/client', { role: 'client' }]]);
+      const { r, dp, pod } = world('strict', labels);
+      pod('x', 'client');
+      r.peUpserted(webIn([]));
+      r.markSynced();
+      r.enforce('client', 'x', 'strict', 1);
+      r.peUpserted(egressAll([at('client')]));
+      r.flush();
+      expect(allows(dp, 'client@x', 'ingress', '10.9.9.9')).toBe(true);
+      expect(r.heldPods()).toEqual([]);
+    });
+
+    it('labels not known yet: held until they are; a policy whose selector stops matching releases the hold', () => {
+      const labels = new Map<string, Record<string, string>>();
+      const { r, dp, pod } = world('strict', labels);
+      pod('x', 'web');
+      r.peUpserted(webIn([]));
+      r.markSynced();
+      r.enforce('web', 'x', 'strict', 1);
+      r.peUpserted(egressAll([at('web')]));
+      r.flush();
+      expect(allows(dp, 'web@x', 'ingress', '10.9.9.9')).toBe(false);
+      labels.set('x/web', { role: 'web' });
+      r.podLabelsChanged('x', 'web');
+      r.flush();
+      expect(allows(dp, 'web@x', 'ingress', '10.9.9.9')).toBe(false); // web-in selects it: still held
+      r.peUpserted(webIn([], { matchLabels: { role: 'db' } })); // the policy now selects other pods
+      r.flush();
+      expect(allows(dp, 'web@x', 'ingress', '10.9.9.9')).toBe(true);
+      expect(r.heldPods()).toEqual([]);
+    });
+
+    it('standard mode keeps upstream’s behaviour: the catch-all until the second PE', () => {
+      const labels = new Map([['x/web', { role: 'web' }]]);
+      const { r, dp, pod } = world('standard', labels);
+      pod('x', 'web');
+      r.peUpserted(webIn([]));
+      r.markSynced();
+      r.enforce('web', 'x', 'standard', 1);
+      r.peUpserted(egressAll([at('web')]));
+      r.flush();
+      expect(allows(dp, 'web@x', 'ingress', '10.9.9.9')).toBe(true);
+    });
   });
 });

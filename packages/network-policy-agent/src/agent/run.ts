@@ -13,6 +13,7 @@ import { AgentMetrics, bpfFsCheck, globalPinsCheck, grpcSocketCheck, healthHandl
 import { agentKube } from '../k8s/client.js';
 import { kubeEventRecorder } from '../k8s/events.js';
 import { PolicyEndpointSource } from '../k8s/pe-source.js';
+import { PodLabelSource } from '../k8s/pod-labels.js';
 import {
   disabledHandlers,
   fetchNetworkPolicyConfig,
@@ -136,6 +137,13 @@ export async function runAgent(flags: AgentFlags, deps: AgentDeps): Promise<Runn
         const kube = agentKube(flags.kubeconfig, env);
         const nodeName = env['MY_NODE_NAME'] ?? '';
         const events = kubeEventRecorder(kube, nodeName, logger);
+        // Strict mode: the node's pod labels, so a pod stays closed in a direction a policy will isolate until
+        // that policy's PolicyEndpoint lists it (README "Strict mode").
+        // (Its events only flow after start(), below, once `rec` exists.)
+        const podLabels =
+          answer.mode === 'strict'
+            ? new PodLabelSource(kube, nodeName, logger, (ns, name) => rec.podLabelsChanged(ns, name))
+            : undefined;
         let vethExists = deps.vethExists;
         if (!vethExists) {
           const nl = Netlink.open();
@@ -158,8 +166,21 @@ export async function runAgent(flags: AgentFlags, deps: AgentDeps): Promise<Runn
           onProgrammed: (_pod, pes) => {
             for (const pe of pes) metrics.programmed(pe.changeTime);
           },
+          ...(podLabels
+            ? {
+                podLabels: (ref: string) => {
+                  const i = ref.indexOf('/');
+                  return podLabels.labels(ref.slice(0, i), ref.slice(i + 1));
+                },
+              }
+            : {}),
         });
         reconciler = rec;
+        if (podLabels) {
+          // Listed before the PolicyEndpoints, so the first programming knows every local pod's labels.
+          await podLabels.start();
+          cleanups.push(() => podLabels.stop());
+        }
         // 8. Adopt pinned pod keys of an earlier run.
         rec.adopt(
           dp.listKeys().flatMap((k) => {

@@ -1,7 +1,7 @@
 // Conntrack garbage collection of the datapath's LRU map (see README.md, "Conntrack"). Two phases on
 // alternating ticks: snapshot (remember every key of the BPF map), then sweep (delete snapshotted keys whose
 // flow the kernel's netfilter conntrack no longer knows and that the datapath has not hit since the sweep
-// began). The decision is a pure function; the I/O is in datapath.ts.
+// began). The decision is a pure function; the I/O is in conntrack-table.ts.
 import type { CtKey } from './layout.js';
 import type { KernelFlow, Tuple } from './nf-conntrack.js';
 

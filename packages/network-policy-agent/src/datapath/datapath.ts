@@ -1,10 +1,7 @@
 // The eBPF datapath of one node and family: the PolicyDatapath of contract.ts over libbpf (see README.md,
 // "Datapath"). Synchronous on the main thread, except the flow-event reader (a worker thread).
 import { existsSync, rmSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Netlink } from '@vpc-cni/shared/netlink';
-import type { Logger } from '@vpc-cni/shared/logging';
 import type { PodState } from './contract.js';
 import {
   type Direction,
@@ -15,27 +12,10 @@ import {
   type PolicyDatapath,
   type StateKind,
 } from './contract.js';
-import {
-  closeFd,
-  fdById,
-  mapDelete,
-  mapInfo,
-  mapKeys,
-  mapLookup,
-  mapUpdate,
-  openPin,
-  progInfo,
-} from './bpf-object.js';
+import { closeFd, fdById, mapInfo, mapLookup, mapUpdate, openPin, progInfo } from './bpf-object.js';
 import { DatapathError } from './errors.js';
 import { BPF_ANY, BPF_NOEXIST } from './libbpf.js';
-import {
-  STATE_VALUE_SIZE,
-  ctKeySize,
-  decodeCtKey,
-  decodeCtValue,
-  decodeState,
-  encodeStateKey,
-} from './layout.js';
+import { STATE_VALUE_SIZE, decodeState, encodeStateKey } from './layout.js';
 import { PolicyMap, type WriteResult } from './policy-map.js';
 import {
   closeKeyDirection,
@@ -50,42 +30,13 @@ import {
 import { DEFAULT_PIN_ROOT, GLOBAL_CONNTRACK, GLOBAL_EVENTS, PinLayout, checkKey } from './pins.js';
 import { Tc } from './tc.js';
 import { MAX_POOL_SIZE, ProgramPool, type PoolStats } from './pool.js';
-import { flowId, liveIds, sweep } from './conntrack-gc.js';
-import { listKernelFlows } from './nf-conntrack.js';
+import { ConntrackTable } from './conntrack-table.js';
 import { startEventReader } from './events.js';
+import { DEFAULT_CONNTRACK_ENTRIES, type DatapathOptions, defaultObjectDir } from './options.js';
 
-export const DEFAULT_CONNTRACK_ENTRIES = 524288;
+export { DEFAULT_CONNTRACK_ENTRIES, type DatapathOptions, defaultObjectDir } from './options.js';
+
 const EEXIST = 17;
-
-export interface DatapathOptions {
-  family: Family;
-  /** Pin root on a bpffs; default /sys/fs/bpf/globals/aws. */
-  pinRoot?: string;
-  /** Directory of the compiled objects; default: defaultObjectDir(). */
-  objectDir?: string;
-  /** Conntrack map size when it is created (--conntrack-cache-table-size). */
-  conntrackEntries?: number;
-  /** Network namespace holding the host veths and the conntrack table (tests); default: the current one. */
-  netns?: string;
-  /**
-   * Warm pool size (pool.ts): program pairs pre-loaded in a worker thread so a new key's attach does not wait
-   * for the verifier. 0 (the default here; the agent passes DEFAULT_POOL_SIZE) = every new key loads inline.
-   * Pool pins left by an earlier run are adopted or removed at open in any case.
-   */
-  poolSize?: number;
-  /** Interface name prefixes scanned for our filters (listKeys, program swaps); default eni, vlan. */
-  vethPrefixes?: readonly string[];
-  log?: Logger;
-}
-
-/** dist/bpf next to dist/bin (the single executable), else the repository's dist/bpf (tests, tsx). */
-export function defaultObjectDir(): string {
-  if (process.env.NPA_BPF_DIR) return process.env.NPA_BPF_DIR;
-  const exeDir = dirname(process.execPath);
-  const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(exeDir, '../bpf'), resolve(here, '../../../../dist/bpf')];
-  return candidates.find((c) => existsSync(c)) ?? candidates[candidates.length - 1]!;
-}
 
 interface KeyState {
   dirs: Record<Direction, KeyDirection>;
@@ -102,7 +53,7 @@ export class EbpfDatapath implements PolicyDatapath {
   private readonly ctEntries: number;
   private readonly prefixes: readonly string[];
   private readonly pool: ProgramPool;
-  private gcSnapshot: { key: Buffer; id: string }[] | undefined;
+  private readonly ct: ConntrackTable;
   private closed = false;
 
   /** Checks bpffs and the object files, then loads or adopts the global maps. Throws a DatapathError. */
@@ -119,6 +70,7 @@ export class EbpfDatapath implements PolicyDatapath {
     this.prefixes = opts.vethPrefixes ?? ['eni', 'vlan'];
     ensureGlobals(this.pins, this.objs, this.family, this.ctEntries);
     this.ctFd = openPin(this.pins.global(GLOBAL_CONNTRACK));
+    this.ct = new ConntrackTable(this.ctFd, this.family, opts.netns);
     const info = mapInfo(this.ctFd);
     if (info.maxEntries !== this.ctEntries)
       opts.log?.warn(
@@ -352,43 +304,11 @@ export class EbpfDatapath implements PolicyDatapath {
   }
 
   conntrackGcTick(): number {
-    const ks = ctKeySize(this.family);
-    if (!this.gcSnapshot) {
-      this.gcSnapshot = mapKeys(this.ctFd, ks).map((key) => {
-        const { ifindex: _ifindex, ...rest } = decodeCtKey(key, this.family);
-        return { key, id: flowId(rest) };
-      });
-      return 0;
-    }
-    const snapshot = this.gcSnapshot;
-    this.gcSnapshot = undefined;
-    const gcStart = process.hrtime.bigint(); // CLOCK_MONOTONIC, as bpf_ktime_get_ns
-    const live = liveIds(listKernelFlows(this.family, this.opts.netns));
-    const doomed = sweep(
-      snapshot,
-      live,
-      (k) => {
-        try {
-          const v = mapLookup(this.ctFd, k, 16);
-          return v ? decodeCtValue(v).lastSeen : undefined;
-        } catch {
-          return 'error';
-        }
-      },
-      gcStart,
-    );
-    let n = 0;
-    for (const k of doomed) if (mapDelete(this.ctFd, k) === 0) n++;
-    return n;
+    return this.ct.gcTick();
   }
 
   flushConntrack(podIp?: string): number {
-    let n = 0;
-    for (const k of mapKeys(this.ctFd, ctKeySize(this.family))) {
-      if (podIp !== undefined && decodeCtKey(k, this.family).ownerIp !== podIp) continue;
-      if (mapDelete(this.ctFd, k) === 0) n++;
-    }
-    return n;
+    return this.ct.flush(podIp);
   }
 
   readEvents(onEvent: (e: FlowEvent) => void): () => Promise<void> {

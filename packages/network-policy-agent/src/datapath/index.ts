@@ -8,3 +8,4 @@ export {
 } from './datapath.js';
 export { DatapathError, isDatapathError, type DatapathErrorCode } from './errors.js';
 export { DEFAULT_PIN_ROOT } from './pins.js';
+export { enableRunStats, progRunStats, type ProgRunStats } from './prog-stats.js';

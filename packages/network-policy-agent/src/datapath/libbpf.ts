@@ -33,6 +33,7 @@ export interface LibbpfFns {
   progNextId(start: number, next: Buffer): number;
   mapNextId(start: number, next: Buffer): number;
   progFdById(id: number): number;
+  enableStats(type: number): number;
   mapFdById(id: number): number;
   tcHookCreate(hook: Buffer): number;
   tcAttach(hook: Buffer, opts: Buffer): number;
@@ -136,6 +137,7 @@ export function libbpf(): LibbpfFns {
     progNextId: fn(lib, 'int bpf_prog_get_next_id(uint32_t start, void *next)'),
     mapNextId: fn(lib, 'int bpf_map_get_next_id(uint32_t start, void *next)'),
     progFdById: fn(lib, 'int bpf_prog_get_fd_by_id(uint32_t id)'),
+    enableStats: fn(lib, 'int bpf_enable_stats(int type)'),
     mapFdById: fn(lib, 'int bpf_map_get_fd_by_id(uint32_t id)'),
     tcHookCreate: fn(lib, 'int bpf_tc_hook_create(void *hook)'),
     tcAttach: fn(lib, 'int bpf_tc_attach(void *hook, void *opts)'),

@@ -4,6 +4,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { WatchCache } from '@vpc-cni/shared/k8s';
 import type { Logger } from '@vpc-cni/shared/logging';
+import { traceEnforce } from '../agent/trace.js';
 import type { AgentKube } from './client.js';
 import {
   PE_GROUP,
@@ -37,6 +38,7 @@ export class PolicyEndpointSource {
       logger,
     });
     const apply = (obj: KubernetesObject) => {
+      traceEnforce('pe-received', { pe: `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}` });
       const pe = parsePolicyEndpoint(obj);
       if ('error' in pe) {
         const ns = obj.metadata?.namespace ?? '';
@@ -47,7 +49,10 @@ export class PolicyEndpointSource {
     };
     this.cache.on('add', apply);
     this.cache.on('update', apply);
-    this.cache.on('delete', (obj) => sink.remove(obj.metadata?.namespace ?? '', obj.metadata?.name ?? ''));
+    this.cache.on('delete', (obj) => {
+      traceEnforce('pe-received', { pe: `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}` });
+      sink.remove(obj.metadata?.namespace ?? '', obj.metadata?.name ?? '');
+    });
   }
 
   /** Lists (every PE arrives as an add) and starts watching. */
