@@ -9,13 +9,15 @@
 // t0 → the last policy map write of that burst on every node (`label_to_maps_*`: the agent's writePolicy of the
 // real datapath returned, i.e. the BPF map holds the new rules; both nodes must write). Controller CPU (utime +
 // stime over the changes, and from start) and memory (/proc VmRSS, VmHWM) of its process. JSON is the last line.
-// Args: --changes N (≥ 50, default 60), --batch-ms N (the controller's batch period, default 1000 = its default).
+// Args: --changes N (≥ 50, default 60), --batch-ms N (the controller's batch period; default: the controller's own
+// default, not passed).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DATAPATH_AVAILABLE, openDatapath } from '@vpc-cni/network-policy-agent/agent-datapath';
 import { afterWrites, NetpolLab, startSmall } from '@vpc-cni/e2e/netpol';
 import { KubeApiSim } from '@vpc-cni/e2e/kube';
+import { parseFlags } from '@vpc-cni/network-policy-controller/controller';
 
 const NAMESPACES = 10;
 const PODS_PER_NS = 50;
@@ -43,7 +45,8 @@ function procStat(pid: number): { cpuMs: number; rssMib: number; hwmMib: number 
   return { cpuMs: (ticks * 1000) / 100, rssMib: kb('VmRSS') / 1024, hwmMib: kb('VmHWM') / 1024 };
 }
 
-export async function benchNetpolCluster(o: { changes: number; batchMs: number }) {
+/** `batchMs` undefined: the controller runs with its default window (the flag is not passed). */
+export async function benchNetpolCluster(o: { changes: number; batchMs?: number }) {
   if (!DATAPATH_AVAILABLE) throw new Error('netpol-cluster needs a build that includes the eBPF datapath');
   const sim = await startSmall();
   const kube = await KubeApiSim.start();
@@ -119,7 +122,7 @@ export async function benchNetpolCluster(o: { changes: number; batchMs: number }
       [
         `--kubeconfig=${kubeconfig}`,
         '--leader-elect=false',
-        `--pod-update-batch-period-duration=${o.batchMs}ms`,
+        ...(o.batchMs === undefined ? [] : [`--pod-update-batch-period-duration=${o.batchMs}ms`]),
         '--health-probe-bind-addr=0',
         '--metrics-bind-addr=0',
         '--log-level=info',
@@ -189,7 +192,7 @@ export async function benchNetpolCluster(o: { changes: number; batchMs: number }
       nodes: 2,
       policies: NAMESPACES * POLICIES_PER_NS,
       changes: toMaps.length,
-      batch_ms: o.batchMs,
+      batch_ms: o.batchMs ?? parseFlags([]).batchMs,
       label_to_pe_p50_ms: round(pct(toPe, 50)),
       label_to_pe_p99_ms: round(pct(toPe, 99)),
       label_to_maps_p50_ms: round(pct(toMaps, 50)),
@@ -211,7 +214,10 @@ export async function benchNetpolCluster(o: { changes: number; batchMs: number }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  benchNetpolCluster({ changes: Math.max(50, arg('changes', 60)), batchMs: arg('batch-ms', 1000) }).then(
+  benchNetpolCluster({
+    changes: Math.max(50, arg('changes', 60)),
+    batchMs: process.argv.includes('--batch-ms') ? arg('batch-ms', NaN) : undefined,
+  }).then(
     (r) => console.log(JSON.stringify(r)),
     (err: unknown) => {
       console.error(`netpol-cluster: ${(err as Error).message}`);

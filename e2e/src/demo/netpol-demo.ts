@@ -5,16 +5,15 @@
 // prints the time from the API write to enforcement on each node, and the who-reaches-whom matrix.
 import { realisticTiming } from '../sim/index.js';
 import { type Cluster, startCluster } from '../scenarios/cluster.js';
-import { formatMatrix, probeMatrix, timeConvergence } from '../scenarios/netpol-kit.js';
+import { formatMatrix } from '../scenarios/netpol-kit.js';
 import {
   NAMES,
   OTHER_KEY,
   STARS_PODS,
   STARS_STEPS,
   type StarsDeployment,
-  applyStep,
   deployStars,
-  expectedMatrix,
+  runStarsStep,
 } from '../scenarios/stars.js';
 
 export async function networkPolicyDemo(o: { type: string; nodeCount: number }): Promise<number> {
@@ -49,10 +48,7 @@ export async function networkPolicyDemo(o: { type: string; nodeCount: number }):
     );
     let previous: Record<string, boolean> | undefined;
     for (const [i, step] of STARS_STEPS.entries()) {
-      const write = applyStep(c, step);
-      const want = expectedMatrix(step);
-      const conv = await timeConvergence(stars.processes, stars.pairs, want, write, { timeoutMs: 30_000 });
-      const got = await probeMatrix(stars.processes, stars.pairs);
+      const { want, conv, got } = await runStarsStep(c, stars, step);
       const times = c.nodes.map((n) => {
         const into = stars!.pairs.filter((p) => p.node === n.name);
         const changed = !previous || into.some((p) => previous![p.key] !== want[p.key]);

@@ -6,9 +6,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { PolicyController } from '@vpc-cni/network-policy-controller/controller';
 import { silentLogger } from '@vpc-cni/shared/logging';
-import type { Fixture } from './cases.js';
+import { EXTRAS, type ExtraRef, extraPod, type Fixture, OUTSIDE_SERVE, POD_CIDR } from './case-kit.js';
 import { NetpolLab, type LabOptions } from './lab.js';
-import { cell, type NetworkPolicy, type ProbeName, ref } from './np-reference.js';
+import { addClusterIp, addNodeEndpoint, addOutside } from './lab-edges.js';
+import { cell, cellsOf, type NetworkPolicy, type ProbeName, ref, type WorldPod } from './np-reference.js';
 
 const NPS = 'networking.k8s.io/networkpolicies';
 const CONTROLLER_BIN = resolve(import.meta.dirname, '../../../dist/bin/network-policy-controller');
@@ -104,7 +105,11 @@ export class NetpolCluster {
     for (const [name, labels] of Object.entries(f.namespaces))
       this.kube.put('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
     for (const p of f.pods) {
-      const pod = this.lab.addPod(p.name, p.namespace, f.serve.tcp, { key: ref(p), udp: f.serve.udp });
+      const pod = this.lab.addPod(p.name, p.namespace, f.serve.tcp, {
+        key: ref(p),
+        udp: f.serve.udp,
+        sctp: f.serve.sctp,
+      });
       this.kube.put(
         'pods',
         {
@@ -123,6 +128,78 @@ export class NetpolCluster {
     }
     // Start every pod's prober now: a cold start under load would turn the first verdicts into time-outs.
     await Promise.all(f.pods.map((p) => this.lab.probeMany(ref(p), [])));
+  }
+
+  /**
+   * The endpoints of EXTRAS (after the fixture holding their backends): the outside namespace with its
+   * addresses and the remote host-network pod, the node's own address as the local host-network pod, the
+   * Services with their DNAT; Pod objects (hostNetwork) and Service objects in the stand-in.
+   */
+  async addExtras(refs: ExtraRef[]): Promise<void> {
+    const all = refs.map((r) => ({ r, p: extraPod(r) }));
+    const outside = all.filter(({ p }) => p.kind === 'outside' || (p.kind === 'host' && !p.localNode));
+    if (outside.length > 0)
+      addOutside(
+        this.lab,
+        outside.map(({ r, p }) => ({ key: r, ip: p.ip! })),
+        OUTSIDE_SERVE,
+        POD_CIDR,
+      );
+    for (const { r, p } of all) {
+      if (p.kind === 'host') {
+        if (p.localNode) addNodeEndpoint(this.lab, r, OUTSIDE_SERVE);
+        const ip = this.ip(r);
+        this.kube.put(
+          'pods',
+          {
+            apiVersion: 'v1',
+            kind: 'Pod',
+            metadata: { name: p.name, namespace: p.namespace, labels: p.labels },
+            spec: {
+              nodeName: p.localNode ? 'lab-node' : 'node-b',
+              hostNetwork: true,
+              containers: [{ name: 'c', image: 'x', ports: p.ports }],
+            },
+            status: { phase: 'Running', podIP: ip, podIPs: [{ ip }], hostIP: ip },
+          },
+          p.namespace,
+        );
+      } else if (p.kind === 'service') {
+        const svc = p.service!;
+        addClusterIp(this.lab, r, p.ip!, svc.ports, this.ip(svc.backend));
+        this.kube.put(
+          'services',
+          {
+            apiVersion: 'v1',
+            kind: 'Service',
+            metadata: { name: p.name, namespace: p.namespace },
+            spec: {
+              type: 'ClusterIP',
+              clusterIP: p.ip,
+              clusterIPs: [p.ip],
+              selector: svc.selector,
+              ports: svc.ports,
+            },
+          },
+          p.namespace,
+        );
+      }
+    }
+    await Promise.all(all.filter(({ p }) => p.kind !== 'service').map(({ r }) => this.lab.probeMany(r, [])));
+  }
+
+  /** Host-network pods (by `namespace/name`) that some PolicyEndpoint lists as a selected pod: must be none. */
+  hostPodsInPolicyEndpoints(): string[] {
+    const hosts = new Set((Object.keys(EXTRAS) as ExtraRef[]).filter((r) => extraPod(r).kind === 'host'));
+    return this.kube.api.store
+      .list('networking.k8s.aws/policyendpoints', undefined)
+      .flatMap(
+        (pe) =>
+          (pe['spec'] as { podSelectorEndpoints?: { name: string; namespace: string }[] })
+            .podSelectorEndpoints ?? [],
+      )
+      .map(ref)
+      .filter((r) => hosts.has(r as ExtraRef));
   }
 
   ip(podRef: string): string {
@@ -168,28 +245,30 @@ export class NetpolCluster {
   }
 
   /**
-   * The measured matrix: every ordered pair of distinct `pods` × `probes`; `parallel` sources probe at once (each
+   * The measured matrix: its cells (cellsOf: ordered pairs of distinct endpoints × probes); `parallel` sources probe at once (each
    * runs all its probes concurrently, from its long-lived prober). Denied = timed out after `timeoutMs`.
    * ICMP has no ports, so the datapath keeps one conntrack entry per pair of pods: after `a` pinged `b`, a ping
    * from `b` to `a` is a reply and passes. ICMP is therefore measured in two halves, pairs (i < j) then (i > j)
    * in `pods` order, each after flushing the datapath's conntrack, so no ping is judged as the reply of another.
    */
   async matrix(
-    pods: string[],
+    endpoints: Pick<WorldPod, 'namespace' | 'name' | 'kind' | 'service'>[],
     probes: ProbeName[],
     timeoutMs = 1_000,
-    parallel = pods.length,
+    parallel = endpoints.length,
   ): Promise<Map<string, boolean>> {
     const m = new Map<string, boolean>();
+    const pods = endpoints.map(ref);
     const run = async (pairs: (src: number, dst: number) => boolean, ps: ProbeName[]) => {
+      const cells = cellsOf(endpoints, ps);
       const queue = pods.map((_, i) => i);
       await Promise.all(
         Array.from({ length: parallel }, async () => {
           for (let s = queue.shift(); s !== undefined; s = queue.shift()) {
             const src = pods[s]!;
-            const targets = pods
-              .flatMap((to, d) => (d !== s && pairs(s, d) ? [to] : []))
-              .flatMap((to) => ps.map((probe) => ({ to, probe })));
+            const targets = cells
+              .filter((c) => c.src === endpoints[s] && pairs(s, endpoints.indexOf(c.dst)))
+              .map((c) => ({ to: ref(c.dst), probe: c.probe }));
             if (targets.length === 0) continue;
             const got = await this.lab.probeMany(src, targets, timeoutMs);
             targets.forEach((t, i) => m.set(cell(src, t.to, t.probe), got[i]!));

@@ -29,17 +29,8 @@ const ip = (...a: string[]): void => {
 const nsExec = (ns: string, ...a: string[]) =>
   execFileSync('ip', ['netns', 'exec', ns, ...a], { stdio: 'ignore' });
 
-// Servers: TCP (accept, close) on the first comma-separated list of ports, UDP echo on the second; and a prober
-// (one connect, exit 0 when it connected).
-const SERVER = `const net=require('net'),d=require('dgram');const [t,u]=process.argv.slice(1);for(const p of (t||'').split(',').filter(Boolean))net.createServer(s=>s.end()).listen(+p,'0.0.0.0');for(const p of (u||'').split(',').filter(Boolean)){const s=d.createSocket('udp4');s.on('message',(m,r)=>s.send(m,r.port,r.address));s.bind(+p,'0.0.0.0');}`;
-const PROBE = `const s=require('net').connect({host:process.argv[1],port:+process.argv[2]});s.setTimeout(+process.argv[3]||700);s.on('connect',()=>process.exit(0));s.on('timeout',()=>process.exit(1));s.on('error',e=>process.exit(e.code==='ECONNREFUSED'?0:1));`;
-// A watcher: connects every 2 ms (timeout 30 ms) and prints "<Date.now()> ok|fail" whenever the verdict flips.
-// A prober that stays up in a pod namespace: reads one JSON request per line {id, to: timeout ms, t: targets},
-// targets "tcp:<ip>:<port>", "udp:<ip>:<port>" (a datagram echoed back), "icmp:<ip>" (one ping, after the others:
-// a burst of ping processes would starve the TCP/UDP timers on a busy machine); answers {id, v: "0110…"}. A
-// refused TCP connect or an ICMP port unreachable counts as allowed (the packet got through).
-const PROBER = `const net=require('net'),dg=require('dgram'),cp=require('child_process');const one=(t,to)=>new Promise(r=>{const [k,h,p]=t.split(':');if(k==='tcp'){const s=net.connect({host:h,port:+p});s.setTimeout(to);const f=v=>{s.destroy();r(v);};s.on('connect',()=>f(1));s.on('timeout',()=>f(0));s.on('error',e=>f(e.code==='ECONNREFUSED'?1:0));}else if(k==='udp'){const s=dg.createSocket('udp4');let done=false;const f=v=>{if(done)return;done=true;clearTimeout(tm);try{s.close();}catch{}r(v);};const tm=setTimeout(()=>f(0),to);s.on('message',()=>f(1));s.on('error',e=>f(e.code==='ECONNREFUSED'?1:0));s.connect(+p,h,()=>s.send('x'));}else{cp.execFile('ping',['-c1','-n','-W',String(Math.max(1,Math.ceil(to/1000))),h],e=>r(e?0:1));}});require('readline').createInterface({input:process.stdin}).on('line',async l=>{const {id,to,t}=JSON.parse(l);const v=new Array(t.length);for(const icmp of [false,true]){const idx=t.map((x,i)=>i).filter(i=>t[i].startsWith('icmp')===icmp);const got=await Promise.all(idx.map(i=>one(t[i],to)));idx.forEach((i,j)=>v[i]=got[j]);}process.stdout.write(JSON.stringify({id,v:v.join('')})+'\\n');});`;
-const WATCH = `const net=require('net');const [h,p]=[process.argv[1],+process.argv[2]];let last='';const once=()=>{const t=Date.now();const s=net.connect({host:h,port:p});let done=false;const fin=v=>{if(done)return;done=true;s.destroy();if(v!==last){last=v;process.stdout.write(t+' '+v+'\\n');}setTimeout(once,2);};s.setTimeout(30);s.on('connect',()=>fin('ok'));s.on('timeout',()=>fin('fail'));s.on('error',e=>fin(e.code==='ECONNREFUSED'?'ok':'fail'));};once();`;
+import { Probers } from './lab-probers.js';
+import { python, SCTP_RESPONDER, SERVER } from './lab-scripts.js';
 
 export interface LabOptions {
   mode: 'standard' | 'strict';
@@ -60,12 +51,15 @@ export interface LabPod {
   namespace: string;
   ns: string;
   ip: string;
+  /** The source address its probers bind (endpoints sharing a namespace: the outside one, the node's). */
+  bind?: string;
 }
 
 export class NetpolLab {
   readonly pods = new Map<string, LabPod>();
   private readonly children: ChildProcess[] = [];
   private readonly cleanups: (() => Promise<void> | void)[] = [];
+  private readonly probers = new Probers(this.pods, this.children);
   agent!: RunningAgent;
   kube!: KubeApiSim;
   nodeIp = '';
@@ -172,7 +166,7 @@ export class NetpolLab {
     name: string,
     namespace = 'x',
     ports: number[] = [80, 81],
-    o: { key?: string; udp?: number[] } = {},
+    o: { key?: string; udp?: number[]; sctp?: number[] } = {},
   ): LabPod {
     const i = ++this.podCount;
     const pod: LabPod = {
@@ -203,8 +197,21 @@ export class NetpolLab {
       },
     );
     this.children.push(server);
+    if (o.sctp?.length) this.spawnIn(pod.ns, python(), '-S', '-c', SCTP_RESPONDER, o.sctp.join(','));
     this.pods.set(o.key ?? name, pod);
     return pod;
+  }
+
+  /** A process in a namespace of the lab, killed by stop(). */
+  spawnIn(ns: string, ...cmd: string[]): ChildProcess {
+    const child = spawn('ip', ['netns', 'exec', ns, ...cmd], { stdio: 'ignore' });
+    this.children.push(child);
+    return child;
+  }
+
+  /** Runs `fn` at stop() (in reverse order of registration, before the namespaces go). */
+  onStop(fn: () => Promise<void> | void): void {
+    this.cleanups.push(fn);
   }
 
   /**
@@ -276,93 +283,17 @@ export class NetpolLab {
 
   /** A TCP connect from one pod to another (a refused connect counts as allowed: the packet got through). */
   probe(from: string, to: string, port = 80, timeoutMs = 700): boolean {
-    const a = this.pods.get(from)!;
-    const b = this.pods.get(to)!;
-    try {
-      nsExec(a.ns, process.execPath, '-e', PROBE, b.ip, String(port), String(timeoutMs));
-      return true;
-    } catch {
-      return false;
-    }
+    return this.probers.probe(from, to, port, timeoutMs);
   }
 
-  /**
-   * Probes from one pod to many at once (`tcp/80`, `udp/81`, `icmp`), concurrently; resolves to one verdict per
-   * target (a refused connect counts as allowed).
-   */
+  /** See Probers.probeMany. */
   probeMany(from: string, targets: { to: string; probe: string }[], timeoutMs = 500): Promise<boolean[]> {
-    const t = targets.map(({ to, probe }) => {
-      const ip = this.pods.get(to)!.ip;
-      const [proto, port] = probe.split('/');
-      return proto === 'icmp' ? `icmp:${ip}` : `${proto}:${ip}:${port}`;
-    });
-    const p = this.prober(from);
-    const id = ++this.probeId;
-    return new Promise((resolve, reject) => {
-      p.waiting.set(id, (v) =>
-        v.length === t.length
-          ? resolve([...v].map((c) => c === '1'))
-          : reject(new Error(`prober in ${from}: ${v}`)),
-      );
-      p.child.stdin!.write(`${JSON.stringify({ id, to: timeoutMs, t })}\n`);
-    });
-  }
-
-  private readonly probers = new Map<
-    string,
-    { child: ChildProcess; waiting: Map<number, (v: string) => void> }
-  >();
-  private probeId = 0;
-
-  private prober(from: string): { child: ChildProcess; waiting: Map<number, (v: string) => void> } {
-    const have = this.probers.get(from);
-    if (have) return have;
-    const a = this.pods.get(from)!;
-    const child = spawn('ip', ['netns', 'exec', a.ns, process.execPath, '-e', PROBER], {
-      stdio: ['pipe', 'pipe', 'ignore'],
-    });
-    this.children.push(child);
-    const waiting = new Map<number, (v: string) => void>();
-    let buf = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const r = JSON.parse(buf.slice(0, i)) as { id: number; v: string };
-        buf = buf.slice(i + 1);
-        waiting.get(r.id)?.(r.v);
-        waiting.delete(r.id);
-      }
-    });
-    child.on('exit', () => {
-      for (const w of waiting.values()) w('prober exited');
-      this.probers.delete(from);
-    });
-    const p = { child, waiting };
-    this.probers.set(from, p);
-    return p;
+    return this.probers.probeMany(from, targets, timeoutMs);
   }
 
   /** A long-running prober from one pod to another; `flips` holds [Date.now(), verdict] at every change. */
   watch(from: string, to: string, port = 80): { flips: [number, 'ok' | 'fail'][]; stop: () => void } {
-    const a = this.pods.get(from)!;
-    const b = this.pods.get(to)!;
-    const child = spawn('ip', ['netns', 'exec', a.ns, process.execPath, '-e', WATCH, b.ip, String(port)], {
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    this.children.push(child);
-    const flips: [number, 'ok' | 'fail'][] = [];
-    let buf = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const [t, v] = buf.slice(0, i).split(' ');
-        flips.push([Number(t), v as 'ok' | 'fail']);
-        buf = buf.slice(i + 1);
-      }
-    });
-    return { flips, stop: () => child.kill() };
+    return this.probers.watch(from, to, port);
   }
 
   /** Writes (creates or replaces) a PolicyEndpoint in the stand-in, as the controller would. */

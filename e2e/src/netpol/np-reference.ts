@@ -36,9 +36,17 @@ export const np = (namespace: string, name: string, spec: NetworkPolicy['spec'])
   spec,
 });
 
-export type Proto = 'tcp' | 'udp' | 'icmp';
-/** `tcp/80`, `udp/81`, `icmp`. */
-export type ProbeName = `${'tcp' | 'udp'}/${number}` | 'icmp';
+export type Proto = 'tcp' | 'udp' | 'sctp' | 'icmp';
+/** `tcp/80`, `udp/81`, `sctp/80`, `icmp`. */
+export type ProbeName = `${'tcp' | 'udp' | 'sctp'}/${number}` | 'icmp';
+
+/** A ClusterIP Service: the Service's selector and ports, and the one backend pod the lab's DNAT sends to. */
+export interface WorldService {
+  selector: Record<string, string>;
+  ports: { port: number; targetPort: number; protocol: 'TCP' | 'UDP' }[];
+  /** `namespace/name` of the backend pod (the lab's stand-in for kube-proxy is static). */
+  backend: string;
+}
 
 export interface WorldPod {
   namespace: string;
@@ -46,7 +54,16 @@ export interface WorldPod {
   labels: Record<string, string>;
   ip: string;
   /** Container ports (for named ports). */
-  ports: { name: string; containerPort: number; protocol: 'TCP' | 'UDP' }[];
+  ports: { name: string; containerPort: number; protocol: 'TCP' | 'UDP' | 'SCTP' }[];
+  /**
+   * What the endpoint is. `pod` (default): a pod on the lab node, enforced by the agent. `host`: a hostNetwork
+   * pod (its address is its node's; never enforced, but a peer like any pod); `localNode` when on the lab node,
+   * whose address the datapath always allows both ways. `outside`: an address outside the cluster (not a pod:
+   * only ipBlocks match it). `service`: a ClusterIP (a destination only; reached through the lab's DNAT).
+   */
+  kind?: 'pod' | 'host' | 'outside' | 'service';
+  localNode?: boolean;
+  service?: WorldService;
 }
 
 export interface World {
@@ -68,15 +85,20 @@ function policyTypes(np: NetworkPolicy): string[] {
   return (np.spec.egress ?? []).length > 0 ? ['Ingress', 'Egress'] : ['Ingress'];
 }
 
+const isPod = (p: WorldPod): boolean => (p.kind ?? 'pod') === 'pod';
+
+function inBlock(block: NonNullable<NpPeer['ipBlock']>, ip: string): boolean {
+  const fam = familyOf(ip);
+  if (familyOf(block.cidr.split('/')[0]!) !== fam || !cidrContains(parseCidr(block.cidr), ip)) return false;
+  return !(block.except ?? []).some(
+    (e) => familyOf(e.split('/')[0]!) === fam && cidrContains(parseCidr(e), ip),
+  );
+}
+
 function peerMatches(w: World, peer: NpPeer, policyNs: string, p: WorldPod): boolean {
-  if (peer.ipBlock) {
-    const fam = familyOf(p.ip);
-    const cidr = peer.ipBlock.cidr;
-    if (familyOf(cidr.split('/')[0]!) !== fam || !cidrContains(parseCidr(cidr), p.ip)) return false;
-    return !(peer.ipBlock.except ?? []).some(
-      (e) => familyOf(e.split('/')[0]!) === fam && cidrContains(parseCidr(e), p.ip),
-    );
-  }
+  if (peer.ipBlock) return inBlock(peer.ipBlock, p.ip);
+  // Selectors name pods: host-network pods too (by their node's address), never outside addresses.
+  if (p.kind === 'outside' || p.kind === 'service') return false;
   const nsOk = peer.namespaceSelector
     ? selectorMatches(peer.namespaceSelector, w.namespaces[p.namespace] ?? {})
     : p.namespace === policyNs;
@@ -105,29 +127,90 @@ function portMatches(
   });
 }
 
-/** Whether `src` may open `probe` to `dst` (egress of src and ingress of dst both allow it). */
-export function npAllows(w: World, src: WorldPod, dst: WorldPod, probe: ProbeName): boolean {
-  const pr = parseProbe(probe);
-  const selecting = (p: WorldPod, type: string) =>
-    w.policies.filter(
-      (np) =>
-        np.metadata.namespace === p.namespace &&
-        policyTypes(np).includes(type) &&
-        selectorMatches(np.spec.podSelector ?? {}, p.labels),
-    );
-  const egress = selecting(src, 'Egress');
-  const egressOk =
+const selecting = (w: World, p: WorldPod, type: string): NetworkPolicy[] =>
+  w.policies.filter(
+    (np) =>
+      np.metadata.namespace === p.namespace &&
+      policyTypes(np).includes(type) &&
+      selectorMatches(np.spec.podSelector ?? {}, p.labels),
+  );
+
+/** Ports of a rule toward an address (no selector): numeric and protocol-only entries; named ones are dropped. */
+function addressPortsMatch(ports: NpPort[] | undefined, probe: { proto: Proto; port: number }): boolean {
+  if (!ports || ports.length === 0) return true;
+  if (probe.proto === 'icmp') return false;
+  return ports.some((pp) => {
+    if ((pp.protocol ?? 'TCP').toLowerCase() !== probe.proto || typeof pp.port === 'string') return false;
+    if (pp.port === undefined) return true;
+    return probe.port >= pp.port && probe.port <= (pp.endPort ?? pp.port);
+  });
+}
+
+/**
+ * An egress rule toward a Service's ClusterIP, as the controller resolves it (docs/network-policy-cases.md,
+ * "Services"): a rule without peers or an ipBlock holding the ClusterIP allows the listen port by number; a
+ * selector peer allows the Service when its namespace is selected and its podSelector matches the Service's
+ * selector as a label set, on the listen port of the Service port whose targetPort is the policy's port (an
+ * endPort is applied from the listen port). Named ports and named targetPorts are not modelled (refused).
+ */
+function serviceEgressRule(
+  w: World,
+  r: { to?: NpPeer[]; ports?: NpPort[] },
+  policyNs: string,
+  dst: WorldPod,
+  probe: { proto: Proto; port: number },
+): boolean {
+  const svc = dst.service!;
+  const peers = r.to ?? [];
+  if (peers.length === 0) return addressPortsMatch(r.ports, probe);
+  return peers.some((peer) => {
+    if (peer.ipBlock) return inBlock(peer.ipBlock, dst.ip) && addressPortsMatch(r.ports, probe);
+    const nsOk = peer.namespaceSelector
+      ? selectorMatches(peer.namespaceSelector, w.namespaces[dst.namespace] ?? {})
+      : dst.namespace === policyNs;
+    if (!nsOk || !selectorMatches(peer.podSelector ?? {}, svc.selector)) return false;
+    if (!r.ports || r.ports.length === 0) return true;
+    if (probe.proto === 'icmp') return false;
+    return r.ports.some((pp) => {
+      if ((pp.protocol ?? 'TCP').toLowerCase() !== probe.proto) return false;
+      if (pp.port === undefined) return true;
+      if (typeof pp.port === 'string')
+        throw new Error('the evaluator does not model named ports toward Services');
+      const sp = svc.ports.find((s) => s.protocol.toLowerCase() === probe.proto && s.targetPort === pp.port);
+      if (!sp) return false;
+      return (
+        probe.port === sp.port ||
+        (pp.endPort !== undefined && probe.port > sp.port && probe.port <= pp.endPort)
+      );
+    });
+  });
+}
+
+/** Whether the egress side of `src` lets `probe` out toward `dst` (the address the packet leaves with). */
+function egressAllows(w: World, src: WorldPod, dst: WorldPod, pr: { proto: Proto; port: number }): boolean {
+  if (!isPod(src)) return true; // host-network and outside sources are not enforced
+  if (dst.kind === 'host' && dst.localNode) return true; // the node's own address is always allowed
+  const egress = selecting(w, src, 'Egress');
+  return (
     egress.length === 0 ||
     egress.some((np) =>
-      (np.spec.egress ?? []).some(
-        (r) =>
-          ((r.to ?? []).length === 0 ||
-            (r.to ?? []).some((peer) => peerMatches(w, peer, src.namespace, dst))) &&
-          portMatches(r.ports, pr, dst),
+      (np.spec.egress ?? []).some((r) =>
+        dst.kind === 'service'
+          ? serviceEgressRule(w, r, src.namespace, dst, pr)
+          : ((r.to ?? []).length === 0 ||
+              (r.to ?? []).some((peer) => peerMatches(w, peer, src.namespace, dst))) &&
+            portMatches(r.ports, pr, dst),
       ),
-    );
-  const ingress = selecting(dst, 'Ingress');
-  const ingressOk =
+    )
+  );
+}
+
+/** Whether the ingress side of `dst` admits `probe` from `src`. */
+function ingressAllows(w: World, src: WorldPod, dst: WorldPod, pr: { proto: Proto; port: number }): boolean {
+  if (!isPod(dst)) return true;
+  if (src.kind === 'host' && src.localNode) return true; // the node's own address (kubelet probes)
+  const ingress = selecting(w, dst, 'Ingress');
+  return (
     ingress.length === 0 ||
     ingress.some((np) =>
       (np.spec.ingress ?? []).some(
@@ -136,8 +219,58 @@ export function npAllows(w: World, src: WorldPod, dst: WorldPod, probe: ProbeNam
             (r.from ?? []).some((peer) => peerMatches(w, peer, dst.namespace, src))) &&
           portMatches(r.ports, pr, dst),
       ),
+    )
+  );
+}
+
+/** The Service port a probe to a ClusterIP lands on, if any. */
+function servicePort(dst: WorldPod, probe: ProbeName): WorldService['ports'][number] | undefined {
+  const pr = parseProbe(probe);
+  return dst.service?.ports.find((s) => s.protocol.toLowerCase() === pr.proto && s.port === pr.port);
+}
+
+/**
+ * Whether `src` may open `probe` to `dst` (egress of src and ingress of dst both allow it). To a Service: the
+ * egress side judges the ClusterIP and listen port, the ingress side the backend pod on the target port.
+ */
+export function npAllows(w: World, src: WorldPod, dst: WorldPod, probe: ProbeName): boolean {
+  const pr = parseProbe(probe);
+  if (dst.kind === 'service') {
+    const sp = servicePort(dst, probe);
+    const backend = w.pods.find((p) => ref(p) === dst.service!.backend);
+    if (!sp || !backend) throw new Error(`${ref(dst)} has no port ${probe} or no backend`);
+    return (
+      egressAllows(w, src, dst, pr) &&
+      ingressAllows(w, src, backend, { proto: pr.proto, port: sp.targetPort })
     );
-  return egressOk && ingressOk;
+  }
+  return egressAllows(w, src, dst, pr) && ingressAllows(w, src, dst, pr);
+}
+
+/**
+ * The cells of a matrix: ordered pairs of distinct endpoints × probes, where the source is not a Service and at
+ * least one end is a pod (traffic between two unenforced ends never meets the datapath); a Service is probed
+ * from pods other than its backend, on its own ports.
+ */
+export function cellsOf<P extends Pick<WorldPod, 'namespace' | 'name' | 'kind' | 'service'>>(
+  pods: P[],
+  probes: ProbeName[],
+): { src: P; dst: P; probe: ProbeName }[] {
+  const out: { src: P; dst: P; probe: ProbeName }[] = [];
+  const pod = (p: P) => (p.kind ?? 'pod') === 'pod';
+  for (const src of pods)
+    for (const dst of pods) {
+      if (src === dst || src.kind === 'service') continue;
+      for (const probe of probes) {
+        if (dst.kind === 'service') {
+          // Not from its own backend: hairpin traffic needs the proxy's masquerade, not a policy question.
+          const hairpin = dst.service!.backend === ref(src);
+          if (pod(src) && !hairpin && servicePort(dst as unknown as WorldPod, probe))
+            out.push({ src, dst, probe });
+        } else if (pod(src) || pod(dst)) out.push({ src, dst, probe });
+      }
+    }
+  return out;
 }
 
 /** One expectation: pods matching `from` → pods matching `to` on probes matching `probe` get `allowed`. */
@@ -165,35 +298,32 @@ function probePatternMatches(pattern: string | undefined, probe: ProbeName): boo
 /** Matrix key: `x/a → y/b tcp/80`. */
 export const cell = (src: string, dst: string, probe: ProbeName): string => `${src} → ${dst} ${probe}`;
 
-/** Every pair of distinct pods × probes: allowed unless an expectation (later ones win) says otherwise. */
+/** Every cell (cellsOf): allowed unless an expectation (later ones win) says otherwise. */
 export function expandExpectations(
-  pods: { namespace: string; name: string }[],
+  pods: Pick<WorldPod, 'namespace' | 'name' | 'kind' | 'service'>[],
   probes: ProbeName[],
   expects: Expect[],
 ): Map<string, boolean> {
   const m = new Map<string, boolean>();
-  for (const s of pods)
-    for (const d of pods) {
-      if (s === d) continue;
-      for (const pr of probes) {
-        let v = true;
-        for (const e of expects)
-          if (podPatternMatches(e.from, s) && podPatternMatches(e.to, d) && probePatternMatches(e.probe, pr))
-            v = e.allowed;
-        m.set(cell(ref(s), ref(d), pr), v);
-      }
-    }
+  for (const { src, dst, probe } of cellsOf(pods, probes)) {
+    let v = true;
+    for (const e of expects)
+      if (
+        podPatternMatches(e.from, src) &&
+        podPatternMatches(e.to, dst) &&
+        probePatternMatches(e.probe, probe)
+      )
+        v = e.allowed;
+    m.set(cell(ref(src), ref(dst), probe), v);
+  }
   return m;
 }
 
 /** The same matrix from the reference evaluator. */
 export function referenceMatrix(w: World, probes: ProbeName[]): Map<string, boolean> {
   const m = new Map<string, boolean>();
-  for (const s of w.pods)
-    for (const d of w.pods) {
-      if (s === d) continue;
-      for (const pr of probes) m.set(cell(ref(s), ref(d), pr), npAllows(w, s, d, pr));
-    }
+  for (const { src, dst, probe } of cellsOf(w.pods, probes))
+    m.set(cell(ref(src), ref(dst), probe), npAllows(w, src, dst, probe));
   return m;
 }
 

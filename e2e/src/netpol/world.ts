@@ -1,6 +1,7 @@
-// A case step's world: the fixture's namespaces and pods with the step's label overrides, pod addresses, and the
-// step's policies. Shared by the pure check (cases.test.ts) and the kernel runner (cases.kernel.test.ts).
-import { type CaseStep, FIXTURES, type NpCase } from './cases.js';
+// A case step's world: the fixture's namespaces and the case's endpoints (fixture pods, then extras) with the
+// step's label overrides, addresses, and the step's policies. Shared by the pure check (cases.test.ts) and the
+// kernel runner (cases.kernel.test.ts).
+import { type CaseStep, casePods, FIXTURES, type NpCase } from './case-kit.js';
 import { ref, type World } from './np-reference.js';
 
 export function stepWorld(c: NpCase, step: CaseStep, ipOf: (podRef: string) => string): World {
@@ -8,7 +9,7 @@ export function stepWorld(c: NpCase, step: CaseStep, ipOf: (podRef: string) => s
   const namespaces = Object.fromEntries(
     Object.entries(f.namespaces).map(([n, l]) => [n, { ...l, ...step.namespaceLabels?.[n] }]),
   );
-  const pods = f.pods.map((p) => ({
+  const pods = casePods(c).map((p) => ({
     ...p,
     labels: { ...p.labels, ...step.podLabels?.[ref(p)] },
     ip: ipOf(ref(p)),

@@ -2,7 +2,9 @@
 // secondary CIDR 100.64.0.0/16. ipamd on each node reads its ENIConfig from the Kubernetes stand-in, creates ENIs
 // in that subnet with its security groups, and pods get addresses only from there; pods reach pods on the other
 // node across the fabric and reach the outside through SNAT to the node's primary address. The pod ENIs' security
-// group is enforced by the fabric: revoking its tcp 80 rule blocks that traffic to node-a's pods only.
+// group is enforced by the fabric: revoking its tcp 80 rule blocks that traffic to node-a's pods only. Network
+// policy runs on the same cluster (agent on each node, the controller): a NetworkPolicy on a node-a pod admitting
+// one node-b pod is enforced between the secondary-CIDR addresses, and lifted when deleted.
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { RevokeSecurityGroupIngressCommand } from '@aws-sdk/client-ec2';
 import { promisify } from 'node:util';
@@ -29,6 +31,15 @@ function tcp80(from: CriPod, ip: string): 'ok' | 'dropped' | 'refused' {
     return 'ok';
   } catch (e) {
     return (e as { status?: number }).status === 1 ? 'dropped' : 'refused';
+  }
+}
+
+/** Polls (bounded) until `ok`: policy changes take the controller's batch window plus the agent's update. */
+async function until(what: string, ok: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 
@@ -87,11 +98,18 @@ describe.skipIf(!canRun)('custom networking on two nodes', () => {
         { name: 'node-b', type: 'm5.large', labels: { 'k8s.amazonaws.com/eniConfig': 'pods-b' } },
       ],
       env: { AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: 'true' },
+      networkPolicy: 'standard',
     });
     const cluster = c;
     const pods: CriPod[][] = [];
     for (const n of cluster.nodes)
-      pods.push(await Promise.all([0, 1, 2].map((i) => runPod(cluster, n, `${n.name}-${i}`, i))));
+      pods.push(
+        await Promise.all(
+          [0, 1, 2].map((i) =>
+            runPod(cluster, n, `${n.name}-${i}`, i, { labels: { app: `${n.name}-${i}` } }),
+          ),
+        ),
+      );
     const [a, b] = pods as [CriPod[], CriPod[]];
     const inSubnet = (id: string, ip: string) =>
       cidrContains(parseCidr(cluster.sim.world.subnet(id).cidr), ip);
@@ -143,6 +161,26 @@ describe.skipIf(!canRun)('custom networking on two nodes', () => {
     try {
       await new Promise((r) => setTimeout(r, 500));
       expect(tcp80(b[1]!, a[0]!.ip)).toBe('ok');
+      // Network policy between custom-networking addresses: node-a-0 admits node-b-0 only.
+      const NPS = 'networking.k8s.io/networkpolicies';
+      cluster.kube.put(
+        NPS,
+        {
+          apiVersion: 'networking.k8s.io/v1',
+          kind: 'NetworkPolicy',
+          metadata: { name: 'a0-from-b0', namespace: 'default' },
+          spec: {
+            podSelector: { matchLabels: { app: 'node-a-0' } },
+            ingress: [{ from: [{ podSelector: { matchLabels: { app: 'node-b-0' } } }] }],
+          },
+        },
+        'default',
+      );
+      await until('node-b-1 → node-a-0 dropped by the policy', () => tcp80(b[1]!, a[0]!.ip) === 'dropped');
+      expect(tcp80(b[0]!, a[0]!.ip)).toBe('ok');
+      expect(tcp80(a[1]!, b[0]!.ip)).toBe('ok'); // node-b-0 is not selected
+      cluster.kube.api.store.delete(NPS, 'default', 'a0-from-b0');
+      await until('node-b-1 → node-a-0 open again', () => tcp80(b[1]!, a[0]!.ip) === 'ok');
       const ec2 = sdkClient(cluster.sim);
       await ec2.send(
         new RevokeSecurityGroupIngressCommand({

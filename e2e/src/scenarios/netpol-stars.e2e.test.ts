@@ -9,15 +9,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Cluster, startCluster } from './cluster.js';
 import { canRun } from './kit.js';
-import { type Matrix, probeMatrix, timeConvergence } from './netpol-kit.js';
-import {
-  STARS_PODS,
-  STARS_STEPS,
-  type StarsDeployment,
-  applyStep,
-  deployStars,
-  expectedMatrix,
-} from './stars.js';
+import type { Matrix } from './netpol-kit.js';
+import { STARS_PODS, STARS_STEPS, type StarsDeployment, deployStars, runStarsStep } from './stars.js';
 
 let cluster: Cluster | undefined;
 let stars: StarsDeployment | undefined;
@@ -46,16 +39,13 @@ describe.skipIf(!canRun)('network policy on two nodes through containerd (Stars)
     expect(new Set([...s.pods.values()].map((p) => p.ip)).size).toBe(4);
     const seen: { title: string; matrix: Matrix }[] = [];
     for (const step of STARS_STEPS) {
-      const t0 = applyStep(c, step);
-      const want = expectedMatrix(step);
-      const conv = await timeConvergence(s.processes, s.pairs, want, t0, { timeoutMs: 30_000 });
+      const { want, conv, got } = await runStarsStep(c, s, step);
       if (!conv.converged) {
         const pes = c.kube.api.store.list('networking.k8s.aws/policyendpoints', undefined);
         console.error(step.title, conv.pending, JSON.stringify(pes.map((o) => [o.metadata.name, o['spec']])));
       }
       expect(conv.pending, `step "${step.title}": pairs that did not settle`).toEqual([]);
       // Then the whole matrix once more, with a patient timeout: it is exactly the step's.
-      const got = await probeMatrix(s.processes, s.pairs);
       seen.push({ title: step.title, matrix: got });
       expect(got, step.title).toEqual(want);
     }

@@ -4,7 +4,14 @@
 import type { Obj } from '../kube/index.js';
 import type { CriPod } from '../demo/cri-pods.js';
 import { type Cluster, runPod } from './cluster.js';
-import { type Matrix, type Pair, PodProcesses } from './netpol-kit.js';
+import {
+  type Convergence,
+  type Matrix,
+  type Pair,
+  PodProcesses,
+  probeMatrix,
+  timeConvergence,
+} from './netpol-kit.js';
 
 export const STARS_NAMESPACES: { name: string; labels: Record<string, string> }[] = [
   { name: 'stars', labels: {} },
@@ -165,4 +172,26 @@ export async function deployStars(c: Cluster): Promise<StarsDeployment> {
     node: nodeOf('backend'),
   });
   return { pods, pairs, processes };
+}
+
+export interface StarsStepResult {
+  /** The step's matrix. */
+  want: Matrix;
+  /** Per node, ms from the API write until every pair into it answered as `want` and kept doing so. */
+  conv: Convergence;
+  /** The whole matrix once more, with a patient timeout, after convergence. */
+  got: Matrix;
+}
+
+/** One step as the demo and the e2e test run it: the API writes, convergence per node, then the matrix. */
+export async function runStarsStep(
+  c: Cluster,
+  s: StarsDeployment,
+  step: StarsStep,
+): Promise<StarsStepResult> {
+  const t0 = applyStep(c, step);
+  const want = expectedMatrix(step);
+  const conv = await timeConvergence(s.processes, s.pairs, want, t0, { timeoutMs: 30_000 });
+  const got = await probeMatrix(s.processes, s.pairs);
+  return { want, conv, got };
 }

@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { parseDuration, parseFlags } from './flags.js';
 
 describe('controller flags', () => {
-  it('defaults as upstream', () => {
+  it('defaults as upstream, except the batch window (500 ms, upstream 1 s)', () => {
     expect(parseFlags([])).toEqual({
       kubeconfig: '',
       chunkSize: 200,
-      batchMs: 1000,
+      batchMs: 500,
       logLevel: 'info',
       healthProbeBindAddr: ':8081',
       metricsBindAddr: ':8080',
