@@ -1,7 +1,8 @@
 // A private containerd (Debian's 1.6) running inside a simulated node's network namespace, with its own root,
 // state, sockets and CNI directories, so every pod veth, route and rule lands in that netns. Configured for this
 // VM (spec containerd-e2e.md): restrict_oom_score_adj, cgroupfs, overlayfs, the local pause image.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import {
   existsSync,
   mkdirSync,
@@ -94,7 +95,31 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
       await new Promise((r) => setTimeout(r, 50));
     }
     if (!existsSync(this.socket)) throw new Error('containerd did not create its socket');
-    execFileSync('ctr', ['-a', this.socket, '-n', 'k8s.io', 'images', 'import', image], { stdio: 'ignore' });
+    // Not execFileSync: the simulator other nodes' daemons talk to runs in this process and keeps answering.
+    await promisify(execFile)('ctr', ['-a', this.socket, '-n', 'k8s.io', 'images', 'import', image]);
+  }
+
+  /**
+   * Every sandbox still there is stopped and removed over CRI (CNI DEL through the node's plugins), a few at a
+   * time as kubelet's pod workers do. A containerd that does not answer is left to stop()'s sweep.
+   */
+  async removeSandboxes(): Promise<void> {
+    if (this.child?.exitCode !== null || !existsSync(this.socket)) return;
+    const cri = new CriClient(this.socket);
+    try {
+      const ids = await cri.listPodSandboxIds();
+      const worker = async (): Promise<void> => {
+        for (let id = ids.shift(); id !== undefined; id = ids.shift()) {
+          await cri.stopPodSandbox(id).catch(() => undefined);
+          await cri.removePodSandbox(id).catch(() => undefined);
+        }
+      };
+      await Promise.all(Array.from({ length: 4 }, worker));
+    } catch {
+      // containerd not answering: the shim sweep of stop() still runs
+    } finally {
+      cri.close();
+    }
   }
 
   /**
@@ -102,19 +127,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
    * their netns and shims; shims that still outlive containerd are killed by PID (found by our socket path).
    */
   async stop(): Promise<void> {
-    if (this.child?.exitCode === null && existsSync(this.socket)) {
-      const cri = new CriClient(this.socket);
-      try {
-        for (const id of await cri.listPodSandboxIds()) {
-          await cri.stopPodSandbox(id).catch(() => undefined);
-          await cri.removePodSandbox(id).catch(() => undefined);
-        }
-      } catch {
-        // containerd not answering: the shim sweep below still runs
-      } finally {
-        cri.close();
-      }
-    }
+    await this.removeSandboxes();
     const c = this.child;
     if (c?.pid && c.exitCode === null) {
       process.kill(c.pid, 'SIGTERM');

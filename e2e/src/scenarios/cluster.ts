@@ -65,8 +65,15 @@ export async function startCluster(o: {
   let controller: PolicyControllerProcess | undefined;
   const stop = async () => {
     await controller?.stop();
+    // The pods of every node go at once (each containerd tears its own down, kubelet-like, a few at a time);
+    // then each node's processes, one node after another (a containerd's stop also sweeps pod netns left over).
+    await Promise.all(
+      nodes.map(async (n) => {
+        await n.node.imagePod?.stop(); // before its containerd goes
+        await n.containerd.removeSandboxes();
+      }),
+    );
     for (const n of nodes) {
-      await n.node.imagePod?.stop(); // before its containerd goes
       n.cri.close();
       await n.containerd.stop();
       await n.node.stop();
@@ -95,6 +102,10 @@ export async function startCluster(o: {
         metadata: { name: e.name },
         spec: { subnet: e.subnet, securityGroups: e.securityGroups ?? [] },
       });
+    // Instances launched and Node objects written one after another (addresses in the order of o.nodes), then
+    // the nodes boot concurrently, as a cluster's nodes do: each one's boot mostly waits (for the simulator, for
+    // its processes), so the other's work fills that time.
+    const prepared: { spec: (typeof o.nodes)[number]; instance: Node; netns: string; node: SimNode }[] = [];
     for (const spec of o.nodes) {
       const instance = await sim.launch({
         type: spec.type,
@@ -121,6 +132,9 @@ export async function startCluster(o: {
         kube: { sim: kube, nodeName: spec.name },
         ...(o.networkPolicy ? { networkPolicy: o.networkPolicy } : {}),
       });
+      prepared.push({ spec, instance, netns, node });
+    }
+    const boot = async ({ spec, instance, netns, node }: (typeof prepared)[number]): Promise<ClusterNode> => {
       if (!o.fromImage)
         await node.startAwsNode().catch(async (e: unknown) => {
           await node.stop(); // this node is not in `nodes` yet
@@ -132,18 +146,17 @@ export async function startCluster(o: {
         cniConfDir: node.cniConfDir,
         cacheDir: join(ROOT, 'dist/cache'),
       });
-      await containerd.start();
-      if (o.fromImage)
-        await node
-          .startAwsNodeFromImage(containerd.socket, `aws-node-${spec.name}`)
-          .catch(async (e: unknown) => {
-            await containerd.stop(); // this node is not in `nodes` yet
-            await node.stop();
-            throw e;
-          });
+      try {
+        await containerd.start();
+        if (o.fromImage) await node.startAwsNodeFromImage(containerd.socket, `aws-node-${spec.name}`);
+      } catch (e) {
+        await containerd.stop(); // this node is not in `nodes` yet
+        await node.stop();
+        throw e;
+      }
       execFileSync('ip', ['netns', 'exec', netns, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
       const checkpoint = node.checkpoint;
-      nodes.push({
+      return {
         name: spec.name,
         instance,
         ip: sim.world.eni(instance.instance.primaryEniId).primaryIp,
@@ -153,8 +166,12 @@ export async function startCluster(o: {
         containerd,
         // as ipamd's start reads them: the checkpoint file with its journal replayed
         allocations: () => new Map(readDurableAllocations(checkpoint).map((a) => [a.containerID, a.address])),
-      });
-    }
+      };
+    };
+    const booted = await Promise.allSettled(prepared.map(boot));
+    for (const b of booted) if (b.status === 'fulfilled') nodes.push(b.value);
+    const failed = booted.find((b) => b.status === 'rejected');
+    if (failed) throw failed.reason;
     return { sim, fabric, kube, nodes, outsideIp: OUTSIDE_IP, controller, stop };
   } catch (e) {
     await stop();

@@ -5,7 +5,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type CriPod, createPod, deletePod, podCanPing } from '../demo/cri-pods.js';
+import { type CriPod, createPod, deletePods, inParallel, podCanPing } from '../demo/cri-pods.js';
 import { type Cluster, startCluster } from './cluster.js';
 import { canRun } from './kit.js';
 
@@ -15,21 +15,17 @@ afterEach(async () => {
   cluster = undefined;
 });
 
+/** `count` pods on every node, the nodes at once (each node's kubelet four at a time). */
 async function podsOn(c: Cluster, count: number): Promise<CriPod[][]> {
-  const out: CriPod[][] = [];
-  for (const n of c.nodes) {
-    const pods: CriPod[] = [];
-    for (let i = 0; i < count; i += 4)
-      pods.push(
-        ...(await Promise.all(
-          Array.from({ length: Math.min(4, count - i) }, (_, j) =>
-            createPod(n.cri, `${n.name}-${i + j}`, i + j),
-          ),
-        )),
-      );
-    out.push(pods);
-  }
-  return out;
+  return Promise.all(
+    c.nodes.map((n) =>
+      inParallel(
+        Array.from({ length: count }, (_, i) => i),
+        4,
+        (i) => createPod(n.cri, `${n.name}-${i}`, i),
+      ),
+    ),
+  );
 }
 
 /** The source address the outside sees for a TCP connection from the pod. */
@@ -80,7 +76,7 @@ describe.skipIf(!canRun)('two nodes on one VPC fabric', () => {
     const primaryA = c.sim.world.eni(c.nodes[0]!.instance.instance.primaryEniId).primaryIp;
     expect(podCanPing(aSecondary, c.outsideIp)).toBe(true);
     expect(await sourceSeenOutside(c, aSecondary)).toBe(primaryA);
-    for (const [n, pods] of [a, b].entries()) for (const p of pods) await deletePod(c.nodes[n]!.cri, p);
+    await Promise.all([a, b].map((pods, n) => deletePods(c.nodes[n]!.cri, pods)));
     expect(c.nodes.map((n) => n.allocations().size)).toEqual([0, 0]);
   }, 240_000);
 
@@ -107,6 +103,6 @@ describe.skipIf(!canRun)('two nodes on one VPC fabric', () => {
       );
     expect(seen(pods[0]!.ip)).toBeGreaterThan(0);
     expect(seen(primary)).toBe(0);
-    for (const p of pods) await deletePod(c.nodes[0]!.cri, p);
+    await deletePods(c.nodes[0]!.cri, pods);
   }, 240_000);
 });
