@@ -1,6 +1,8 @@
 // A private containerd (Debian's 1.6) running inside a simulated node's network namespace, with its own root,
 // state, sockets and CNI directories, so every pod veth, route and rule lands in that netns. Configured for this
-// VM (spec containerd-e2e.md): restrict_oom_score_adj, cgroupfs, overlayfs, the local pause image.
+// VM (spec containerd-e2e.md): restrict_oom_score_adj, cgroupfs, overlayfs, the local pause image. Its pods' netns
+// are mounted under its own state directory (netns_mounts_under_state_dir), not in the host's /var/run/netns, so
+// what one containerd cleans up can never be another's (other tests, other work trees on this machine).
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import {
@@ -9,10 +11,8 @@ import {
   mkdtempSync,
   readFileSync,
   readdirSync,
-  readlinkSync,
   rmSync,
   rmdirSync,
-  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,8 +33,6 @@ export class PrivateContainerd {
   readonly socket = join(this.dir, 'containerd.sock');
   readonly log = join(this.dir, 'containerd.log');
   private child: ChildProcess | undefined;
-  /** Pod netns present before we started (containerd names them cni-<uuid> in /var/run/netns). */
-  private readonly netnsBefore = new Set(podNetns());
 
   constructor(private readonly o: ContainerdOptions) {}
 
@@ -53,6 +51,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "${PAUSE_IMAGE}"
   restrict_oom_score_adj = true
+  netns_mounts_under_state_dir = true
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "${this.o.cniBinDir}"
     conf_dir = "${this.o.cniConfDir}"
@@ -143,30 +142,21 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
       });
     }
     sweepShims(this.socket);
-    // containerd 1.6 leaves the netns of a sandbox whose CNI ADD failed: remove pod netns that appeared while we
-    // ran and that no process lives in any more (a live sandbox of another containerd always has its pause).
-    const inUse = netnsInUse();
-    for (const ns of podNetns())
-      if (!this.netnsBefore.has(ns) && !inUse.has(netnsInode(ns)))
-        try {
-          execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-        } catch {
-          // gone meanwhile
-        }
-    // Snapshot mounts of removed sandboxes are gone; anything left under our root is unmounted before removal.
-    try {
-      const mounts = execFileSync(
-        'sh',
-        ['-c', `grep -F '${this.dir}' /proc/mounts | cut -d' ' -f2 | sort -r`],
-        { encoding: 'utf8' },
-      );
-      for (const m of mounts.split('\n').filter(Boolean))
-        execFileSync('umount', ['-l', m], { stdio: 'ignore' });
-    } catch {
-      // nothing mounted
-    }
+    // Snapshot mounts of removed sandboxes are gone; anything left under our root is unmounted before removal:
+    // among them the netns containerd 1.6 keeps of a sandbox whose CNI ADD failed (mounted under our state dir).
+    for (const m of mountsUnder(this.dir)) execFileSync('umount', ['-l', m], { stdio: 'ignore' });
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Mount points below `dir` (pod netns, snapshots), deepest first. */
+export function mountsUnder(dir: string): string[] {
+  return readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[1] ?? '')
+    .filter((m) => m.startsWith(`${dir}/`))
+    .sort()
+    .reverse();
 }
 
 interface Shim {
@@ -218,35 +208,4 @@ export function sweepShims(socket: string): number {
         // not there or not empty yet
       }
   return shims.length;
-}
-
-const podNetns = (): string[] => {
-  try {
-    return readdirSync('/var/run/netns').filter((n) => n.startsWith('cni-'));
-  } catch {
-    return [];
-  }
-};
-
-const netnsInode = (name: string): number => {
-  try {
-    return statSync(`/var/run/netns/${name}`).ino;
-  } catch {
-    return -1;
-  }
-};
-
-/** Inodes of the network namespaces some process is in. */
-function netnsInUse(): Set<number> {
-  const out = new Set<number>();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const m = /^net:\[(\d+)\]$/.exec(readlinkSync(`/proc/${d}/ns/net`));
-      if (m) out.add(Number(m[1]));
-    } catch {
-      // exited, or a kernel thread
-    }
-  }
-  return out;
 }
