@@ -1,7 +1,8 @@
 // Several simulated nodes on one VPC fabric: the simulator, the fabric (node netns, router, outside), and per node
 // the aws-node boot (init + entrypoint + ipamd in EC2 mode) and a private containerd. stop() removes everything.
 import { readDurableAllocations } from '@vpc-cni/ipamd/persistence';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -214,4 +215,45 @@ export async function runPod(
 export async function removePod(c: Cluster, n: ClusterNode, pod: CriPod): Promise<void> {
   await deletePod(n.cri, pod);
   c.kube.api.store.delete('/pods', pod.namespace, pod.name);
+}
+
+/**
+ * The source address the outside sees for one TCP connection from the pod (pause pid `podPid`): a one-shot server
+ * in the outside netns, dialled once it says it listens (not after a fixed pause, which a loaded machine outlasts).
+ */
+export async function sourceSeenOutside(c: Cluster, podPid: number, port = 8099): Promise<string> {
+  const server = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      c.fabric.outsideNs,
+      process.execPath,
+      '-e',
+      `require('net').createServer((k)=>{k.end();process.stdout.write('from '+k.remoteAddress+'\\n',()=>process.exit(0))}).listen(${port},()=>process.stdout.write('listening\\n'));setTimeout(()=>process.exit(1),30000)`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  const exited = new Promise<number | null>((r) => server.once('exit', r));
+  const listening = new Promise<void>((resolve, reject) => {
+    server.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (out.includes('listening\n')) resolve();
+    });
+    void exited.then(() => reject(new Error(`the outside server exited before listening: ${out}`)));
+  });
+  try {
+    await listening;
+    await promisify(execFile)('nsenter', [
+      `--net=/proc/${podPid}/ns/net`,
+      process.execPath,
+      '-e',
+      `require('net').connect(${port},'${c.outsideIp}').on('error',()=>process.exit(1)).on('close',()=>process.exit(0))`,
+    ]).catch(() => undefined);
+    await exited;
+  } finally {
+    server.kill('SIGKILL');
+  }
+  return /from (\S+)/.exec(out)?.[1]?.replace('::ffff:', '') ?? '';
 }

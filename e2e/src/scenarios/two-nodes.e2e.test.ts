@@ -2,11 +2,10 @@
 // 12 pods per node (so each node also serves pods from a second ENI); pods reach pods on the other node through
 // the fabric, including secondary-ENI pods on both ends; pods reach the outside with the node's primary address
 // (SNAT). With AWS_VPC_K8S_CNI_EXTERNALSNAT=true, pod traffic leaves with the pod's own address.
-import { execFile, execFileSync } from 'node:child_process';
-import { promisify } from 'node:util';
+import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type CriPod, createPod, deletePods, inParallel, podCanPing } from '../demo/cri-pods.js';
-import { type Cluster, startCluster } from './cluster.js';
+import { type Cluster, sourceSeenOutside, startCluster } from './cluster.js';
 import { canRun } from './kit.js';
 
 let cluster: Cluster | undefined;
@@ -26,27 +25,6 @@ async function podsOn(c: Cluster, count: number): Promise<CriPod[][]> {
       ),
     ),
   );
-}
-
-/** The source address the outside sees for a TCP connection from the pod. */
-async function sourceSeenOutside(c: Cluster, pod: CriPod): Promise<string> {
-  const run = promisify(execFile);
-  const server = run('ip', [
-    'netns',
-    'exec',
-    c.fabric.outsideNs,
-    process.execPath,
-    '-e',
-    "require('net').createServer((k)=>{k.end();process.stdout.write(k.remoteAddress,()=>process.exit(0))}).listen(8099);setTimeout(()=>process.exit(1),8000)",
-  ]);
-  await new Promise((r) => setTimeout(r, 300));
-  await run('nsenter', [
-    `--net=/proc/${pod.pid}/ns/net`,
-    process.execPath,
-    '-e',
-    `require('net').connect(8099,'${c.outsideIp}').on('error',()=>process.exit(1)).on('close',()=>process.exit(0))`,
-  ]).catch(() => undefined);
-  return (await server).stdout.replace('::ffff:', '');
 }
 
 describe.skipIf(!canRun)('two nodes on one VPC fabric', () => {
@@ -75,7 +53,7 @@ describe.skipIf(!canRun)('two nodes on one VPC fabric', () => {
       expect(podCanPing(from, to.ip), `${from.name} (${from.ip}) → ${to.name} (${to.ip})`).toBe(true);
     const primaryA = c.sim.world.eni(c.nodes[0]!.instance.instance.primaryEniId).primaryIp;
     expect(podCanPing(aSecondary, c.outsideIp)).toBe(true);
-    expect(await sourceSeenOutside(c, aSecondary)).toBe(primaryA);
+    expect(await sourceSeenOutside(c, aSecondary.pid)).toBe(primaryA);
     await Promise.all([a, b].map((pods, n) => deletePods(c.nodes[n]!.cri, pods)));
     expect(c.nodes.map((n) => n.allocations().size)).toEqual([0, 0]);
   }, 240_000);
