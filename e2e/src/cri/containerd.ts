@@ -1,17 +1,18 @@
 // A private containerd (Debian's 1.6) running inside a simulated node's network namespace, with its own root,
 // state, sockets and CNI directories, so every pod veth, route and rule lands in that netns. Configured for this
-// VM (spec containerd-e2e.md): restrict_oom_score_adj, cgroupfs, overlayfs, the local pause image.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+// VM (spec containerd-e2e.md): restrict_oom_score_adj, cgroupfs, overlayfs, the local pause image. Its pods' netns
+// are mounted under its own state directory (netns_mounts_under_state_dir), not in the host's /var/run/netns, so
+// what one containerd cleans up can never be another's (other tests, other work trees on this machine).
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import {
   existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
   readdirSync,
-  readlinkSync,
   rmSync,
   rmdirSync,
-  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,8 +33,6 @@ export class PrivateContainerd {
   readonly socket = join(this.dir, 'containerd.sock');
   readonly log = join(this.dir, 'containerd.log');
   private child: ChildProcess | undefined;
-  /** Pod netns present before we started (containerd names them cni-<uuid> in /var/run/netns). */
-  private readonly netnsBefore = new Set(podNetns());
 
   constructor(private readonly o: ContainerdOptions) {}
 
@@ -52,6 +51,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "${PAUSE_IMAGE}"
   restrict_oom_score_adj = true
+  netns_mounts_under_state_dir = true
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "${this.o.cniBinDir}"
     conf_dir = "${this.o.cniConfDir}"
@@ -94,7 +94,31 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
       await new Promise((r) => setTimeout(r, 50));
     }
     if (!existsSync(this.socket)) throw new Error('containerd did not create its socket');
-    execFileSync('ctr', ['-a', this.socket, '-n', 'k8s.io', 'images', 'import', image], { stdio: 'ignore' });
+    // Not execFileSync: the simulator other nodes' daemons talk to runs in this process and keeps answering.
+    await promisify(execFile)('ctr', ['-a', this.socket, '-n', 'k8s.io', 'images', 'import', image]);
+  }
+
+  /**
+   * Every sandbox still there is stopped and removed over CRI (CNI DEL through the node's plugins), a few at a
+   * time as kubelet's pod workers do. A containerd that does not answer is left to stop()'s sweep.
+   */
+  async removeSandboxes(): Promise<void> {
+    if (this.child?.exitCode !== null || !existsSync(this.socket)) return;
+    const cri = new CriClient(this.socket);
+    try {
+      const ids = await cri.listPodSandboxIds();
+      const worker = async (): Promise<void> => {
+        for (let id = ids.shift(); id !== undefined; id = ids.shift()) {
+          await cri.stopPodSandbox(id).catch(() => undefined);
+          await cri.removePodSandbox(id).catch(() => undefined);
+        }
+      };
+      await Promise.all(Array.from({ length: 4 }, worker));
+    } catch {
+      // containerd not answering: the shim sweep of stop() still runs
+    } finally {
+      cri.close();
+    }
   }
 
   /**
@@ -102,19 +126,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
    * their netns and shims; shims that still outlive containerd are killed by PID (found by our socket path).
    */
   async stop(): Promise<void> {
-    if (this.child?.exitCode === null && existsSync(this.socket)) {
-      const cri = new CriClient(this.socket);
-      try {
-        for (const id of await cri.listPodSandboxIds()) {
-          await cri.stopPodSandbox(id).catch(() => undefined);
-          await cri.removePodSandbox(id).catch(() => undefined);
-        }
-      } catch {
-        // containerd not answering: the shim sweep below still runs
-      } finally {
-        cri.close();
-      }
-    }
+    await this.removeSandboxes();
     const c = this.child;
     if (c?.pid && c.exitCode === null) {
       process.kill(c.pid, 'SIGTERM');
@@ -130,30 +142,21 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
       });
     }
     sweepShims(this.socket);
-    // containerd 1.6 leaves the netns of a sandbox whose CNI ADD failed: remove pod netns that appeared while we
-    // ran and that no process lives in any more (a live sandbox of another containerd always has its pause).
-    const inUse = netnsInUse();
-    for (const ns of podNetns())
-      if (!this.netnsBefore.has(ns) && !inUse.has(netnsInode(ns)))
-        try {
-          execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-        } catch {
-          // gone meanwhile
-        }
-    // Snapshot mounts of removed sandboxes are gone; anything left under our root is unmounted before removal.
-    try {
-      const mounts = execFileSync(
-        'sh',
-        ['-c', `grep -F '${this.dir}' /proc/mounts | cut -d' ' -f2 | sort -r`],
-        { encoding: 'utf8' },
-      );
-      for (const m of mounts.split('\n').filter(Boolean))
-        execFileSync('umount', ['-l', m], { stdio: 'ignore' });
-    } catch {
-      // nothing mounted
-    }
+    // Snapshot mounts of removed sandboxes are gone; anything left under our root is unmounted before removal:
+    // among them the netns containerd 1.6 keeps of a sandbox whose CNI ADD failed (mounted under our state dir).
+    for (const m of mountsUnder(this.dir)) execFileSync('umount', ['-l', m], { stdio: 'ignore' });
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Mount points below `dir` (pod netns, snapshots), deepest first. */
+export function mountsUnder(dir: string): string[] {
+  return readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[1] ?? '')
+    .filter((m) => m.startsWith(`${dir}/`))
+    .sort()
+    .reverse();
 }
 
 interface Shim {
@@ -205,35 +208,4 @@ export function sweepShims(socket: string): number {
         // not there or not empty yet
       }
   return shims.length;
-}
-
-const podNetns = (): string[] => {
-  try {
-    return readdirSync('/var/run/netns').filter((n) => n.startsWith('cni-'));
-  } catch {
-    return [];
-  }
-};
-
-const netnsInode = (name: string): number => {
-  try {
-    return statSync(`/var/run/netns/${name}`).ino;
-  } catch {
-    return -1;
-  }
-};
-
-/** Inodes of the network namespaces some process is in. */
-function netnsInUse(): Set<number> {
-  const out = new Set<number>();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const m = /^net:\[(\d+)\]$/.exec(readlinkSync(`/proc/${d}/ns/net`));
-      if (m) out.add(Number(m[1]));
-    } catch {
-      // exited, or a kernel thread
-    }
-  }
-  return out;
 }

@@ -87,6 +87,29 @@ export async function deletePod(cri: CriClient, pod: CriPod): Promise<void> {
   await cri.removePodSandbox(pod.id);
 }
 
+/**
+ * `fn` over every item, at most `limit` at a time, results in item order: kubelet's pod workers start and stop a
+ * node's pods a few at a time, and a slow one does not hold the others back (a pool, not waves).
+ */
+export async function inParallel<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i] as T, i);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/** Deletes pods as kubelet does, four at a time (deletePod each). */
+export async function deletePods(cri: CriClient, pods: readonly CriPod[]): Promise<void> {
+  await inParallel(pods, 4, (p) => deletePod(cri, p));
+}
+
 export function podCanPing(pod: CriPod, ip: string): boolean {
   const ping = (args: string[]) => {
     try {

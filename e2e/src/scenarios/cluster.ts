@@ -1,7 +1,8 @@
 // Several simulated nodes on one VPC fabric: the simulator, the fabric (node netns, router, outside), and per node
 // the aws-node boot (init + entrypoint + ipamd in EC2 mode) and a private containerd. stop() removes everything.
 import { readDurableAllocations } from '@vpc-cni/ipamd/persistence';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,8 +66,15 @@ export async function startCluster(o: {
   let controller: PolicyControllerProcess | undefined;
   const stop = async () => {
     await controller?.stop();
+    // The pods of every node go at once (each containerd tears its own down, kubelet-like, a few at a time);
+    // then each node's processes, one node after another (a containerd's stop also sweeps pod netns left over).
+    await Promise.all(
+      nodes.map(async (n) => {
+        await n.node.imagePod?.stop(); // before its containerd goes
+        await n.containerd.removeSandboxes();
+      }),
+    );
     for (const n of nodes) {
-      await n.node.imagePod?.stop(); // before its containerd goes
       n.cri.close();
       await n.containerd.stop();
       await n.node.stop();
@@ -95,6 +103,10 @@ export async function startCluster(o: {
         metadata: { name: e.name },
         spec: { subnet: e.subnet, securityGroups: e.securityGroups ?? [] },
       });
+    // Instances launched and Node objects written one after another (addresses in the order of o.nodes), then
+    // the nodes boot concurrently, as a cluster's nodes do: each one's boot mostly waits (for the simulator, for
+    // its processes), so the other's work fills that time.
+    const prepared: { spec: (typeof o.nodes)[number]; instance: Node; netns: string; node: SimNode }[] = [];
     for (const spec of o.nodes) {
       const instance = await sim.launch({
         type: spec.type,
@@ -121,6 +133,9 @@ export async function startCluster(o: {
         kube: { sim: kube, nodeName: spec.name },
         ...(o.networkPolicy ? { networkPolicy: o.networkPolicy } : {}),
       });
+      prepared.push({ spec, instance, netns, node });
+    }
+    const boot = async ({ spec, instance, netns, node }: (typeof prepared)[number]): Promise<ClusterNode> => {
       if (!o.fromImage)
         await node.startAwsNode().catch(async (e: unknown) => {
           await node.stop(); // this node is not in `nodes` yet
@@ -132,18 +147,17 @@ export async function startCluster(o: {
         cniConfDir: node.cniConfDir,
         cacheDir: join(ROOT, 'dist/cache'),
       });
-      await containerd.start();
-      if (o.fromImage)
-        await node
-          .startAwsNodeFromImage(containerd.socket, `aws-node-${spec.name}`)
-          .catch(async (e: unknown) => {
-            await containerd.stop(); // this node is not in `nodes` yet
-            await node.stop();
-            throw e;
-          });
+      try {
+        await containerd.start();
+        if (o.fromImage) await node.startAwsNodeFromImage(containerd.socket, `aws-node-${spec.name}`);
+      } catch (e) {
+        await containerd.stop(); // this node is not in `nodes` yet
+        await node.stop();
+        throw e;
+      }
       execFileSync('ip', ['netns', 'exec', netns, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
       const checkpoint = node.checkpoint;
-      nodes.push({
+      return {
         name: spec.name,
         instance,
         ip: sim.world.eni(instance.instance.primaryEniId).primaryIp,
@@ -153,8 +167,12 @@ export async function startCluster(o: {
         containerd,
         // as ipamd's start reads them: the checkpoint file with its journal replayed
         allocations: () => new Map(readDurableAllocations(checkpoint).map((a) => [a.containerID, a.address])),
-      });
-    }
+      };
+    };
+    const booted = await Promise.allSettled(prepared.map(boot));
+    for (const b of booted) if (b.status === 'fulfilled') nodes.push(b.value);
+    const failed = booted.find((b) => b.status === 'rejected');
+    if (failed) throw failed.reason;
     return { sim, fabric, kube, nodes, outsideIp: OUTSIDE_IP, controller, stop };
   } catch (e) {
     await stop();
@@ -197,4 +215,45 @@ export async function runPod(
 export async function removePod(c: Cluster, n: ClusterNode, pod: CriPod): Promise<void> {
   await deletePod(n.cri, pod);
   c.kube.api.store.delete('/pods', pod.namespace, pod.name);
+}
+
+/**
+ * The source address the outside sees for one TCP connection from the pod (pause pid `podPid`): a one-shot server
+ * in the outside netns, dialled once it says it listens (not after a fixed pause, which a loaded machine outlasts).
+ */
+export async function sourceSeenOutside(c: Cluster, podPid: number, port = 8099): Promise<string> {
+  const server = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      c.fabric.outsideNs,
+      process.execPath,
+      '-e',
+      `require('net').createServer((k)=>{k.end();process.stdout.write('from '+k.remoteAddress+'\\n',()=>process.exit(0))}).listen(${port},()=>process.stdout.write('listening\\n'));setTimeout(()=>process.exit(1),30000)`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  const exited = new Promise<number | null>((r) => server.once('exit', r));
+  const listening = new Promise<void>((resolve, reject) => {
+    server.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (out.includes('listening\n')) resolve();
+    });
+    void exited.then(() => reject(new Error(`the outside server exited before listening: ${out}`)));
+  });
+  try {
+    await listening;
+    await promisify(execFile)('nsenter', [
+      `--net=/proc/${podPid}/ns/net`,
+      process.execPath,
+      '-e',
+      `require('net').connect(${port},'${c.outsideIp}').on('error',()=>process.exit(1)).on('close',()=>process.exit(0))`,
+    ]).catch(() => undefined);
+    await exited;
+  } finally {
+    server.kill('SIGKILL');
+  }
+  return /from (\S+)/.exec(out)?.[1]?.replace('::ffff:', '') ?? '';
 }

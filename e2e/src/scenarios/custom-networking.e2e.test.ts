@@ -5,13 +5,12 @@
 // group is enforced by the fabric: revoking its tcp 80 rule blocks that traffic to node-a's pods only. Network
 // policy runs on the same cluster (agent on each node, the controller): a NetworkPolicy on a node-a pod admitting
 // one node-b pod is enforced between the secondary-CIDR addresses, and lifted when deleted.
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { RevokeSecurityGroupIngressCommand } from '@aws-sdk/client-ec2';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cidrContains, parseCidr } from '@vpc-cni/shared/ipmath';
 import { type CriPod, podCanPing } from '../demo/cri-pods.js';
-import { type Cluster, removePod, runPod, startCluster } from './cluster.js';
+import { type Cluster, removePod, runPod, sourceSeenOutside, startCluster } from './cluster.js';
 import { canRun } from './kit.js';
 import { sdkClient } from '../sim/testkit.js';
 
@@ -129,24 +128,8 @@ describe.skipIf(!canRun)('custom networking on two nodes', () => {
     expect(podCanPing(a[0]!, b[2]!.ip)).toBe(true);
     expect(podCanPing(b[1]!, a[1]!.ip)).toBe(true);
     // Outside: SNAT to node-a's primary address (a 10.0.1.x address, not the pod's 100.64.x one).
-    const run = promisify(execFile);
-    const server = run('ip', [
-      'netns',
-      'exec',
-      cluster.fabric.outsideNs,
-      process.execPath,
-      '-e',
-      "require('net').createServer((k)=>{k.end();process.stdout.write(k.remoteAddress,()=>process.exit(0))}).listen(8099);setTimeout(()=>process.exit(1),8000)",
-    ]);
-    await new Promise((r) => setTimeout(r, 300));
-    await run('nsenter', [
-      `--net=/proc/${a[0]!.pid}/ns/net`,
-      process.execPath,
-      '-e',
-      `require('net').connect(8099,'${cluster.outsideIp}').on('error',()=>process.exit(1)).on('close',()=>process.exit(0))`,
-    ]).catch(() => undefined);
     const primaryA = cluster.sim.world.eni(cluster.nodes[0]!.instance.instance.primaryEniId).primaryIp;
-    expect((await server).stdout.replace('::ffff:', '')).toBe(primaryA);
+    expect(await sourceSeenOutside(cluster, a[0]!.pid)).toBe(primaryA);
 
     // The pod ENIs' security group, enforced by the fabric: revoking tcp 80 blocks node-b's pod from node-a's
     // pod, while node-a's pod still reaches node-b's pod (node-b's ENIs carry the node group).

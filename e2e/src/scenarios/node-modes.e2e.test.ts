@@ -4,7 +4,7 @@
 // Pods on one node ping each other in every mode.
 import { afterEach, describe, expect, it } from 'vitest';
 import { cidrContains, parseCidr } from '@vpc-cni/shared/ipmath';
-import { type CriPod, createPod, deletePod, podCanPing } from '../demo/cri-pods.js';
+import { type CriPod, createPod, deletePods, inParallel, podCanPing } from '../demo/cri-pods.js';
 import { type ScenarioNode, canRun, startScenarioNode } from './kit.js';
 
 let current: ScenarioNode | undefined;
@@ -29,16 +29,9 @@ const createWithRetry = async (n: ScenarioNode, name: string, i: number): Promis
 };
 
 const createMany = async (n: ScenarioNode, count: number, prefix: string): Promise<CriPod[]> => {
-  const pods: CriPod[] = [];
   // Four at a time, as kubelet starts pods in parallel.
-  for (let i = 0; i < count; i += 4)
-    pods.push(
-      ...(await Promise.all(
-        Array.from({ length: Math.min(4, count - i) }, (_, j) =>
-          createWithRetry(n, `${prefix}-${i + j}`, i + j),
-        ),
-      )),
-    );
+  const ids = Array.from({ length: count }, (_, i) => i);
+  const pods = await inParallel(ids, 4, (i) => createWithRetry(n, `${prefix}-${i}`, i));
   if (retried.length) console.log(`sandbox retries (as kubelet would):\n${retried.splice(0).join('\n')}`);
   return pods;
 };
@@ -53,7 +46,7 @@ describe.skipIf(!canRun)('addressing modes through containerd', () => {
     await expect(createPod(n.cri, 'one-too-many', 99)).rejects.toThrow(
       /no ENI slots left \(3\/3 ENIs, all full\)/,
     );
-    for (const p of pods) await deletePod(n.cri, p);
+    await deletePods(n.cri, pods);
     expect(n.allocations().size).toBe(0);
     // ENIs younger than 60 s are never freed; then the pool manager returns the surplus (warm target: one ENI).
     const deadline = Date.now() + 120_000;
@@ -77,7 +70,7 @@ describe.skipIf(!canRun)('addressing modes through containerd', () => {
     expect(prefixes.length).toBeGreaterThanOrEqual(2);
     expect(pods.every((p) => prefixes.some((c) => cidrContains(c, p.ip)))).toBe(true);
     expect(podCanPing(pods[0]!, pods[19]!.ip)).toBe(true);
-    for (const p of pods) await deletePod(n.cri, p);
+    await deletePods(n.cri, pods);
   }, 180_000);
 
   it('IPv6: pods get addresses from the node /80 and reach each other', async () => {
@@ -91,7 +84,7 @@ describe.skipIf(!canRun)('addressing modes through containerd', () => {
     const prefix = n.sim.world.eni(n.instance.instance.primaryEniId).ipv6Prefixes[0]!;
     expect(pods.every((p) => cidrContains(parseCidr(prefix), p.ip))).toBe(true);
     expect(podCanPing(pods[0]!, pods[5]!.ip)).toBe(true);
-    for (const p of pods) await deletePod(n.cri, p);
+    await deletePods(n.cri, pods);
     expect(n.allocations().size).toBe(0);
   }, 180_000);
 });

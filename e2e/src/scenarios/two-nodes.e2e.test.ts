@@ -2,11 +2,10 @@
 // 12 pods per node (so each node also serves pods from a second ENI); pods reach pods on the other node through
 // the fabric, including secondary-ENI pods on both ends; pods reach the outside with the node's primary address
 // (SNAT). With AWS_VPC_K8S_CNI_EXTERNALSNAT=true, pod traffic leaves with the pod's own address.
-import { execFile, execFileSync } from 'node:child_process';
-import { promisify } from 'node:util';
+import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type CriPod, createPod, deletePod, podCanPing } from '../demo/cri-pods.js';
-import { type Cluster, startCluster } from './cluster.js';
+import { type CriPod, createPod, deletePods, inParallel, podCanPing } from '../demo/cri-pods.js';
+import { type Cluster, sourceSeenOutside, startCluster } from './cluster.js';
 import { canRun } from './kit.js';
 
 let cluster: Cluster | undefined;
@@ -15,42 +14,17 @@ afterEach(async () => {
   cluster = undefined;
 });
 
+/** `count` pods on every node, the nodes at once (each node's kubelet four at a time). */
 async function podsOn(c: Cluster, count: number): Promise<CriPod[][]> {
-  const out: CriPod[][] = [];
-  for (const n of c.nodes) {
-    const pods: CriPod[] = [];
-    for (let i = 0; i < count; i += 4)
-      pods.push(
-        ...(await Promise.all(
-          Array.from({ length: Math.min(4, count - i) }, (_, j) =>
-            createPod(n.cri, `${n.name}-${i + j}`, i + j),
-          ),
-        )),
-      );
-    out.push(pods);
-  }
-  return out;
-}
-
-/** The source address the outside sees for a TCP connection from the pod. */
-async function sourceSeenOutside(c: Cluster, pod: CriPod): Promise<string> {
-  const run = promisify(execFile);
-  const server = run('ip', [
-    'netns',
-    'exec',
-    c.fabric.outsideNs,
-    process.execPath,
-    '-e',
-    "require('net').createServer((k)=>{k.end();process.stdout.write(k.remoteAddress,()=>process.exit(0))}).listen(8099);setTimeout(()=>process.exit(1),8000)",
-  ]);
-  await new Promise((r) => setTimeout(r, 300));
-  await run('nsenter', [
-    `--net=/proc/${pod.pid}/ns/net`,
-    process.execPath,
-    '-e',
-    `require('net').connect(8099,'${c.outsideIp}').on('error',()=>process.exit(1)).on('close',()=>process.exit(0))`,
-  ]).catch(() => undefined);
-  return (await server).stdout.replace('::ffff:', '');
+  return Promise.all(
+    c.nodes.map((n) =>
+      inParallel(
+        Array.from({ length: count }, (_, i) => i),
+        4,
+        (i) => createPod(n.cri, `${n.name}-${i}`, i),
+      ),
+    ),
+  );
 }
 
 describe.skipIf(!canRun)('two nodes on one VPC fabric', () => {
@@ -79,8 +53,8 @@ describe.skipIf(!canRun)('two nodes on one VPC fabric', () => {
       expect(podCanPing(from, to.ip), `${from.name} (${from.ip}) → ${to.name} (${to.ip})`).toBe(true);
     const primaryA = c.sim.world.eni(c.nodes[0]!.instance.instance.primaryEniId).primaryIp;
     expect(podCanPing(aSecondary, c.outsideIp)).toBe(true);
-    expect(await sourceSeenOutside(c, aSecondary)).toBe(primaryA);
-    for (const [n, pods] of [a, b].entries()) for (const p of pods) await deletePod(c.nodes[n]!.cri, p);
+    expect(await sourceSeenOutside(c, aSecondary.pid)).toBe(primaryA);
+    await Promise.all([a, b].map((pods, n) => deletePods(c.nodes[n]!.cri, pods)));
     expect(c.nodes.map((n) => n.allocations().size)).toEqual([0, 0]);
   }, 240_000);
 
@@ -107,6 +81,6 @@ describe.skipIf(!canRun)('two nodes on one VPC fabric', () => {
       );
     expect(seen(pods[0]!.ip)).toBeGreaterThan(0);
     expect(seen(primary)).toBe(0);
-    for (const p of pods) await deletePod(c.nodes[0]!.cri, p);
+    await deletePods(c.nodes[0]!.cri, pods);
   }, 240_000);
 });

@@ -1,8 +1,7 @@
 // Every upstream awscni_* metric ipamd declares is updated where upstream updates it: each test provokes it
 // against the simulated EC2 (or the Kubernetes stand-in) and reads it back from /metrics, as Prometheus and
 // cni-metrics-helper do. (awscni_connmark_* need the kernel: packages/ipamd/test/host-setup.kernel.test.ts.)
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '@vpc-cni/shared/logging';
@@ -13,7 +12,7 @@ import { assignIpv4, createEni, unassignIpv4 } from './ops-eni.js';
 import { attachEni, detachEni } from './ops-attach.js';
 import type { Node, Sim } from './sim.js';
 import { SG_1, SUBNET_A, startSmall } from './testkit.js';
-import { useSimulatorCredentials, addRequest, delRequest } from './ipamd-testkit.js';
+import { addRequest, agentEnv, delRequest, stateDir, useSimulatorCredentials } from './ipamd-testkit.js';
 
 useSimulatorCredentials();
 
@@ -35,16 +34,11 @@ afterEach(async () => {
 });
 
 function baseEnv(): Record<string, string> {
-  const dir = mkdtempSync(join(tmpdir(), 'vct-metrics-'));
-  dirs.push(dir);
-  return {
-    VPC_CNI_IPAMD_SOCKET: join(dir, 'ipamd.sock'),
-    AWS_VPC_K8S_CNI_BACKING_STORE: join(dir, 'ipam.json'),
-    DISABLE_INTROSPECTION: 'true',
+  return agentEnv(stateDir(dirs, 'metrics'), {
+    DISABLE_METRICS: 'false',
     VPC_CNI_METRICS_BIND_ADDRESS: '127.0.0.1:0',
-    DISABLE_LEAKED_ENI_CLEANUP: 'true',
     CLUSTER_NAME: 'sim',
-  };
+  });
 }
 
 async function node(opts: Parameters<typeof startSmall>[0] = {}): Promise<{ s: Sim; n: Node }> {

@@ -1,9 +1,8 @@
 // ENABLE_MULTI_NIC against the simulated EC2 (agent in-process, no host networking): every managed network card
 // gets its own pool with ENIs attached on that card, a multi-NIC pod one address per card, each card's allocations
 // in its own checkpoint; an efa-only card alone is not managed; with the variable off only card 0 is used.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { durableAddresses } from '@vpc-cni/ipamd/persistence';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '@vpc-cni/shared/logging';
@@ -11,9 +10,15 @@ import { CNIBackend, RpcClient } from '@vpc-cni/shared/rpc';
 import { type Agent, startAgent } from '@vpc-cni/ipamd/agent';
 import { createEni } from './ops-eni.js';
 import { attachEni } from './ops-attach.js';
-import type { Node, Sim } from './sim.js';
+import type { Sim } from './sim.js';
 import { SG_1, SUBNET_A, startSmall } from './testkit.js';
-import { useSimulatorCredentials, addRequest, delRequest } from './ipamd-testkit.js';
+import {
+  type IpamdWorld,
+  addRequest,
+  delRequest,
+  ipamdWorld,
+  useSimulatorCredentials,
+} from './ipamd-testkit.js';
 
 useSimulatorCredentials();
 
@@ -34,32 +39,9 @@ afterEach(async () => {
   dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true }));
 });
 
-async function world(): Promise<{
-  sim: Sim;
-  node: Node;
-  dir: string;
-  env: (x: Record<string, string>) => Record<string, string>;
-}> {
+async function world(): Promise<IpamdWorld> {
   sim = await startSmall();
-  const node = await sim.launch({ type: TYPE, subnetId: SUBNET_A, groups: [SG_1] });
-  const dir = mkdtempSync(join(tmpdir(), 'vct-mnic-'));
-  dirs.push(dir);
-  const s = sim;
-  return {
-    sim: s,
-    node,
-    dir,
-    env: (extra) => ({
-      ...s.envFor(node.instance.id),
-      VPC_CNI_IPAMD_SOCKET: join(dir, 'ipamd.sock'),
-      AWS_VPC_K8S_CNI_BACKING_STORE: join(dir, 'ipam.json'),
-      DISABLE_INTROSPECTION: 'true',
-      DISABLE_METRICS: 'true',
-      DISABLE_LEAKED_ENI_CLEANUP: 'true',
-      WARM_IP_TARGET: '2',
-      ...extra,
-    }),
-  };
+  return ipamdWorld(sim, { type: TYPE, dirs, prefix: 'mnic', defaults: { WARM_IP_TARGET: '2' } });
 }
 
 // as ipamd's start reads it: the file with its journal replayed

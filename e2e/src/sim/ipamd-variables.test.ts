@@ -1,18 +1,16 @@
 // Each EC2-facing ipamd variable of the README table, shown by its effect on the simulated EC2 (README
 // "Configuration"): ADDITIONAL_ENI_TAGS, VPC_CNI_VERSION, HTTP_TIMEOUT, ENABLE_IMDS_ONLY_MODE,
 // MANAGE_UNTAGGED_ENI. The agent runs in-process against the simulator (no host networking).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '@vpc-cni/shared/logging';
 import { CNIBackend, RpcClient } from '@vpc-cni/shared/rpc';
 import { type Agent, startAgent } from '@vpc-cni/ipamd/agent';
 import { assignIpv4, createEni } from './ops-eni.js';
 import { attachEni } from './ops-attach.js';
-import type { Node, Sim } from './sim.js';
+import type { Sim } from './sim.js';
 import { SG_1, SUBNET_A, startSmall } from './testkit.js';
-import { useSimulatorCredentials, addRequest } from './ipamd-testkit.js';
+import { type IpamdWorld, addRequest, ipamdWorld, useSimulatorCredentials } from './ipamd-testkit.js';
 
 useSimulatorCredentials();
 
@@ -27,30 +25,9 @@ afterEach(async () => {
   dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true }));
 });
 
-async function world(): Promise<{
-  sim: Sim;
-  node: Node;
-  env: (extra: Record<string, string>) => Record<string, string>;
-}> {
+async function world(): Promise<IpamdWorld> {
   sim = await startSmall();
-  const node = await sim.launch({ type: 'm5.large', subnetId: SUBNET_A, groups: [SG_1] });
-  const dir = mkdtempSync(join(tmpdir(), 'vct-vars-'));
-  dirs.push(dir);
-  const s = sim;
-  return {
-    sim: s,
-    node,
-    env: (extra) => ({
-      ...s.envFor(node.instance.id),
-      VPC_CNI_IPAMD_SOCKET: join(dir, 'ipamd.sock'),
-      AWS_VPC_K8S_CNI_BACKING_STORE: join(dir, 'ipam.json'),
-      DISABLE_INTROSPECTION: 'true',
-      DISABLE_METRICS: 'true',
-      DISABLE_LEAKED_ENI_CLEANUP: 'true',
-      CLUSTER_NAME: 'sim',
-      ...extra,
-    }),
-  };
+  return ipamdWorld(sim, { type: 'm5.large', dirs, prefix: 'vars', defaults: { CLUSTER_NAME: 'sim' } });
 }
 
 describe('ipamd variables against the simulated EC2', () => {

@@ -12,10 +12,9 @@
 // written as the checkpoint (temp file, fsync, rename, directory fsync) off the request path; only then are the
 // older segments retired (recycled as the next spare). After a crash the checkpoint is complete but may be up to
 // one compaction interval old; load() replays the journal onto it, and the start-up write makes it current.
-import { closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync, write } from 'node:fs';
-import { open, readFile, rename, rm, unlink } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, constants, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Logger } from '@vpc-cni/shared/logging';
 import { StartupError } from '@vpc-cni/shared/startup';
 import {
@@ -26,6 +25,9 @@ import {
   encodeCheckpoint,
 } from './format.js';
 import { Diff, encodeBatch, encodeRecord, replay, scanSegment } from './journal-format.js';
+import { durableReplace, fsyncDir, listSegments, writeAt } from './segment-files.js';
+
+export { durableAddresses, readDurableAllocations } from './durable-read.js';
 
 interface Waiter {
   promise: Promise<void>;
@@ -66,63 +68,6 @@ interface Segment {
 
 const SEGMENT_BYTES = 4 << 20;
 const COMPACT_EVERY_MS = 1_000;
-
-/** `ipam.json.journal.<gen>` files next to the checkpoint, oldest first. */
-function listSegments(path: string): { gen: number; path: string }[] {
-  const dir = dirname(path);
-  const prefix = `${basename(path)}.journal.`;
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return [];
-  }
-  return names
-    .filter((n) => n.startsWith(prefix) && /^\d+$/.test(n.slice(prefix.length)))
-    .map((n) => ({ gen: Number(n.slice(prefix.length)), path: join(dir, n) }))
-    .sort((a, b) => a.gen - b.gen);
-}
-
-function writeAt(fd: number, buf: Buffer, position: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const go = (done: number): void =>
-      write(fd, buf, done, buf.length - done, position + done, (err, n) => {
-        if (err) reject(err);
-        else if (done + n < buf.length) go(done + n);
-        else resolve();
-      });
-    go(0);
-  });
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const d = await open(dir, 'r');
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
-}
-
-/** Temp file, fsync, rename over `path`, fsync of the directory: a reader sees the old file or the new one. */
-async function durableReplace(path: string, text: string): Promise<void> {
-  const dir = dirname(path);
-  const tmp = join(dir, `${basename(path)}.tmp${randomBytes(4).toString('hex')}`);
-  try {
-    const f = await open(tmp, 'w', 0o600);
-    try {
-      await f.writeFile(text);
-      await f.sync();
-    } finally {
-      await f.close();
-    }
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
-  await fsyncDir(dir);
-}
 
 export class Checkpoint {
   private running = false;
@@ -393,32 +338,4 @@ export class Checkpoint {
     this.needsBase = false;
     this.prepareSpare();
   }
-}
-
-/**
- * The allocations a checkpoint holds, read as ipamd's own start reads them (the file with its journal replayed):
- * what an ADD acknowledged is here even before the next compaction rewrites the file. Read-only (a corrupt file is
- * not moved aside) and synchronous; for tests and tools.
- */
-export function readDurableAllocations(path: string): { containerID: string; address: string }[] {
-  let text: string | undefined;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
-  const file = text === undefined ? { entries: [] } : decodeCheckpointFile(text);
-  const records: string[] = [];
-  if (file.journalFrom !== undefined)
-    for (const s of listSegments(path))
-      if (s.gen >= file.journalFrom) records.push(...scanSegment(readFileSync(s.path), s.gen).records);
-  return replay(file.entries, records).map((e) => ({
-    containerID: e.allocation.key.containerID,
-    address: e.allocation.address,
-  }));
-}
-
-/** The addresses of `readDurableAllocations(path)`. */
-export function durableAddresses(path: string): Promise<string[]> {
-  return Promise.resolve(readDurableAllocations(path).map((a) => a.address));
 }
