@@ -66,7 +66,8 @@ interface Segment {
   offset: number;
 }
 
-const SEGMENT_BYTES = 4 << 20;
+// 1 MiB: a start-up writes and syncs one; 4 MiB cost 0.4-2.6 s per start on a busy disk (docs/architecture.md#checkpoint-file).
+const SEGMENT_BYTES = 1 << 20;
 const COMPACT_EVERY_MS = 1_000;
 
 export class Checkpoint {
