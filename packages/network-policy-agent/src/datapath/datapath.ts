@@ -83,6 +83,7 @@ export class EbpfDatapath implements PolicyDatapath {
       objs: this.objs,
       family: this.family,
       ctEntries: this.ctEntries,
+      ...(opts.poolWorkerIdleMs !== undefined ? { workerIdleMs: opts.poolWorkerIdleMs } : {}),
       ...(opts.log ? { log: opts.log } : {}),
     });
   }

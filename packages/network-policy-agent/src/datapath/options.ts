@@ -22,6 +22,8 @@ export interface DatapathOptions {
    * Pool pins left by an earlier run are adopted or removed at open in any case.
    */
   poolSize?: number;
+  /** How long a full pool keeps its loader thread before retiring it; default 5 s (tests shorten it). */
+  poolWorkerIdleMs?: number;
   /** Interface name prefixes scanned for our filters (listKeys, program swaps); default eni, vlan. */
   vethPrefixes?: readonly string[];
   log?: Logger;

@@ -195,6 +195,21 @@ describe('warm program pool (kernel)', { timeout: 180_000 }, () => {
     for (let i = 0; i < n; i++) dp.remove(`burst-${i}@pool`);
     await shut(dp);
   });
+
+  it('a full pool retires its loader thread; the next attach is served and a new thread refills', async () => {
+    const dp = dpWith({ poolSize: 1, poolWorkerIdleMs: 50 });
+    await dp.poolFilled();
+    await until(() => dp.poolStatus().loaderThread === 0);
+    expect(dp.poolStatus()).toMatchObject({ ready: 1, loading: 0 });
+    const verdicts = await enforceSequence(dp); // takes the slot: a refill starts a new thread
+    expect(verdicts).toEqual([false, false, true, false]);
+    expect(dp.poolStatus()).toMatchObject({ served: 1, inline: 0 });
+    await dp.poolFilled();
+    expect(dp.poolStatus()).toMatchObject({ ready: 1, loading: 0 });
+    expect(poolSlots()).toHaveLength(1);
+    await until(() => dp.poolStatus().loaderThread === 0);
+    await shut(dp);
+  });
 });
 
 async function until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {

@@ -23,6 +23,8 @@ import type { Logger } from '@vpc-cni/shared/logging';
 export const DEFAULT_POOL_SIZE = 4;
 /** The upper bound accepted for `poolSize` (each slot is loaded at start: 16 s of one core at most). */
 export const MAX_POOL_SIZE = 16;
+/** How long a full pool keeps its loader thread before retiring it (ProgramPool.retireWorkerWhenIdle). */
+const WORKER_IDLE_MS = 5_000;
 
 // Runs in the worker (plain CommonJS, no bundle; koffi loaded as events.ts does). One job = one slot: for each
 // direction open the object, check sizes, set pins / max entries / read-only data, load, pin the program.
@@ -89,6 +91,8 @@ export interface PoolStats {
   ready: number;
   /** Slot loads under way (0 or 1). */
   loading: number;
+  /** The loader thread is running (1) or retired while the pool is full (0). */
+  loaderThread: number;
   /** Attaches of a new key served from the pool / loaded inline (pool empty or disabled) since open. */
   served: number;
   inline: number;
@@ -105,6 +109,8 @@ export interface PoolOptions {
   objs: ObjectFiles;
   family: Family;
   ctEntries: number;
+  /** Default WORKER_IDLE_MS. */
+  workerIdleMs?: number;
   log?: Logger;
 }
 
@@ -115,9 +121,11 @@ export class ProgramPool {
   private nextSlot = 0;
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  /** Retires the worker once the pool has stayed full this long: its isolate is ~9 MiB of a node's memory. */
+  private idleTimer: NodeJS.Timeout | undefined;
   private consecutiveFailures = 0;
   private waiters: (() => void)[] = [];
-  readonly stats: Omit<PoolStats, 'ready' | 'loading'> = {
+  readonly stats: Omit<PoolStats, 'ready' | 'loading' | 'loaderThread'> = {
     served: 0,
     inline: 0,
     adopted: 0,
@@ -131,7 +139,12 @@ export class ProgramPool {
   }
 
   status(): PoolStats {
-    return { ready: this.ready.length, loading: this.loading ? 1 : 0, ...this.stats };
+    return {
+      ready: this.ready.length,
+      loading: this.loading ? 1 : 0,
+      loaderThread: this.worker ? 1 : 0,
+      ...this.stats,
+    };
   }
 
   /** A ready slot (its pins now belong to the caller), or undefined when the pool is empty. */
@@ -153,6 +166,7 @@ export class ProgramPool {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.idleTimer);
     const w = this.worker;
     this.worker = undefined;
     this.wake();
@@ -233,6 +247,7 @@ export class ProgramPool {
     if (this.stopped || this.loading || this.retryTimer) return;
     if (this.ready.length >= this.o.size) {
       this.wake();
+      this.retireWorkerWhenIdle();
       return;
     }
     const { pins, objs, family, ctEntries } = this.o;
@@ -246,7 +261,25 @@ export class ProgramPool {
     this.ensureWorker().postMessage({ slot, loads });
   }
 
+  /**
+   * A full pool needs no loader: the worker thread (its own V8 isolate) goes after WORKER_IDLE_MS, and the next
+   * refill starts a new one (tens of ms, off the main thread, while ready slots serve pods).
+   */
+  private retireWorkerWhenIdle(): void {
+    if (!this.worker || this.idleTimer) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      const w = this.worker;
+      if (!w || this.loading || this.stopped) return;
+      this.worker = undefined;
+      w.terminate().catch((err: unknown) => this.o.log?.warn({ err }, 'program pool worker did not stop'));
+    }, this.o.workerIdleMs ?? WORKER_IDLE_MS);
+    this.idleTimer.unref();
+  }
+
   private ensureWorker(): Worker {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     if (this.worker) return this.worker;
     const w = new Worker(WORKER_SOURCE, { eval: true, workerData: koffiSource() });
     w.unref();
