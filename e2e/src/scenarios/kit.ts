@@ -22,6 +22,8 @@ export interface ScenarioNode {
   node: SimNode;
   cri: CriClient;
   nodeNs: string;
+  /** Where the far ends of the node's ENI links are (`p<device>` on card 0, `p<card>c<device>` on card n). */
+  parkNs: string;
   /** Allocations as ipamd persisted them: container id → address. */
   allocations(): Map<string, string>;
   stop(): Promise<void>;
@@ -108,6 +110,7 @@ export async function startScenarioNode(o: {
       node,
       cri,
       nodeNs,
+      parkNs,
       // as ipamd's start reads them: the checkpoint file with its journal replayed
       allocations: () => new Map(readDurableAllocations(checkpoint).map((a) => [a.containerID, a.address])),
       stop,
