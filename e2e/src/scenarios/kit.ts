@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { CriClient, PrivateContainerd } from '../cri/index.js';
 import { startRuntime } from '../demo/cri-pods.js';
 import { SimNode, linkHotplug } from '../node/index.js';
-import { type Node, Sim, type SimOptions } from '../sim/index.js';
+import { type LaunchSpec, type Node, Sim, type SimOptions } from '../sim/index.js';
 import { SG_1, SUBNET_A, smallWorld } from '../sim/testkit.js';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
@@ -34,6 +34,8 @@ export async function startScenarioNode(o: {
   env?: Record<string, string>;
   world?: Partial<SimOptions>;
   ipv6?: boolean;
+  /** More interfaces attached at launch (e.g. an EFA-only device on a network card). */
+  interfaces?: LaunchSpec['interfaces'];
   /**
    * An "internet" address behind eth0 that knows only the node's primary address (as an internet gateway maps
    * only the node's public IP): pods reach it only through ipamd's SNAT.
@@ -67,6 +69,7 @@ export async function startScenarioNode(o: {
       subnetId: SUBNET_A,
       groups: [SG_1],
       ...(o.ipv6 ? { ipv6: true } : {}),
+      ...(o.interfaces ? { interfaces: o.interfaces } : {}),
     });
     if (o.outsideIp) {
       const primaryIp = sim.world.eni(instance.instance.primaryEniId).primaryIp;
