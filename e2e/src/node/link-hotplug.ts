@@ -1,6 +1,6 @@
 // A minimal hot-plug for tests without the VPC fabric: every ENI the simulator attaches to the instance appears in
 // the node netns as eth<device index> with the ENI's MAC (down, like a new NIC; eth0 comes up with its address),
-// its peer parked in a second namespace; detach removes it. No routing behind it: traffic tests use the fabric.
+// its peer parked in a second namespace (an EFA-only interface has no netdev, so none); detach removes it. No routing behind it: traffic tests use the fabric.
 import { execFileSync } from 'node:child_process';
 import { type Sim, nodeLinkName } from '../sim/index.js';
 
@@ -15,6 +15,7 @@ export function linkHotplug(
   sim.onAttach((eni, instance) => {
     const known = instanceIdOf();
     if (known !== undefined && instance.id !== known) return;
+    if (eni.interfaceType === 'efa-only') return; // an RDMA device with no IP stack: no netdev in the node
     const dev = eni.attachment!.deviceIndex;
     const card = eni.attachment!.networkCardIndex;
     ip(
@@ -42,6 +43,7 @@ export function linkHotplug(
   sim.onDetach((eni, instance) => {
     const known = instanceIdOf();
     if (known !== undefined && instance.id !== known) return;
+    if (eni.interfaceType === 'efa-only') return;
     const a = eni.attachment;
     ip('-n', nodeNs, 'link', 'del', nodeLinkName(a?.networkCardIndex ?? 0, a?.deviceIndex ?? 99));
   });

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { CriClient, PrivateContainerd } from '../cri/index.js';
 import { startRuntime } from '../demo/cri-pods.js';
 import { SimNode, linkHotplug } from '../node/index.js';
-import { type Node, Sim, type SimOptions } from '../sim/index.js';
+import { type LaunchSpec, type Node, Sim, type SimOptions } from '../sim/index.js';
 import { SG_1, SUBNET_A, smallWorld } from '../sim/testkit.js';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
@@ -22,6 +22,8 @@ export interface ScenarioNode {
   node: SimNode;
   cri: CriClient;
   nodeNs: string;
+  /** Where the far ends of the node's ENI links are (`p<device>` on card 0, `p<card>c<device>` on card n). */
+  parkNs: string;
   /** Allocations as ipamd persisted them: container id → address. */
   allocations(): Map<string, string>;
   stop(): Promise<void>;
@@ -32,6 +34,8 @@ export async function startScenarioNode(o: {
   env?: Record<string, string>;
   world?: Partial<SimOptions>;
   ipv6?: boolean;
+  /** More interfaces attached at launch (e.g. an EFA-only device on a network card). */
+  interfaces?: LaunchSpec['interfaces'];
   /**
    * An "internet" address behind eth0 that knows only the node's primary address (as an internet gateway maps
    * only the node's public IP): pods reach it only through ipamd's SNAT.
@@ -65,6 +69,7 @@ export async function startScenarioNode(o: {
       subnetId: SUBNET_A,
       groups: [SG_1],
       ...(o.ipv6 ? { ipv6: true } : {}),
+      ...(o.interfaces ? { interfaces: o.interfaces } : {}),
     });
     if (o.outsideIp) {
       const primaryIp = sim.world.eni(instance.instance.primaryEniId).primaryIp;
@@ -108,6 +113,7 @@ export async function startScenarioNode(o: {
       node,
       cri,
       nodeNs,
+      parkNs,
       // as ipamd's start reads them: the checkpoint file with its journal replayed
       allocations: () => new Map(readDurableAllocations(checkpoint).map((a) => [a.containerID, a.address])),
       stop,

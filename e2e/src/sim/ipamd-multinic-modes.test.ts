@@ -1,5 +1,5 @@
 // ENABLE_MULTI_NIC with the other pool modes, against the simulated EC2 (agent in-process, no host networking):
-// prefix delegation on network card 1; IPv6 mode (card 0 only, multi-NIC pods refused with that reason);
+// prefix delegation on network card 1; IPv6 mode (every card: an ENI with one IPv6 address and one /80 per card);
 // DISABLE_NETWORK_RESOURCE_PROVISIONING (a card's addresses are all there is, no EC2 write for any card);
 // ENABLE_IMDS_ONLY_MODE (a card > 0 is managed from the ENIs IMDS lists on it, no EC2 call at all).
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { createEni } from './ops-eni.js';
 import { attachEni } from './ops-attach.js';
 import type { Node, Sim } from './sim.js';
 import { SG_1, SUBNET_A, startSmall } from './testkit.js';
-import { useSimulatorCredentials, addRequest } from './ipamd-testkit.js';
+import { useSimulatorCredentials, addRequest, delRequest } from './ipamd-testkit.js';
 
 useSimulatorCredentials();
 
@@ -37,11 +37,19 @@ afterEach(async () => {
   dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true }));
 });
 
+const V6 = { ENABLE_IPv6: 'true', ENABLE_IPv4: 'false', ENABLE_PREFIX_DELEGATION: 'true' };
+
 async function world(
   extra: Record<string, string>,
+  ipv6 = false,
 ): Promise<{ sim: Sim; node: Node; env: Record<string, string> }> {
   sim = await startSmall();
-  const node = await sim.launch({ type: TYPE, subnetId: SUBNET_A, groups: [SG_1] });
+  const node = await sim.launch({
+    type: TYPE,
+    subnetId: SUBNET_A,
+    groups: [SG_1],
+    ...(ipv6 ? { ipv6 } : {}),
+  });
   const dir = mkdtempSync(join(tmpdir(), 'vct-mnicm-'));
   dirs.push(dir);
   return {
@@ -98,20 +106,116 @@ describe('ENABLE_MULTI_NIC with the other pool modes', () => {
     expect(agent.cards[0]!.ds.stats()).toMatchObject({ totalPrefixes: 1, totalIPs: 16, assignedIPs: 1 });
   });
 
-  it('IPv6 mode: card 1 is left alone with the reason, and a multi-NIC pod is refused with it', async () => {
-    const w = await world({ ENABLE_IPv6: 'true', ENABLE_IPv4: 'false', ENABLE_PREFIX_DELEGATION: 'true' });
+  it('IPv6 mode: card 1 gets an ENI created with one IPv6 address on NetworkCardIndex 1 and one /80; a multi-NIC pod one IPv6 address per card; a restart adopts it with no EC2 write', async () => {
+    const w = await world(V6, true);
     agent = await startAgent(w.env, silentLogger, { hostNetworking: false });
-    expect(
-      w.sim.world.enisOf(w.node.instance.id).filter((e) => e.attachment!.networkCardIndex === 1),
-    ).toEqual([]);
-    expect(await cardsDoc()).toEqual([
-      [0, true, 'network card 0 holds the primary ENI'],
-      [1, false, 'IPv6 mode manages network card 0 only: run multi-NIC pods on an IPv4 cluster'],
+    const card1 = () =>
+      w.sim.world.enisOf(w.node.instance.id).filter((e) => e.attachment!.networkCardIndex === 1);
+    expect(card1()).toHaveLength(1);
+    const eni = card1()[0]!;
+    expect(eni.attachment!.deviceIndex).toBe(0);
+    expect(eni.ipv6Addresses).toHaveLength(1);
+    expect(eni.ipv6Prefixes).toHaveLength(1);
+    expect(eni.secondaryIps).toEqual([]);
+    // as upstream: created with Ipv6AddressCount=1 only, then given its /80 by AssignIpv6Addresses
+    const writes = w.sim.faults.calls.filter((c) => EC2_WRITES.test(c.action));
+    expect(writes.map((c) => c.action)).toEqual([
+      'AssignIpv6Addresses', // card 0's primary ENI /80
+      'CreateNetworkInterface',
+      'AttachNetworkInterface',
+      'ModifyNetworkInterfaceAttribute',
+      'AssignIpv6Addresses',
     ]);
-    await expect(connect(w.env).call(CNIBackend.AddNetwork, addRequest('m1', true))).rejects.toThrow(
-      /FAILED_PRECONDITION.*only network card 0 of hpc7a.12xlarge is managed \(card 1: IPv6 mode manages network card 0 only/,
+    expect(writes[1]!.params).toMatchObject({ Ipv6AddressCount: '1', SubnetId: SUBNET_A });
+    expect(Object.keys(writes[1]!.params).filter((k) => /Private|Ipv4|Prefix/.test(k))).toEqual([]);
+    expect(writes[2]!.params).toMatchObject({ NetworkCardIndex: '1', DeviceIndex: '0' });
+    expect(writes[4]!.params).toMatchObject({ NetworkInterfaceId: eni.id, Ipv6PrefixCount: '1' });
+    expect(agent.cards.map((c) => c.card)).toEqual([1]);
+    expect(agent.cards[0]!.ds.eniList().map((e) => [e.id, e.routeTableId])).toEqual([[eni.id, 10100]]);
+    expect((await cardsDoc())[1]).toEqual([1, true, 'no device attached yet']);
+
+    const r = await connect(w.env).call(CNIBackend.AddNetwork, addRequest('m1', true));
+    expect(r.IPAllocationMetadata.map((m) => [m.IPv4Addr, m.RouteTableId])).toEqual([
+      ['', 254],
+      ['', 10100],
+    ]);
+    const [a0, a1] = r.IPAllocationMetadata.map((m) => m.IPv6Addr);
+    const primary = w.sim.world.eni(w.node.instance.primaryEniId);
+    expect(cidrContains(parseCidr(primary.ipv6Prefixes[0]!), a0!)).toBe(true);
+    expect(cidrContains(parseCidr(eni.ipv6Prefixes[0]!), a1!)).toBe(true);
+    expect(r.VPCv6CIDRs).toEqual(['2600:1f14:abc:de00::/56']);
+    // an ordinary pod stays on card 0
+    const plain = await client!.call(CNIBackend.AddNetwork, addRequest('o1'));
+    expect(plain.IPAllocationMetadata).toHaveLength(1);
+    expect(cidrContains(parseCidr(primary.ipv6Prefixes[0]!), plain.IPAllocationMetadata[0]!.IPv6Addr)).toBe(
+      true,
     );
-    // an ordinary pod is served from card 0's /80
+    expect(agent.cards[0]!.ds.stats().assignedIPs).toBe(1);
+
+    // restart: the card-1 ENI and its /80 are adopted (no EC2 write), the multi-NIC pod keeps both addresses
+    client!.close();
+    client = undefined;
+    await agent.stop();
+    w.sim.faults.resetCalls();
+    agent = await startAgent(w.env, silentLogger, { hostNetworking: false });
+    expect(w.sim.faults.calls.filter((c) => EC2_WRITES.test(c.action))).toEqual([]);
+    expect(card1()).toHaveLength(1);
+    const again = await connect(w.env).call(CNIBackend.AddNetwork, addRequest('m1', true));
+    expect(again.IPAllocationMetadata.map((m) => m.IPv6Addr)).toEqual([a0, a1]);
+    const del = await client!.call(CNIBackend.DelNetwork, delRequest('m1'));
+    expect(del.IPAllocationMetadata.map((m) => m.IPv6Addr).sort()).toEqual([a0, a1].sort());
+    expect(agent.cards[0]!.ds.stats().assignedIPs).toBe(0);
+    expect(agent.ds.stats().assignedIPs).toBe(1); // o1
+    // DEL never gives anything back to EC2 in IPv6 mode
+    expect(w.sim.faults.calls.filter((c) => EC2_WRITES.test(c.action))).toEqual([]);
+  });
+
+  it('IPv6 mode: a card-1 ENI attached beforehand with an IPv6 address but no prefix gets its /80 and no new ENI; a card whose ENI cannot be created refuses multi-NIC pods with the cause, all or nothing', async () => {
+    const w = await world(V6, true);
+    const eni = createEni(w.sim.world, { subnetId: SUBNET_A, groups: [SG_1], ipv6Count: 1 });
+    await attachEni(
+      w.sim.world,
+      { eniId: eni.id, instanceId: w.node.instance.id, deviceIndex: 1, networkCardIndex: 1 },
+      0,
+    );
+    w.sim.faults.resetCalls();
+    agent = await startAgent(w.env, silentLogger, { hostNetworking: false });
+    const writes = w.sim.faults.calls.filter((c) => EC2_WRITES.test(c.action));
+    expect(writes.map((c) => [c.action, c.params['NetworkInterfaceId']])).toEqual([
+      ['AssignIpv6Addresses', w.node.instance.primaryEniId],
+      ['AssignIpv6Addresses', eni.id],
+    ]);
+    expect(w.sim.world.eni(eni.id).ipv6Prefixes).toHaveLength(1);
+    expect(agent.cards[0]!.ds.eniList().map((e) => [e.id, e.routeTableId])).toEqual([[eni.id, 10101]]);
+    const r = await connect(w.env).call(CNIBackend.AddNetwork, addRequest('m1', true));
+    expect(
+      cidrContains(parseCidr(w.sim.world.eni(eni.id).ipv6Prefixes[0]!), r.IPAllocationMetadata[1]!.IPv6Addr),
+    ).toBe(true);
+    client!.close();
+    client = undefined;
+    await agent.stop();
+    agent = undefined;
+    await sim!.stop();
+    sim = undefined;
+
+    // a fresh node where EC2 refuses the card-1 ENI: ipamd starts and serves ordinary pods; a multi-NIC pod gets
+    // the cause and keeps no card-0 address
+    const w2 = await world(V6, true);
+    w2.sim.faults.config.failNext['CreateNetworkInterface'] = [
+      {
+        code: 'InvalidParameterValue',
+        message: 'Subnet has no IPv6 addresses left for the test',
+        status: 400,
+      },
+    ];
+    agent = await startAgent(w2.env, silentLogger, { hostNetworking: false });
+    expect(
+      w2.sim.world.enisOf(w2.node.instance.id).filter((e) => e.attachment!.networkCardIndex === 1),
+    ).toEqual([]);
+    await expect(connect(w2.env).call(CNIBackend.AddNetwork, addRequest('m2', true))).rejects.toThrow(
+      /network card 1: IPv6 mode: creating the card's ENI failed \(InvalidParameterValue: Subnet has no IPv6 addresses left for the test\)/,
+    );
+    expect(agent.ds.stats().assignedIPs).toBe(0);
     const plain = await client!.call(CNIBackend.AddNetwork, addRequest('o1'));
     expect(plain.IPAllocationMetadata[0]!.IPv6Addr).toMatch(/:/);
   });

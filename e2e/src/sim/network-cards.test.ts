@@ -1,6 +1,6 @@
 // Network cards in the simulator, driven through the real AWS SDK: per-type cards from the limits data,
 // NetworkCardIndex on AttachNetworkInterface with EC2's errors, IMDS's network-card field, and efa-only
-// interfaces (no IP address at all).
+// interfaces (no IP address at all), also attached at launch.
 import * as E from '@aws-sdk/client-ec2';
 import { instanceLimits } from '@vpc-cni/shared/limits';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -170,5 +170,31 @@ describe('simulator: network cards', () => {
     );
     await c.send(new E.DeleteNetworkInterfaceCommand({ NetworkInterfaceId: eni.NetworkInterfaceId! }));
     expect(sim!.world.alloc(SUBNET_A).available()).toBe(free);
+  });
+
+  it('launch with an efa-only interface on a card (RunInstances NetworkInterfaces): attached there, with no address', async () => {
+    sim = await startSmall();
+    ec2 = sdkClient(sim);
+    const plugged: string[] = [];
+    sim.onAttach((eni) => {
+      plugged.push(eni.id);
+    });
+    const node = await sim.launch({
+      type: 'p4d.24xlarge',
+      subnetId: SUBNET_A,
+      interfaces: [{ networkCardIndex: 3, deviceIndex: 0, interfaceType: 'efa-only' }],
+    });
+    const r = await ec2.send(
+      new E.DescribeNetworkInterfacesCommand({
+        Filters: [{ Name: 'attachment.instance-id', Values: [node.instance.id] }],
+      }),
+    );
+    const efa = r.NetworkInterfaces!.find((n) => n.InterfaceType === 'efa-only')!;
+    expect(efa.Attachment).toMatchObject({ NetworkCardIndex: 3, DeviceIndex: 0, DeleteOnTermination: true });
+    expect(efa.PrivateIpAddress).toBeUndefined();
+    expect(efa.PrivateIpAddresses ?? []).toEqual([]);
+    // the attach listeners ran for it (a hot-plug decides itself that an EFA-only device has no netdev)
+    expect(plugged).toContain(efa.NetworkInterfaceId);
+    expect(r.NetworkInterfaces).toHaveLength(2);
   });
 });

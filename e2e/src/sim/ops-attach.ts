@@ -30,6 +30,15 @@ export interface LaunchSpec {
   tags?: Record<string, string>;
   /** Give the primary ENI an IPv6 address (needs an IPv6 subnet). */
   ipv6?: boolean;
+  /**
+   * More interfaces created in the instance's subnet and attached at launch (RunInstances `NetworkInterfaces`),
+   * e.g. an EFA-only device on a network card for an EFA workload. Deleted with the instance.
+   */
+  interfaces?: {
+    networkCardIndex: number;
+    deviceIndex: number;
+    interfaceType: 'interface' | 'efa' | 'efa-only';
+  }[];
 }
 
 /** A running instance with its primary ENI attached at device 0 (listeners run before this resolves). */
@@ -66,6 +75,20 @@ export async function launchInstance(w: World, spec: LaunchSpec): Promise<Instan
   await w.runListeners(w.attachListeners, eni, inst);
   eni.attachment.status = 'attached';
   w.changed();
+  for (const i of spec.interfaces ?? []) {
+    const extra = createEni(w, { subnetId: subnet.id, groups: spec.groups, interfaceType: i.interfaceType });
+    await attachEni(
+      w,
+      {
+        eniId: extra.id,
+        instanceId: inst.id,
+        deviceIndex: i.deviceIndex,
+        networkCardIndex: i.networkCardIndex,
+      },
+      0,
+    );
+    extra.attachment!.deleteOnTermination = true;
+  }
   return inst;
 }
 

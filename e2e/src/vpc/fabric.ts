@@ -132,6 +132,8 @@ export class VpcFabric {
   private plug(eni: Eni, inst: Instance): void {
     if (this.destroyed) return;
     const ns = this.ensureNode(inst);
+    // An EFA-only interface is an RDMA device with no IP stack: no netdev appears in the node.
+    if (eni.interfaceType === 'efa-only') return;
     const dev = eni.attachment!.deviceIndex;
     const card = eni.attachment!.networkCardIndex;
     const link = `n${[...this.nodes.keys()].indexOf(inst.id)}${card === 0 ? '' : `c${card}`}d${dev}`;

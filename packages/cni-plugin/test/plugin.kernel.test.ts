@@ -159,6 +159,102 @@ describe('aws-cni in throwaway netns', () => {
     expect(rules().filter((r) => r.src === '10.0.2.7' || r.dst === '10.0.2.7')).toEqual([]);
   });
 
+  it('IPv6 multi-NIC pod: eth0 + mNicIf1 each with its /128, pod rule into table 1, host rules into 254 and 10100; DEL leaves nothing', async () => {
+    const pod = newPod();
+    const [a0, a1] = ['2600:1f14:abc:de01:1::5', '2600:1f14:abc:de01:2::7'];
+    const meta = [
+      { IPv6Addr: a0, DeviceNumber: 0, RouteTableId: 254 },
+      { IPv6Addr: a1, DeviceNumber: 0, RouteTableId: 10100 },
+    ];
+    ipamd.onAdd = () => ({ IPAllocationMetadata: meta, VPCv6CIDRs: ['2600:1f14:abc:de00::/56'] });
+    const add = await runPlugin(hostNs, env('ADD', 'c-mnic6', pod.path, 'mnic6'), JSON.stringify(conf()));
+    expect(add.stderr).toBe('');
+    expect(add.code).toBe(0);
+    expect(add.json?.['ips']).toEqual([
+      { interface: 1, address: `${a0}/128` },
+      { interface: 3, address: `${a1}/128` },
+    ]);
+    const [veth0, veth1] = [
+      (add.json?.['interfaces'] as { name: string }[])[0]!.name,
+      (add.json?.['interfaces'] as { name: string }[])[2]!.name,
+    ];
+    // pod side: one address per interface, each interface's default route through its own gateway
+    const addrs = ipj<{ ifname: string; addr_info: { local: string; scope: string; tentative?: boolean }[] }>(
+      pod.name,
+      ['-6', 'addr', 'show'],
+    );
+    const global = (dev: string) =>
+      addrs
+        .find((l) => l.ifname === dev)
+        ?.addr_info.filter((a) => a.scope === 'global')
+        .map((a) => a.local);
+    expect(global('eth0')).toEqual([a0]);
+    expect(global('mNicIf1')).toEqual([a1]);
+    expect(addrs.flatMap((l) => l.addr_info).some((a) => a.tentative)).toBe(false); // DAD waited for
+    expect(ipj(pod.name, ['-6', 'route', 'show', 'default'])).toEqual([
+      expect.objectContaining({ gateway: 'fe80::1', dev: 'eth0' }),
+    ]);
+    expect(ipj(pod.name, ['-6', 'route', 'show', 'table', '1'])).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ dst: 'default', gateway: 'fe80::2', dev: 'mNicIf1' }),
+        expect.objectContaining({ dst: 'fe80::2', dev: 'mNicIf1' }),
+      ]),
+    );
+    expect(
+      ipj<{ priority: number; src?: string; table: string }>(pod.name, ['-6', 'rule', 'show']).filter(
+        (r) => r.src === a1,
+      ),
+    ).toEqual([expect.objectContaining({ priority: 1, table: '1' })]);
+    // host side: a route to each address through its veth, the 512 rule for both, 1536 into card 1's table
+    expect(ipj(hostNs, ['-6', 'route', 'show', a0])).toEqual([expect.objectContaining({ dev: veth0 })]);
+    expect(ipj(hostNs, ['-6', 'route', 'show', a1])).toEqual([expect.objectContaining({ dev: veth1 })]);
+    const v6 = () => rules('-6').filter((r) => r.src === a0 || r.dst === a0 || r.src === a1 || r.dst === a1);
+    expect(
+      v6()
+        .map((r) => [r.priority, r.priority === 512 ? r.dst : r.src, r.table])
+        .sort(),
+    ).toEqual(
+      [
+        [512, a0, 'main'],
+        [512, a1, 'main'],
+        [1536, a1, '10100'],
+      ].sort(),
+    );
+    // traffic from each address leaves through its own interface (the host answers from an address of its own)
+    const hostAddr = '2600:1f14:abc:de99::1';
+    execFileSync('ip', ['-n', hostNs, 'addr', 'add', `${hostAddr}/128`, 'dev', 'lo']);
+    const rx = (dev: string) =>
+      ipj<{ stats64: { rx: { packets: number } } }>(hostNs, ['-s', 'link', 'show', dev])[0]!.stats64.rx
+        .packets;
+    for (const [from, via, other] of [
+      [a1, veth1, veth0],
+      [a0, veth0, veth1],
+    ] as const) {
+      const before = [rx(via), rx(other)];
+      execFileSync(
+        'ip',
+        ['netns', 'exec', pod.name, 'ping', '-6', '-c', '3', '-i', '0.2', '-W', '2', '-I', from, hostAddr],
+        {
+          stdio: 'ignore',
+        },
+      );
+      expect(rx(via) - before[0]!).toBeGreaterThanOrEqual(3);
+      expect(rx(other) - before[1]!).toBeLessThan(3);
+    }
+    execFileSync('ip', ['-n', hostNs, 'addr', 'del', `${hostAddr}/128`, 'dev', 'lo']);
+
+    ipamd.onDel = () => ({ IPAllocationMetadata: meta });
+    const del = await runPlugin(
+      hostNs,
+      env('DEL', 'c-mnic6', pod.path, 'mnic6'),
+      JSON.stringify(conf({ prevResult: add.json })),
+    );
+    expect(del).toMatchObject({ code: 0, stdout: '' });
+    expect(v6()).toEqual([]);
+    expect(ipj(hostNs, ['-6', 'route', 'show', a0])).toEqual([]);
+    expect(ipj(hostNs, ['-6', 'route', 'show', a1])).toEqual([]);
+  });
+
   it('GC: ipamd releases what is not a valid attachment and the host routes/rules of those addresses go', async () => {
     const pod = newPod();
     ipamd.onAdd = () => ({

@@ -54,11 +54,6 @@ export interface CardPoolDeps {
   logger: Logger;
 }
 
-export const IPV6_CARD0_ONLY = {
-  managed: false,
-  why: 'IPv6 mode manages network card 0 only: run multi-NIC pods on an IPv4 cluster',
-} as const;
-
 const kindOf = (n: NetworkInterface) =>
   n.InterfaceType === 'efa-only' ? 'efa-only' : n.InterfaceType === 'efa' ? 'efa' : 'interface';
 
@@ -81,15 +76,11 @@ export function cardDecisions(
     });
     byCard.set(card, list);
   }
-  const decisions = classifyCards(
+  return classifyCards(
     indexes,
     [...byCard].map(([index, devices]) => ({ index, devices })),
     cfg.ENABLE_MULTI_NIC,
   );
-  // IPv6 mode keeps card 0 only (docs/architecture.md#network-cards).
-  return cfg.ENABLE_IPv6 && cfg.ENABLE_MULTI_NIC
-    ? decisions.map((c) => (c.index === 0 ? c : { ...c, ...IPV6_CARD0_ONLY }))
-    : decisions;
 }
 
 /** Builds the pool of every managed card > 0, adopting the ENIs already attached there. */

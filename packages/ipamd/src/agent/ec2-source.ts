@@ -1,8 +1,8 @@
 // The production ENI source (docs/architecture.md#start-up, #imds): node facts from IMDS, attached ENIs and
 // their addresses from EC2 (what EC2 says is assigned is the truth; IMDS may lag), then the EC2-backed
 // supply. Adopted secondary ENIs get their host plumbing here; the pool manager (grow/shrink/reconcile/leak
-// sweep) is built here and started by the agent once it serves. IPv6 mode: ipv6-source.ts. Not yet: EFA
-// classification.
+// sweep) is built here and started by the agent once it serves. IPv6 mode: ipv6-source.ts (card 0) and
+// ipv6-cards.ts (cards > 0).
 import {
   DescribeInstanceTypesCommand,
   DescribeNetworkInterfacesCommand,
@@ -27,6 +27,7 @@ import {
 } from '../eni/index.js';
 import { ImdsClient, type NodeFacts, readAttachedEnis, readNodeFacts } from '../imds/index.js';
 import { ipv6Source } from './ipv6-source.js';
+import { ipv6CardPools } from './ipv6-cards.js';
 import type { CardDecision } from '../cards/index.js';
 import { type CardPool, buildCardPools, cardDecisions } from './card-pools.js';
 import type { Datastore } from '../store/index.js';
@@ -237,7 +238,11 @@ export async function loadFromEc2(
   if (cfg.ENABLE_IPv6)
     return {
       ...(await ipv6Source(cfg, ds, ec2, imds, facts, enis, state, plumbing, logger)),
-      cardPools: [],
+      // every managed card > 0 gets its ENI and /80 (docs/architecture.md#ipv6-mode)
+      cardPools: await ipv6CardPools(
+        { cfg, ec2, limits, enis, facts, rules, plumbing, observer: o.observer, logger },
+        decisions.filter((c) => c.managed).map((c) => c.index),
+      ),
       cardDecisions: decisions,
       capacity: {
         enis: typeLimits.enis - unmanagedOnCard0,

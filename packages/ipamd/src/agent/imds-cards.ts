@@ -10,7 +10,7 @@ import type { EniPlumbing } from '../eni/index.js';
 import type { AttachedEni } from '../imds/index.js';
 import { noSupply } from '../service/supply.js';
 import { Datastore } from '../store/index.js';
-import { type CardPool, IPV6_CARD0_ONLY } from './card-pools.js';
+import type { CardPool } from './card-pools.js';
 
 export async function imdsCardPools(
   cfg: IpamdConfig,
@@ -29,7 +29,6 @@ export async function imdsCardPools(
     .map((index): CardDecision => {
       if (index === 0) return { index, managed: true, why: 'network card 0 holds the primary ENI' };
       if (!cfg.ENABLE_MULTI_NIC) return { index, managed: false, why: 'ENABLE_MULTI_NIC is false' };
-      if (cfg.ENABLE_IPv6) return { index, ...IPV6_CARD0_ONLY };
       return enis.some((e) => e.networkCard === index && e.primaryIp)
         ? { index, managed: true, why: 'IMDS-only mode: the addresses IMDS lists on its ENIs' }
         : {

@@ -111,10 +111,10 @@ describe('multiNicRefusal', () => {
         instanceType: 'p5.48xlarge',
         typeCards: 32,
         managedCards: [0],
-        unmanagedWhy: 'card 1: IPv6 mode manages network card 0 only',
+        unmanagedWhy: 'card 1: it holds the EFA-only interface eni-1 and no managed ENA interface',
       }),
     ).toMatch(
-      /only network card 0 of p5.48xlarge is managed \(card 1: IPv6 mode manages network card 0 only\), or remove/,
+      /only network card 0 of p5.48xlarge is managed \(card 1: it holds the EFA-only interface eni-1 and no managed ENA interface\), or remove/,
     );
   });
 });

@@ -49,7 +49,8 @@ export async function createAndAttachEni(
   c: CreateEniContext,
   r: {
     resources: number;
-    unit: 'ip' | 'prefix';
+    /** 'ipv6': IPv6 mode, the ENI's own IPv6 addresses (`Ipv6AddressCount`; its /80 is assigned after). */
+    unit: 'ip' | 'prefix' | 'ipv6';
     deviceNumber: number;
     subnets: SubnetInfo[];
     /** Network card to attach on (default 0). */
@@ -72,7 +73,9 @@ export async function createAndAttachEni(
               TagSpecifications: [{ ResourceType: 'network-interface', Tags: eniTags(c) }],
               ...(r.unit === 'ip'
                 ? { SecondaryPrivateIpAddressCount: r.resources }
-                : { Ipv4PrefixCount: r.resources }),
+                : r.unit === 'prefix'
+                  ? { Ipv4PrefixCount: r.resources }
+                  : { Ipv6AddressCount: r.resources }),
             }),
           ),
         { onCall: c.onCall, subnetId: subnet.id },

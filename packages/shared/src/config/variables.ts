@@ -138,7 +138,7 @@ export const variables = {
     'ENABLE_MULTI_NIC',
     [I],
     false,
-    'Manage every network card (a card holding only an efa-only interface is left alone); cards > 0 keep 1 address warm. A pod annotated k8s.amazonaws.com/nicConfig: multi-nic-attachment gets one address and interface per managed card, all or nothing; while false (or on a single-card type) such a pod is refused. Per-card gauges vpccni_network_card_* and /v1/network-cards. IPv4 only: in IPv6 mode cards > 0 stay unmanaged and such a pod is refused with that reason. With ENABLE_IMDS_ONLY_MODE a card > 0 is managed from the ENIs with addresses IMDS lists on it.',
+    'Manage every network card (a card holding only an efa-only interface is left alone); cards > 0 keep 1 address warm. A pod annotated k8s.amazonaws.com/nicConfig: multi-nic-attachment gets one address and interface per managed card, all or nothing; while false (or on a single-card type) such a pod is refused. Per-card gauges vpccni_network_card_* and /v1/network-cards. In IPv6 mode each managed card > 0 without an ENI gets one (one IPv6 address, then one /80 prefix) and such a pod one IPv6 address per card. With ENABLE_IMDS_ONLY_MODE a card > 0 is managed from the ENIs with addresses IMDS lists on it.',
   ),
   AWS_MANAGE_ENIS_NON_SCHEDULABLE: bool(
     'AWS_MANAGE_ENIS_NON_SCHEDULABLE',
