@@ -110,20 +110,7 @@ export class NetpolCluster {
         udp: f.serve.udp,
         sctp: f.serve.sctp,
       });
-      this.kube.put(
-        'pods',
-        {
-          apiVersion: 'v1',
-          kind: 'Pod',
-          metadata: { name: p.name, namespace: p.namespace, labels: p.labels },
-          spec: {
-            nodeName: 'lab-node',
-            containers: [{ name: 'c', image: 'x', ports: p.ports }],
-          },
-          status: { phase: 'Running', podIP: pod.ip, podIPs: [{ ip: pod.ip }], hostIP: this.lab.nodeIp },
-        },
-        p.namespace,
-      );
+      this.putPod(p, { nodeName: 'lab-node', ip: pod.ip, hostIP: this.lab.nodeIp });
       await this.lab.enforce(p.name, this.o.mode, p.namespace);
     }
     // Start every pod's prober now: a cold start under load would turn the first verdicts into time-outs.
@@ -149,21 +136,7 @@ export class NetpolCluster {
       if (p.kind === 'host') {
         if (p.localNode) addNodeEndpoint(this.lab, r, OUTSIDE_SERVE);
         const ip = this.ip(r);
-        this.kube.put(
-          'pods',
-          {
-            apiVersion: 'v1',
-            kind: 'Pod',
-            metadata: { name: p.name, namespace: p.namespace, labels: p.labels },
-            spec: {
-              nodeName: p.localNode ? 'lab-node' : 'node-b',
-              hostNetwork: true,
-              containers: [{ name: 'c', image: 'x', ports: p.ports }],
-            },
-            status: { phase: 'Running', podIP: ip, podIPs: [{ ip }], hostIP: ip },
-          },
-          p.namespace,
-        );
+        this.putPod(p, { nodeName: p.localNode ? 'lab-node' : 'node-b', ip, hostIP: ip, hostNetwork: true });
       } else if (p.kind === 'service') {
         const svc = p.service!;
         addClusterIp(this.lab, r, p.ip!, svc.ports, this.ip(svc.backend));
@@ -186,6 +159,28 @@ export class NetpolCluster {
       }
     }
     await Promise.all(all.filter(({ p }) => p.kind !== 'service').map(({ r }) => this.lab.probeMany(r, [])));
+  }
+
+  /** A Running Pod object in the stand-in: address `ip` on node `nodeName` (whose address is `hostIP`). */
+  private putPod(
+    p: Pick<WorldPod, 'name' | 'namespace' | 'labels' | 'ports'>,
+    at: { nodeName: string; ip: string; hostIP: string; hostNetwork?: boolean },
+  ): void {
+    this.kube.put(
+      'pods',
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: p.name, namespace: p.namespace, labels: p.labels },
+        spec: {
+          nodeName: at.nodeName,
+          ...(at.hostNetwork ? { hostNetwork: true } : {}),
+          containers: [{ name: 'c', image: 'x', ports: p.ports }],
+        },
+        status: { phase: 'Running', podIP: at.ip, podIPs: [{ ip: at.ip }], hostIP: at.hostIP },
+      },
+      p.namespace,
+    );
   }
 
   /** Host-network pods (by `namespace/name`) that some PolicyEndpoint lists as a selected pod: must be none. */

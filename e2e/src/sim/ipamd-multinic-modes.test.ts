@@ -2,9 +2,7 @@
 // prefix delegation on network card 1; IPv6 mode (every card: an ENI with one IPv6 address and one /80 per card);
 // DISABLE_NETWORK_RESOURCE_PROVISIONING (a card's addresses are all there is, no EC2 write for any card);
 // ENABLE_IMDS_ONLY_MODE (a card > 0 is managed from the ENIs IMDS lists on it, no EC2 call at all).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '@vpc-cni/shared/logging';
 import { CNIBackend, RpcClient } from '@vpc-cni/shared/rpc';
@@ -14,7 +12,13 @@ import { createEni } from './ops-eni.js';
 import { attachEni } from './ops-attach.js';
 import type { Node, Sim } from './sim.js';
 import { SG_1, SUBNET_A, startSmall } from './testkit.js';
-import { useSimulatorCredentials, addRequest, delRequest } from './ipamd-testkit.js';
+import {
+  type IpamdWorld,
+  addRequest,
+  delRequest,
+  ipamdWorld,
+  useSimulatorCredentials,
+} from './ipamd-testkit.js';
 
 useSimulatorCredentials();
 
@@ -39,34 +43,25 @@ afterEach(async () => {
 
 const V6 = { ENABLE_IPv6: 'true', ENABLE_IPv4: 'false', ENABLE_PREFIX_DELEGATION: 'true' };
 
+/** The node's world with ENABLE_MULTI_NIC and introspection on (a free port), then `extra`; `env` is resolved. */
 async function world(
   extra: Record<string, string>,
   ipv6 = false,
-): Promise<{ sim: Sim; node: Node; env: Record<string, string> }> {
+): Promise<Omit<IpamdWorld, 'env'> & { env: Record<string, string> }> {
   sim = await startSmall();
-  const node = await sim.launch({
+  const w = await ipamdWorld(sim, {
     type: TYPE,
-    subnetId: SUBNET_A,
-    groups: [SG_1],
-    ...(ipv6 ? { ipv6 } : {}),
-  });
-  const dir = mkdtempSync(join(tmpdir(), 'vct-mnicm-'));
-  dirs.push(dir);
-  return {
-    sim,
-    node,
-    env: {
-      ...sim.envFor(node.instance.id),
-      VPC_CNI_IPAMD_SOCKET: join(dir, 'ipam.sock'),
-      AWS_VPC_K8S_CNI_BACKING_STORE: join(dir, 'ipam.json'),
-      DISABLE_METRICS: 'true',
-      DISABLE_LEAKED_ENI_CLEANUP: 'true',
+    ipv6,
+    dirs,
+    prefix: 'mnicm',
+    defaults: {
+      DISABLE_INTROSPECTION: 'false',
       INTROSPECTION_BIND_ADDRESS: '127.0.0.1:0',
       ENABLE_MULTI_NIC: 'true',
       VPC_CNI_ADD_WAIT_SECONDS: '1',
-      ...extra,
     },
-  };
+  });
+  return { ...w, env: w.env(extra) };
 }
 
 const connect = (env: Record<string, string>) =>

@@ -59,9 +59,14 @@ export interface IpamdWorld {
 /** One instance of `type` launched in SUBNET_A (group SG_1) on the started `sim`, with a state directory. */
 export async function ipamdWorld(
   sim: Sim,
-  o: { type: string; dirs: string[]; prefix: string; defaults?: Record<string, string> },
+  o: { type: string; ipv6?: boolean; dirs: string[]; prefix: string; defaults?: Record<string, string> },
 ): Promise<IpamdWorld> {
-  const node = await sim.launch({ type: o.type, subnetId: SUBNET_A, groups: [SG_1] });
+  const node = await sim.launch({
+    type: o.type,
+    subnetId: SUBNET_A,
+    groups: [SG_1],
+    ...(o.ipv6 ? { ipv6: true } : {}),
+  });
   const dir = stateDir(o.dirs, o.prefix);
   return {
     sim,
