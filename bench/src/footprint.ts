@@ -288,7 +288,11 @@ try {
       `  agent, disabled: ${JSON.stringify(breakdown(agentOff.pid as number, exeRun))}\n`,
   );
   if (process.env['FOOTPRINT_KEEP'])
-    for (const [n, p] of [['ipamd', ipamd], ['agent', agent], ['agent-off', agentOff]] as const)
+    for (const [n, p] of [
+      ['ipamd', ipamd],
+      ['agent', agent],
+      ['agent-off', agentOff],
+    ] as const)
       writeFileSync(join(dir, `${n}.smaps`), readFileSync(`/proc/${p.pid}/smaps`));
   console.log(
     JSON.stringify({

@@ -44,7 +44,9 @@ describe('exe-pages', () => {
     ]);
     expect(releasableMappings(smaps, 0)).toEqual([]);
     // A mapping whose Anonymous line is missing is not known to be clean.
-    expect(releasableMappings('00400000-00500000 r-xp 00000000 fd:01 42 /bin/exe\nRss: 4 kB\n', 42)).toEqual([]);
+    expect(releasableMappings('00400000-00500000 r-xp 00000000 fd:01 42 /bin/exe\nRss: 4 kB\n', 42)).toEqual(
+      [],
+    );
   });
 
   it('unmaps the executable pages of this process, which keeps running on them', () => {
@@ -60,8 +62,8 @@ describe('exe-pages', () => {
     // Code all over the executable still runs: JSON, regexps, crypto, a child process.
     expect(JSON.parse(JSON.stringify({ a: [1, 2] }))).toEqual({ a: [1, 2] });
     expect(/x(\d+)/.exec('ax42')?.[1]).toBe('42');
-    expect(execFileSync(process.execPath, ['-e', 'process.stdout.write(String(6*7))'], { encoding: 'utf8' })).toBe(
-      '42',
-    );
+    expect(
+      execFileSync(process.execPath, ['-e', 'process.stdout.write(String(6*7))'], { encoding: 'utf8' }),
+    ).toBe('42');
   });
 });
