@@ -6,17 +6,33 @@
 //   heavier case: eBPF objects loaded, PolicyEndpoints watched) in a throwaway network namespace with a private
 //   bpffs, the IMDS simulator, the Kubernetes stand-in, and the ipamd above as its ipamd; and with the
 //   manifest's default flags (--enable-network-policy=false).
+// Measured twice, each round with fresh daemons (this file again, `--once cold|warm`): with the executable evicted
+// from the page cache first (posix_fadvise DONTNEED, `dd iflag=nocache`), and from a freshly written copy of it,
+// as on a node that has just unpacked the image (the kernel maps cached file pages around each fault, so how the
+// file came to be cached changes the file pages a process maps by up to ~15 MiB).
 // Each process's memory is also broken down by mapping (stderr): V8 and other anonymous memory, the malloc heap,
 // pages of the executable itself (shared by the two daemons, which are one file), other files.
-// FOOTPRINT_EXE=<path> measures another build of the daemon executable (e.g. a copy kept from before a change).
+// FOOTPRINT_EXE=<path> measures another build of the daemon executable (e.g. a copy kept from before a change);
+// FOOTPRINT_NODE_OPTIONS=<flags> and FOOTPRINT_DAEMON_ENV=<JSON object> start the daemons with extra V8 flags or
+// environment (e.g. '{"MALLOC_ARENA_MAX":"2"}'), to measure a lever before building it in.
 // image_mib: the OCI archive of `pnpm image` when present (null otherwise).
 // Last line: {"ipamd_rss_mib","ipamd_anon_mib","ipamd_idle_rss_mib","agent_rss_mib","agent_anon_mib",
-//             "agent_disabled_rss_mib","image_mib"}
+//             "agent_disabled_rss_mib"} evicted first, the same six with `_warm` before `_mib` cached first,
+//             and "image_mib".
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { SG_1, SUBNET_A, startSmall } from '../../e2e/src/sim/testkit.js';
 import { KubeApiSim } from '@vpc-cni/e2e/kube';
 import { NPA_HEALTH_SERVICE } from '@vpc-cni/network-policy-agent/rpc';
@@ -26,7 +42,8 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const EXE = resolve(process.env['FOOTPRINT_EXE'] || join(ROOT, 'dist/bin/aws-k8s-agent'));
 const PODS = 250;
 const POOL = Array.from({ length: PODS }, (_, i) => `10.0.${1 + (i >> 8)}.${i & 255}`);
-const dir = process.argv[2] === '--world' ? '' : mkdtempSync(join(tmpdir(), 'vct-bench-footprint-'));
+const mode = process.argv[2];
+const dir = mode === '--once' ? mkdtempSync(join(tmpdir(), 'vct-bench-footprint-')) : '';
 const tag = randomBytes(3).toString('hex');
 const socket = join(dir, 'ipamd.sock');
 const mib = (kb: number): number => Math.round((kb / 1024) * 10) / 10;
@@ -42,7 +59,7 @@ function memory(pid: number): { rss: number; anon: number } {
 }
 
 /** Resident KiB by kind of mapping, from /proc/<pid>/smaps. */
-function breakdown(pid: number): Record<string, number> {
+function breakdown(pid: number, exe: string): Record<string, number> {
   const out: Record<string, number> = {};
   let kind = '';
   for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
@@ -52,7 +69,7 @@ function breakdown(pid: number): Record<string, number> {
       if (name === '[heap]') kind = 'malloc_heap';
       else if (name === '') kind = 'anon_v8_and_other';
       else if (name.startsWith('[')) kind = 'other';
-      else if (resolve(name.replace(/ \(deleted\)$/, '')) === EXE)
+      else if (resolve(name.replace(/ \(deleted\)$/, '')) === exe)
         kind = perms.includes('x') ? 'exe_text' : 'exe_data_and_sea_blob';
       else kind = 'other_files';
     } else if (line.startsWith('Rss:')) {
@@ -91,6 +108,7 @@ function start(cmd: string, args: string[], env: Record<string, string>): ChildP
       ...(process.env['FOOTPRINT_NODE_OPTIONS']
         ? { NODE_OPTIONS: process.env['FOOTPRINT_NODE_OPTIONS'] }
         : {}),
+      ...(JSON.parse(process.env['FOOTPRINT_DAEMON_ENV'] || '{}') as Record<string, string>),
       ...env,
     },
   });
@@ -143,13 +161,49 @@ async function runWorld(at: string): Promise<void> {
   await sim.stop();
 }
 
-if (process.argv[2] === '--world') {
+if (mode === '--world') {
   await runWorld(process.argv[3] as string);
   process.exit(0);
 }
 
+if (mode !== '--once') {
+  // One round evicted, one cached, each in its own process (own daemons, own namespace and simulators).
+  const round = (cache: string): Record<string, number | null> => {
+    const out = execFileSync(process.execPath, [...process.execArgv, import.meta.filename, '--once', cache], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      encoding: 'utf8',
+    });
+    return JSON.parse(out.trim().split('\n').at(-1) as string) as Record<string, number | null>;
+  };
+  const cold = round('cold');
+  const warm = round('warm');
+  const archive = join(ROOT, 'dist/image/vpc-cni-ts.oci.tar');
+  console.log(
+    JSON.stringify({
+      ...cold,
+      ...Object.fromEntries(Object.entries(warm).map(([k, v]) => [k.replace(/_mib$/, '_warm_mib'), v])),
+      image_mib: existsSync(archive) ? Math.round(statSync(archive).size / 1048576) : null,
+    }),
+  );
+  process.exit(0);
+}
+
+const cache = process.argv[3];
+let exeRun = EXE;
+if (cache === 'cold') execFileSync('dd', [`if=${EXE}`, 'iflag=nocache', 'count=0', 'status=none']);
+else if (cache === 'warm') {
+  // A fresh copy, written as a node writes the image's files when it unpacks them, with `../bpf` beside it as the
+  // daemons expect. Reading the file into the page cache (cat) is not the same: the pages that writing leaves
+  // cached map ~15 MiB more of the file into each daemon (fault-around), so the copy is the realistic case.
+  exeRun = join(dir, 'fresh/bin/aws-k8s-agent');
+  mkdirSync(dirname(exeRun), { recursive: true });
+  symlinkSync(join(dirname(dirname(EXE)), 'bpf'), join(dir, 'fresh/bpf'));
+  writeFileSync(exeRun, readFileSync(EXE), { mode: 0o755, flush: true });
+} else throw new Error(`footprint --once: "${cache}" is not cold or warm`);
+process.stderr.write(`footprint (${cache}): ${exeRun}\n`);
+
 try {
-  const ipamd = start(EXE, [], {
+  const ipamd = start(exeRun, [], {
     VPC_CNI_STATIC_ENIS: JSON.stringify([{ id: 'eni-0aa', deviceNumber: 0, ips: POOL }]),
     VPC_CNI_IPAMD_SOCKET: socket,
     AWS_VPC_K8S_CNI_BACKING_STORE: join(dir, 'ipam.json'),
@@ -188,7 +242,7 @@ try {
   }
   // `ip netns exec` execs the executable under its own name, so the child's pid is the agent's.
   const agentExe = join(dir, 'aws-network-policy-agent');
-  execFileSync('ln', ['-s', EXE, agentExe]);
+  execFileSync('ln', ['-s', exeRun, agentExe]);
   const agent = start('ip', ['netns', 'exec', ns, agentExe, ...agentArgs('npa', true, bpffs)], {
     AWS_EC2_METADATA_SERVICE_ENDPOINT: readFileSync(join(dir, 'imds-url'), 'utf8'),
     KUBECONFIG: join(dir, 'kubeconfig'),
@@ -228,12 +282,18 @@ try {
   const npa = memory(agent.pid as number);
   const npaOff = memory(agentOff.pid as number);
   process.stderr.write(
-    `footprint of ${EXE} (MiB by mapping):\n` +
-      `  ipamd:           ${JSON.stringify(breakdown(ipamd.pid as number))}\n` +
-      `  agent:           ${JSON.stringify(breakdown(agent.pid as number))}\n` +
-      `  agent, disabled: ${JSON.stringify(breakdown(agentOff.pid as number))}\n`,
+    `footprint, ${cache} (MiB by mapping):\n` +
+      `  ipamd:           ${JSON.stringify(breakdown(ipamd.pid as number, exeRun))}\n` +
+      `  agent:           ${JSON.stringify(breakdown(agent.pid as number, exeRun))}\n` +
+      `  agent, disabled: ${JSON.stringify(breakdown(agentOff.pid as number, exeRun))}\n`,
   );
-  const archive = join(ROOT, 'dist/image/vpc-cni-ts.oci.tar');
+  if (process.env['FOOTPRINT_KEEP'])
+    for (const [n, p] of [
+      ['ipamd', ipamd],
+      ['agent', agent],
+      ['agent-off', agentOff],
+    ] as const)
+      writeFileSync(join(dir, `${n}.smaps`), readFileSync(`/proc/${p.pid}/smaps`));
   console.log(
     JSON.stringify({
       ipamd_rss_mib: mib(busy.rss),
@@ -242,7 +302,6 @@ try {
       agent_rss_mib: mib(npa.rss),
       agent_anon_mib: mib(npa.anon),
       agent_disabled_rss_mib: mib(npaOff.rss),
-      image_mib: existsSync(archive) ? Math.round(statSync(archive).size / 1048576) : null,
     }),
   );
 } finally {

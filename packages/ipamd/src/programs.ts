@@ -2,11 +2,19 @@
 // from main.ts so tests and the image layout can list the names without running the dispatcher.
 export type Main = (argv: string[]) => Promise<number>;
 
-/** A long-running program: free malloc memory is handed back to the kernel while it runs (malloc-trim.ts). */
+/**
+ * A long-running program: free malloc memory is handed back to the kernel while it runs (malloc-trim.ts), and the
+ * executable's pages that start-up touched are unmapped once it has started (exe-pages.ts).
+ */
 const daemon = (load: () => Promise<Main>) => async (): Promise<Main> => {
-  const [main, { startMallocTrim }] = await Promise.all([load(), import('./malloc-trim.js')]);
+  const [main, { startMallocTrim }, { startExePageRelease }] = await Promise.all([
+    load(),
+    import('./malloc-trim.js'),
+    import('./exe-pages.js'),
+  ]);
   return (argv) => {
     startMallocTrim();
+    startExePageRelease([3_000, 15_000]);
     return main(argv);
   };
 };
