@@ -1,7 +1,8 @@
 // Pods through containerd on a simulated node in each addressing mode (issue 9): fill an m5.large to its 27 pod
 // addresses (ENIs attach on demand; one more pod gets the capacity reason; after deleting all, surplus ENIs go back
-// to EC2), prefix delegation packs pods into /28s on one ENI, an IPv6 node gives pods addresses from its /80.
-// Pods on one node ping each other in every mode.
+// to EC2), prefix delegation packs pods into /28s on one ENI. Pods on one node ping each other in every mode. The
+// IPv6 mode (pods from each node's /80, reaching each other on one node and across two) is netpol-ipv6.e2e.test.ts,
+// whose cluster also enforces network policy.
 import { afterEach, describe, expect, it } from 'vitest';
 import { cidrContains, parseCidr } from '@vpc-cni/shared/ipmath';
 import { type CriPod, createPod, deletePods, inParallel, podCanPing } from '../demo/cri-pods.js';
@@ -71,20 +72,5 @@ describe.skipIf(!canRun)('addressing modes through containerd', () => {
     expect(pods.every((p) => prefixes.some((c) => cidrContains(c, p.ip)))).toBe(true);
     expect(podCanPing(pods[0]!, pods[19]!.ip)).toBe(true);
     await deletePods(n.cri, pods);
-  }, 180_000);
-
-  it('IPv6: pods get addresses from the node /80 and reach each other', async () => {
-    const n = (current = await startScenarioNode({
-      type: 'm5.large',
-      ipv6: true,
-      // Default settings: ENABLE_V4_EGRESS is on, so egress-cni gives every pod IPv4 egress too (egress.e2e.test.ts).
-      env: { ENABLE_IPv6: 'true', ENABLE_IPv4: 'false', ENABLE_PREFIX_DELEGATION: 'true' },
-    }));
-    const pods = await createMany(n, 6, 'v6');
-    const prefix = n.sim.world.eni(n.instance.instance.primaryEniId).ipv6Prefixes[0]!;
-    expect(pods.every((p) => cidrContains(parseCidr(prefix), p.ip))).toBe(true);
-    expect(podCanPing(pods[0]!, pods[5]!.ip)).toBe(true);
-    await deletePods(n.cri, pods);
-    expect(n.allocations().size).toBe(0);
   }, 180_000);
 });
