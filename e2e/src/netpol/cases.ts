@@ -26,7 +26,7 @@ export const NOT_IN_LAB: { id: string; why: string }[] = [
   { id: 'T29', why: 'a 60 s in-flight request: too slow for this suite' },
   {
     id: 'T32',
-    why: 'IPv6 cluster: the lab is IPv4; run through containerd in scenarios/netpol-ipv6.e2e.test.ts',
+    why: 'IPv6 cluster: the lab is IPv4; run through containerd in scenarios/netpol-ipv6.ts',
   },
   { id: 'T34', why: 'pod names with dots: identity hashing is unit-tested in the agent' },
   { id: 'T35', why: 'ClusterNetworkPolicy: the controller does not resolve CNPs yet (its README)' },

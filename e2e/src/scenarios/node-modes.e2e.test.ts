@@ -1,8 +1,8 @@
 // Pods through containerd on a simulated node in each addressing mode (issue 9): fill an m5.large to its 27 pod
 // addresses (ENIs attach on demand; one more pod gets the capacity reason; after deleting all, surplus ENIs go back
 // to EC2), prefix delegation packs pods into /28s on one ENI. Pods on one node ping each other in every mode. The
-// IPv6 mode (pods from each node's /80, reaching each other on one node and across two) is netpol-ipv6.e2e.test.ts,
-// whose cluster also enforces network policy.
+// IPv6 mode (pods from each node's /80, reaching each other on one node and across two) is in egress.e2e.test.ts's
+// IPv6 cluster (netpol-ipv6.ts), which also enforces network policy.
 import { afterEach, describe, expect, it } from 'vitest';
 import { cidrContains, parseCidr } from '@vpc-cni/shared/ipmath';
 import { type CriPod, createPod, deletePods, inParallel, podCanPing } from '../demo/cri-pods.js';
