@@ -184,7 +184,16 @@ export async function expectIpv6PolicyMatrix(c: Cluster, pp: PodProcesses): Prom
     },
     {
       title: 'T32: with ::/0 instead, everyone gets in',
-      write: () => c.kube.put(NP_RESOURCE, otherIpBlock('::/0'), NS),
+      write: () => {
+        const cur = c.kube.api.store.get(NP_RESOURCE, NS, 'other-ipblock');
+        c.kube.api.store.update(
+          NP_RESOURCE,
+          NS,
+          'other-ipblock',
+          { ...cur, spec: otherIpBlock('::/0').spec },
+          false,
+        );
+      },
       deny: egressDeny,
     },
   ];
