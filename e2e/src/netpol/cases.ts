@@ -24,7 +24,10 @@ export const NOT_IN_LAB: { id: string; why: string }[] = [
   { id: 'T26', why: 'strict mode second replica: agent level, not a matrix' },
   { id: 'T28', why: 'established connection re-evaluation: a conntrack test of the datapath, not a matrix' },
   { id: 'T29', why: 'a 60 s in-flight request: too slow for this suite' },
-  { id: 'T32', why: 'IPv6 cluster: the lab is IPv4' },
+  {
+    id: 'T32',
+    why: 'IPv6 cluster: the lab is IPv4; run through containerd in scenarios/netpol-ipv6.ts',
+  },
   { id: 'T34', why: 'pod names with dots: identity hashing is unit-tested in the agent' },
   { id: 'T35', why: 'ClusterNetworkPolicy: the controller does not resolve CNPs yet (its README)' },
   { id: 'T36', why: 'ClusterNetworkPolicy: not in the controller' },

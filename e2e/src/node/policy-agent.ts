@@ -19,10 +19,15 @@ export interface PolicyAgentOptions {
   dir: string;
   ipamdSocket: string;
   env: Record<string, string>;
+  /** --enable-ipv6: true in an IPv6 cluster (ENABLE_IPv6=true), whose agent enforces on IPv6 only. */
+  enableIpv6?: boolean;
   readyTimeoutMs?: number;
 }
 
-/** What the manifest's container gives the agent (deploy/aws-k8s-cni.yaml), with network policy on. */
+/**
+ * What the manifest's container gives the agent (deploy/aws-k8s-cni.yaml), with network policy on; the manifest's
+ * --enable-ipv6=false is the IPv4 cluster's value (manifestFlags gives an IPv6 cluster's).
+ */
 export const MANIFEST_FLAGS = [
   '--enable-ipv6=false',
   '--enable-network-policy=true',
@@ -32,6 +37,10 @@ export const MANIFEST_FLAGS = [
   '--health-probe-bind-addr=:8163',
   '--conntrack-cache-cleanup-period=300',
 ];
+
+/** The manifest's flags, --enable-ipv6 matching the cluster's ENABLE_IPv6 (as an IPv6 cluster's DaemonSet sets it). */
+export const manifestFlags = (enableIpv6: boolean): string[] =>
+  MANIFEST_FLAGS.map((f) => (f.startsWith('--enable-ipv6=') ? `--enable-ipv6=${enableIpv6}` : f));
 
 export class PolicyAgentProcess {
   readonly socket: string;
@@ -89,7 +98,7 @@ export class PolicyAgentProcess {
       [
         `--net=${this.o.netnsPath}`,
         this.o.binary,
-        ...MANIFEST_FLAGS,
+        ...manifestFlags(this.o.enableIpv6 ?? false),
         `--log-file=${this.log}`,
         `--npa-socket=${this.socket}`,
         `--ipamd-socket=${this.o.ipamdSocket}`,

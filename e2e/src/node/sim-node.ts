@@ -194,6 +194,7 @@ export class SimNode {
       netnsPath: this.netnsPath,
       dir: this.dir,
       ipamdSocket: this.socket,
+      enableIpv6: env['ENABLE_IPv6'] === 'true',
       env: {
         MY_NODE_NAME: this.o.kube.nodeName,
         KUBECONFIG: join(this.dir, 'kubeconfig'),

@@ -202,11 +202,15 @@ export async function runPod(
   );
   const pod = await createPod(n.cri, name, i, namespace);
   const o = c.kube.api.store.get('/pods', namespace, name);
+  // In an IPv6 cluster the node's InternalIP, hence a pod's hostIP, is the instance's IPv6 address.
+  const hostIP = pod.ip.includes(':')
+    ? (c.sim.world.eni(n.instance.instance.primaryEniId).ipv6Addresses[0] ?? n.ip)
+    : n.ip;
   c.kube.api.store.update(
     '/pods',
     namespace,
     name,
-    { ...o, status: { phase: 'Running', hostIP: n.ip, podIP: pod.ip, podIPs: [{ ip: pod.ip }] } },
+    { ...o, status: { phase: 'Running', hostIP, podIP: pod.ip, podIPs: [{ ip: pod.ip }] } },
     false,
   );
   return pod;

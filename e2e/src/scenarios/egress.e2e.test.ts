@@ -3,7 +3,8 @@
 // default settings gives its pods IPv4 egress to the fabric's IPv4 outside host, which knows only the node's IPv4
 // address; an IPv4 cluster with ENABLE_V6_EGRESS=true gives its pods IPv6 egress to the fabric's IPv6-only
 // outside host, which knows only the node's IPv6 address.
-// Deleting the pods leaves no SNAT chain, no egress veth and no egress address reservation.
+// Deleting the pods leaves no SNAT chain, no egress veth and no egress address reservation. The IPv6 cluster has two
+// nodes with network policy on: after its egress checks it runs the IPv6 network policy scenario (netpol-ipv6.ts).
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,12 +13,17 @@ import { type CriPod, createPod, deletePod, podCanPing } from '../demo/cri-pods.
 import { OUTSIDE_IP, OUTSIDE_IPV6 } from '../vpc/index.js';
 import { type Cluster, type ClusterNode, startCluster } from './cluster.js';
 import { canRun } from './kit.js';
+import { PodProcesses } from './netpol-kit.js';
+import { expectIpv6PolicyMatrix } from './netpol-ipv6.js';
 /** The egress IPAM directories the entrypoint's conflist names (host-local's layout: <dataDir>/<network>). */
 const IPAM_DIRS = ['/run/cni/v6pd/egress-v4-ipam/aws-cni', '/run/cni/v4pd/egress-v6-ipam/aws-cni'];
 
 let current: Cluster | undefined;
+let processes: PodProcesses | undefined;
 const created: CriPod[] = [];
 afterEach(async () => {
+  processes?.close();
+  processes = undefined;
   await current?.stop();
   current = undefined;
   // A failed run may leave reservations of its own sandboxes (ids are unique): remove exactly those.
@@ -82,11 +88,17 @@ async function makePods(n: ClusterNode, prefix: string, count: number): Promise<
 }
 
 describe.skipIf(!canRun)('egress-cni through containerd', () => {
-  it('IPv6 cluster, default settings: pods reach an IPv4-only host through the node IPv4 (SNAT)', async () => {
+  it('IPv6 cluster, default settings: pods reach an IPv4-only host through the node IPv4 (SNAT); network policy', async () => {
+    const t0 = performance.now();
     const c = (current = await startCluster({
-      nodes: [{ name: 'v6-node', type: 'm5.large', ipv6: true }],
+      nodes: [
+        { name: 'v6-node', type: 'm5.large', ipv6: true },
+        { name: 'v6-peer', type: 'm5.large', ipv6: true },
+      ],
       env: { ENABLE_IPv6: 'true', ENABLE_IPv4: 'false', ENABLE_PREFIX_DELEGATION: 'true' },
+      networkPolicy: 'standard',
     }));
+    const boot = performance.now() - t0;
     const n = c.nodes[0]!;
     const nodeIp = c.sim.world.eni(n.instance.instance.primaryEniId).primaryIp;
     expect(egressPlugin(n)).toMatchObject({ enabled: 'true', nodeIP: nodeIp }); // ENABLE_V4_EGRESS defaults to true
@@ -109,7 +121,14 @@ describe.skipIf(!canRun)('egress-cni through containerd', () => {
     expect(nodeVeths(n)).toEqual([]);
     expect(reservationsOf(pods)).toEqual([]);
     expect(n.allocations().size).toBe(0);
-  }, 240_000);
+
+    // The same cluster enforces network policy between IPv6 pods on both nodes.
+    const t1 = performance.now();
+    const phases = await expectIpv6PolicyMatrix(c, (processes = new PodProcesses()));
+    console.log(
+      [`boot ${Math.round(boot)} ms`, `egress ${Math.round(t1 - t0 - boot)} ms`, ...phases].join('\n'),
+    );
+  }, 420_000);
 
   it('IPv4 cluster with ENABLE_V6_EGRESS=true: pods reach an IPv6-only host through the node IPv6', async () => {
     const c = (current = await startCluster({

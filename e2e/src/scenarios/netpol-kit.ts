@@ -1,14 +1,18 @@
 // Network policy on the simulated cluster, shared by the netpol e2e tests and `npm run demo -- --network-policy`:
-// TCP servers and long-lived probers inside pod network namespaces (pods made by containerd: the netns is the pause
-// process's), a who-reaches-whom matrix, and per-pair probe loops that time when each node enforces a change.
-// A probe is one TCP connect; a connect or a refusal (RST from the pod's kernel) counts as "reached", a timeout or
-// an ICMP error as "blocked".
-import { type ChildProcess, spawn } from 'node:child_process';
+// TCP/UDP servers and long-lived probers inside pod network namespaces (pods made by containerd: the netns is the
+// pause process's), a who-reaches-whom matrix, and per-pair probe loops that time when each node enforces a change.
+// A TCP probe is one connect; a connect or a refusal (RST from the pod's kernel) counts as "reached", a timeout or
+// an ICMP error as "blocked". A UDP probe is one datagram the server echoes (an answer or a port unreachable:
+// "reached"); an ICMP probe one echo request (ping from the pod's netns). IPv4 and IPv6 pods alike.
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import type { CriPod } from '../demo/cri-pods.js';
 
-const SERVER = `const net=require('net');for(const p of process.argv.slice(1))net.createServer(s=>s.end()).listen(+p,'0.0.0.0');`;
-// Reads "id host port timeoutMs" lines, answers "id 1" (reached) or "id 0" (blocked).
-const PROBER = `const net=require('net');require('readline').createInterface({input:process.stdin}).on('line',l=>{const [id,h,p,t]=l.split(' ');const s=net.connect({host:h,port:+p});let d=false;const fin=v=>{if(d)return;d=true;s.destroy();process.stdout.write(id+' '+v+'\\n');};s.setTimeout(+t);s.on('connect',()=>fin(1));s.on('timeout',()=>fin(0));s.on('error',e=>fin(e.code==='ECONNREFUSED'?1:0));});`;
+export type Proto = 'tcp' | 'udp' | 'icmp';
+
+// Arguments "t4:80" (TCP accept-and-close), "u6:5353" (UDP echo); 4 or 6: the pod's family (bound to all addresses).
+const SERVER = `const net=require('net'),d=require('dgram');for(const a of process.argv.slice(1)){const [k,p]=a.split(':');const h=k[1]==='6'?'::':'0.0.0.0';if(k[0]==='t')net.createServer(s=>s.end()).listen(+p,h);else{const s=d.createSocket(k[1]==='6'?'udp6':'udp4');s.on('message',(m,r)=>s.send(m,r.port,r.address));s.bind(+p,h);}}`;
+// Reads "id host port timeoutMs proto" lines (proto tcp or udp), answers "id 1" (reached) or "id 0" (blocked).
+const PROBER = `const net=require('net'),d=require('dgram');require('readline').createInterface({input:process.stdin}).on('line',l=>{const [id,h,p,t,k]=l.split(' ');let fin;let done=false;const end=v=>{if(done)return;done=true;fin();process.stdout.write(id+' '+v+'\\n');};if(k==='udp'){const s=d.createSocket(h.includes(':')?'udp6':'udp4');const tm=setTimeout(()=>end(0),+t);fin=()=>{clearTimeout(tm);try{s.close()}catch{}};s.on('message',()=>end(1));s.on('error',e=>end(e.code==='ECONNREFUSED'?1:0));s.connect(+p,h,()=>s.send('x'));return;}const s=net.connect({host:h,port:+p});fin=()=>s.destroy();s.setTimeout(+t);s.on('connect',()=>end(1));s.on('timeout',()=>end(0));s.on('error',e=>end(e.code==='ECONNREFUSED'?1:0));});`;
 
 const inPod = (pid: number, script: string, args: string[], stdio: 'ignore' | 'pipe'): ChildProcess =>
   spawn('nsenter', [`--net=/proc/${pid}/ns/net`, process.execPath, '-e', script, ...args], {
@@ -20,8 +24,11 @@ export class PodProcesses {
   private readonly children: ChildProcess[] = [];
   private readonly probers = new Map<number, Prober>();
 
-  serve(pod: CriPod, ports: number[]): void {
-    this.children.push(inPod(pod.pid, SERVER, ports.map(String), 'ignore'));
+  /** TCP servers on `ports`, UDP echo servers on `udp`, in the pod's netns (on every address of its family). */
+  serve(pod: CriPod, ports: number[], udp: number[] = []): void {
+    const f = pod.ip.includes(':') ? '6' : '4';
+    const args = [...ports.map((p) => `t${f}:${p}`), ...udp.map((p) => `u${f}:${p}`)];
+    this.children.push(inPod(pod.pid, SERVER, args, 'ignore'));
   }
 
   prober(pod: CriPod): Prober {
@@ -29,7 +36,7 @@ export class PodProcesses {
     if (!p) {
       const child = inPod(pod.pid, PROBER, [], 'pipe');
       this.children.push(child);
-      p = new Prober(child);
+      p = new Prober(child, pod.pid);
       this.probers.set(pod.pid, p);
     }
     return p;
@@ -44,7 +51,10 @@ export class Prober {
   private next = 0;
   private readonly waiting = new Map<number, (ok: boolean) => void>();
 
-  constructor(private readonly child: ChildProcess) {
+  constructor(
+    private readonly child: ChildProcess,
+    private readonly pid: number,
+  ) {
     let buf = '';
     child.stdout!.on('data', (d: Buffer) => {
       buf += d.toString();
@@ -59,8 +69,12 @@ export class Prober {
     });
   }
 
-  /** One TCP connect from the pod; true when it reached `host` (connected or refused). */
-  probe(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  /**
+   * One probe from the pod; true when it reached `host`: TCP connected or refused, a UDP answer or port
+   * unreachable, an ICMP echo reply (`port` unused; ping runs as its own process, not in the prober's event loop).
+   */
+  probe(host: string, port: number, timeoutMs: number, proto: Proto = 'tcp'): Promise<boolean> {
+    if (proto === 'icmp') return this.ping(host, timeoutMs);
     const id = ++this.next;
     return new Promise((resolve, reject) => {
       const guard = setTimeout(() => {
@@ -71,8 +85,17 @@ export class Prober {
         clearTimeout(guard);
         resolve(ok);
       });
-      this.child.stdin!.write(`${id} ${host} ${port} ${timeoutMs}\n`);
+      this.child.stdin!.write(`${id} ${host} ${port} ${timeoutMs} ${proto}\n`);
     });
+  }
+
+  private ping(host: string, timeoutMs: number): Promise<boolean> {
+    const w = Math.max(0.5, timeoutMs / 1000).toFixed(1);
+    return new Promise((resolve) =>
+      execFile('nsenter', [`--net=/proc/${this.pid}/ns/net`, 'ping', '-c1', '-n', '-W', w, host], (e) =>
+        resolve(!e),
+      ),
+    );
   }
 }
 
@@ -82,6 +105,8 @@ export interface Pair {
   from: CriPod;
   to: CriPod;
   port: number;
+  /** Default tcp. */
+  proto?: Proto;
   /** The node that hosts `to` (where its ingress policy is enforced). */
   node: string;
 }
@@ -94,8 +119,8 @@ export async function probeMatrix(pp: PodProcesses, pairs: Pair[], timeoutMs = 1
   await Promise.all(
     pairs.map(async (p) => {
       const pr = pp.prober(p.from);
-      let ok = await pr.probe(p.to.ip, p.port, timeoutMs);
-      for (let i = 0; !ok && i < 2; i++) ok = await pr.probe(p.to.ip, p.port, timeoutMs);
+      let ok = await pr.probe(p.to.ip, p.port, timeoutMs, p.proto);
+      for (let i = 0; !ok && i < 2; i++) ok = await pr.probe(p.to.ip, p.port, timeoutMs, p.proto);
       out[p.key] = ok;
     }),
   );
@@ -142,7 +167,7 @@ export async function timeConvergence(
           return;
         }
         const start = performance.now();
-        ok = await pr.probe(p.to.ip, p.port, probeMs);
+        ok = await pr.probe(p.to.ip, p.port, probeMs, p.proto);
         if (ok === expected[p.key]) {
           if (run === 0) first = start;
           run++;

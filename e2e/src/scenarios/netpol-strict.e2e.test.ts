@@ -1,11 +1,13 @@
-// Strict network policy mode through containerd (issue 17): a pod created after the policy that selects it exists
-// is never reachable against that policy, not even by its first packet. The intruder's probe loop runs over every
-// address the node could give the new pod (its ENIs' secondary addresses and prefixes) from before the sandbox is
-// requested until well after the allowed client gets through, so the moment the pod's address comes up is covered.
+// Strict network policy mode through containerd (issue 17), on a prefix-delegation node (pods get addresses from
+// the primary ENI's /28 prefixes): a pod created after the policy that selects it exists is never reachable against
+// that policy, not even by its first packet. The intruder's probe loop runs over every address the node could give
+// the new pod (its ENIs' secondary addresses and prefixes) from before the sandbox is requested until well after
+// the allowed client gets through, so the moment the pod's address comes up is covered.
 // Then kill -9 of the node's aws-network-policy-agent under continuous probes, a policy change while it is down,
 // and its restart (issue 16).
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { cidrContains, parseCidr } from '@vpc-cni/shared/ipmath';
 import type { CriPod } from '../demo/cri-pods.js';
 import { type Cluster, runPod, startCluster } from './cluster.js';
 import { canRun } from './kit.js';
@@ -57,6 +59,7 @@ describe.skipIf(!canRun)('strict network policy mode through containerd', () => 
   it('a pod created after its policy is closed from its first packet; only the allowed client gets in', async () => {
     const c = (cluster = await startCluster({
       nodes: [{ name: 'np-s', type: 'm5.large' }],
+      env: { ENABLE_PREFIX_DELEGATION: 'true' },
       networkPolicy: 'strict',
     }));
     const n = c.nodes[0]!;
@@ -120,6 +123,16 @@ describe.skipIf(!canRun)('strict network policy mode through containerd', () => 
       await until('the client to reach web', () => pp.prober(client).probe(web.ip, 80, 500));
       await new Promise((r) => setTimeout(r, 1_000));
       expect(candidates, 'the probe loops covered the address web got').toContain(web.ip);
+      // Prefix delegation: every pod's address is in one of the primary ENI's /28s (and the node has no other ENI).
+      const enis = c.sim.world.enisOf(n.instance.instance.id);
+      expect(enis).toHaveLength(1);
+      const prefixes = enis[0]!.ipv4Prefixes.map(parseCidr);
+      for (const p of [client, intruder, web])
+        expect(
+          prefixes.some((x) => cidrContains(x, p.ip)),
+          `${p.name} ${p.ip} in a /28`,
+        ).toBe(true);
+      expect(prefixes.every((x) => x.bits === 28)).toBe(true);
       const intruderSaw = bad.log.get(web.ip)!;
       const clientSaw = good.log.get(web.ip)!;
       // The loops probed web's address before the sandbox was asked for, during the CNI ADD and after.

@@ -6,7 +6,8 @@
 // (security-groups.ts). A trunk ENI's branch ENIs appear as VLAN sub-interfaces of its link, one per trunk
 // association (trunk-vlans.ts). An outside netns stands for the internet and knows only the nodes'
 // primary addresses, so pods reach it only through SNAT. Nodes launched with an IPv6 address get it on eth0 and
-// an IPv6 default route via the router's fe80:ec2::1; a second, IPv6-only outside netns (OUTSIDE_IPV6) knows only
+// an IPv6 default route via the router's fe80:ec2::1, and the router routes their ENIs' IPv6 prefixes (pods of an
+// IPv6 cluster) via that address; a second, IPv6-only outside netns (OUTSIDE_IPV6) knows only
 // those node addresses. Nothing touches the root netns; destroy() removes it all.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -249,14 +250,20 @@ export class VpcFabric {
       p.routes.add('neigh');
     }
     const want = new Set([...eni.secondaryIps.map((ip) => `${ip}/32`), ...eni.ipv4Prefixes]);
+    // IPv6 prefixes (an IPv6 node's /80) go via the ENI's own IPv6 address, as /28s go via its primary address.
+    const v6 = eni.ipv6Addresses[0];
+    if (v6 && this.outside6) for (const r of eni.ipv6Prefixes) want.add(r);
     for (const r of want)
       if (!p.routes.has(r)) {
-        run(['-n', this.fabricNs, 'route', 'replace', r, 'via', eni.primaryIp, 'dev', p.link, 'onlink']);
+        const via = r.includes(':')
+          ? ['-6', 'route', 'replace', r, 'via', v6!]
+          : ['route', 'replace', r, 'via', eni.primaryIp];
+        run(['-n', this.fabricNs, ...via, 'dev', p.link, 'onlink']);
         p.routes.add(r);
       }
     for (const r of p.routes)
       if (r !== 'neigh' && !want.has(r)) {
-        quiet(['-n', this.fabricNs, 'route', 'del', r, 'dev', p.link]);
+        quiet(['-n', this.fabricNs, ...(r.includes(':') ? ['-6'] : []), 'route', 'del', r, 'dev', p.link]);
         p.routes.delete(r);
       }
   }
