@@ -316,12 +316,13 @@ async function floor(): Promise<{ cpuUsPerPair: number; pairsPerS: number }> {
  * their ratio (floor_own_vs_node_cpu).
  */
 async function floorHttp2(rounds: number) {
-  const sides = (['node', 'own'] as const).map((kind) => {
-    const path = join(dir, `floor-${kind}.sock`);
-    return { kind, path, server: startFloor(path, kind), cpu: 0, secs: 0 };
-  });
+  const sides: { kind: 'node' | 'own'; path: string; server: ChildProcess; cpu: number; secs: number }[] = [];
   try {
-    for (const s of sides) {
+    // One after the other: two tsx start-ups at once can starve each other under a real-time priority (chrt).
+    for (const kind of ['node', 'own'] as const) {
+      const path = join(dir, `floor-${kind}.sock`);
+      const s = { kind, path, server: startFloor(path, kind), cpu: 0, secs: 0 };
+      sides.push(s);
       await serving(s.path, `the floor server on ${s.kind} HTTP/2`);
       await saturate(s.path, 1_000, `warm-${s.kind}`);
     }
