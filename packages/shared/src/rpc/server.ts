@@ -1,12 +1,12 @@
 // gRPC server helper for ipamd and the network policy agent: typed async handlers over the method descriptors,
 // a unix socket (0660) and an optional loopback-only TCP listener, and the standard health service. The calls
 // run on HTTP/2 directly (./h2-server.ts), not grpc-js: packages/shared/README.md#rpc-server says why; the HTTP/2
-// is node:http2's or our own framing over node:net (./h2-session.ts), chosen by `http2`.
+// is our own framing over node:net (./h2-session.ts) unless `http2: 'node'` asks for node:http2's.
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { isIP } from 'node:net';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
-import { createServer, type Http2Session } from 'node:http2';
+import type { Http2Session } from 'node:http2';
 import { Health, type UnaryMethod } from './services.js';
 import { HealthRegistry } from './health.js';
 import { GrpcRouter } from './h2-server.js';
@@ -25,7 +25,10 @@ export interface RpcServerOptions {
   /** `host:port` for older plugins, e.g. 127.0.0.1:50051. Must be a loopback address. */
   readonly tcpAddress?: string;
   readonly socketMode?: number;
-  /** Whose HTTP/2: node:http2's, or our own framing over node:net (docs/architecture.md#decisions, 16). */
+  /**
+   * Whose HTTP/2: our own framing over node:net (the default), or node:http2's (loaded only then); the choice and
+   * its measurements: docs/architecture.md#decisions, 16.
+   */
   readonly http2?: 'node' | 'own';
 }
 
@@ -81,7 +84,7 @@ export class RpcServer {
   }
 
   private async listen(bind: (s: Server) => void): Promise<Server> {
-    const server = this.options.http2 === 'own' ? this.ownServer() : this.nodeServer();
+    const server = this.options.http2 === 'node' ? await this.nodeServer() : this.ownServer();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.once('listening', () => {
@@ -94,7 +97,8 @@ export class RpcServer {
     return server;
   }
 
-  private nodeServer(): Server {
+  private async nodeServer(): Promise<Server> {
+    const { createServer } = await import('node:http2');
     const server = createServer({
       // Every call is small; a peer opening more streams than this at once is refused per stream.
       settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS },
