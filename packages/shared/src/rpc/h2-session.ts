@@ -2,7 +2,9 @@
 // our own framing instead of node:http2 (the choice and its measurements: docs/architecture.md#decisions, 16).
 // It checks the client preface, sends its SETTINGS, reads frames (HPACK through ./hpack.ts), opens a stream per
 // request HEADERS and feeds the call its DATA, answers SETTINGS and PING, obeys the client's flow-control windows
-// for what it sends, and keeps its own receive windows open. A protocol error ends the connection with GOAWAY and
+// for what it sends, and reopens its own receive windows (the default 65,535 bytes) as the calls take the data:
+// a client that writes without waiting (aws-cni's libc transport blocks in send) never has more in flight than a
+// socket buffer holds. A protocol error ends the connection with GOAWAY and
 // the error code; a stream the client resets, or one over the concurrency limit, ends alone. Replies produced in
 // the same turn of the event loop leave in one socket write.
 import type { Socket } from 'node:net';
@@ -38,6 +40,8 @@ import {
 
 /** A header block (HEADERS + CONTINUATION) larger than this ends the connection (ENHANCE_YOUR_CALM). */
 const MAX_HEADER_BLOCK = 64 * 1024;
+/** Our receive windows (connection and stream) are reopened once this much of them has been used. */
+const WINDOW_REOPEN = DEFAULT_WINDOW >> 1;
 /** After GOAWAY for an error, the socket is destroyed if the peer has not closed it within this. */
 const CLOSE_GRACE_MS = 1_000;
 
@@ -67,6 +71,8 @@ class Stream implements CallStream {
   closed = false;
   /** The client's END_STREAM has arrived. */
   remoteEnded = false;
+  /** Data received on this stream since its receive window was last reopened. */
+  received = 0;
   call: CallEvents | undefined;
   /** How much the client accepts on this stream now. */
   window: number;
@@ -145,6 +151,9 @@ class Stream implements CallStream {
   private done(): void {
     this.closed = true;
     this.queued = [];
+    // Answered before the whole request arrived (e.g. RESOURCE_EXHAUSTED): the client may stop sending
+    // (RFC 9113 §8.1, RST_STREAM NO_ERROR after a complete response).
+    if (!this.remoteEnded) this.session.reset(this.id, ErrorCode.NO_ERROR);
     this.session.forget(this);
   }
 
@@ -183,15 +192,10 @@ export class H2ServerSession {
     private readonly maxStreams: number,
     private readonly onClose: () => void,
   ) {
-    const settings = Buffer.alloc(12);
+    const settings = Buffer.alloc(6);
     settings.writeUInt16BE(SETTINGS_MAX_CONCURRENT_STREAMS, 0);
     settings.writeUInt32BE(maxStreams, 2);
-    settings.writeUInt16BE(SETTINGS_INITIAL_WINDOW_SIZE, 6);
-    settings.writeUInt32BE(MAX_WINDOW, 8);
-    const inc = Buffer.alloc(4);
-    inc.writeUInt32BE(MAX_WINDOW - DEFAULT_WINDOW, 0);
     this.send(frame(Type.SETTINGS, 0, 0, settings));
-    this.send(frame(Type.WINDOW_UPDATE, 0, 0, inc));
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', () => this.teardown());
     socket.once('close', () => this.teardown());
@@ -259,6 +263,19 @@ export class H2ServerSession {
       rest = rest.subarray(n);
     }
     return undefined;
+  }
+
+  reset(id: number, code: ErrorCode): void {
+    const p = Buffer.alloc(4);
+    p.writeUInt32BE(code, 0);
+    this.send(frame(Type.RST_STREAM, 0, id, p));
+  }
+
+  /** Reopens a receive window: `id` 0 is the connection's. */
+  private windowUpdate(id: number, n: number): void {
+    const inc = Buffer.alloc(4);
+    inc.writeUInt32BE(n, 0);
+    this.send(frame(Type.WINDOW_UPDATE, 0, id, inc));
   }
 
   forget(s: Stream): void {
@@ -371,6 +388,13 @@ export class H2ServerSession {
         const body = unpad(payload, flags);
         if (body.length > 0) s.call?.data(body);
         if (flags & END_STREAM) this.remoteEnd(s);
+        else if (!s.closed) {
+          s.received += payload.length;
+          if (s.received >= WINDOW_REOPEN) {
+            this.windowUpdate(id, s.received);
+            s.received = 0;
+          }
+        }
         return;
       }
       case Type.HEADERS: {
@@ -478,14 +502,12 @@ export class H2ServerSession {
     for (const s of [...this.streams.values()]) if (s.blocked) s.flush();
   }
 
-  /** Keeps our connection receive window open: topped up once half of it has been used. */
+  /** Keeps our connection receive window open: reopened once half of it has been used. */
   private topUp(n: number): void {
     this.received += n;
-    if (this.received < MAX_WINDOW / 2) return;
-    const inc = Buffer.alloc(4);
-    inc.writeUInt32BE(this.received, 0);
+    if (this.received < WINDOW_REOPEN) return;
+    this.windowUpdate(0, this.received);
     this.received = 0;
-    this.send(frame(Type.WINDOW_UPDATE, 0, 0, inc));
   }
 
   private headerBlockDone(): void {
