@@ -24,6 +24,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import {
   closeSync,
   constants,
+  existsSync,
   fsyncSync,
   mkdirSync,
   mkdtempSync,
@@ -31,16 +32,20 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  writeFileSync,
   writeSync,
 } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CNIBackend, Health, RpcClient, ServingStatus } from '@vpc-cni/shared/rpc';
+import { type ProbeData, startProbe } from './rpc/probe.js';
+import { attribute, type CallRecord } from './rpc/trace.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const PAIRS = Number(process.env['BENCH_PAIRS'] ?? 10_000);
 const CLIENTS = 64;
-const RATES = [100, 1_000, 5_000];
+/** BENCH_RATES (comma-separated pairs/s) picks the open-loop rates, e.g. `100` for a longer traced run. */
+const RATES = process.env['BENCH_RATES']?.split(',').map(Number) ?? [100, 1_000, 5_000];
 const RATE_SECONDS = Number(process.env['BENCH_RATE_SECONDS'] ?? 3);
 /** Connections the open-loop calls are spread over (each CNI call is its own process and connection). */
 const OPEN_CONNECTIONS = 16;
@@ -49,6 +54,16 @@ const MAX_IN_FLIGHT = 200;
 const POOL = Array.from({ length: 250 }, (_, i) => `10.0.${1 + (i >> 8)}.${i & 255}`);
 const dir = mkdtempSync(join(tmpdir(), 'vct-bench-rpc-'));
 const socket = join(dir, 'ipamd.sock');
+
+/**
+ * BENCH_TRACE=1: the agent runs with the tracer preloaded (rpc/probe.ts, through NODE_OPTIONS), this process
+ * records its own timeline and every open-loop call, and the slowest 1% of each rate are attributed to causes
+ * (rpc/trace.ts), printed before the last line and added to it as `trace`.
+ */
+const TRACE = process.env['BENCH_TRACE'] === '1';
+const stopBenchProbe = TRACE ? startProbe({ patchFs: false }) : undefined;
+const traced: CallRecord[] = [];
+const epoch = (t: number): number => performance.timeOrigin + t;
 
 /** BENCH_AGENT_ARGV (a JSON list) starts the agent some other way, e.g. under `node --cpu-prof` to profile it. */
 const agentArgv = process.env['BENCH_AGENT_ARGV']
@@ -69,6 +84,12 @@ function startAgent(argv: string[], at: string): ChildProcess {
       IP_COOLDOWN_PERIOD: '0',
       DISABLE_INTROSPECTION: 'true',
       VPC_CNI_METRICS_BIND_ADDRESS: '127.0.0.1:0',
+      ...(TRACE
+        ? {
+            NODE_OPTIONS: `--require=${join(import.meta.dirname, 'rpc/probe.ts')}`,
+            BENCH_PROBE_OUT: join(at, 'probe.json'),
+          }
+        : {}),
     },
   });
 }
@@ -119,11 +140,17 @@ async function openLoop(rate: number, seconds: number) {
   const pair = async (n: number, due: number): Promise<void> => {
     const c = clients[n % clients.length] as RpcClient;
     const id = `open-${rate}-${n}`;
+    const sent = performance.now();
     await c.call(CNIBackend.AddNetwork, req(id));
     const t = performance.now();
     lat.push(t - due);
     await c.call(CNIBackend.DelNetwork, { ...req(id), Reason: 'PodDeleted', K8S_POD_UID: '' });
-    lat.push(performance.now() - t);
+    const end = performance.now();
+    lat.push(end - t);
+    if (TRACE) {
+      traced.push({ rate, kind: 'add', from: epoch(due), sent: epoch(sent), end: epoch(t) });
+      traced.push({ rate, kind: 'del', from: epoch(t), sent: epoch(t), end: epoch(end) });
+    }
   };
   const t0 = performance.now() + 5;
   /** When the next pair was first due but held back by MAX_IN_FLIGHT: its latency counts from then. */
@@ -244,13 +271,9 @@ async function saturate(path: string, pairs: number, prefix: string) {
   return { adds, dels };
 }
 
-/**
- * The floor (bench/src/rpc/floor-server.ts): the same server code and V8 flags with handlers that answer at
- * once, saturated the same way. Its CPU per pair is what no change inside ipamd can remove.
- */
-async function floor(): Promise<{ cpuUsPerPair: number; pairsPerS: number }> {
-  const path = join(dir, 'floor.sock');
-  const server = spawn(
+/** Starts a floor server (bench/src/rpc/floor-server.ts) on `path`, on the given HTTP/2 (the default when absent). */
+function startFloor(path: string, http2?: 'node' | 'own'): ChildProcess {
+  return spawn(
     process.execPath,
     [
       '--max-semi-space-size=1',
@@ -258,9 +281,19 @@ async function floor(): Promise<{ cpuUsPerPair: number; pairsPerS: number }> {
       ...process.execArgv,
       join(import.meta.dirname, 'rpc/floor-server.ts'),
       path,
+      ...(http2 ? [http2] : []),
     ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
+}
+
+/**
+ * The floor (bench/src/rpc/floor-server.ts): the same server code and V8 flags with handlers that answer at
+ * once, saturated the same way. Its CPU per pair is what no change inside ipamd can remove.
+ */
+async function floor(): Promise<{ cpuUsPerPair: number; pairsPerS: number }> {
+  const path = join(dir, 'floor.sock');
+  const server = startFloor(path);
   try {
     await serving(path, 'the floor server');
     await saturate(path, 1_000, 'floor-warm');
@@ -275,6 +308,63 @@ async function floor(): Promise<{ cpuUsPerPair: number; pairsPerS: number }> {
   } finally {
     server.kill('SIGKILL');
   }
+}
+
+/**
+ * The floor server on node:http2 and on our own HTTP/2 framing, side by side, saturated in alternating rounds of
+ * 1,000 pairs (BENCH_FLOOR_ROUNDS, 10), so a loaded machine's drift hits both alike: CPU per pair of each and
+ * their ratio (floor_own_vs_node_cpu).
+ */
+async function floorHttp2(rounds: number) {
+  const sides: { kind: 'node' | 'own'; path: string; server: ChildProcess; cpu: number; secs: number }[] = [];
+  try {
+    // One after the other: two tsx start-ups at once can starve each other under a real-time priority (chrt).
+    for (const kind of ['node', 'own'] as const) {
+      const path = join(dir, `floor-${kind}.sock`);
+      const s = { kind, path, server: startFloor(path, kind), cpu: 0, secs: 0 };
+      sides.push(s);
+      await serving(s.path, `the floor server on ${s.kind} HTTP/2`);
+      await saturate(s.path, 1_000, `warm-${s.kind}`);
+    }
+    const per = 1_000;
+    for (let r = 0; r < rounds; r++) {
+      for (const s of r % 2 === 0 ? sides : [...sides].reverse()) {
+        const c0 = cpuSeconds(s.server.pid);
+        const t0 = performance.now();
+        await saturate(s.path, per, `fl-${s.kind}-${r}`);
+        s.secs += (performance.now() - t0) / 1000;
+        s.cpu += cpuSeconds(s.server.pid) - c0;
+      }
+    }
+    const [n, o] = sides as [(typeof sides)[0], (typeof sides)[0]];
+    return {
+      floor_node_cpu_us_per_pair: Math.round((n.cpu * 1e6) / (rounds * per)),
+      floor_own_cpu_us_per_pair: Math.round((o.cpu * 1e6) / (rounds * per)),
+      floor_own_vs_node_cpu: Number((o.cpu / n.cpu).toFixed(3)),
+      floor_node_pairs_per_s: Math.round((rounds * per) / n.secs),
+      floor_own_pairs_per_s: Math.round((rounds * per) / o.secs),
+    };
+  } finally {
+    for (const s of sides) s.server.kill('SIGKILL');
+  }
+}
+
+/** The agent's timeline so far (SIGUSR2 to its probe), the open loop's slow calls attributed, printed. */
+async function traceOpenLoop() {
+  const file = join(dir, 'probe.json');
+  child.kill('SIGUSR2');
+  for (let i = 0; !existsSync(file); i++) {
+    if (i > 500) throw new Error('the agent did not write its trace (BENCH_TRACE)');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const agent = JSON.parse(readFileSync(file, 'utf8')) as ProbeData;
+  const bench = (stopBenchProbe as () => ProbeData)();
+  // BENCH_TRACE_OUT: the raw timelines and calls too, for a closer look.
+  const out = process.env['BENCH_TRACE_OUT'];
+  if (out) writeFileSync(out, JSON.stringify({ calls: traced, agent, bench }));
+  const result = { agent_eld_ms: agent.eld, rates: attribute(traced, agent, bench) };
+  for (const r of result.rates) console.log(`trace ${r.rate} pairs/s: ${JSON.stringify(r)}`);
+  return result;
 }
 
 /** Alternating saturation rounds against this agent and the other: total CPU per pair and pairs/s of each. */
@@ -322,6 +412,7 @@ try {
   const journal = journalWrites();
   const open: Record<number, { p50: number; p99: number; calls: number; late: number }> = {};
   for (const rate of RATES) open[rate] = await openLoop(rate, RATE_SECONDS);
+  const trace = TRACE ? await traceOpenLoop() : undefined;
   const cpu0 = agentCpuSeconds();
   const clientCpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -333,6 +424,7 @@ try {
   const agentCpu = agentCpuSeconds();
   const own = process.cpuUsage();
   const floorRun = await floor();
+  const floors = await floorHttp2(Number(process.env['BENCH_FLOOR_ROUNDS'] ?? 10));
   const ab = other ? await alternate(Number(process.env['BENCH_COMPARE_ROUNDS'] ?? 10)) : {};
   console.log(
     `cpu: agent ${agentCpu.toFixed(2)} s, clients ${((own.user + own.system) / 1e6).toFixed(2)} s, wall ${secs.toFixed(2)} s`,
@@ -366,6 +458,7 @@ try {
       // The floor server's CPU per pair and throughput (same server code, handlers that answer at once).
       floor_cpu_us_per_pair: floorRun.cpuUsPerPair,
       floor_saturation_pairs_per_s: floorRun.pairsPerS,
+      ...floors,
       cores: availableParallelism(),
       loadavg_end: Number(loadavg()[0]?.toFixed(1)),
       add_p50_ms: pct(adds, 50),
@@ -379,6 +472,7 @@ try {
       solo_add_p50_ms: pct(solo, 50),
       solo_add_p99_ms: pct(solo, 99),
       ...ab,
+      ...(trace ? { trace } : {}),
     }),
   );
 } finally {

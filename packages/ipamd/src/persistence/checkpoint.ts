@@ -7,11 +7,14 @@
 // serving while a record is written; every change made meanwhile is covered by the next single record, written
 // as soon as the current one is durable, so a caller waits between one and two writes.
 //
-// Compaction keeps the checkpoint file current: at most every `compactEveryMs` (and when a segment is a quarter
-// full), at a record boundary, appends switch to a spare segment and the state the earlier records add up to is
-// written as the checkpoint (temp file, fsync, rename, directory fsync) off the request path; only then are the
-// older segments retired (recycled as the next spare). After a crash the checkpoint is complete but may be up to
-// one compaction interval old; load() replays the journal onto it, and the start-up write makes it current.
+// Compaction keeps the checkpoint file current: once the journal has been idle for `compactIdleMs`, or every
+// `compactEveryMs` under steady load, or when a segment is half full, appends switch to a spare segment at a
+// record boundary and the state the earlier records add up to is written as the checkpoint (temp file, fsync,
+// rename, directory fsync) off the request path; only then are the older segments retired (recycled as the next
+// spare). Its fsyncs slow the record writes that overlap them (measured: docs/architecture.md#checkpoint-file),
+// so a compaction starts when no change is waiting to be written, and is forced before a record only when the
+// segment is half full or the file is two intervals behind. After a crash the checkpoint is complete but may be
+// up to one compaction interval old; load() replays the journal onto it, and the start-up write makes it current.
 import { closeSync, constants, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -54,8 +57,10 @@ export type LoadResult =
 export interface CheckpointOptions {
   /** Bytes preallocated per journal segment. */
   segmentBytes?: number;
-  /** The checkpoint file is rewritten at most this often while records are being appended, and when idle. */
+  /** Under steady load the checkpoint file is rewritten about this often (at most twice as late). */
   compactEveryMs?: number;
+  /** Once no record has been written for this long, the checkpoint file is brought up to date. */
+  compactIdleMs?: number;
 }
 
 interface Segment {
@@ -68,7 +73,9 @@ interface Segment {
 
 // 1 MiB: a start-up writes and syncs one; 4 MiB cost 0.4-2.6 s per start on a busy disk (docs/architecture.md#checkpoint-file).
 const SEGMENT_BYTES = 1 << 20;
-const COMPACT_EVERY_MS = 1_000;
+// 10 s under load, 1 s once idle: each compaction's fsyncs slow the record writes that overlap them.
+const COMPACT_EVERY_MS = 10_000;
+const COMPACT_IDLE_MS = 1_000;
 
 export class Checkpoint {
   private running = false;
@@ -93,9 +100,12 @@ export class Checkpoint {
   private compacting: Promise<void> | undefined;
   private lastCompact = performance.now();
   private idleTimer: NodeJS.Timeout | undefined;
+  /** When the last write ended (the idle compaction waits for compactIdleMs after it). */
+  private lastRecord = performance.now();
   private closed = false;
   private readonly segmentBytes: number;
   private readonly compactEveryMs: number;
+  private readonly compactIdleMs: number;
 
   constructor(
     readonly path: string,
@@ -105,6 +115,7 @@ export class Checkpoint {
   ) {
     this.segmentBytes = options.segmentBytes ?? SEGMENT_BYTES;
     this.compactEveryMs = options.compactEveryMs ?? COMPACT_EVERY_MS;
+    this.compactIdleMs = options.compactIdleMs ?? Math.min(COMPACT_IDLE_MS, this.compactEveryMs);
   }
 
   /** The checkpoint file with the journal replayed onto it. */
@@ -211,13 +222,15 @@ export class Checkpoint {
       // No pause here: changes made during the write are already waiting, and go in the next one at once.
     }
     this.running = false;
+    // Nothing is waiting to be written: the moment for a compaction that is due, so no record is sure to overlap it.
+    if (this.seg && !this.closed && !this.needsBase && this.compactionDue(this.seg, false)) this.rotate();
     this.scheduleIdleCompaction();
   }
 
   /** One record with everything that changed since the last one. */
   private async append(): Promise<void> {
     const seg = this.seg as Segment;
-    if (this.compactionDue(seg)) this.rotate();
+    if (this.compactionDue(seg, true)) this.rotate();
     const batch = this.diff.next(this.snapshot());
     if (batch.put.length === 0 && batch.released.length === 0) return; // earlier records are durable already
     const cur = this.seg as Segment;
@@ -229,9 +242,17 @@ export class Checkpoint {
     this.writes++;
   }
 
-  private compactionDue(seg: Segment): boolean {
+  /**
+   * Whether to compact now. Before a record (`beforeRecord`), only when it cannot wait: the segment half full, or
+   * the file two intervals behind (a journal that is never idle); otherwise once the interval has passed or the
+   * segment is a quarter full.
+   */
+  private compactionDue(seg: Segment, beforeRecord: boolean): boolean {
     if (this.compacting || !this.spare || seg.offset === 0) return false;
-    return seg.offset >= this.segmentBytes / 4 || performance.now() - this.lastCompact >= this.compactEveryMs;
+    const age = performance.now() - this.lastCompact;
+    return beforeRecord
+      ? seg.offset >= this.segmentBytes / 2 || age >= 2 * this.compactEveryMs
+      : seg.offset >= this.segmentBytes / 4 || age >= this.compactEveryMs;
   }
 
   /**
@@ -266,19 +287,21 @@ export class Checkpoint {
       });
   }
 
-  /** When idle with records the checkpoint file does not show yet: compact once the interval has passed. */
+  /** With records the checkpoint file does not show yet: compact once no record has been written for a while. */
   private scheduleIdleCompaction(): void {
+    this.lastRecord = performance.now();
     if (this.closed || this.idleTimer || !this.seg || this.seg.offset === 0) return;
-    this.idleTimer = setTimeout(
-      () => {
-        this.idleTimer = undefined;
-        if (this.closed || this.running || !this.seg) return;
-        if (this.compactionDue(this.seg)) this.rotate();
-        else this.scheduleIdleCompaction();
-      },
-      Math.max(10, this.compactEveryMs - (performance.now() - this.lastCompact)),
-    );
-    this.idleTimer.unref();
+    const check = (): void => {
+      this.idleTimer = undefined;
+      if (this.closed || !this.seg || this.seg.offset === 0) return;
+      const idleFor = performance.now() - this.lastRecord;
+      if (this.running || idleFor < this.compactIdleMs || this.compacting || !this.spare) {
+        this.idleTimer = setTimeout(check, Math.max(10, this.compactIdleMs - idleFor)).unref();
+        return;
+      }
+      this.rotate();
+    };
+    this.idleTimer = setTimeout(check, this.compactIdleMs).unref();
   }
 
   /** The next spare: a retired segment renamed (its old records are of another generation), or a new one. */

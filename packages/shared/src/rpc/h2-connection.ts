@@ -6,32 +6,25 @@
 // the connection window is topped up as data arrives. Loading node:http2 costs a short-lived
 // caller like aws-cni more than a whole call, hence this instead of the built-in client.
 import { HpackDecoder, encodeHeaders, type HeaderList } from './hpack.js';
+import {
+  ACK,
+  checkFrameSize,
+  DEFAULT_MAX_FRAME,
+  DEFAULT_WINDOW,
+  END_HEADERS,
+  END_STREAM,
+  frame,
+  MAX_FRAME_LIMIT,
+  MAX_WINDOW,
+  PREFACE,
+  PRIORITY_FLAG as PRIORITY,
+  SETTINGS_ENABLE_PUSH,
+  SETTINGS_INITIAL_WINDOW_SIZE,
+  SETTINGS_MAX_FRAME_SIZE,
+  Type,
+  unpad,
+} from './h2-frames.js';
 import type { H2Transport } from './transport.js';
-
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
-const enum Type {
-  DATA = 0,
-  HEADERS = 1,
-  RST_STREAM = 3,
-  SETTINGS = 4,
-  PING = 6,
-  GOAWAY = 7,
-  WINDOW_UPDATE = 8,
-  CONTINUATION = 9,
-}
-const END_STREAM = 0x1;
-const ACK = 0x1;
-const END_HEADERS = 0x4;
-const PADDED = 0x8;
-const PRIORITY = 0x20;
-/** The peer's defaults until its SETTINGS arrive. */
-const DEFAULT_MAX_FRAME = 16_384;
-const MAX_FRAME_LIMIT = 16_777_215;
-const DEFAULT_WINDOW = 65_535;
-const MAX_WINDOW = 2 ** 31 - 1;
-const SETTINGS_ENABLE_PUSH = 0x2;
-const SETTINGS_INITIAL_WINDOW_SIZE = 0x4;
-const SETTINGS_MAX_FRAME_SIZE = 0x5;
 
 /** A request body still waiting for the peer's flow-control windows. */
 interface Outgoing {
@@ -55,16 +48,6 @@ export class H2Error extends Error {
   ) {
     super(message);
   }
-}
-
-function frame(type: number, flags: number, stream: number, payload: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(9 + payload.length);
-  out.writeUIntBE(payload.length, 0, 3);
-  out.writeUInt8(type, 3);
-  out.writeUInt8(flags, 4);
-  out.writeUInt32BE(stream, 5);
-  out.set(payload, 9);
-  return out;
 }
 
 export class H2Connection {
@@ -333,26 +316,4 @@ export class H2Connection {
     this.transport.awaiting?.(this.streams.size > 0);
     h?.end();
   }
-}
-
-function unpad(payload: Buffer, flags: number): Buffer {
-  if (!(flags & PADDED)) return payload;
-  const pad = payload.readUInt8(0);
-  if (pad >= payload.length) throw new Error('padding longer than the frame');
-  return payload.subarray(1, payload.length - pad);
-}
-
-/** RFC 9113 §6: frames of a fixed size are checked before they are acted on (FRAME_SIZE_ERROR otherwise). */
-function checkFrameSize(type: number, flags: number, len: number): void {
-  const ok =
-    type === Type.RST_STREAM || type === Type.WINDOW_UPDATE
-      ? len === 4
-      : type === Type.PING
-        ? len === 8
-        : type === Type.GOAWAY
-          ? len >= 8
-          : type === Type.SETTINGS
-            ? len % 6 === 0 && (!(flags & ACK) || len === 0)
-            : true;
-  if (!ok) throw new Error(`frame of type ${type} with a payload of ${len} bytes (FRAME_SIZE_ERROR)`);
 }

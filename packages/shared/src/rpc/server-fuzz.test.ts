@@ -1,4 +1,4 @@
-// Fuzzing what a client can send the node:http2 gRPC server (seeded, so a failure reproduces): random request
+// Fuzzing what a client can send the gRPC server (on node:http2 and on our own HTTP/2 framing) (seeded, so a failure reproduces): random request
 // bodies and headers get a gRPC status, never a crash or a call left hanging; random bytes after the HTTP/2
 // preface end at most that connection; the wire helpers only ever answer with their typed results.
 import fc from 'fast-check';
@@ -67,10 +67,10 @@ describe('gRPC wire helpers fuzz', () => {
   });
 });
 
-describe('node:http2 gRPC server fuzz', () => {
+describe.each(['node', 'own'] as const)('gRPC server fuzz, %s HTTP/2', (http2) => {
   const dir = mkdtempSync(join(tmpdir(), 'vct-h2fuzz-'));
   const socket = join(dir, 'ipamd.sock');
-  const server = new RpcServer({ unixSocket: socket });
+  const server = new RpcServer({ unixSocket: socket, http2 });
   let session: ClientHttp2Session;
 
   beforeAll(async () => {
@@ -160,6 +160,90 @@ describe('node:http2 gRPC server fuzz', () => {
       }),
       { ...BOUND, numRuns: 60 },
     );
+    expect(await serving()).toBe(true);
+  });
+
+  it('random frames (any type, flags, stream and payload): the connection lives and answers PING, or ends with GOAWAY', async () => {
+    const preface = Buffer.concat([
+      Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1'),
+      Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]),
+    ]);
+    const frameOf = (type: number, flags: number, stream: number, payload: Uint8Array) => {
+      const f = Buffer.alloc(9 + payload.length);
+      f.writeUIntBE(payload.length, 0, 3);
+      f[3] = type;
+      f[4] = flags;
+      f.writeUInt32BE(stream >>> 0, 5);
+      f.set(payload, 9);
+      return f;
+    };
+    // Mostly the defined types (0-9) with payloads of their fixed sizes now and then, so checks past the size
+    // are reached too; stream ids that are 0, odd (client), even, or arbitrary.
+    const aFrame = fc
+      .record({
+        type: fc.oneof(fc.integer({ min: 0, max: 9 }), fc.integer({ min: 0, max: 255 })),
+        flags: fc.oneof(fc.constantFrom(0, 1, 4, 5, 8, 0x20, 0x25), fc.integer({ min: 0, max: 255 })),
+        stream: fc.oneof(fc.constantFrom(0, 1, 2, 3, 5), fc.integer({ min: 0, max: 2 ** 32 - 1 })),
+        size: fc.constantFrom(undefined, 0, 4, 5, 6, 8),
+        payload: fc.uint8Array({ maxLength: 40 }),
+      })
+      .map(({ type, flags, stream, size, payload }) =>
+        frameOf(
+          type,
+          flags,
+          stream,
+          size === undefined
+            ? payload
+            : Buffer.concat([Buffer.from(payload), Buffer.alloc(size)]).subarray(0, size),
+        ),
+      );
+    const seen = { alive: 0, goaway: 0 };
+    await fc.assert(
+      fc.asyncProperty(fc.array(aFrame, { minLength: 1, maxLength: 6 }), async (frames) => {
+        const sock = netConnect(socket);
+        sock.on('error', () => {});
+        let inbox = Buffer.alloc(0);
+        const types: number[] = [];
+        let goaway: number | undefined;
+        let pinged = false;
+        sock.on('data', (d: Buffer) => {
+          inbox = Buffer.concat([inbox, d]);
+          while (inbox.length >= 9 && inbox.length >= 9 + inbox.readUIntBE(0, 3)) {
+            const len = inbox.readUIntBE(0, 3);
+            const type = inbox[3] as number;
+            types.push(type);
+            if (type === 7 && len >= 8) goaway = inbox.readUInt32BE(9 + 4);
+            if (
+              type === 6 &&
+              (inbox[4] as number) & 1 &&
+              inbox.subarray(9, 17).toString('latin1') === 'fuzzping'
+            )
+              pinged = true;
+            inbox = inbox.subarray(9 + len);
+          }
+        });
+        const closed = new Promise<void>((r) => sock.on('close', () => r()));
+        sock.write(Buffer.concat([preface, ...frames]));
+        await Promise.race([closed, new Promise((r) => setTimeout(r, 20))]);
+        if (!sock.destroyed && goaway === undefined) {
+          // Still open: it must still be answering (no hang, no half-dead state).
+          sock.write(frameOf(6, 0, 0, Buffer.from('fuzzping', 'latin1')));
+          for (let t = 0; t < 100 && !pinged && goaway === undefined && !sock.destroyed; t++)
+            await Promise.race([closed, new Promise((r) => setTimeout(r, 10))]);
+        }
+        // A GOAWAY carries an HTTP/2 error code (RFC 9113 §7: 0x0-0xd).
+        if (goaway !== undefined) expect(goaway).toBeLessThanOrEqual(0xd);
+        expect(pinged || goaway !== undefined || sock.destroyed).toBe(true);
+        if (pinged) seen.alive++;
+        if (goaway !== undefined) seen.goaway++;
+        sock.destroy();
+        await closed;
+      }),
+      { ...BOUND, numRuns: 150 },
+    );
+    // Both outcomes were exercised: frames the server lives with, and protocol errors it ends with GOAWAY.
+    expect(seen.alive).toBeGreaterThan(0);
+    expect(seen.goaway).toBeGreaterThan(0);
     expect(await serving()).toBe(true);
   });
 });

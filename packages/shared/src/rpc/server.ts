@@ -1,13 +1,16 @@
 // gRPC server helper for ipamd and the network policy agent: typed async handlers over the method descriptors,
 // a unix socket (0660) and an optional loopback-only TCP listener, and the standard health service. The calls
-// run on node:http2 directly (./h2-server.ts), not grpc-js: packages/shared/README.md#rpc-server says why.
+// run on HTTP/2 directly (./h2-server.ts), not grpc-js: packages/shared/README.md#rpc-server says why; the HTTP/2
+// is our own framing over node:net (./h2-session.ts) unless `http2: 'node'` asks for node:http2's.
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { isIP } from 'node:net';
-import { createServer, type Http2Server, type Http2Session } from 'node:http2';
+import { createServer as createNetServer, type Server, type Socket } from 'node:net';
+import type { Http2Session } from 'node:http2';
 import { Health, type UnaryMethod } from './services.js';
 import { HealthRegistry } from './health.js';
 import { GrpcRouter } from './h2-server.js';
+import { H2ServerSession } from './h2-session.js';
 
 export type UnaryHandler<Req, Res> = (request: Req) => Promise<Res>;
 
@@ -22,7 +25,15 @@ export interface RpcServerOptions {
   /** `host:port` for older plugins, e.g. 127.0.0.1:50051. Must be a loopback address. */
   readonly tcpAddress?: string;
   readonly socketMode?: number;
+  /**
+   * Whose HTTP/2: our own framing over node:net (the default), or node:http2's (loaded only then); the choice and
+   * its measurements: docs/architecture.md#decisions, 16.
+   */
+  readonly http2?: 'node' | 'own';
 }
+
+/** Streams a client may have open at once on one connection; more are refused per stream. */
+const MAX_CONCURRENT_STREAMS = 1_000;
 
 const isLoopback = (host: string): boolean =>
   host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
@@ -39,8 +50,8 @@ type AnyMethod = UnaryMethod<unknown, unknown>;
 export class RpcServer {
   readonly health = new HealthRegistry();
   private readonly router = new GrpcRouter();
-  private readonly servers: Http2Server[] = [];
-  private readonly sessions = new Set<Http2Session>();
+  private readonly servers: Server[] = [];
+  private readonly sessions = new Set<{ close(): void; destroy(): void }>();
   private started = false;
 
   constructor(private readonly options: RpcServerOptions) {
@@ -72,18 +83,8 @@ export class RpcServer {
     }
   }
 
-  private async listen(bind: (s: Http2Server) => void): Promise<Http2Server> {
-    const server = createServer({
-      // Every call is small; a peer opening more streams than this at once is refused per stream.
-      settings: { maxConcurrentStreams: 1_000 },
-    });
-    server.on('stream', this.router.onStream);
-    server.on('session', (s: Http2Session) => {
-      this.sessions.add(s);
-      // A peer's protocol error ends its session (node:http2 sends GOAWAY); nothing to do but forget it.
-      s.on('error', () => {});
-      s.once('close', () => this.sessions.delete(s));
-    });
+  private async listen(bind: (s: Server) => void): Promise<Server> {
+    const server = this.options.http2 === 'node' ? await this.nodeServer() : this.ownServer();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.once('listening', () => {
@@ -94,6 +95,31 @@ export class RpcServer {
     });
     this.servers.push(server);
     return server;
+  }
+
+  private async nodeServer(): Promise<Server> {
+    const { createServer } = await import('node:http2');
+    const server = createServer({
+      // Every call is small; a peer opening more streams than this at once is refused per stream.
+      settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS },
+    });
+    server.on('stream', this.router.onStream);
+    server.on('session', (s: Http2Session) => {
+      this.sessions.add(s);
+      // A peer's protocol error ends its session (node:http2 sends GOAWAY); nothing to do but forget it.
+      s.on('error', () => {});
+      s.once('close', () => this.sessions.delete(s));
+    });
+    return server;
+  }
+
+  private ownServer(): Server {
+    return createNetServer((socket: Socket) => {
+      const session: H2ServerSession = new H2ServerSession(socket, this.router, MAX_CONCURRENT_STREAMS, () =>
+        this.sessions.delete(session),
+      );
+      this.sessions.add(session);
+    });
   }
 
   /** Listens on the configured endpoints. Returns the TCP port actually bound (0 when none). */

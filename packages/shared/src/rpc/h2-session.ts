@@ -1,0 +1,576 @@
+// The server side of one HTTP/2 connection (RFC 9113) on a node:net socket, for the gRPC calls of ./h2-server.ts:
+// our own framing instead of node:http2 (the choice and its measurements: docs/architecture.md#decisions, 16).
+// It checks the client preface, sends its SETTINGS, reads frames (HPACK through ./hpack.ts), opens a stream per
+// request HEADERS and feeds the call its DATA, answers SETTINGS and PING, obeys the client's flow-control windows
+// for what it sends, and reopens its own receive windows (the default 65,535 bytes) as the calls take the data:
+// a client that writes without waiting (aws-cni's libc transport blocks in send) never has more in flight than a
+// socket buffer holds. A protocol error ends the connection with GOAWAY and
+// the error code; a stream the client resets, or one over the concurrency limit, ends alone. Replies produced in
+// the same turn of the event loop leave in one socket write.
+import type { Socket } from 'node:net';
+import { HpackDecoder, HpackError, encodeHeaders, type HeaderList } from './hpack.js';
+import {
+  ACK,
+  checkFrameSize,
+  DEFAULT_MAX_FRAME,
+  DEFAULT_WINDOW,
+  END_HEADERS,
+  END_STREAM,
+  ErrorCode,
+  frame,
+  MAX_FRAME_LIMIT,
+  MAX_WINDOW,
+  PREFACE,
+  PRIORITY_FLAG,
+  SETTINGS_INITIAL_WINDOW_SIZE,
+  SETTINGS_MAX_CONCURRENT_STREAMS,
+  SETTINGS_MAX_FRAME_SIZE,
+  Type,
+  unpad,
+  writeFrameHeader,
+} from './h2-frames.js';
+import {
+  type CallEvents,
+  type CallStream,
+  type GrpcRouter,
+  OK_HEADERS,
+  OK_TRAILERS,
+  type OutHeaders,
+} from './h2-server.js';
+
+/** A header block (HEADERS + CONTINUATION) larger than this ends the connection (ENHANCE_YOUR_CALM). */
+const MAX_HEADER_BLOCK = 64 * 1024;
+/** Our receive windows (connection and stream) are reopened once this much of them has been used. */
+const WINDOW_REOPEN = DEFAULT_WINDOW >> 1;
+/** After GOAWAY for an error, the socket is destroyed if the peer has not closed it within this. */
+const CLOSE_GRACE_MS = 1_000;
+
+/** A connection error: GOAWAY with `code`, then the socket closes. */
+class ConnectionError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const encoded = new Map<OutHeaders, Buffer>();
+/** The HPACK block of response headers: literals without indexing; the two constant ones encoded once. */
+function headerBlock(h: OutHeaders): Buffer {
+  const known = encoded.get(h);
+  if (known) return known;
+  const block = encodeHeaders(Object.entries(h).map(([k, v]) => [k, String(v)] as const));
+  if (h === OK_HEADERS || h === OK_TRAILERS) encoded.set(h, block);
+  return block;
+}
+
+/** One request stream: the CallStream its call answers through. */
+class Stream implements CallStream {
+  headersSent = false;
+  closed = false;
+  /** The client's END_STREAM has arrived. */
+  remoteEnded = false;
+  /** Data received on this stream since its receive window was last reopened. */
+  received = 0;
+  call: CallEvents | undefined;
+  /** How much the client accepts on this stream now. */
+  window: number;
+  /** Data held back by flow control, and the trailers that follow it. */
+  private queued: Buffer[] = [];
+  private queuedTrailers: Buffer | undefined;
+
+  constructor(
+    readonly id: number,
+    private readonly session: H2ServerSession,
+  ) {
+    this.window = session.peerInitialWindow;
+  }
+
+  respondOnly(headers: OutHeaders): void {
+    if (this.closed) return;
+    this.headersSent = true;
+    this.session.headers(this.id, headerBlock(headers), true);
+    this.done();
+  }
+
+  reply(headers: OutHeaders, body: Buffer, trailers: OutHeaders): void {
+    if (this.closed) return;
+    this.respond(headers);
+    this.write(body);
+    this.end(trailers);
+  }
+
+  respond(headers: OutHeaders): void {
+    if (this.closed) return;
+    this.headersSent = true;
+    this.session.headers(this.id, headerBlock(headers), false);
+  }
+
+  write(chunk: Buffer): void {
+    if (this.closed || chunk.length === 0) return;
+    if (this.queued.length > 0) this.queued.push(chunk);
+    else {
+      const rest = this.session.data(this, chunk);
+      if (rest) this.queued.push(rest);
+    }
+  }
+
+  end(trailers: OutHeaders): void {
+    if (this.closed) return;
+    const block = headerBlock(trailers);
+    if (this.queued.length > 0) this.queuedTrailers = block;
+    else {
+      this.session.headers(this.id, block, true);
+      this.done();
+    }
+  }
+
+  /** The windows opened: sends what now fits of the queue (and the trailers once it is empty). */
+  flush(): void {
+    while (this.queued.length > 0 && !this.closed) {
+      const rest = this.session.data(this, this.queued[0] as Buffer);
+      if (rest) {
+        this.queued[0] = rest;
+        return;
+      }
+      this.queued.shift();
+    }
+    if (this.queuedTrailers && !this.closed) {
+      this.session.headers(this.id, this.queuedTrailers, true);
+      this.queuedTrailers = undefined;
+      this.done();
+    }
+  }
+
+  get blocked(): boolean {
+    return this.queued.length > 0;
+  }
+
+  /** Our side ended (END_STREAM sent): the stream is forgotten; frames the client still sends for it are ignored. */
+  private done(): void {
+    this.closed = true;
+    this.queued = [];
+    // Answered before the whole request arrived (e.g. RESOURCE_EXHAUSTED): the client may stop sending
+    // (RFC 9113 §8.1, RST_STREAM NO_ERROR after a complete response).
+    if (!this.remoteEnded) this.session.reset(this.id, ErrorCode.NO_ERROR);
+    this.session.forget(this);
+  }
+
+  /** Reset by the client or the connection gone: the call is abandoned. */
+  reset(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queued = [];
+    this.call?.abandon();
+  }
+}
+
+export class H2ServerSession {
+  private readonly decoder = new HpackDecoder();
+  private readonly streams = new Map<number, Stream>();
+  private inbox: Buffer = Buffer.alloc(0);
+  private preface = false;
+  private settingsSeen = false;
+  /** Header block being assembled from HEADERS + CONTINUATION frames. */
+  private pending: { stream: number; endStream: boolean; parts: Buffer[]; size: number } | undefined;
+  private lastStream = 0;
+  private maxFrame = DEFAULT_MAX_FRAME;
+  peerInitialWindow = DEFAULT_WINDOW;
+  private sendWindow = DEFAULT_WINDOW;
+  /** Data received since our connection window was last topped up. */
+  private received = 0;
+  private out: Buffer[] = [];
+  private flushing = false;
+  /** GOAWAY sent: new streams are refused; the socket closes once the open ones are done. */
+  private goingAway = false;
+  private dead = false;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly router: GrpcRouter,
+    private readonly maxStreams: number,
+    private readonly onClose: () => void,
+  ) {
+    const settings = Buffer.alloc(6);
+    settings.writeUInt16BE(SETTINGS_MAX_CONCURRENT_STREAMS, 0);
+    settings.writeUInt32BE(maxStreams, 2);
+    this.send(frame(Type.SETTINGS, 0, 0, settings));
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    socket.on('error', () => this.teardown());
+    socket.once('close', () => this.teardown());
+  }
+
+  /** Graceful stop: GOAWAY(NO_ERROR); open streams finish, then the socket closes. */
+  close(): void {
+    if (this.dead || this.goingAway) return;
+    this.goAway(ErrorCode.NO_ERROR);
+    if (this.streams.size === 0) this.endSocket();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+    this.teardown();
+  }
+
+  // ---- sending ----
+
+  private send(buf: Buffer): void {
+    if (this.dead) return;
+    this.out.push(buf);
+    if (!this.flushing) {
+      this.flushing = true;
+      // Everything produced in this turn (e.g. every reply of one group commit) leaves in one write.
+      process.nextTick(() => this.flushOut());
+    }
+  }
+
+  private flushOut(): void {
+    this.flushing = false;
+    if (this.dead || this.out.length === 0) return;
+    const bufs = this.out;
+    this.out = [];
+    this.socket.write(bufs.length === 1 ? (bufs[0] as Buffer) : Buffer.concat(bufs));
+  }
+
+  /** HEADERS (+ CONTINUATION when the block exceeds the peer's frame size). */
+  headers(id: number, block: Buffer, endStream: boolean): void {
+    const flags = endStream ? END_STREAM : 0;
+    if (block.length <= this.maxFrame) {
+      this.send(frame(Type.HEADERS, flags | END_HEADERS, id, block));
+      return;
+    }
+    for (let at = 0; at < block.length; at += this.maxFrame) {
+      const part = block.subarray(at, at + this.maxFrame);
+      const last = at + this.maxFrame >= block.length;
+      const type = at === 0 ? Type.HEADERS : Type.CONTINUATION;
+      this.send(frame(type, (at === 0 ? flags : 0) | (last ? END_HEADERS : 0), id, part));
+    }
+  }
+
+  /** DATA frames of `chunk` that fit the windows now; returns what does not fit (undefined: all sent). */
+  data(s: Stream, chunk: Buffer): Buffer | undefined {
+    let rest = chunk;
+    while (rest.length > 0) {
+      const n = Math.min(rest.length, this.maxFrame, this.sendWindow, s.window);
+      if (n <= 0) return rest;
+      const out = Buffer.allocUnsafe(9 + n);
+      writeFrameHeader(out, 0, n, Type.DATA, 0, s.id);
+      rest.copy(out, 9, 0, n);
+      this.send(out);
+      this.sendWindow -= n;
+      s.window -= n;
+      rest = rest.subarray(n);
+    }
+    return undefined;
+  }
+
+  reset(id: number, code: ErrorCode): void {
+    const p = Buffer.alloc(4);
+    p.writeUInt32BE(code, 0);
+    this.send(frame(Type.RST_STREAM, 0, id, p));
+  }
+
+  /** Reopens a receive window: `id` 0 is the connection's. */
+  private windowUpdate(id: number, n: number): void {
+    const inc = Buffer.alloc(4);
+    inc.writeUInt32BE(n, 0);
+    this.send(frame(Type.WINDOW_UPDATE, 0, id, inc));
+  }
+
+  forget(s: Stream): void {
+    this.streams.delete(s.id);
+    if (this.goingAway && this.streams.size === 0) this.endSocket();
+  }
+
+  private goAway(code: ErrorCode): void {
+    this.goingAway = true;
+    const p = Buffer.alloc(8);
+    p.writeUInt32BE(this.lastStream, 0);
+    p.writeUInt32BE(code, 4);
+    this.send(frame(Type.GOAWAY, 0, 0, p));
+  }
+
+  /** Closes the socket once what is queued has been written (FIN; destroyed if the peer lingers). */
+  private endSocket(): void {
+    process.nextTick(() => {
+      if (this.dead) return;
+      this.flushOut();
+      this.socket.end();
+      setTimeout(() => this.destroy(), CLOSE_GRACE_MS).unref();
+    });
+  }
+
+  private teardown(): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.out = [];
+    const open = [...this.streams.values()];
+    this.streams.clear();
+    for (const s of open) s.reset();
+    this.onClose();
+  }
+
+  // ---- receiving ----
+
+  private receive(chunk: Buffer): void {
+    if (this.dead) return;
+    this.inbox = this.inbox.length === 0 ? chunk : Buffer.concat([this.inbox, chunk]);
+    try {
+      if (!this.preface) {
+        const n = Math.min(this.inbox.length, PREFACE.length);
+        if (!this.inbox.subarray(0, n).equals(PREFACE.subarray(0, n))) {
+          // Not HTTP/2 at all (e.g. HTTP/1.1): nothing to answer in HTTP/2 terms.
+          this.destroy();
+          return;
+        }
+        if (this.inbox.length < PREFACE.length) return;
+        this.inbox = this.inbox.subarray(PREFACE.length);
+        this.preface = true;
+      }
+      while (this.inbox.length >= 9 && !this.dead) {
+        const len = this.inbox.readUIntBE(0, 3);
+        if (len > DEFAULT_MAX_FRAME)
+          throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, `a frame of ${len} bytes`);
+        if (this.inbox.length < 9 + len) break;
+        const type = this.inbox[3] as number;
+        const flags = this.inbox[4] as number;
+        const stream = this.inbox.readUInt32BE(5) & 0x7fffffff;
+        const payload = this.inbox.subarray(9, 9 + len);
+        this.inbox = this.inbox.subarray(9 + len);
+        this.onFrame(type, flags, stream, payload);
+      }
+    } catch (e) {
+      const err =
+        e instanceof ConnectionError
+          ? e
+          : e instanceof HpackError
+            ? new ConnectionError(ErrorCode.COMPRESSION_ERROR, e.message)
+            : new ConnectionError(ErrorCode.PROTOCOL_ERROR, (e as Error).message);
+      this.connectionError(err);
+    }
+  }
+
+  private connectionError(err: ConnectionError): void {
+    if (this.dead) return;
+    this.inbox = Buffer.alloc(0);
+    const p = Buffer.alloc(8);
+    p.writeUInt32BE(this.lastStream, 0);
+    p.writeUInt32BE(err.code, 4);
+    this.goingAway = true;
+    this.send(frame(Type.GOAWAY, 0, 0, p));
+    this.flushOut();
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+    this.teardown(); // nothing more is read or sent
+  }
+
+  private onFrame(type: number, flags: number, id: number, payload: Buffer): void {
+    if (!this.settingsSeen) {
+      if (type !== Type.SETTINGS || flags & ACK)
+        throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'the client preface must start with SETTINGS');
+      this.settingsSeen = true;
+    }
+    if (this.pending && type !== Type.CONTINUATION)
+      throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'expected CONTINUATION');
+    try {
+      checkFrameSize(type, flags, payload.length);
+    } catch (e) {
+      throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, (e as Error).message);
+    }
+    switch (type) {
+      case Type.DATA: {
+        if (id === 0) throw new Error('DATA on stream 0');
+        if (id > this.lastStream) throw new Error(`DATA on idle stream ${id}`);
+        this.topUp(payload.length);
+        const s = this.streams.get(id);
+        if (!s || s.remoteEnded) return; // closed or reset: ignored
+        const body = unpad(payload, flags);
+        if (body.length > 0) s.call?.data(body);
+        if (flags & END_STREAM) this.remoteEnd(s);
+        else if (!s.closed) {
+          s.received += payload.length;
+          if (s.received >= WINDOW_REOPEN) {
+            this.windowUpdate(id, s.received);
+            s.received = 0;
+          }
+        }
+        return;
+      }
+      case Type.HEADERS: {
+        if (id === 0 || id % 2 === 0) throw new Error(`HEADERS on stream ${id}`);
+        let block = unpad(payload, flags);
+        if (flags & PRIORITY_FLAG) {
+          if (block.length < 5) throw new Error('HEADERS too short for its priority');
+          block = block.subarray(5);
+        }
+        this.pending = {
+          stream: id,
+          endStream: (flags & END_STREAM) !== 0,
+          parts: [block],
+          size: block.length,
+        };
+        if (flags & END_HEADERS) this.headerBlockDone();
+        return;
+      }
+      case Type.CONTINUATION: {
+        const p = this.pending;
+        if (!p || p.stream !== id) throw new Error('unexpected CONTINUATION');
+        p.parts.push(payload);
+        p.size += payload.length;
+        if (p.size > MAX_HEADER_BLOCK)
+          throw new ConnectionError(
+            ErrorCode.ENHANCE_YOUR_CALM,
+            `a header block over ${MAX_HEADER_BLOCK} bytes`,
+          );
+        if (flags & END_HEADERS) this.headerBlockDone();
+        return;
+      }
+      case Type.PRIORITY:
+        if (id === 0) throw new Error('PRIORITY on stream 0');
+        return;
+      case Type.RST_STREAM: {
+        if (id === 0) throw new Error('RST_STREAM on stream 0');
+        if (id > this.lastStream) throw new Error(`RST_STREAM on idle stream ${id}`);
+        const s = this.streams.get(id);
+        if (!s) return;
+        this.streams.delete(id);
+        s.reset();
+        if (this.goingAway && this.streams.size === 0) this.endSocket();
+        return;
+      }
+      case Type.SETTINGS:
+        if (id !== 0) throw new Error('SETTINGS on a stream');
+        if (flags & ACK) return;
+        this.settings(payload);
+        this.send(frame(Type.SETTINGS, ACK, 0, Buffer.alloc(0)));
+        return;
+      case Type.PUSH_PROMISE:
+        throw new Error('PUSH_PROMISE from a client');
+      case Type.PING:
+        if (id !== 0) throw new Error('PING on a stream');
+        if (!(flags & ACK)) this.send(frame(Type.PING, ACK, 0, payload));
+        return;
+      case Type.GOAWAY:
+        if (id !== 0) throw new Error('GOAWAY on a stream');
+        // The client is leaving: its open calls finish; we close when they are done.
+        this.goingAway = true;
+        if (this.streams.size === 0) this.endSocket();
+        return;
+      case Type.WINDOW_UPDATE: {
+        const inc = payload.readUInt32BE(0) & 0x7fffffff;
+        if (inc === 0) throw new Error('WINDOW_UPDATE of 0');
+        if (id === 0) {
+          this.sendWindow += inc;
+          if (this.sendWindow > MAX_WINDOW)
+            throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'connection window over 2^31-1');
+          for (const s of [...this.streams.values()]) if (s.blocked) s.flush();
+          return;
+        }
+        const s = this.streams.get(id);
+        if (!s) return;
+        s.window += inc;
+        if (s.window > MAX_WINDOW)
+          throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'stream window over 2^31-1');
+        if (s.blocked) s.flush();
+        return;
+      }
+      default:
+        return; // unknown frame types are ignored (RFC 9113 §4.1)
+    }
+  }
+
+  private settings(payload: Buffer): void {
+    for (let at = 0; at + 6 <= payload.length; at += 6) {
+      const key = payload.readUInt16BE(at);
+      const value = payload.readUInt32BE(at + 2);
+      if (key === SETTINGS_MAX_FRAME_SIZE) {
+        if (value < DEFAULT_MAX_FRAME || value > MAX_FRAME_LIMIT)
+          throw new Error(`SETTINGS_MAX_FRAME_SIZE ${value} out of range`);
+        this.maxFrame = value;
+      } else if (key === SETTINGS_INITIAL_WINDOW_SIZE) {
+        if (value > MAX_WINDOW)
+          throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, `SETTINGS_INITIAL_WINDOW_SIZE ${value}`);
+        // RFC 9113 §6.9.2: the change applies to every open stream's window, and may make it negative.
+        const delta = value - this.peerInitialWindow;
+        this.peerInitialWindow = value;
+        for (const s of this.streams.values()) s.window += delta;
+      } else if (key === 0x2 && value > 1) {
+        throw new Error(`SETTINGS_ENABLE_PUSH ${value}`);
+      }
+    }
+    for (const s of [...this.streams.values()]) if (s.blocked) s.flush();
+  }
+
+  /** Keeps our connection receive window open: reopened once half of it has been used. */
+  private topUp(n: number): void {
+    this.received += n;
+    if (this.received < WINDOW_REOPEN) return;
+    this.windowUpdate(0, this.received);
+    this.received = 0;
+  }
+
+  private headerBlockDone(): void {
+    const p = this.pending as NonNullable<typeof this.pending>;
+    this.pending = undefined;
+    // Decoded whatever becomes of the stream: the dynamic table must see every block.
+    const list = this.decoder.decode(p.parts.length === 1 ? (p.parts[0] as Buffer) : Buffer.concat(p.parts));
+    const existing = this.streams.get(p.stream);
+    if (existing) {
+      // Trailers from the client: they must end the request.
+      if (!p.endStream) throw new Error(`a second HEADERS without END_STREAM on stream ${p.stream}`);
+      this.remoteEnd(existing);
+      return;
+    }
+    if (p.stream <= this.lastStream) return; // a stream already closed: ignored
+    this.lastStream = p.stream;
+    const s = new Stream(p.stream, this);
+    if (this.goingAway || this.streams.size >= this.maxStreams) {
+      const code = Buffer.alloc(4);
+      code.writeUInt32BE(ErrorCode.REFUSED_STREAM, 0);
+      this.send(frame(Type.RST_STREAM, 0, p.stream, code));
+      return;
+    }
+    this.streams.set(p.stream, s);
+    const call = this.router.dispatch(s, requestHead(list));
+    if (s.closed) return; // answered at once
+    s.call = call;
+    if (p.endStream) this.remoteEnd(s);
+  }
+
+  private remoteEnd(s: Stream): void {
+    if (s.remoteEnded) return;
+    s.remoteEnded = true;
+    s.call?.received();
+  }
+}
+
+function requestHead(list: HeaderList) {
+  let method: string | undefined;
+  let path: string | undefined;
+  let contentType: string | undefined;
+  let timeout: string | undefined;
+  let encoding: string | undefined;
+  for (const [name, value] of list) {
+    switch (name) {
+      case ':method':
+        method = value;
+        break;
+      case ':path':
+        path = value;
+        break;
+      case 'content-type':
+        contentType = value;
+        break;
+      case 'grpc-timeout':
+        timeout = value;
+        break;
+      case 'grpc-encoding':
+        encoding = value;
+        break;
+      default:
+        break;
+    }
+  }
+  return { method, path, contentType, timeout, encoding };
+}
