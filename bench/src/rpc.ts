@@ -103,6 +103,12 @@ const compareArgv = process.env['BENCH_COMPARE_ARGV']
   ? (JSON.parse(process.env['BENCH_COMPARE_ARGV']) as string[])
   : undefined;
 const other = compareArgv ? startAgent(compareArgv, join(dir, 'compare')) : undefined;
+// A crash of this process (an unhandled rejection skips the `finally` below) must not leave the agents running:
+// `exit` handlers run on every way out, and kill() is synchronous.
+process.on('exit', () => {
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  if (other && other.exitCode === null && other.signalCode === null) other.kill('SIGKILL');
+});
 
 const req = (c: string) => ({
   ContainerID: c,
@@ -166,7 +172,10 @@ async function openLoop(rate: number, seconds: number) {
       heldSince = undefined;
       if (now - (t0 + (started * 1000) / rate) > 2) late++;
       inFlight++;
-      running.push(pair(started, due).finally(() => void inFlight--));
+      const p = pair(started, due).finally(() => void inFlight--);
+      // Handled now (Promise.all below reports it): a call failing before then would crash the process.
+      p.catch(() => undefined);
+      running.push(p);
       started++;
     }
     await new Promise((r) => setTimeout(r, 1));

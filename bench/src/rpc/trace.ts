@@ -148,47 +148,26 @@ export function attribute(
       },
       agent_runq_ms: round(sumOverlap(agentRunq, w0, w1)),
       bench_runq_ms: round(sumOverlap(benchRunq, w0, w1)),
-      journal_writes: {
-        count: ws.length,
-        p50_ms: pctOf(
-          ws.map((w) => w.d),
-          50,
-        ),
-        p99_ms: pctOf(
-          ws.map((w) => w.d),
-          99,
-        ),
-      },
-      journal_writes_during_compaction: {
-        count: during.length,
-        p50_ms: pctOf(
-          during.map((w) => w.d),
-          50,
-        ),
-        max_ms: maxOf(during),
-      },
-      journal_writes_apart: {
-        count: apart.length,
-        p50_ms: pctOf(
-          apart.map((w) => w.d),
-          50,
-        ),
-        p99_ms: pctOf(
-          apart.map((w) => w.d),
-          99,
-        ),
-      },
-      compaction_fsyncs: {
-        count: compactionFsyncs.length,
-        p50_ms: pctOf(
-          compactionFsyncs.map((f) => f.d),
-          50,
-        ),
-        max_ms: maxOf(compactionFsyncs),
-      },
+      journal_writes: durations(ws),
+      journal_writes_during_compaction: durations(during),
+      journal_writes_apart: durations(apart),
+      compaction_fsyncs: durations(compactionFsyncs),
     };
   });
 }
 
 const round = (x: number): number => Number(x.toFixed(2));
 const maxOf = (xs: readonly { d: number }[]): number => round(xs.reduce((a, x) => Math.max(a, x.d), 0));
+/** Count, p50, p99 and maximum of a list of durations (ms). */
+const durations = (xs: readonly { d: number }[]) => ({
+  count: xs.length,
+  p50_ms: pctOf(
+    xs.map((x) => x.d),
+    50,
+  ),
+  p99_ms: pctOf(
+    xs.map((x) => x.d),
+    99,
+  ),
+  max_ms: maxOf(xs),
+});
