@@ -6,7 +6,7 @@
 // failure. VPC_CNI_SKIP_IMAGE=1 opts out: no build, and those files skip themselves saying so.
 // Extra arguments are passed to every vitest run (e.g. a path filter).
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 
 const SKIP_ENV = 'VPC_CNI_SKIP_IMAGE';
 const IMAGE_FILES = ['e2e/src/image/', 'e2e/src/scenarios/image-mode'];
@@ -19,6 +19,8 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 let worst = 0;
+/** One line per failed test or file, repeated just before the summary so the tail of a CI log names them. */
+const failures = [];
 const say = (msg) => console.log(`run-tests: ${msg}`);
 
 /** The image build, started now, in the background (output in IMAGE_LOG): resolves to its exit code. */
@@ -33,10 +35,33 @@ function buildImage() {
   );
   return new Promise((resolve) => {
     child.on('error', () => resolve({ code: 1, seconds: 0 }));
+    // The exit is only seen once the synchronous vitest runs return, so the build's own duration is taken from
+    // the last write to its log.
     child.on('exit', (code) =>
-      resolve({ code: code ?? 1, seconds: Math.round((Date.now() - started) / 1000) }),
+      resolve({ code: code ?? 1, seconds: Math.round((statSync(IMAGE_LOG).mtimeMs - started) / 1000) }),
     );
   });
+}
+
+/** The failed tests of a vitest JSON report, with the first line of each failure message. */
+function failedIn(project, report) {
+  const out = [];
+  for (const file of report.testResults ?? []) {
+    const tests = (file.assertionResults ?? []).filter((t) => t.status === 'failed');
+    for (const t of tests) {
+      const why = String(t.failureMessages?.[0] ?? '')
+        .split('\n')[0]
+        .slice(0, 300);
+      out.push(`[${project}] ${file.name} > ${t.fullName}: ${why}`);
+    }
+    if (tests.length === 0 && file.status === 'failed')
+      out.push(
+        `[${project}] ${file.name}: ${String(file.message ?? '')
+          .split('\n')[0]
+          .slice(0, 300)}`,
+      );
+  }
+  return out;
 }
 
 function vitest(project, args) {
@@ -65,6 +90,7 @@ function vitest(project, args) {
     failed += r.numFailedTests;
     skipped += r.numPendingTests + r.numTodoTests;
     if (code !== 0 && r.numFailedTests === 0) failed += Math.max(1, r.numFailedTestSuites ?? 0);
+    failures.push(...failedIn(project, r));
     rmSync(out, { force: true });
   } else if (code !== 0) {
     failed += 1;
@@ -103,5 +129,6 @@ if (image) {
 if (extra.length > 0) vitest('e2e', ['--no-file-parallelism', ...extra]);
 else if (imageOk) vitest('e2e', ['--no-file-parallelism', ...IMAGE_FILES]);
 
+if (failures.length > 0) console.log(['run-tests: failed:', ...failures.map((f) => `  ${f}`)].join('\n'));
 console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(worst !== 0 || failed > 0 || passed === 0 ? Math.max(worst, 1) : 0);
