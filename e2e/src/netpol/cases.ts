@@ -22,7 +22,10 @@ export const NOT_IN_LAB: { id: string; why: string }[] = [
   },
   { id: 'T25', why: 'strict mode: covered at the agent level by agent-enforce.kernel.test.ts' },
   { id: 'T26', why: 'strict mode second replica: agent level, not a matrix' },
-  { id: 'T28', why: 'established connection re-evaluation: a conntrack test of the datapath, not a matrix' },
+  {
+    id: 'T28',
+    why: 'established connection re-evaluation, both orders: a conntrack test of the datapath (datapath.kernel.test.ts)',
+  },
   { id: 'T29', why: 'a 60 s in-flight request: too slow for this suite' },
   {
     id: 'T32',

@@ -6,6 +6,7 @@
 import json, socket, struct, sys, threading, time
 
 conns = {}
+accepted = {}  # server side of accepted TCP connections, by the peer's source port (for tcp_push)
 sctp_counts = {}
 
 def fam(ip):
@@ -19,6 +20,7 @@ def tcp_server(port, family):
     s.bind(('::' if family == socket.AF_INET6 else '0.0.0.0', port))
     s.listen(256)
     def serve(c):
+        accepted[c.getpeername()[1]] = c
         try:
             while True:
                 d = c.recv(65536)
@@ -120,6 +122,20 @@ def handle(c):
         try:
             s.sendall(b'ping')
             return {'ok': s.recv(16) == b'ping'}
+        except OSError as e:
+            return {'ok': False, 'err': str(e)}
+    if op == 'tcp_push':
+        # the server sends first on the connection accepted from source port `sport`
+        try:
+            accepted[c['sport']].sendall(b'push')
+            return {'ok': True}
+        except (KeyError, OSError) as e:
+            return {'ok': False, 'err': repr(e)}
+    if op == 'tcp_recv':
+        s = conns[c['id']]
+        s.settimeout(to)
+        try:
+            return {'ok': s.recv(16) == b'push'}
         except OSError as e:
             return {'ok': False, 'err': str(e)}
     if op == 'tcp_close':

@@ -166,6 +166,48 @@ describe('eBPF datapath, IPv4 (kernel)', () => {
     expect(await w.peerProbe.tcp(w.podIp, 81, 3, undefined, 45_001)).toBe(true);
   });
 
+  it('T28: a state change re-judges established inbound flows: the peer sending next is dropped and its entry deleted; the pod sending first keeps the connection (E37)', async () => {
+    policy('allow', 'allow'); // standard mode, no policy
+    const peerSide = async (id: string) => {
+      const o = await w.peerProbe.send({ op: 'tcp_open', id, dst: w.podIp, port: 80 });
+      expect(o.ok).toBe(true);
+      expect((await w.peerProbe.send({ op: 'tcp_send', id })).ok).toBe(true);
+      return o.sport!;
+    };
+    const sportPeerFirst = await peerSide('t28-peer');
+    const sportPodFirst = await peerSide('t28-pod');
+    const ct = openPin(`${w.pinRoot}/maps/global_aws_conntrack_map`);
+    const entries = (sport: number) =>
+      mapKeys(ct, 24)
+        .map((k) => decodeCtKey(k, 'ipv4'))
+        .filter((k) => k.srcPort === sport && k.destIp === w.podIp).length;
+    try {
+      expect(entries(sportPeerFirst)).toBe(1);
+      // T2 on the pod: an ingress policy with no rule (state POLICIES_APPLIED), conntrack NOT flushed.
+      dp.writePolicy(KEY, 'ingress', new Map());
+      dp.setState(KEY, 'ingress', 'np', PodState.PoliciesApplied);
+      expect(await w.peerProbe.tcp(w.podIp, 80, 1)).toBe(false); // new flows: denied
+      // The peer sends next: the state changed, the flow is judged again, dropped, its entry deleted.
+      expect((await w.peerProbe.send({ op: 'tcp_send', id: 't28-peer', timeout: 1 })).ok).toBe(false);
+      expect(entries(sportPeerFirst)).toBe(0);
+      // The pod sends first on the other connection. The peer's ACK still removes the old entry, but the pod's
+      // next packet (its retransmission) is judged by its egress state, admitted, and makes an entry in the pod's
+      // direction that the peer's packets then match as replies (as upstream; the agent's README).
+      expect((await w.podProbe.send({ op: 'tcp_push', sport: sportPodFirst })).ok).toBe(true);
+      expect((await w.peerProbe.send({ op: 'tcp_recv', id: 't28-pod' })).ok).toBe(true);
+      expect((await w.peerProbe.send({ op: 'tcp_send', id: 't28-pod' })).ok).toBe(true);
+      const fromPod = mapKeys(ct, 24)
+        .map((k) => decodeCtKey(k, 'ipv4'))
+        .filter((k) => k.srcIp === w.podIp && k.destPort === sportPodFirst);
+      expect(fromPod.length).toBe(1);
+      expect(entries(sportPodFirst)).toBe(0);
+    } finally {
+      closeFd(ct);
+      await w.peerProbe.send({ op: 'tcp_close', id: 't28-peer' });
+      await w.peerProbe.send({ op: 'tcp_close', id: 't28-pod' });
+    }
+  });
+
   it('an ICMP request is judged, never taken for the reply of a ping the other way', async () => {
     policy(new Map([['10.77.2.0/24', [tcp(80)]]]), 'allow');
     expect(await ping(w.pod, w.peerIp)).toBe(true); // egress open; the echo reply passes as a reply
