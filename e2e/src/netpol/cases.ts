@@ -26,7 +26,10 @@ export const NOT_IN_LAB: { id: string; why: string }[] = [
     id: 'T28',
     why: 'established connection re-evaluation, both orders: a conntrack test of the datapath (datapath.kernel.test.ts)',
   },
-  { id: 'T29', why: 'a 60 s in-flight request: too slow for this suite' },
+  {
+    id: 'T29',
+    why: 'a request in flight when a policy lands: a conntrack test of the datapath (datapath.kernel.test.ts)',
+  },
   {
     id: 'T32',
     why: 'IPv6 cluster: the lab is IPv4; run through containerd in scenarios/netpol-ipv6.ts',

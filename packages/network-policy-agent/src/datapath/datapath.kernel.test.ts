@@ -208,6 +208,21 @@ describe('eBPF datapath, IPv4 (kernel)', () => {
     }
   });
 
+  it('T29: an ingress policy applied while the pod has a request in flight: that reply and later requests pass', async () => {
+    policy('allow', 'allow'); // standard mode, no policy
+    expect((await w.podProbe.send({ op: 'tcp_open', id: 't29', dst: w.peerIp, port: 80 })).ok).toBe(true);
+    try {
+      // {pod=a, ingress from pod=test-app}: the peer is not test-app (an unrelated /32 is), egress untouched.
+      dp.writePolicy(KEY, 'ingress', new Map([['10.77.9.9/32', [any]]]));
+      dp.setState(KEY, 'ingress', 'np', PodState.PoliciesApplied);
+      expect(await w.peerProbe.tcp(w.podIp, 80, 1)).toBe(false); // the policy is in force
+      expect((await w.podProbe.send({ op: 'tcp_send', id: 't29' })).ok).toBe(true); // in flight: its reply passes
+      expect(await w.podProbe.tcp(w.peerIp, 80)).toBe(true); // a later request: replies through conntrack
+    } finally {
+      await w.podProbe.send({ op: 'tcp_close', id: 't29' });
+    }
+  });
+
   it('an ICMP request is judged, never taken for the reply of a ping the other way', async () => {
     policy(new Map([['10.77.2.0/24', [tcp(80)]]]), 'allow');
     expect(await ping(w.pod, w.peerIp)).toBe(true); // egress open; the echo reply passes as a reply
