@@ -83,12 +83,19 @@ export const FIXTURES: Record<NpCase['fixture'], Fixture> = {
   },
 };
 
+type Extra = Omit<WorldPod, 'ip' | 'namespace' | 'name' | 'ports'> & {
+  ip?: string;
+  ports?: WorldPod['ports'];
+};
+
 /**
- * Endpoints that are not ordinary pods, which a case adds with `extras` (the kernel lab creates them all once):
- * host-network pods (`host-local` on the lab node, address = the node's; `host-remote` on another node, reached
- * through the lab's outside namespace), addresses outside the cluster (`ext/*`, also in the outside namespace),
- * and ClusterIP Services (`svc-<pod>`, port 8080 → targetPort 80, one backend each, DNAT in the lab node as
- * kube-proxy would). `ip` is fixed except for `host-local` (the lab node's address).
+ * Endpoints that are not ordinary pods of a fixture, which a case adds with `extras` (the kernel lab creates them
+ * all once; a case's matrix holds only its own): host-network pods (`host-local` on the lab node, address = the
+ * node's; `host-remote` on another node, reached through the lab's outside namespace), addresses outside the
+ * cluster (`ext/*`, also in the outside namespace), ClusterIP Services (`svc-<pod>`, port 8080 → targetPort 80,
+ * one backend each, DNAT in the lab node as kube-proxy would), and the cluster DNS: the pod `kube-system/coredns`
+ * (`k8s-app=kube-dns`, a DNS responder on UDP and TCP 53 answering the Services' names) behind the Service
+ * `kube-system/kube-dns`. `ip` is fixed except for `host-local` (the lab node's address) and pods (the lab's).
  */
 export const EXTRAS = {
   'x/host-local': { kind: 'host', localNode: true, labels: { pod: 'host' } },
@@ -97,10 +104,41 @@ export const EXTRAS = {
   'ext/dns': { kind: 'outside', labels: {}, ip: '8.8.8.8' },
   'x/svc-b': { kind: 'service', labels: {}, ip: '10.96.0.12', service: svc('b') },
   'x/svc-c': { kind: 'service', labels: {}, ip: '10.96.0.13', service: svc('c') },
-} satisfies Record<string, Omit<WorldPod, 'ip' | 'namespace' | 'name' | 'ports'> & { ip?: string }>;
+  'kube-system/coredns': {
+    kind: 'pod',
+    labels: { 'k8s-app': 'kube-dns' },
+    dns: true,
+    ports: [
+      { name: 'dns', containerPort: 53, protocol: 'UDP' },
+      { name: 'dns-tcp', containerPort: 53, protocol: 'TCP' },
+    ],
+  },
+  'kube-system/kube-dns': {
+    kind: 'service',
+    labels: {},
+    ip: '10.96.0.10',
+    dns: true,
+    service: {
+      selector: { 'k8s-app': 'kube-dns' },
+      ports: [
+        { port: 53, targetPort: 53, protocol: 'UDP' },
+        { port: 53, targetPort: 53, protocol: 'TCP' },
+      ],
+      backend: 'kube-system/coredns',
+    },
+  },
+} satisfies Record<string, Extra>;
+
+/** Namespaces of extras that no fixture has (in every case's world and in the lab's API stand-in). */
+export const EXTRA_NAMESPACES: Record<string, Record<string, string>> = {
+  'kube-system': nsLabels('kube-system', {}),
+};
 
 /** Ports the outside namespace serves (for every address it holds). */
 export const OUTSIDE_SERVE = { tcp: [80, 81, 3306, 3307], udp: [53, 80] };
+
+/** Ports the pods of EXTRAS serve besides DNS (UDP and TCP 53, the responder's; UDP echoes what is no query). */
+export const EXTRA_POD_SERVE = { tcp: [80, 81, 82], udp: [80, 81] };
 
 function svc(pod: string): WorldService {
   return {
@@ -115,7 +153,7 @@ export type ExtraRef = keyof typeof EXTRAS;
 /** An extra endpoint as a (address-less) world pod. */
 export function extraPod(r: ExtraRef): Omit<WorldPod, 'ip'> & { ip?: string } {
   const [namespace, name] = r.split('/') as [string, string];
-  const e: Omit<WorldPod, 'ip' | 'namespace' | 'name' | 'ports'> & { ip?: string } = EXTRAS[r];
+  const e: Extra = EXTRAS[r];
   return { namespace, name, ports: [], ...e };
 }
 

@@ -1,7 +1,8 @@
 // Cases of the table (docs/network-policy-cases.md) at the edges of the pod network: destinations outside the
 // cluster (ipBlock with except), ClusterIP Services (egress resolved to the ClusterIP and listen port; ingress
-// judged at the backend after the lab's DNAT), host-network pods (never enforced, peers by their node's
-// address; the lab node's own address always allowed) and SCTP. Their extra endpoints are in EXTRAS.
+// judged at the backend after the lab's DNAT), the cluster DNS behind one (lookups, Services by name),
+// host-network pods (never enforced, peers by their node's address; the lab node's own address always allowed)
+// and SCTP. Their extra endpoints are in EXTRAS.
 import { A, denyIngressX, no, type NpCase, one, POD_CIDR, podIs, T5, yes } from './case-kit.js';
 import { np, type ProbeName } from './np-reference.js';
 
@@ -12,6 +13,27 @@ const T18 = np('x', 'egress-b-80', {
   policyTypes: ['Egress'],
   egress: [{ to: [podIs('b')], ports: [{ protocol: 'TCP', port: 80 }] }],
 });
+/** T18 and the cluster DNS: kube-dns pods of kube-system on UDP and TCP 53. */
+const T19 = np('x', 'egress-b-80-dns', {
+  ...T18.spec,
+  egress: [
+    ...T18.spec.egress!,
+    {
+      to: [
+        {
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+          podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+        },
+      ],
+      ports: [
+        { protocol: 'UDP', port: 53 },
+        { protocol: 'TCP', port: 53 },
+      ],
+    },
+  ],
+});
+/** Port 53 plainly (the kube-dns pod and Service, the pods, 8.8.8.8), lookups, Services directly and by name. */
+const DNS: ProbeName[] = ['tcp/80', 'tcp/8080', 'udp/53', 'dns-udp/53', 'dns-tcp/53', 'name-tcp/8080'];
 
 export const EDGE_CASES: NpCase[] = [
   {
@@ -66,6 +88,37 @@ export const EDGE_CASES: NpCase[] = [
           yes('x/c', 'x/b'),
           yes('x/c', 'x/svc-b'),
         ],
+      },
+    ],
+  },
+  {
+    id: 'T19',
+    title:
+      'T18 + egress to kube-dns on UDP/TCP 53: lookups through the kube-dns ClusterIP, then svc-b by name; ' +
+      'deny-egress: no lookups',
+    fixture: 'xyz',
+    extras: ['x/svc-b', 'x/svc-c', 'kube-system/coredns', 'kube-system/kube-dns', 'ext/dns'],
+    steps: [
+      {
+        what: 'T18 + kube-dns UDP/TCP 53',
+        policies: () => [T19],
+        probes: DNS,
+        expect: [
+          no('x/a', '*'),
+          yes('x/a', 'x/b', 'tcp/80'),
+          // svc-b directly and by its name (svc-b.x looked up through the kube-dns ClusterIP); svc-c neither.
+          yes('x/a', 'x/svc-b'),
+          // kube-dns's pod and ClusterIP on 53, UDP and TCP lookups; nothing else on 53 (not 8.8.8.8, not x/b).
+          yes('x/a', 'kube-system/*', 'udp/53'),
+          yes('x/a', 'kube-system/*', 'dns-udp/53'),
+          yes('x/a', 'kube-system/*', 'dns-tcp/53'),
+        ],
+      },
+      {
+        what: 'T3: deny egress in x (lookups too)',
+        policies: () => [np('x', 'deny-egress', { podSelector: {}, policyTypes: ['Egress'] })],
+        probes: DNS,
+        expect: [no('x/*', '*')],
       },
     ],
   },

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATAPATH_AVAILABLE } from '@vpc-cni/network-policy-agent/agent-datapath';
 import { CASES, type CaseStep, casePods, EXTRAS, type ExtraRef, FIXTURES, type NpCase } from './cases.js';
 import { NetpolCluster } from './cluster.js';
-import { expandExpectations, matrixDiff, ref, referenceMatrix, type WorldPod } from './np-reference.js';
+import { type CellEndpoint, expandExpectations, matrixDiff, ref, referenceMatrix } from './np-reference.js';
 import { stepWorld } from './world.js';
 
 const root = process.getuid?.() === 0;
@@ -29,7 +29,7 @@ function apply(cl: NetpolCluster, c: NpCase, step: CaseStep): void {
 /** Waits (bounded) until the measured matrix equals `expected` twice in a row; returns the last difference. */
 async function converge(
   cl: NetpolCluster,
-  pods: Pick<WorldPod, 'namespace' | 'name' | 'kind' | 'service'>[],
+  pods: CellEndpoint[],
   step: Pick<CaseStep, 'probes'>,
   expected: Map<string, boolean>,
   timeoutMs = 20_000,

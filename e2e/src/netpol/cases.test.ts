@@ -15,11 +15,15 @@ import {
 } from './np-reference.js';
 import { stepWorld } from './world.js';
 
-// Pods get 10.244.0.<n>; extras their fixed address, the lab node 10.0.1.10.
+// Pods get 10.244.0.<n> (extra pods 10.244.1.<n>); other extras their fixed address, the lab node 10.0.1.10.
 const fakeIp = (() => {
   const all = Object.values(FIXTURES).flatMap((f) => f.pods.map(ref));
+  const extras = Object.keys(EXTRAS);
   return (r: string) => {
-    if (r in EXTRAS) return extraPod(r as ExtraRef).ip ?? '10.0.1.10';
+    if (r in EXTRAS) {
+      const e = extraPod(r as ExtraRef);
+      return e.ip ?? (e.kind === 'pod' ? `10.244.1.${extras.indexOf(r) + 2}` : '10.0.1.10');
+    }
     if (!all.includes(r)) throw new Error(`no pod ${r}`);
     return `10.244.0.${all.indexOf(r) + 2}`;
   };
@@ -156,5 +160,75 @@ describe('network policy case table', () => {
     expect(cells.filter((c) => c.includes('>x/svc-b'))).toEqual(['x/a>x/svc-b tcp/8080']);
     expect(cells).not.toContain('x/h>ext/o tcp/80');
     expect(cells).toContain('ext/o>x/a tcp/80');
+  });
+
+  it('the evaluator: lookups through the cluster DNS, Services by name', () => {
+    const pod = (namespace: string, name: string, ip: string, labels: Record<string, string>) => ({
+      namespace,
+      name,
+      ip,
+      labels,
+      ports: [],
+    });
+    const a = pod('x', 'a', '10.244.0.2', { pod: 'a' });
+    const b = pod('x', 'b', '10.244.0.3', { pod: 'b' });
+    const coredns = { ...pod('kube-system', 'coredns', '10.244.0.4', { 'k8s-app': 'kube-dns' }), dns: true };
+    const svcOf = (name: string, ip: string, backend: string, sel: Record<string, string>, port: number) => ({
+      ...pod(backend.split('/')[0]!, name, ip, {}),
+      kind: 'service' as const,
+      service: {
+        selector: sel,
+        ports: (['UDP', 'TCP'] as const).map((protocol) => ({
+          port,
+          targetPort: port === 53 ? 53 : 80,
+          protocol,
+        })),
+        backend,
+      },
+    });
+    const kubeDns = {
+      ...svcOf('kube-dns', '10.96.0.10', 'kube-system/coredns', { 'k8s-app': 'kube-dns' }, 53),
+      dns: true,
+    };
+    const svcB = svcOf('svc-b', '10.96.0.12', 'x/b', { pod: 'b' }, 8080);
+    const w = (policies: ReturnType<typeof np>[]) => ({
+      namespaces: { x: {}, 'kube-system': { 'kubernetes.io/metadata.name': 'kube-system' } },
+      pods: [a, b, coredns, kubeDns, svcB],
+      policies,
+    });
+    const egress = (...rules: { to: object[]; ports: object[] }[]) =>
+      np('x', 'e', { podSelector: { matchLabels: { pod: 'a' } }, policyTypes: ['Egress'], egress: rules });
+    const toB = {
+      to: [{ podSelector: { matchLabels: { pod: 'b' } } }],
+      ports: [{ protocol: 'TCP', port: 80 }],
+    };
+    const toDns = (protocol: string) => ({
+      to: [
+        {
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+          podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+        },
+      ],
+      ports: [{ protocol, port: 53 }],
+    });
+    // A lookup is its protocol on 53 to the DNS server; by name: the UDP lookup AND the connect.
+    const both = w([egress(toB, toDns('UDP'))]);
+    expect(npAllows(both, a, kubeDns, 'dns-udp/53')).toBe(true);
+    expect(npAllows(both, a, kubeDns, 'dns-tcp/53')).toBe(false);
+    expect(npAllows(both, a, svcB, 'name-tcp/8080')).toBe(true);
+    expect(npAllows(w([egress(toB)]), a, svcB, 'name-tcp/8080')).toBe(false); // no lookup
+    expect(npAllows(w([egress(toB)]), a, svcB, 'tcp/8080')).toBe(true);
+    expect(npAllows(w([egress(toDns('UDP'))]), a, svcB, 'name-tcp/8080')).toBe(false); // no connect
+    // Cells: lookups only to DNS servers, names only of Services and not from the DNS backend (hairpin).
+    const cells = cellsOf(w([]).pods, ['dns-udp/53', 'name-tcp/8080']).map(
+      (c) => `${ref(c.src)}>${ref(c.dst)} ${c.probe}`,
+    );
+    expect(cells.filter((c) => c.startsWith('x/a>'))).toEqual([
+      'x/a>kube-system/coredns dns-udp/53',
+      'x/a>kube-system/kube-dns dns-udp/53',
+      'x/a>x/svc-b name-tcp/8080',
+    ]);
+    expect(cells.filter((c) => c.startsWith('kube-system/coredns>'))).toEqual([]);
+    expect(() => npAllows({ ...both, pods: [a, svcB] }, a, svcB, 'name-tcp/8080')).toThrow(/cluster DNS/);
   });
 });

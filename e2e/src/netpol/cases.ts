@@ -15,7 +15,6 @@ export const CASES: NpCase[] = [...BASIC_CASES, ...CHANGE_CASES, ...EDGE_CASES];
 
 /** Cases of the behaviour reference this lab does not run, with the reason. */
 export const NOT_IN_LAB: { id: string; why: string }[] = [
-  { id: 'T19', why: 'kube-dns: the lab has ClusterIPs (T18, T20) but no DNS server to answer names' },
   {
     id: 'T24',
     why: 'Deployment scaling: covered at the agent level by agent-enforce.kernel.test.ts (strict first packet)',

@@ -6,10 +6,28 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { PolicyController } from '@vpc-cni/network-policy-controller/controller';
 import { silentLogger } from '@vpc-cni/shared/logging';
-import { EXTRAS, type ExtraRef, extraPod, type Fixture, OUTSIDE_SERVE, POD_CIDR } from './case-kit.js';
+import {
+  EXTRA_NAMESPACES,
+  EXTRA_POD_SERVE,
+  EXTRAS,
+  type ExtraRef,
+  extraPod,
+  type Fixture,
+  OUTSIDE_SERVE,
+  POD_CIDR,
+} from './case-kit.js';
 import { NetpolLab, type LabOptions } from './lab.js';
+import { DNS_SERVER } from './lab-dns.js';
 import { addClusterIp, addNodeEndpoint, addOutside } from './lab-edges.js';
-import { cell, cellsOf, type NetworkPolicy, type ProbeName, ref, type WorldPod } from './np-reference.js';
+import {
+  cell,
+  type CellEndpoint,
+  cellsOf,
+  type NetworkPolicy,
+  type ProbeName,
+  ref,
+  type WorldPod,
+} from './np-reference.js';
 
 const NPS = 'networking.k8s.io/networkpolicies';
 const CONTROLLER_BIN = resolve(import.meta.dirname, '../../../dist/bin/network-policy-controller');
@@ -118,12 +136,36 @@ export class NetpolCluster {
   }
 
   /**
-   * The endpoints of EXTRAS (after the fixture holding their backends): the outside namespace with its
-   * addresses and the remote host-network pod, the node's own address as the local host-network pod, the
-   * Services with their DNAT; Pod objects (hostNetwork) and Service objects in the stand-in.
+   * The endpoints of EXTRAS (after the fixture holding their backends): their namespaces that no fixture has, the
+   * pods (wired and enforced like the fixture's; the DNS one also runs the responder, answering the names of the
+   * Services given), the outside namespace with its addresses and the remote host-network pod, the node's own
+   * address as the local host-network pod, the Services with their DNAT; Pod objects (hostNetwork for the host
+   * ones) and Service objects in the stand-in.
    */
   async addExtras(refs: ExtraRef[]): Promise<void> {
     const all = refs.map((r) => ({ r, p: extraPod(r) }));
+    for (const ns of new Set(all.map(({ p }) => p.namespace)))
+      if (EXTRA_NAMESPACES[ns])
+        this.kube.put('namespaces', {
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name: ns, labels: EXTRA_NAMESPACES[ns] },
+        });
+    const zone = all
+      .filter(({ p }) => p.kind === 'service')
+      .map(({ p }) => `${p.name}.${p.namespace}=${p.ip!}`)
+      .join(',');
+    for (const { r, p } of all.filter(({ p }) => p.kind === 'pod')) {
+      const pod = this.lab.addPod(p.name, p.namespace, EXTRA_POD_SERVE.tcp, {
+        key: r,
+        udp: EXTRA_POD_SERVE.udp,
+      });
+      if (p.dns) this.lab.spawnIn(pod.ns, process.execPath, '-e', DNS_SERVER, zone);
+      this.putPod(p, { nodeName: 'lab-node', ip: pod.ip, hostIP: this.lab.nodeIp });
+      await this.lab.enforce(p.name, this.o.mode, p.namespace);
+    }
+    const dns = all.find(({ p }) => p.kind === 'service' && p.dns);
+    if (dns) this.lab.useDns(dns.r);
     const outside = all.filter(({ p }) => p.kind === 'outside' || (p.kind === 'host' && !p.localNode));
     if (outside.length > 0)
       addOutside(
@@ -247,7 +289,7 @@ export class NetpolCluster {
    * in `pods` order, each after flushing the datapath's conntrack, so no ping is judged as the reply of another.
    */
   async matrix(
-    endpoints: Pick<WorldPod, 'namespace' | 'name' | 'kind' | 'service'>[],
+    endpoints: CellEndpoint[],
     probes: ProbeName[],
     timeoutMs = 1_000,
     parallel = endpoints.length,

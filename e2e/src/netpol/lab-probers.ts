@@ -1,5 +1,6 @@
 // Probes of the policy lab: one-shot TCP connects, long-lived probers in pod namespaces answering batches of
-// TCP/UDP/SCTP/ICMP probes, and watchers that connect continuously and report every change of verdict.
+// TCP/UDP/SCTP/ICMP probes and DNS lookups, and watchers that connect continuously and report every change of
+// verdict.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import type { LabPod } from './lab.js';
 import { PROBE, PROBER, python, SCTP_PROBE, WATCH } from './lab-scripts.js';
@@ -28,16 +29,15 @@ export class Probers {
     }
   }
 
+  /** The cluster DNS Service (key) that lookups ask about and probes by name resolve through (useDns). */
+  dnsService: string | undefined;
+
   /**
-   * Probes from one pod to many at once (`tcp/80`, `udp/81`, `icmp`), concurrently; resolves to one verdict per
-   * target (a refused connect counts as allowed).
+   * Probes from one pod to many at once (`tcp/80`, `udp/81`, `icmp`, `dns-udp/53`, `name-tcp/8080`: see
+   * ProbeName), concurrently; resolves to one verdict per target (a refused connect counts as allowed).
    */
   probeMany(from: string, targets: { to: string; probe: string }[], timeoutMs = 500): Promise<boolean[]> {
-    const t = targets.map(({ to, probe }) => {
-      const ip = this.pods.get(to)!.ip;
-      const [proto, port] = probe.split('/');
-      return proto === 'icmp' ? `icmp:${ip}` : `${proto}:${ip}:${port}`;
-    });
+    const t = targets.map(({ to, probe }) => this.target(to, probe));
     const p = this.prober(from);
     const id = ++this.probeId;
     return new Promise((resolve, reject) => {
@@ -48,6 +48,23 @@ export class Probers {
       );
       p.child.stdin!.write(`${JSON.stringify({ id, to: timeoutMs, t })}\n`);
     });
+  }
+
+  /** A probe as the prober's target string (PROBER in lab-scripts.ts). */
+  private target(to: string, probe: string): string {
+    const dst = this.pods.get(to);
+    if (!dst) throw new Error(`no lab endpoint ${to}`);
+    const [kind, port] = probe.split('/') as [string, string];
+    if (kind === 'icmp') return `icmp:${dst.ip}`;
+    if (kind === 'dns-udp' || kind === 'dns-tcp' || kind === 'name-tcp') {
+      const dns = this.dnsService === undefined ? undefined : this.pods.get(this.dnsService);
+      if (!dns) throw new Error(`${probe} needs the lab's cluster DNS (NetpolLab.useDns)`);
+      // A lookup asks for the DNS Service's own name; a probe by name for the destination's (short form).
+      if (kind === 'name-tcp') return `name:${dns.ip}:53:${dst.name}.${dst.namespace}:${dst.ip}:${port}`;
+      const fqdn = `${dns.name}.${dns.namespace}.svc.cluster.local`;
+      return `${kind === 'dns-udp' ? 'dnsu' : 'dnst'}:${dst.ip}:${port}:${fqdn}:${dns.ip}`;
+    }
+    return `${kind}:${dst.ip}:${port}`;
   }
 
   private readonly probers = new Map<

@@ -1,5 +1,6 @@
 // The programs the policy lab runs inside pod namespaces (node -e / python3 -c), as source text.
 import { execFileSync } from 'node:child_process';
+import { DNS_CLIENT } from './lab-dns.js';
 
 /**
  * Servers: TCP (accept, close) on the first comma-separated list of ports, UDP echo on the second, on the address
@@ -14,8 +15,10 @@ export const PROBE = `const s=require('net').connect({host:process.argv[1],port:
 /**
  * A prober that stays up in a pod namespace, its source address the first argument ('' = the kernel's choice):
  * reads one JSON request per line {id, to: timeout ms, t: targets}, targets "tcp:<ip>:<port>", "udp:<ip>:<port>"
- * (a datagram echoed back), "sctp:<ip>:<port>" (all of a request's SCTP targets in one SCTP_PROBE run, after the
- * TCP/UDP ones), "icmp:<ip>" (one ping, last). Processes started while TCP/UDP probes wait would starve their
+ * (a datagram echoed back), "dnsu|dnst:<ip>:<port>:<name>:<address>" (an A query for name over UDP|TCP whose
+ * answer must be that address), "name:<dns ip>:<port>:<name>:<address>:<tcp port>" (the same over UDP, then a
+ * TCP connect to the address answered), "sctp:<ip>:<port>" (all of a request's SCTP targets in one SCTP_PROBE run,
+ * after the others), "icmp:<ip>" (one ping, last). Processes started while TCP/UDP probes wait would starve their
  * timers on a busy machine: after a stall, Node.js runs expired timers before I/O, so every probe would time out.
  * answers {id, v: "0110…"}. A refused TCP connect or an ICMP port unreachable counts as allowed (the packet got
  * through).
@@ -23,9 +26,16 @@ export const PROBE = `const s=require('net').connect({host:process.argv[1],port:
 export const PROBER = `
 const net = require('net'), dg = require('dgram'), cp = require('child_process');
 const la = process.argv[1] || undefined;
+${DNS_CLIENT}
 const one = (t, to) => new Promise((r) => {
-  const [k, h, p] = t.split(':');
-  if (k === 'tcp') {
+  const [k, h, p, name, want, tp] = t.split(':');
+  const t0 = Date.now();
+  if (k === 'dnsu' || k === 'dnst') {
+    lookup(k === 'dnst', h, +p, name, to).then((a) => r(a === want ? 1 : 0));
+  } else if (k === 'name') {
+    lookup(false, h, +p, name, to).then((a) =>
+      a === want ? one('tcp:' + a + ':' + tp, Math.max(1, to - (Date.now() - t0))).then(r) : r(0));
+  } else if (k === 'tcp') {
     const s = net.connect({ host: h, port: +p, localAddress: la });
     s.setTimeout(to);
     const f = (v) => { s.destroy(); r(v); };

@@ -286,6 +286,11 @@ export class NetpolLab {
     return this.probers.probe(from, to, port, timeoutMs);
   }
 
+  /** The cluster DNS Service (endpoint key) of `dns-*` and `name-*` probes (see Probers.probeMany). */
+  useDns(serviceKey: string): void {
+    this.probers.dnsService = serviceKey;
+  }
+
   /** See Probers.probeMany. */
   probeMany(from: string, targets: { to: string; probe: string }[], timeoutMs = 500): Promise<boolean[]> {
     return this.probers.probeMany(from, targets, timeoutMs);

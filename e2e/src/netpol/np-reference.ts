@@ -37,8 +37,14 @@ export const np = (namespace: string, name: string, spec: NetworkPolicy['spec'])
 });
 
 export type Proto = 'tcp' | 'udp' | 'sctp' | 'icmp';
-/** `tcp/80`, `udp/81`, `sctp/80`, `icmp`. */
-export type ProbeName = `${'tcp' | 'udp' | 'sctp'}/${number}` | 'icmp';
+/**
+ * `tcp/80`, `udp/81`, `sctp/80`, `icmp`; and through the cluster DNS (docs/network-policy-cases.md, "Cluster
+ * DNS"): `dns-udp/53`, `dns-tcp/53`, a lookup sent to the destination (a DNS server: the kube-dns Service or its
+ * pod) that must come back with the right address; `name-tcp/8080`, the destination Service's name looked up
+ * through the kube-dns Service (UDP 53), then a connect to the address it answered.
+ */
+export type ProbeName =
+  `${'tcp' | 'udp' | 'sctp'}/${number}` | 'icmp' | `dns-${'udp' | 'tcp'}/53` | `name-tcp/${number}`;
 
 /** A ClusterIP Service: the Service's selector and ports, and the one backend pod the lab's DNAT sends to. */
 export interface WorldService {
@@ -64,6 +70,8 @@ export interface WorldPod {
   kind?: 'pod' | 'host' | 'outside' | 'service';
   localNode?: boolean;
   service?: WorldService;
+  /** Answers DNS queries on 53 (the kube-dns Service and its pod): the destinations of `dns-*` probes. */
+  dns?: boolean;
 }
 
 export interface World {
@@ -74,11 +82,20 @@ export interface World {
 
 export const ref = (p: { namespace: string; name: string }): string => `${p.namespace}/${p.name}`;
 
+/** How a probe reaches its destination: directly, as a DNS lookup sent to it, or by its name. */
+export const probeVia = (p: ProbeName): 'direct' | 'dns' | 'name' =>
+  p.startsWith('dns-') ? 'dns' : p.startsWith('name-') ? 'name' : 'direct';
+
+/** The protocol and port a probe's packets carry (a lookup: UDP or TCP 53; by name: the connect's). */
 export function parseProbe(p: ProbeName): { proto: Proto; port: number } {
   if (p === 'icmp') return { proto: 'icmp', port: 0 };
-  const [proto, port] = p.split('/');
-  return { proto: proto as Proto, port: Number(port) };
+  const [kind, port] = p.split('/') as [string, string];
+  return { proto: kind.replace(/^(dns|name)-/, '') as Proto, port: Number(port) };
 }
+
+/** The cluster DNS Service of a set of endpoints (the one `name-*` probes look names up through). */
+const clusterDns = <P extends Pick<WorldPod, 'kind' | 'dns'>>(pods: P[]): P | undefined =>
+  pods.find((p) => p.kind === 'service' && p.dns);
 
 function policyTypes(np: NetworkPolicy): string[] {
   if (np.spec.policyTypes && np.spec.policyTypes.length > 0) return np.spec.policyTypes;
@@ -235,6 +252,12 @@ function servicePort(dst: WorldPod, probe: ProbeName): WorldService['ports'][num
  */
 export function npAllows(w: World, src: WorldPod, dst: WorldPod, probe: ProbeName): boolean {
   const pr = parseProbe(probe);
+  if (probeVia(probe) === 'name') {
+    // The lookup (UDP 53 to the kube-dns ClusterIP), then the connect to the address it answered.
+    const dns = clusterDns(w.pods);
+    if (!dns) throw new Error(`${probe} needs the cluster DNS Service among the endpoints`);
+    return npAllows(w, src, dns, 'udp/53') && npAllows(w, src, dst, `${pr.proto as 'tcp'}/${pr.port}`);
+  }
   if (dst.kind === 'service') {
     const sp = servicePort(dst, probe);
     const backend = w.pods.find((p) => ref(p) === dst.service!.backend);
@@ -247,21 +270,29 @@ export function npAllows(w: World, src: WorldPod, dst: WorldPod, probe: ProbeNam
   return egressAllows(w, src, dst, pr) && ingressAllows(w, src, dst, pr);
 }
 
+/** The fields of an endpoint that decide which cells a matrix has. */
+export type CellEndpoint = Pick<WorldPod, 'namespace' | 'name' | 'kind' | 'service' | 'dns'>;
+
 /**
  * The cells of a matrix: ordered pairs of distinct endpoints × probes, where the source is not a Service and at
  * least one end is a pod (traffic between two unenforced ends never meets the datapath); a Service is probed
- * from pods other than its backend, on its own ports.
+ * from pods other than its backend, on its own ports. Lookups (`dns-*`) go to DNS servers only; a probe by name
+ * (`name-*`) goes to Services only, from pods other than the DNS Service's backend (its lookup would be hairpin).
  */
-export function cellsOf<P extends Pick<WorldPod, 'namespace' | 'name' | 'kind' | 'service'>>(
+export function cellsOf<P extends CellEndpoint>(
   pods: P[],
   probes: ProbeName[],
 ): { src: P; dst: P; probe: ProbeName }[] {
   const out: { src: P; dst: P; probe: ProbeName }[] = [];
   const pod = (p: P) => (p.kind ?? 'pod') === 'pod';
+  const dnsBackend = clusterDns(pods)?.service?.backend;
   for (const src of pods)
     for (const dst of pods) {
       if (src === dst || src.kind === 'service') continue;
       for (const probe of probes) {
+        const via = probeVia(probe);
+        if (via === 'dns' && !dst.dns) continue;
+        if (via === 'name' && (dst.kind !== 'service' || dnsBackend === ref(src))) continue;
         if (dst.kind === 'service') {
           // Not from its own backend: hairpin traffic needs the proxy's masquerade, not a policy question.
           const hairpin = dst.service!.backend === ref(src);
@@ -300,7 +331,7 @@ export const cell = (src: string, dst: string, probe: ProbeName): string => `${s
 
 /** Every cell (cellsOf): allowed unless an expectation (later ones win) says otherwise. */
 export function expandExpectations(
-  pods: Pick<WorldPod, 'namespace' | 'name' | 'kind' | 'service'>[],
+  pods: CellEndpoint[],
   probes: ProbeName[],
   expects: Expect[],
 ): Map<string, boolean> {
