@@ -92,12 +92,12 @@ test('standard (ipamd puts the local rule back at 0): node-local traffic takes t
   assert.equal(del.code, 0, del.stdout);
 });
 
-/** Whether a TCP connection from `ns` to ip:port opens within 3 s. */
+/** Whether a TCP connection from `ns` to ip:port opens within 10 s of the probe's spawn (slow under TCG). */
 function connects(ns: string, addr: string, port: number): boolean {
   try {
     execFileSync(
       'ip',
-      ['netns', 'exec', ns, 'timeout', '3', 'bash', '-c', `exec 3<>/dev/tcp/${addr}/${port}`],
+      ['netns', 'exec', ns, 'timeout', '10', 'bash', '-c', `exec 3<>/dev/tcp/${addr}/${port}`],
       {
         stdio: 'ignore',
       },
@@ -206,7 +206,8 @@ test('security groups per branch ENI, enforced by the fabric on its VLAN: allowe
     await revoke('RevokeSecurityGroupIngress');
     applySecurityGroups(fabricNs, renderSecurityGroups(w, plugged)); // as the fabric does on every world change
     assert.equal(connects(client.name, '10.0.32.83', 8080), false, 'revoked: the branch pod is unreachable');
-    assert.equal(connects(client.name, '192.168.0.50', 8080), true, 'the ordinary pod is unaffected');
+    // retried: a single probe can miss under TCG on a loaded machine
+    await until('the ordinary pod is unaffected', () => connects(client.name, '192.168.0.50', 8080));
     await revoke('AuthorizeSecurityGroupIngress');
     applySecurityGroups(fabricNs, renderSecurityGroups(w, plugged));
     await until('authorized again', () => connects(client.name, '10.0.32.83', 8080));
