@@ -10,6 +10,7 @@ import { type CriPod, hostVethOf, startRuntime } from '../demo/cri-pods.js';
 import { SimNode, linkHotplug } from '../node/index.js';
 import { type LaunchSpec, type Node, Sim, type SimOptions } from '../sim/index.js';
 import { SG_1, SUBNET_A, smallWorld } from '../sim/testkit.js';
+import { addOwnedNetns } from '../harness/owner.js';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
 export const AGENT = join(ROOT, 'dist/bin/aws-k8s-agent');
@@ -61,7 +62,7 @@ export async function startScenarioNode(o: {
     for (const ns of [nodeNs, parkNs]) execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
   };
   try {
-    for (const ns of [nodeNs, parkNs]) execFileSync('ip', ['netns', 'add', ns]);
+    for (const ns of [nodeNs, parkNs]) addOwnedNetns(ns);
     sim = await Sim.start({ ...smallWorld(), faults: { attachDelayMs: 200 }, ...o.world });
     linkHotplug(sim, () => undefined, nodeNs, parkNs);
     const instance = await sim.launch({
