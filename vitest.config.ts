@@ -31,6 +31,8 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: glob('.e2e.test.ts'),
+          // removes what a killed earlier run left behind (docs/architecture.md, "Test harness")
+          globalSetup: ['e2e/src/harness/global-setup.ts'],
           testTimeout: 300_000,
           hookTimeout: 300_000,
         },

@@ -3,22 +3,13 @@
 // VM (spec containerd-e2e.md): restrict_oom_score_adj, cgroupfs, overlayfs, the local pause image. Its pods' netns
 // are mounted under its own state directory (netns_mounts_under_state_dir), not in the host's /var/run/netns, so
 // what one containerd cleans up can never be another's (other tests, other work trees on this machine).
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  rmdirSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CriClient } from './cri-client.js';
 import { PAUSE_IMAGE, buildPauseImage } from './pause-image.js';
+import { ownedTempDir, spawnOwned } from '../harness/owner.js';
 
 export interface ContainerdOptions {
   nodeNs: string;
@@ -29,7 +20,7 @@ export interface ContainerdOptions {
 }
 
 export class PrivateContainerd {
-  readonly dir = mkdtempSync(join(tmpdir(), 'vct-containerd-'));
+  readonly dir = ownedTempDir('vct-containerd-');
   readonly socket = join(this.dir, 'containerd.sock');
   readonly log = join(this.dir, 'containerd.log');
   private child: ChildProcess | undefined;
@@ -69,7 +60,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
     const image = buildPauseImage(this.o.cacheDir);
     writeFileSync(join(this.dir, 'config.toml'), this.config());
     // nsenter, not `ip netns exec`: that remounts /sys, hiding the cgroup mounts runc needs.
-    this.child = spawn(
+    this.child = spawnOwned(
       'nsenter',
       [
         `--net=/var/run/netns/${this.o.nodeNs}`,

@@ -2,11 +2,11 @@
 // low-level containerd test: a primary ENI with its secondary IPs and a second ENI whose addresses are added on
 // demand. End-to-end scenarios and the demo use the EC2 simulator instead (e2e/src/node).
 import { readDurableAllocations } from '@vpc-cni/ipamd/persistence';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { type ChildProcess } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Health, RpcClient, ServingStatus } from '@vpc-cni/shared/rpc';
+import { ownedTempDir, spawnOwned } from '../harness/owner.js';
 
 export interface DemoEni {
   id: string;
@@ -20,7 +20,7 @@ export interface DemoEni {
 }
 
 export class IpamdProcess {
-  readonly dir = mkdtempSync(join(tmpdir(), 'vct-demo-ipamd-'));
+  readonly dir = ownedTempDir('vct-demo-ipamd-');
   readonly socket = join(this.dir, 'ipamd.sock');
   readonly checkpoint = join(this.dir, 'ipam.json');
   readonly log = join(this.dir, 'ipamd.log');
@@ -33,7 +33,7 @@ export class IpamdProcess {
 
   async start(nodeNs: string): Promise<void> {
     if (!existsSync(this.agent)) throw new Error(`${this.agent} is missing; run \`pnpm build\` first`);
-    this.child = spawn('ip', ['netns', 'exec', nodeNs, this.agent], {
+    this.child = spawnOwned('ip', ['netns', 'exec', nodeNs, this.agent], {
       stdio: 'ignore',
       env: {
         PATH: '/usr/sbin:/usr/bin:/sbin:/bin',

@@ -1,13 +1,14 @@
 // Throwaway network namespaces for the demo, with unique names and guaranteed removal.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { addOwnedNetns } from '../harness/owner.js';
 
 const tag = `${process.pid}-${randomBytes(2).toString('hex')}`;
 const created: string[] = [];
 
 export function addNetns(purpose: string): string {
   const name = `vct-demo-${purpose}-${tag}`;
-  execFileSync('ip', ['netns', 'add', name]);
+  addOwnedNetns(name);
   created.push(name);
   execFileSync('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
   return name;

@@ -3,20 +3,12 @@
 // with the host's CNI bin directory bind-mounted, and the programs the probes and operators call. Each container
 // gets its own fresh network namespace (no --net-host), so nothing reaches the host's. The test command builds the
 // image before this file runs; without the archive the tests fail (VPC_CNI_SKIP_IMAGE=1 skips them).
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { type ChildProcess, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { imageTests } from '../node/image-pod.js';
+import { ownedTempDir, spawnOwned } from '../harness/owner.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const ARCHIVE = join(ROOT, 'dist/image/vpc-cni-ts.oci.tar');
@@ -50,7 +42,7 @@ describe.skipIf(image.skip)(`the image, run by containerd${image.title}`, () => 
   beforeEach(() => image.require());
   beforeAll(async () => {
     if (!existsSync(ARCHIVE)) return;
-    dir = mkdtempSync(join(tmpdir(), 'vct-image-'));
+    dir = ownedTempDir('vct-image-');
     writeFileSync(
       join(dir, 'config.toml'),
       `version = 2
@@ -63,7 +55,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.a
   address = "${dir}/t.sock"
 `,
     );
-    containerd = spawn('containerd', ['--config', join(dir, 'config.toml'), '--log-level', 'error'], {
+    containerd = spawnOwned('containerd', ['--config', join(dir, 'config.toml'), '--log-level', 'error'], {
       stdio: 'ignore',
       env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' },
     });

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   addCniNodeFeature,
   CNINODE,
@@ -23,12 +23,19 @@ import { KubeApiSim } from './index.js';
 import { allowedByRbac, usedBy } from './rbac.js';
 
 let sim: KubeApiSim | undefined;
-const dir = mkdtempSync(join(tmpdir(), 'vct-kube-sgp-'));
+// kubeconfigs; removed after the file's tests also when one failed (a process 'exit' handler never ran in vitest's
+// workers)
+let dir = '';
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'vct-kube-sgp-'));
+});
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
 afterEach(async () => {
   await sim?.stop();
   sim = undefined;
 });
-process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 
 async function start() {
   sim = await KubeApiSim.start();

@@ -5,13 +5,20 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { K8sPodCache, K8sSgpSource, kubeApis } from '@vpc-cni/ipamd/k8s';
 import { silentLogger } from '@vpc-cni/shared/logging';
 import { KubeApiSim } from './index.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'vct-kube-watch-'));
-process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+// kubeconfigs; removed after the file's tests also when one failed (a process 'exit' handler never ran in vitest's
+// workers)
+let dir = '';
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'vct-kube-watch-'));
+});
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();

@@ -7,7 +7,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import {
   PodLabelSource,
@@ -20,8 +20,15 @@ import { silentLogger } from '@vpc-cni/shared/logging';
 import { KubeApiSim, RESOURCES } from './index.js';
 import { allowedByRbac, usedBy } from './rbac.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'vct-npa-pe-'));
-process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+// kubeconfigs; removed after the file's tests also when one failed (a process 'exit' handler never ran in vitest's
+// workers)
+let dir = '';
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'vct-npa-pe-'));
+});
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();

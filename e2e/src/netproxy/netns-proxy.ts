@@ -1,8 +1,9 @@
 // Start a TCP→unix proxy inside a network namespace (so nodes there reach the simulator's EC2/IMDS at realistic
 // addresses like 169.254.169.254) and stop it by PID.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { spawnOwned } from '../harness/owner.js';
 
 export interface ProxyMapping {
   host: string;
@@ -18,7 +19,7 @@ export interface NetnsProxy {
 const MAIN = resolve(import.meta.dirname, 'proxy-main.ts');
 
 export async function startNetnsProxy(netnsPath: string, mappings: ProxyMapping[]): Promise<NetnsProxy> {
-  const child: ChildProcess = spawn(
+  const child: ChildProcess = spawnOwned(
     'nsenter',
     [`--net=${netnsPath}`, process.execPath, '--import', 'tsx', MAIN, JSON.stringify(mappings)],
     { stdio: ['ignore', 'pipe', 'pipe'] },

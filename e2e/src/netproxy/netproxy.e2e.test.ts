@@ -2,23 +2,23 @@
 // in-namespace proxy), while the root netns gets no such address; the proxy stops by PID and leaves nothing.
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, expect, it } from 'vitest';
 import { bridgeToUnix, startNetnsProxy } from './index.js';
+import { addOwnedNetns, ownedTempDir } from '../harness/owner.js';
 
 const ns = `vct-proxy-${randomBytes(3).toString('hex')}`;
-const dir = mkdtempSync(join(tmpdir(), 'vct-proxy-'));
+const dir = ownedTempDir('vct-proxy-');
 afterAll(() => {
   execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
   rmSync(dir, { recursive: true, force: true });
 });
 
 it('serves an in-process HTTP server at 169.254.169.254 inside a netns', async () => {
-  execFileSync('ip', ['netns', 'add', ns]);
+  addOwnedNetns(ns);
   execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
   execFileSync('ip', ['-n', ns, 'addr', 'add', '169.254.169.254/32', 'dev', 'lo']);
   const http = createServer((req, res) => res.end(`hello ${req.url ?? ''}`));

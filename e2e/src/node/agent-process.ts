@@ -1,9 +1,10 @@
 // The real aws-k8s-agent (dist/bin/aws-k8s-agent), or the aws-vpc-cni entrypoint that starts it, as a child
 // process inside a node's network namespace, entered with nsenter (not `ip netns exec`, which remounts /sys).
 // Ready = ipamd's gRPC health SERVING; stop = SIGTERM, then SIGKILL after 3 s; kill() is the crash (SIGKILL).
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { Health, RpcClient, ServingStatus } from '@vpc-cni/shared/rpc';
+import { spawnOwned } from '../harness/owner.js';
 
 export interface AgentProcessOptions {
   binary: string;
@@ -28,7 +29,7 @@ export class AgentProcess {
   async start(): Promise<void> {
     if (!existsSync(this.o.binary)) throw new Error(`${this.o.binary} is missing; run \`pnpm build\` first`);
     const out = this.o.outputFile ? openSync(this.o.outputFile, 'a') : 'ignore';
-    this.child = spawn('nsenter', [`--net=${this.o.netnsPath}`, this.o.binary], {
+    this.child = spawnOwned('nsenter', [`--net=${this.o.netnsPath}`, this.o.binary], {
       stdio: ['ignore', out, out],
       env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...this.o.env },
     });

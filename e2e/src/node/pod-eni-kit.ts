@@ -10,6 +10,7 @@ import { KubeApiSim } from '../kube/index.js';
 import { Sim, type SimOptions } from '../sim/index.js';
 import { SG_1, SUBNET_A, sdkClient, smallWorld } from '../sim/testkit.js';
 import { SimNode, linkHotplug } from './index.js';
+import { addOwnedNetns } from '../harness/owner.js';
 
 const AGENT = resolve(import.meta.dirname, '../../../dist/bin/aws-k8s-agent');
 
@@ -45,7 +46,7 @@ export async function podEniWorld(o: {
     for (const ns of namespaces) execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
   };
   try {
-    for (const ns of namespaces) execFileSync('ip', ['netns', 'add', ns]);
+    for (const ns of namespaces) addOwnedNetns(ns);
     w.sim = await Sim.start(smallWorld(o.world));
     w.ec2 = sdkClient(w.sim, 3);
     linkHotplug(w.sim, () => undefined, namespaces[0]!, namespaces[1]!);

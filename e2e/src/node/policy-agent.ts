@@ -6,10 +6,11 @@
 // and its own log. Ready = its /readyz answers 200 inside the node netns (PolicyEndpoints listed, pins in place).
 // stop(): SIGTERM (SIGKILL after 3 s), then the bpffs is unmounted; every step also runs after a failed start.
 // kill9() and restart(): a crash of the agent and the kubelet starting it again on the same bpffs (pins kept).
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { spawnOwned } from '../harness/owner.js';
 
 export interface PolicyAgentOptions {
   /** dist/bin/aws-network-policy-agent. */
@@ -93,7 +94,7 @@ export class PolicyAgentProcess {
 
   private async spawnAgent(): Promise<void> {
     const out = openSync(this.out, 'a');
-    const child = spawn(
+    const child = spawnOwned(
       'nsenter',
       [
         `--net=${this.o.netnsPath}`,

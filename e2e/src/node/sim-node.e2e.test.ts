@@ -12,6 +12,7 @@ import { CNIBackend, RpcClient } from '@vpc-cni/shared/rpc';
 import { Sim } from '../sim/index.js';
 import { SG_1, SUBNET_A, smallWorld } from '../sim/testkit.js';
 import { SimNode, linkHotplug } from './index.js';
+import { addOwnedNetns } from '../harness/owner.js';
 
 const AGENT = resolve(import.meta.dirname, '../../../dist/bin/aws-k8s-agent');
 const tag = randomBytes(3).toString('hex');
@@ -32,8 +33,8 @@ describe('ipamd in a node netns against the simulator', () => {
     ].reduce((n, a) => n + (sim.faults.counts()[a] ?? 0), 0);
 
   beforeAll(async () => {
-    ip('netns', 'add', NODE_NS);
-    ip('netns', 'add', VPC_NS);
+    addOwnedNetns(NODE_NS);
+    addOwnedNetns(VPC_NS);
     sim = await Sim.start({ ...smallWorld(), faults: { attachDelayMs: 300 } });
     // Hot-plug: a link with the ENI's MAC appears in the node (down, as a new NIC); eth0 comes up configured.
     linkHotplug(sim, () => undefined, NODE_NS, VPC_NS);

@@ -5,9 +5,8 @@
 // simulation touches the root netns.
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { variables } from '@vpc-cni/shared/config';
 import { type NetnsProxy, bridgeToUnix, startNetnsProxy } from '../netproxy/index.js';
@@ -16,6 +15,7 @@ import type { Node, Sim } from '../sim/index.js';
 import { AgentProcess } from './agent-process.js';
 import { ImagePod, touch } from './image-pod.js';
 import { PolicyAgentProcess } from './policy-agent.js';
+import { ownedTempDir } from '../harness/owner.js';
 
 export const NODE_IMDS_URL = 'http://169.254.169.254';
 export const NODE_EC2_URL = 'http://127.0.0.1:8080';
@@ -39,7 +39,7 @@ export interface SimNodeOptions {
 }
 
 export class SimNode {
-  readonly dir = mkdtempSync(join(tmpdir(), 'vct-node-'));
+  readonly dir = ownedTempDir('vct-node-');
   readonly socket = join(this.dir, 'ipamd.sock');
   readonly checkpoint = join(this.dir, 'ipam.json');
   readonly log = join(this.dir, 'ipamd.log');

@@ -13,6 +13,7 @@ import { createPod, startRuntime } from '../demo/cri-pods.js';
 import { SimNode, linkHotplug } from '../node/index.js';
 import { Sim } from '../sim/index.js';
 import { SG_1, SUBNET_A, smallWorld } from '../sim/testkit.js';
+import { addOwnedNetns } from '../harness/owner.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const AGENT = join(ROOT, 'dist/bin/aws-k8s-agent');
@@ -33,7 +34,7 @@ describe.skipIf(!ready)('a broken conflist', () => {
   let cri: CriClient;
 
   beforeAll(async () => {
-    for (const ns of [NODE_NS, PARK_NS]) execFileSync('ip', ['netns', 'add', ns]);
+    for (const ns of [NODE_NS, PARK_NS]) addOwnedNetns(ns);
     sim = await Sim.start(smallWorld());
     linkHotplug(sim, () => undefined, NODE_NS, PARK_NS);
     const n = await sim.launch({ type: 'm5.large', subnetId: SUBNET_A, groups: [SG_1] });

@@ -1,10 +1,9 @@
 // Several simulated nodes on one VPC fabric: the simulator, the fabric (node netns, router, outside), and per node
 // the aws-node boot (init + entrypoint + ipamd in EC2 mode) and a private containerd. stop() removes everything.
 import { readDurableAllocations } from '@vpc-cni/ipamd/persistence';
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CriClient, PrivateContainerd } from '../cri/index.js';
 import { type CriPod, createPod, deletePod } from '../demo/cri-pods.js';
@@ -15,6 +14,7 @@ import { SG_1, SUBNET_A, smallWorld } from '../sim/testkit.js';
 import { OUTSIDE_IP, VpcFabric } from '../vpc/index.js';
 import { AGENT, ROOT } from './kit.js';
 import { PolicyControllerProcess } from './policy-controller.js';
+import { ownedTempDir, spawnOwned } from '../harness/owner.js';
 
 export interface ClusterNode {
   name: string;
@@ -62,7 +62,7 @@ export async function startCluster(o: {
   const fabric = VpcFabric.create(sim);
   const kube = await KubeApiSim.start();
   const nodes: ClusterNode[] = [];
-  const dir = mkdtempSync(join(tmpdir(), 'vct-cluster-'));
+  const dir = ownedTempDir('vct-cluster-');
   let controller: PolicyControllerProcess | undefined;
   const stop = async () => {
     await controller?.stop();
@@ -226,7 +226,7 @@ export async function removePod(c: Cluster, n: ClusterNode, pod: CriPod): Promis
  * in the outside netns, dialled once it says it listens (not after a fixed pause, which a loaded machine outlasts).
  */
 export async function sourceSeenOutside(c: Cluster, podPid: number, port = 8099): Promise<string> {
-  const server = spawn(
+  const server = spawnOwned(
     'ip',
     [
       'netns',
@@ -241,7 +241,7 @@ export async function sourceSeenOutside(c: Cluster, podPid: number, port = 8099)
   let out = '';
   const exited = new Promise<number | null>((r) => server.once('exit', r));
   const listening = new Promise<void>((resolve, reject) => {
-    server.stdout.on('data', (b: Buffer) => {
+    server.stdout!.on('data', (b: Buffer) => {
       out += b.toString();
       if (out.includes('listening\n')) resolve();
     });

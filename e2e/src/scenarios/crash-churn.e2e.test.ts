@@ -12,6 +12,7 @@ import { type CriPod, createPod, deletePod, startRuntime } from '../demo/cri-pod
 import { SimNode, linkHotplug } from '../node/index.js';
 import { Sim } from '../sim/index.js';
 import { SG_1, SUBNET_A, smallWorld } from '../sim/testkit.js';
+import { addOwnedNetns } from '../harness/owner.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const AGENT = join(ROOT, 'dist/bin/aws-k8s-agent');
@@ -28,7 +29,7 @@ describe.skipIf(!ready)('kill -9 ipamd during a containerd churn of 100 pods', (
   let cri: CriClient;
 
   beforeAll(async () => {
-    for (const ns of [NODE_NS, PARK_NS]) execFileSync('ip', ['netns', 'add', ns]);
+    for (const ns of [NODE_NS, PARK_NS]) addOwnedNetns(ns);
     sim = await Sim.start({ ...smallWorld(), faults: { attachDelayMs: 200 } });
     linkHotplug(sim, () => undefined, NODE_NS, PARK_NS);
     const n = await sim.launch({ type: 'm5.xlarge', subnetId: SUBNET_A, groups: [SG_1] });

@@ -5,7 +5,7 @@
 // group is enforced by the fabric: revoking its tcp 80 rule blocks that traffic to node-a's pods only. Network
 // policy runs on the same cluster (agent on each node, the controller): a NetworkPolicy on a node-a pod admitting
 // one node-b pod is enforced between the secondary-CIDR addresses, and lifted when deleted.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { RevokeSecurityGroupIngressCommand } from '@aws-sdk/client-ec2';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cidrContains, parseCidr } from '@vpc-cni/shared/ipmath';
@@ -13,6 +13,7 @@ import { type CriPod, podCanPing } from '../demo/cri-pods.js';
 import { type Cluster, removePod, runPod, sourceSeenOutside, startCluster } from './cluster.js';
 import { canRun } from './kit.js';
 import { sdkClient } from '../sim/testkit.js';
+import { spawnOwned } from '../harness/owner.js';
 
 /** A TCP connection from inside a pod: 'ok' (answered), 'dropped' (nothing within 1 s) or 'refused'. */
 function tcp80(from: CriPod, ip: string): 'ok' | 'dropped' | 'refused' {
@@ -134,7 +135,7 @@ describe.skipIf(!canRun)('custom networking on two nodes', () => {
     // The pod ENIs' security group, enforced by the fabric: revoking tcp 80 blocks node-b's pod from node-a's
     // pod, while node-a's pod still reaches node-b's pod (node-b's ENIs carry the node group).
     const servers = [a[0]!, b[0]!].map((p) =>
-      spawn('nsenter', [
+      spawnOwned('nsenter', [
         `--net=/proc/${p.pid}/ns/net`,
         process.execPath,
         '-e',

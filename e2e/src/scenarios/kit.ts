@@ -6,10 +6,11 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CriClient, PrivateContainerd } from '../cri/index.js';
-import { startRuntime } from '../demo/cri-pods.js';
+import { type CriPod, hostVethOf, startRuntime } from '../demo/cri-pods.js';
 import { SimNode, linkHotplug } from '../node/index.js';
 import { type LaunchSpec, type Node, Sim, type SimOptions } from '../sim/index.js';
 import { SG_1, SUBNET_A, smallWorld } from '../sim/testkit.js';
+import { addOwnedNetns } from '../harness/owner.js';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
 export const AGENT = join(ROOT, 'dist/bin/aws-k8s-agent');
@@ -61,7 +62,7 @@ export async function startScenarioNode(o: {
     for (const ns of [nodeNs, parkNs]) execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
   };
   try {
-    for (const ns of [nodeNs, parkNs]) execFileSync('ip', ['netns', 'add', ns]);
+    for (const ns of [nodeNs, parkNs]) addOwnedNetns(ns);
     sim = await Sim.start({ ...smallWorld(), faults: { attachDelayMs: 200 }, ...o.world });
     linkHotplug(sim, () => undefined, nodeNs, parkNs);
     const instance = await sim.launch({
@@ -121,5 +122,73 @@ export async function startScenarioNode(o: {
   } catch (e) {
     await stop();
     throw e;
+  }
+}
+
+/** A pod's global addresses of one family per interface (`ip -j` leaves an empty entry for each address dropped). */
+export function podAddrs(pid: number, family: 4 | 6 = 4): Record<string, string[]> {
+  const links = JSON.parse(
+    execFileSync(
+      'nsenter',
+      [`--net=/proc/${pid}/ns/net`, 'ip', '-j', `-${family}`, 'addr', 'show', 'scope', 'global'],
+      {
+        encoding: 'utf8',
+      },
+    ),
+  ) as { ifname: string; addr_info: { local?: string }[] }[];
+  return Object.fromEntries(
+    links
+      .map((l) => [l.ifname, l.addr_info.flatMap((a) => (a.local ? [a.local] : []))] as const)
+      .filter(([, a]) => a.length > 0),
+  );
+}
+
+/**
+ * A pod annotated `k8s.amazonaws.com/nicConfig: multi-nic-attachment`, created over CRI as kubelet would, with its
+ * global addresses of one family per interface (eth0, mNicIf1, ...). Delete it with `deletePod`.
+ */
+export async function multiNicPod(
+  cri: CriClient,
+  name: string,
+  family: 4 | 6 = 4,
+  namespace = 'default',
+): Promise<CriPod & { addrs: Record<string, string[]> }> {
+  const t0 = performance.now();
+  const id = await cri.runPodSandbox({
+    name,
+    namespace,
+    uid: `uid-${name}-${process.pid}`,
+    annotations: { 'k8s.amazonaws.com/nicConfig': 'multi-nic-attachment' },
+  });
+  const ms = performance.now() - t0;
+  const s = await cri.status(id);
+  const hostVeth = hostVethOf(namespace, name);
+  return { name, namespace, id, ip: s.ip, pid: s.pid, hostVeth, ms, addrs: podAddrs(s.pid, family) };
+}
+
+/** Frames a node sent out of one of its links (an ENI). */
+export const txPackets = (netns: string, link: string): number =>
+  (
+    JSON.parse(execFileSync('ip', ['-n', netns, '-s', '-j', 'link', 'show', link], { encoding: 'utf8' })) as {
+      stats64: { tx: { packets: number } };
+    }[]
+  )[0]!.stats64.tx.packets;
+
+/**
+ * Five pings from one of a pod's addresses (as a multi-homed application binds its socket to an address; the pod's
+ * per-interface rule `from <address> lookup <i>` then picks the interface).
+ */
+export function pingFrom(pid: number, from: string, ip: string): boolean {
+  try {
+    execFileSync(
+      'nsenter',
+      [`--net=/proc/${pid}/ns/net`, 'ping', '-c', '5', '-i', '0.2', '-W', '1', '-I', from, ip],
+      {
+        stdio: 'ignore',
+      },
+    );
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -9,8 +9,8 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { durableAddresses } from '@vpc-cni/ipamd/persistence';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CriPod, createPod, deletePod } from '../demo/cri-pods.js';
-import { type ScenarioNode, canRun, startScenarioNode } from './kit.js';
+import { createPod, deletePod } from '../demo/cri-pods.js';
+import { type ScenarioNode, canRun, multiNicPod, startScenarioNode } from './kit.js';
 
 const TYPE = 'p4d.24xlarge';
 let n: ScenarioNode | undefined;
@@ -48,35 +48,6 @@ const introspect = (path: string): unknown =>
 // as ipamd's start reads it: the file with its journal replayed
 const addrsIn = durableAddresses;
 const inNode = (...args: string[]) => execFileSync('ip', ['-n', n!.nodeNs, ...args], { encoding: 'utf8' });
-const podAddrs = (pid: number): Record<string, string[]> => {
-  const j = JSON.parse(
-    execFileSync('nsenter', [`--net=/proc/${pid}/ns/net`, 'ip', '-j', '-4', 'addr'], { encoding: 'utf8' }),
-  ) as { ifname: string; addr_info: { local: string }[] }[];
-  return Object.fromEntries(
-    j.filter((l) => l.ifname !== 'lo').map((l) => [l.ifname, l.addr_info.map((a) => a.local)]),
-  );
-};
-
-async function multiNicPod(name: string, i: number): Promise<CriPod & { addrs: Record<string, string[]> }> {
-  const id = await n!.cri.runPodSandbox({
-    name,
-    namespace: 'default',
-    uid: `uid-mnic-${i}-${process.pid}`,
-    annotations: { 'k8s.amazonaws.com/nicConfig': 'multi-nic-attachment' },
-  });
-  const s = await n!.cri.status(id);
-  return {
-    name,
-    namespace: 'default',
-    id,
-    ip: s.ip,
-    pid: s.pid,
-    hostVeth: '',
-    ms: 0,
-    addrs: podAddrs(s.pid),
-  };
-}
-
 describe.skipIf(!canRun)(`multi-NIC pods through containerd (${TYPE}, ENABLE_MULTI_NIC=true)`, () => {
   it('cards 1 and 2 get their own ENI, hot-plugged into the node with tables 10100 and 10200; card 3, holding only an EFA-only device, is left alone and says why', () => {
     for (const card of [1, 2]) {
@@ -122,7 +93,7 @@ describe.skipIf(!canRun)(`multi-NIC pods through containerd (${TYPE}, ENABLE_MUL
     expect(primary().secondaryIps).toContain(plain.ip);
     expect(await addrsIn(card1Path())).toEqual([]);
 
-    const m = await multiNicPod('multi', 2);
+    const m = await multiNicPod(n!.cri, 'multi');
     expect(Object.keys(m.addrs).sort()).toEqual(['eth0', 'mNicIf1', 'mNicIf2']);
     const [a0] = m.addrs['eth0']!;
     const [a1] = m.addrs['mNicIf1']!;

@@ -4,8 +4,9 @@
 // A TCP probe is one connect; a connect or a refusal (RST from the pod's kernel) counts as "reached", a timeout or
 // an ICMP error as "blocked". A UDP probe is one datagram the server echoes (an answer or a port unreachable:
 // "reached"); an ICMP probe one echo request (ping from the pod's netns). IPv4 and IPv6 pods alike.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import type { CriPod } from '../demo/cri-pods.js';
+import { spawnOwned } from '../harness/owner.js';
 
 export type Proto = 'tcp' | 'udp' | 'icmp';
 
@@ -15,7 +16,7 @@ const SERVER = `const net=require('net'),d=require('dgram');for(const a of proce
 const PROBER = `const net=require('net'),d=require('dgram');require('readline').createInterface({input:process.stdin}).on('line',l=>{const [id,h,p,t,k]=l.split(' ');let fin;let done=false;const end=v=>{if(done)return;done=true;fin();process.stdout.write(id+' '+v+'\\n');};if(k==='udp'){const s=d.createSocket(h.includes(':')?'udp6':'udp4');const tm=setTimeout(()=>end(0),+t);fin=()=>{clearTimeout(tm);try{s.close()}catch{}};s.on('message',()=>end(1));s.on('error',e=>end(e.code==='ECONNREFUSED'?1:0));s.connect(+p,h,()=>s.send('x'));return;}const s=net.connect({host:h,port:+p});fin=()=>s.destroy();s.setTimeout(+t);s.on('connect',()=>end(1));s.on('timeout',()=>end(0));s.on('error',e=>end(e.code==='ECONNREFUSED'?1:0));});`;
 
 const inPod = (pid: number, script: string, args: string[], stdio: 'ignore' | 'pipe'): ChildProcess =>
-  spawn('nsenter', [`--net=/proc/${pid}/ns/net`, process.execPath, '-e', script, ...args], {
+  spawnOwned('nsenter', [`--net=/proc/${pid}/ns/net`, process.execPath, '-e', script, ...args], {
     stdio: stdio === 'pipe' ? ['pipe', 'pipe', 'ignore'] : 'ignore',
   });
 

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cidrContains, parseCidr } from '@vpc-cni/shared/ipmath';
 import { type CriPod, createPod, deletePod, deletePods, inParallel, podCanPing } from '../demo/cri-pods.js';
-import { type ScenarioNode, canRun, startScenarioNode } from './kit.js';
+import { type ScenarioNode, canRun, multiNicPod, pingFrom, startScenarioNode, txPackets } from './kit.js';
 
 let current: ScenarioNode | undefined;
 afterEach(async () => {
@@ -53,53 +53,6 @@ const linkLocal = async (n: ScenarioNode, dev: string): Promise<string> => {
     await new Promise((r) => setTimeout(r, 100));
   }
 };
-/** Frames the node sent out of a link (its ENI). */
-const txPackets = (n: ScenarioNode, link: string): number =>
-  (JSON.parse(inNode(n, '-s', '-j', 'link', 'show', link)) as { stats64: { tx: { packets: number } } }[])[0]!
-    .stats64.tx.packets;
-/** Ping from one of the pod's addresses (its rule `from <address> lookup <i>` picks the interface). */
-const pingFrom = (pid: number, from: string, ip: string): boolean => {
-  try {
-    execFileSync(
-      'nsenter',
-      [`--net=/proc/${pid}/ns/net`, 'ping', '-c', '5', '-i', '0.2', '-W', '1', '-I', from, ip],
-      {
-        stdio: 'ignore',
-      },
-    );
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-/** A pod annotated k8s.amazonaws.com/nicConfig: multi-nic-attachment, with its global IPv6 addresses per interface. */
-async function multiNicPod(
-  n: ScenarioNode,
-  name: string,
-): Promise<CriPod & { v6: Record<string, string[]> }> {
-  const id = await n.cri.runPodSandbox({
-    name,
-    namespace: 'default',
-    uid: `uid-${name}-${process.pid}`,
-    annotations: { 'k8s.amazonaws.com/nicConfig': 'multi-nic-attachment' },
-  });
-  const s = await n.cri.status(id);
-  const links = JSON.parse(
-    execFileSync(
-      'nsenter',
-      [`--net=/proc/${s.pid}/ns/net`, 'ip', '-j', '-6', 'addr', 'show', 'scope', 'global'],
-      {
-        encoding: 'utf8',
-      },
-    ),
-  ) as { ifname: string; addr_info: { local: string }[] }[];
-  const v6 = Object.fromEntries(
-    links.filter((l) => l.addr_info.length > 0).map((l) => [l.ifname, l.addr_info.map((a) => a.local)]),
-  );
-  return { name, namespace: 'default', id, ip: s.ip, pid: s.pid, hostVeth: '', ms: 0, v6 };
-}
-
 describe.skipIf(!canRun)('addressing modes through containerd', () => {
   it('secondary IPs: 27 pods fill 3 ENIs, the 28th gets the reason, deleting all frees the surplus ENIs', async () => {
     const n = (current = await startScenarioNode({ type: 'm5.large' }));
@@ -163,10 +116,10 @@ describe.skipIf(!canRun)('addressing modes through containerd', () => {
     expect(inNode(n, '-6', 'route', 'show', 'table', '10100')).toMatch(/default via fe80:ec2::1 dev c1eth0/);
     expect(inNode(n, '-6', 'rule')).toContain(`from ${eni1.ipv6Addresses[0]} lookup 10100`);
 
-    const m = await multiNicPod(n, 'v6-multi');
-    expect(Object.keys(m.v6).sort()).toEqual(['eth0', 'mNicIf1']);
-    const [a0] = m.v6['eth0']!;
-    const [a1] = m.v6['mNicIf1']!;
+    const m = await multiNicPod(n.cri, 'v6-multi', 6);
+    expect(Object.keys(m.addrs).sort()).toEqual(['eth0', 'mNicIf1']);
+    const [a0] = m.addrs['eth0']!;
+    const [a1] = m.addrs['mNicIf1']!;
     expect(cidrContains(parseCidr(prefix), a0!)).toBe(true);
     expect(cidrContains(parseCidr(eni1.ipv6Prefixes[0]!), a1!)).toBe(true);
     expect(inNode(n, '-6', 'rule')).toContain(`from ${a1} lookup 10100`);
@@ -191,10 +144,10 @@ describe.skipIf(!canRun)('addressing modes through containerd', () => {
       [a1!, 'c1eth0', 'eth0'],
       [a0!, 'eth0', 'c1eth0'],
     ] as const) {
-      const before = [txPackets(n, link), txPackets(n, other)];
+      const before = [txPackets(n.nodeNs, link), txPackets(n.nodeNs, other)];
       expect(pingFrom(m.pid, from, far)).toBe(true);
-      expect(txPackets(n, link) - before[0]!).toBeGreaterThanOrEqual(5);
-      expect(txPackets(n, other) - before[1]!).toBeLessThan(5);
+      expect(txPackets(n.nodeNs, link) - before[0]!).toBeGreaterThanOrEqual(5);
+      expect(txPackets(n.nodeNs, other) - before[1]!).toBeLessThan(5);
     }
 
     await deletePod(n.cri, m);

@@ -2,10 +2,11 @@
 // aws-k8s-agent) as a process against the Kubernetes stand-in, with upstream's leader election. It is an API client
 // only (no network configuration), so it runs in the caller's namespace with its listeners off (`0`): several
 // clusters may run at once on one machine. Ready = it holds the Lease (it lists and writes only after that).
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeApiSim } from '../kube/index.js';
+import { spawnOwned } from '../harness/owner.js';
 
 export const LEASE = 'amazon-network-policy-controller-k8s';
 
@@ -29,7 +30,7 @@ export class PolicyControllerProcess {
     if (!existsSync(this.o.binary)) throw new Error(`${this.o.binary} is missing; run \`pnpm build\` first`);
     const kubeconfig = this.o.kube.writeKubeconfig(join(this.o.dir, 'controller-kubeconfig'));
     const out = openSync(this.out, 'a');
-    this.child = spawn(
+    this.child = spawnOwned(
       this.o.binary,
       [
         `--kubeconfig=${kubeconfig}`,

@@ -10,9 +10,17 @@ import { type Agent, type StartOptions, startAgent } from '@vpc-cni/ipamd/agent'
 import { KubeApiSim } from '../kube/index.js';
 import { assignIpv4, createEni, unassignIpv4 } from './ops-eni.js';
 import { attachEni, detachEni } from './ops-attach.js';
-import type { Node, Sim } from './sim.js';
+import type { Sim } from './sim.js';
 import { SG_1, SUBNET_A, startSmall } from './testkit.js';
-import { addRequest, agentEnv, delRequest, stateDir, useSimulatorCredentials } from './ipamd-testkit.js';
+import {
+  type IpamdWorld,
+  addRequest,
+  agentEnv,
+  delRequest,
+  ipamdWorld,
+  stateDir,
+  useSimulatorCredentials,
+} from './ipamd-testkit.js';
 
 useSimulatorCredentials();
 
@@ -33,17 +41,16 @@ afterEach(async () => {
   dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true }));
 });
 
-function baseEnv(): Record<string, string> {
-  return agentEnv(stateDir(dirs, 'metrics'), {
-    DISABLE_METRICS: 'false',
-    VPC_CNI_METRICS_BIND_ADDRESS: '127.0.0.1:0',
-    CLUSTER_NAME: 'sim',
-  });
-}
+const METRICS = {
+  DISABLE_METRICS: 'false',
+  VPC_CNI_METRICS_BIND_ADDRESS: '127.0.0.1:0',
+  CLUSTER_NAME: 'sim',
+};
 
-async function node(opts: Parameters<typeof startSmall>[0] = {}): Promise<{ s: Sim; n: Node }> {
+/** An m5.large on a fresh simulator (`opts`: its faults) with ipamd's metrics server on a free port. */
+async function node(opts: Parameters<typeof startSmall>[0] = {}): Promise<IpamdWorld> {
   sim = await startSmall(opts);
-  return { s: sim, n: await sim.launch({ type: 'm5.large', subnetId: SUBNET_A, groups: [SG_1] }) };
+  return ipamdWorld(sim, { type: 'm5.large', dirs, prefix: 'metrics', defaults: METRICS });
 }
 
 async function start(env: Record<string, string>, opts: StartOptions = {}): Promise<Agent> {
@@ -74,22 +81,22 @@ async function until(what: () => Promise<boolean>, tries = 300): Promise<void> {
 
 describe('ipamd metrics on /metrics', () => {
   it('awscni_eni_max and awscni_ip_max: the instance limits less the ENIs ipamd must leave alone', async () => {
-    const { s, n } = await node();
+    const { sim: s, node: n, env } = await node();
     const other = createEni(s.world, {
       subnetId: SUBNET_A,
       groups: [SG_1],
       tags: { 'node.k8s.amazonaws.com/no_manage': 'true' },
     });
     await attachEni(s.world, { eniId: other.id, instanceId: n.instance.id, deviceIndex: 1 }, 0);
-    await start({ ...baseEnv(), ...s.envFor(n.instance.id) });
+    await start(env());
     // m5.large: 3 ENIs of 10 IPv4 addresses (9 for pods); one ENI is tagged no_manage.
     expect(await metric('awscni_eni_max')).toBe(2);
     expect(await metric('awscni_ip_max')).toBe(18);
   });
 
   it('awscni_ipamd_node_initialization_duration_seconds and awscni_ipamd_action_inprogress around nodeInit and growth', async () => {
-    const { s, n } = await node();
-    await start({ ...baseEnv(), ...s.envFor(n.instance.id) });
+    const { sim: s, env } = await node();
+    await start(env());
     expect(await metric('awscni_ipamd_node_initialization_duration_seconds_count', { success: 'true' })).toBe(
       1,
     );
@@ -109,14 +116,14 @@ describe('ipamd metrics on /metrics', () => {
   });
 
   it('awscni_ipamd_error_count: failed address assignment and failed ENI creation, by upstream function name', async () => {
-    const { s, n } = await node({
+    const { env } = await node({
       faults: {
         deny: ['CreateNetworkInterface'],
         failNext: { AssignPrivateIpAddresses: [{ code: 'InvalidParameterValue', status: 400 }] },
       },
     });
     // 12 warm addresses: more than the primary ENI holds, so growth also creates an ENI.
-    await start({ ...baseEnv(), ...s.envFor(n.instance.id), WARM_IP_TARGET: '12' });
+    await start(env({ WARM_IP_TARGET: '12' }));
     await until(
       async () => ((await metric('awscni_ipamd_error_count', { fn: 'increaseIPPoolAllocENI' })) ?? 0) >= 1,
     );
@@ -124,20 +131,20 @@ describe('ipamd metrics on /metrics', () => {
   });
 
   it('awscni_aws_utils_error_count: an ENI whose attach failed could not be deleted', async () => {
-    const { s, n } = await node({
+    const { env } = await node({
       faults: {
         deny: ['DeleteNetworkInterface'],
         failNext: { AttachNetworkInterface: [{ code: 'InvalidParameterValue', status: 400 }] },
       },
     });
-    await start({ ...baseEnv(), ...s.envFor(n.instance.id), WARM_IP_TARGET: '12' });
+    await start(env({ WARM_IP_TARGET: '12' }));
     const labels = { fn: 'AllocENIDeleteErr', error: 'UnauthorizedOperation' };
     await until(async () => (await metric('awscni_aws_utils_error_count', labels)) === 1);
   });
 
   it('awscni_reconcile_count and awscni_force_removed_enis/_ips: what reconcile corrected from EC2', async () => {
-    const { s, n } = await node();
-    const a = await start({ ...baseEnv(), ...s.envFor(n.instance.id), WARM_IP_TARGET: '12' });
+    const { sim: s, node: n, env } = await node();
+    const a = await start(env({ WARM_IP_TARGET: '12' }));
     // Grow to two ENIs and put a pod on each.
     await until(async () => a.ds.eniList().length === 2);
     const second = a.ds.eniList().find((e) => !e.isPrimary)!.id;
@@ -172,7 +179,7 @@ describe('ipamd metrics on /metrics', () => {
 
   it('awscni_pod_eni_error_count: the SecurityGroupsForPods feature could not be signalled', async () => {
     kube = await KubeApiSim.start();
-    const env = baseEnv();
+    const env = agentEnv(stateDir(dirs, 'metrics'), METRICS);
     const kubeconfig = kube.writeKubeconfig(join(dirs[0]!, 'kubeconfig'));
     await kube.down(); // the API server is unreachable while ipamd starts
     await start({
@@ -199,13 +206,13 @@ describe('ipamd metrics on /metrics', () => {
   }
 
   it('awscni_ipamd_error_count{decreaseIPPool}: EC2 refuses to take surplus addresses back', async () => {
-    const { s, n } = await node();
-    const a = await grownThenEmptied({
-      ...baseEnv(),
-      ...s.envFor(n.instance.id),
-      WARM_IP_TARGET: '2',
-      IP_COOLDOWN_PERIOD: '0',
-    });
+    const { sim: s, env } = await node();
+    const a = await grownThenEmptied(
+      env({
+        WARM_IP_TARGET: '2',
+        IP_COOLDOWN_PERIOD: '0',
+      }),
+    );
     s.faults.update({
       failNext: { UnassignPrivateIpAddresses: [{ code: 'InvalidParameterValue', status: 400 }] },
     });
@@ -215,14 +222,14 @@ describe('ipamd metrics on /metrics', () => {
   });
 
   it('awscni_aws_utils_error_count{FreeENIDeleteErr} and awscni_ipamd_error_count{decreaseIPPoolFreeENIFailed}: a surplus ENI EC2 will not delete', async () => {
-    const { s, n } = await node();
+    const { sim: s, env } = await node();
     // No warm ENI: once the pods are gone, the second ENI is surplus.
-    const a = await grownThenEmptied({
-      ...baseEnv(),
-      ...s.envFor(n.instance.id),
-      WARM_ENI_TARGET: '0',
-      IP_COOLDOWN_PERIOD: '0',
-    });
+    const a = await grownThenEmptied(
+      env({
+        WARM_ENI_TARGET: '0',
+        IP_COOLDOWN_PERIOD: '0',
+      }),
+    );
     const before = a.ds.eniList().map((e) => e.id);
     s.faults.update({ deny: ['DeleteNetworkInterface'] });
     // ENIs younger than 60 s are never freed: the clock (Date only; timers stay real) moves on a minute.
@@ -244,8 +251,8 @@ describe('ipamd metrics on /metrics', () => {
   });
 
   it('awscni_ipamd_error_count{reconcileFailedGetENIs}: reconcile cannot describe the ENIs', async () => {
-    const { s, n } = await node();
-    const a = await start({ ...baseEnv(), ...s.envFor(n.instance.id) });
+    const { sim: s, node: n, env } = await node();
+    const a = await start(env());
     await a.manager!.stop();
     // An ENI attached outside ipamd: reconcile sees it in IMDS and must describe it in EC2, which is refused.
     const extra = createEni(s.world, { subnetId: SUBNET_A, groups: [SG_1], secondaryCount: 1 });
@@ -259,7 +266,7 @@ describe('ipamd metrics on /metrics', () => {
   });
 
   it('awscni_aws_utils_error_count{cleanUpLeakedENIDeleteErr}: a leaked ENI EC2 will not delete', async () => {
-    const { s, n } = await node({ faults: { deny: ['DeleteNetworkInterface'] } });
+    const { sim: s, env } = await node({ faults: { deny: ['DeleteNetworkInterface'] } });
     const leaked = createEni(s.world, {
       subnetId: SUBNET_A,
       groups: [SG_1],
@@ -270,10 +277,7 @@ describe('ipamd metrics on /metrics', () => {
         'node.k8s.amazonaws.com/createdAt': new Date(Date.now() - 3_600_000).toISOString(),
       },
     });
-    const a = await start(
-      { ...baseEnv(), ...s.envFor(n.instance.id), DISABLE_LEAKED_ENI_CLEANUP: 'false' },
-      quickFree,
-    );
+    const a = await start(env({ DISABLE_LEAKED_ENI_CLEANUP: 'false' }), quickFree);
     await a.manager!.stop();
     const before =
       (await metric('awscni_aws_utils_error_count', {
@@ -302,8 +306,8 @@ describe('ipamd metrics on /metrics', () => {
       },
       down: () => Promise.resolve(),
     };
-    const { s, n } = await node();
-    const a = await start({ ...baseEnv(), ...s.envFor(n.instance.id), WARM_IP_TARGET: '12' }, { plumbing });
+    const { sim: s, node: n, env } = await node();
+    const a = await start(env({ WARM_IP_TARGET: '12' }), { plumbing });
     await until(
       async () =>
         ((await metric('awscni_ipamd_error_count', { fn: 'increaseIPPoolsetupENIFailed' })) ?? 0) >= 1,

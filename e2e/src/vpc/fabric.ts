@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { type Eni, type Instance, type Sim, nodeLinkName } from '../sim/index.js';
 import { applySecurityGroups, renderSecurityGroups } from './security-groups.js';
 import { TrunkVlans } from './trunk-vlans.js';
+import { addOwnedNetns } from '../harness/owner.js';
 
 export const OUTSIDE_IP = '203.0.113.10';
 /** An IPv6-only internet host (its own netns), made when the first node with an IPv6 address plugs in. */
@@ -76,7 +77,7 @@ export class VpcFabric {
 
   private init(): void {
     for (const ns of [this.fabricNs, this.outsideNs]) {
-      run(['netns', 'add', ns]);
+      addOwnedNetns(ns);
       run(['-n', ns, 'link', 'set', 'lo', 'up']);
     }
     run(['netns', 'exec', this.fabricNs, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
@@ -124,7 +125,7 @@ export class VpcFabric {
     let ns = this.nodes.get(inst.id);
     if (ns) return ns;
     ns = `vct-node-${this.tag}-${this.nodes.size}`;
-    run(['netns', 'add', ns]);
+    addOwnedNetns(ns);
     run(['-n', ns, 'link', 'set', 'lo', 'up']);
     this.nodes.set(inst.id, ns);
     return ns;
@@ -189,7 +190,7 @@ export class VpcFabric {
    */
   private plugIpv6(ns: string, link: string, v6: string): void {
     if (!this.outside6) {
-      run(['netns', 'add', this.outside6Ns]);
+      addOwnedNetns(this.outside6Ns);
       this.outside6 = true;
       run(['-n', this.outside6Ns, 'link', 'set', 'lo', 'up']);
       run(['netns', 'exec', this.fabricNs, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.forwarding=1']);
