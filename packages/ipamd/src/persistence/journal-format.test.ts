@@ -109,8 +109,12 @@ describe('journal diff and replay', () => {
     expect(d.next([a, b])).toEqual({ put: [], released: [] });
     // The same key, a new object with other content (re-assigned): written, and the old object no longer counts.
     const a2 = entry('a', '10.0.0.9');
-    expect(d.next([a2, b]).put.map((l) => JSON.parse(l.replace(/:(\d{16,})/g, ':0')).ipv4)).toEqual(['10.0.0.9']);
-    expect(d.next([a, b]).put.map((l) => JSON.parse(l.replace(/:(\d{16,})/g, ':0')).ipv4)).toEqual(['10.0.0.1']);
+    expect(d.next([a2, b]).put.map((l) => JSON.parse(l.replace(/:(\d{16,})/g, ':0')).ipv4)).toEqual([
+      '10.0.0.9',
+    ]);
+    expect(d.next([a, b]).put.map((l) => JSON.parse(l.replace(/:(\d{16,})/g, ':0')).ipv4)).toEqual([
+      '10.0.0.1',
+    ]);
     // Released, then the same object again: written again.
     expect(d.next([b]).released).toEqual([a.allocation.key]);
     expect(d.next([a, b]).put).toHaveLength(1);

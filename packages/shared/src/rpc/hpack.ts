@@ -270,7 +270,7 @@ export class HpackDecoder {
     let value = (buf[pos] ?? 0) & max;
     pos += 1;
     if (value >= max) {
-      for (let shift = 0; ; ) {
+      for (let shift = 0; ;) {
         if (pos >= buf.length) throw new HpackError('truncated integer');
         const b = buf[pos++] ?? 0;
         value += (b & 0x7f) * 2 ** shift;
