@@ -7,7 +7,7 @@
 // socket buffer holds. A protocol error ends the connection with GOAWAY and
 // the error code; a stream the client resets, or one over the concurrency limit, ends alone. Replies produced in
 // the same turn of the event loop leave in one socket write. A request stream and its send queue: ./h2-stream.ts;
-// the preface and the cutting of the byte stream into frames: ./h2-inbound.ts.
+// the preface and the cutting of the byte stream into frames: ./h2-inbound.ts; the frames' way out: ./h2-outbound.ts.
 import type { Socket } from 'node:net';
 import {
   ACK,
@@ -17,7 +17,6 @@ import {
   END_HEADERS,
   END_STREAM,
   ErrorCode,
-  frame,
   MAX_FRAME_LIMIT,
   MAX_WINDOW,
   PRIORITY_FLAG,
@@ -26,8 +25,8 @@ import {
   SETTINGS_MAX_FRAME_SIZE,
   Type,
   unpad,
-  writeFrameHeader,
 } from './h2-frames.js';
+import { FrameQueue } from './h2-outbound.js';
 import { asConnectionError, ConnectionError, FrameReader, requestHead } from './h2-inbound.js';
 import type { GrpcRouter } from './h2-server.js';
 import { Stream, type StreamSession } from './h2-stream.js';
@@ -37,6 +36,7 @@ import { HpackDecoder } from './hpack.js';
 const MAX_HEADER_BLOCK = 64 * 1024;
 /** Our receive windows (connection and stream) are reopened once this much of them has been used. */
 const WINDOW_REOPEN = DEFAULT_WINDOW >> 1;
+const EMPTY = Buffer.alloc(0);
 /** After GOAWAY for an error, the socket is destroyed if the peer has not closed it within this. */
 const CLOSE_GRACE_MS = 1_000;
 
@@ -56,8 +56,7 @@ export class H2ServerSession implements StreamSession {
   private sendWindow = DEFAULT_WINDOW;
   /** Data received since our connection window was last topped up. */
   private received = 0;
-  private out: Buffer[] = [];
-  private flushing = false;
+  private readonly outq: FrameQueue;
   /** GOAWAY sent: new streams are refused; the socket closes once the open ones are done. */
   private goingAway = false;
   private dead = false;
@@ -68,10 +67,11 @@ export class H2ServerSession implements StreamSession {
     private readonly maxStreams: number,
     private readonly onClose: () => void,
   ) {
+    this.outq = new FrameQueue(socket, () => this.dead);
     const settings = Buffer.alloc(6);
     settings.writeUInt16BE(SETTINGS_MAX_CONCURRENT_STREAMS, 0);
     settings.writeUInt32BE(maxStreams, 2);
-    this.send(frame(Type.SETTINGS, 0, 0, settings));
+    this.send(Type.SETTINGS, 0, 0, settings);
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', () => this.teardown());
     socket.once('close', () => this.teardown());
@@ -91,36 +91,22 @@ export class H2ServerSession implements StreamSession {
 
   // ---- sending ----
 
-  private send(buf: Buffer): void {
-    if (this.dead) return;
-    this.out.push(buf);
-    if (!this.flushing) {
-      this.flushing = true;
-      // Everything produced in this turn (e.g. every reply of one group commit) leaves in one write.
-      process.nextTick(() => this.flushOut());
-    }
-  }
-
-  private flushOut(): void {
-    this.flushing = false;
-    if (this.dead || this.out.length === 0) return;
-    const bufs = this.out;
-    this.out = [];
-    this.socket.write(bufs.length === 1 ? (bufs[0] as Buffer) : Buffer.concat(bufs));
+  private send(type: number, flags: number, id: number, payload: Uint8Array): void {
+    this.outq.push(type, flags, id, payload);
   }
 
   /** HEADERS (+ CONTINUATION when the block exceeds the peer's frame size). */
   headers(id: number, block: Buffer, endStream: boolean): void {
     const flags = endStream ? END_STREAM : 0;
     if (block.length <= this.maxFrame) {
-      this.send(frame(Type.HEADERS, flags | END_HEADERS, id, block));
+      this.send(Type.HEADERS, flags | END_HEADERS, id, block);
       return;
     }
     for (let at = 0; at < block.length; at += this.maxFrame) {
       const part = block.subarray(at, at + this.maxFrame);
       const last = at + this.maxFrame >= block.length;
       const type = at === 0 ? Type.HEADERS : Type.CONTINUATION;
-      this.send(frame(type, (at === 0 ? flags : 0) | (last ? END_HEADERS : 0), id, part));
+      this.send(type, (at === 0 ? flags : 0) | (last ? END_HEADERS : 0), id, part);
     }
   }
 
@@ -130,10 +116,8 @@ export class H2ServerSession implements StreamSession {
     while (rest.length > 0) {
       const n = Math.min(rest.length, this.maxFrame, this.sendWindow, s.window);
       if (n <= 0) return rest;
-      const out = Buffer.allocUnsafe(9 + n);
-      writeFrameHeader(out, 0, n, Type.DATA, 0, s.id);
-      rest.copy(out, 9, 0, n);
-      this.send(out);
+      // The payload is copied when the turn's frames are written; the caller does not reuse `chunk`.
+      this.send(Type.DATA, 0, s.id, n === rest.length ? rest : rest.subarray(0, n));
       this.sendWindow -= n;
       s.window -= n;
       rest = rest.subarray(n);
@@ -144,14 +128,14 @@ export class H2ServerSession implements StreamSession {
   reset(id: number, code: ErrorCode): void {
     const p = Buffer.alloc(4);
     p.writeUInt32BE(code, 0);
-    this.send(frame(Type.RST_STREAM, 0, id, p));
+    this.send(Type.RST_STREAM, 0, id, p);
   }
 
   /** Reopens a receive window: `id` 0 is the connection's. */
   private windowUpdate(id: number, n: number): void {
     const inc = Buffer.alloc(4);
     inc.writeUInt32BE(n, 0);
-    this.send(frame(Type.WINDOW_UPDATE, 0, id, inc));
+    this.send(Type.WINDOW_UPDATE, 0, id, inc);
   }
 
   forget(s: Stream): void {
@@ -164,14 +148,14 @@ export class H2ServerSession implements StreamSession {
     const p = Buffer.alloc(8);
     p.writeUInt32BE(this.lastStream, 0);
     p.writeUInt32BE(code, 4);
-    this.send(frame(Type.GOAWAY, 0, 0, p));
+    this.send(Type.GOAWAY, 0, 0, p);
   }
 
   /** Closes the socket once what is queued has been written (FIN; destroyed if the peer lingers). */
   private endSocket(): void {
     process.nextTick(() => {
       if (this.dead) return;
-      this.flushOut();
+      this.outq.flush();
       this.socket.end();
       setTimeout(() => this.destroy(), CLOSE_GRACE_MS).unref();
     });
@@ -180,7 +164,7 @@ export class H2ServerSession implements StreamSession {
   private teardown(): void {
     if (this.dead) return;
     this.dead = true;
-    this.out = [];
+    this.outq.clear();
     const open = [...this.streams.values()];
     this.streams.clear();
     for (const s of open) s.reset();
@@ -206,8 +190,8 @@ export class H2ServerSession implements StreamSession {
     p.writeUInt32BE(this.lastStream, 0);
     p.writeUInt32BE(err.code, 4);
     this.goingAway = true;
-    this.send(frame(Type.GOAWAY, 0, 0, p));
-    this.flushOut();
+    this.send(Type.GOAWAY, 0, 0, p);
+    this.outq.flush();
     this.socket.end();
     setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
     this.teardown(); // nothing more is read or sent
@@ -291,13 +275,13 @@ export class H2ServerSession implements StreamSession {
         if (id !== 0) throw new Error('SETTINGS on a stream');
         if (flags & ACK) return;
         this.settings(payload);
-        this.send(frame(Type.SETTINGS, ACK, 0, Buffer.alloc(0)));
+        this.send(Type.SETTINGS, ACK, 0, EMPTY);
         return;
       case Type.PUSH_PROMISE:
         throw new Error('PUSH_PROMISE from a client');
       case Type.PING:
         if (id !== 0) throw new Error('PING on a stream');
-        if (!(flags & ACK)) this.send(frame(Type.PING, ACK, 0, payload));
+        if (!(flags & ACK)) this.send(Type.PING, ACK, 0, payload);
         return;
       case Type.GOAWAY:
         if (id !== 0) throw new Error('GOAWAY on a stream');
@@ -376,7 +360,7 @@ export class H2ServerSession implements StreamSession {
     if (this.goingAway || this.streams.size >= this.maxStreams) {
       const code = Buffer.alloc(4);
       code.writeUInt32BE(ErrorCode.REFUSED_STREAM, 0);
-      this.send(frame(Type.RST_STREAM, 0, p.stream, code));
+      this.send(Type.RST_STREAM, 0, p.stream, code);
       return;
     }
     this.streams.set(p.stream, s);
