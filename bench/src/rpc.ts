@@ -11,39 +11,32 @@
 //  - the journal's floor: one record written O_DSYNC into a preallocated file (journal_write_*), what a group
 //    commit costs since the checkpoint became a journal; and the agent's CPU time per pair while saturated,
 //    next to the clients' (this process) and the machine's cores and load;
+//  - the disk's floor at 1,000 pairs/s: records due open-loop at 1,000/s, written as the journal writes them
+//    (one O_DSYNC append at a time, covering every record due meanwhile), no RPC (fsync_floor_*_at_1000);
+//    the disk baselines are in rpc/disk.ts, the floor-server and compare rounds in rpc/rounds.ts;
 //  - the server's floor: the same RpcServer with handlers that answer at once (rpc/floor-server.ts), saturated
 //    the same way (floor_cpu_us_per_pair, floor_saturation_pairs_per_s).
 // Last line: {"p50_ms_at_100","p99_ms_at_100",...,"p99_ms_at_5000","saturation_pairs_per_s",
 // "durable_write_p50_ms","durable_write_p99_ms","journal_write_p50_ms","journal_write_p99_ms",
+// "fsync_floor_p50_ms_at_1000","fsync_floor_p99_ms_at_1000","fsync_floor_writes_at_1000",
 // "agent_cpu_us_per_pair","client_cpu_us_per_pair","floor_cpu_us_per_pair","floor_saturation_pairs_per_s",
 // "cores","loadavg_end","add_p50_ms",
 // "add_p99_ms","del_p50_ms","del_p99_ms","ops_per_s","littles_law_mean_ms","solo_add_p50_ms","solo_add_p99_ms"}
 // (add_*/del_*/ops_per_s/littles_law_mean_ms: the saturation run). BENCH_PAIRS sets its size (10,000),
 // BENCH_RATE_SECONDS the length of each open-loop rate (3).
 import { type ChildProcess, spawn } from 'node:child_process';
-import {
-  closeSync,
-  constants,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { CNIBackend, Health, RpcClient, ServingStatus } from '@vpc-cni/shared/rpc';
+import { CNIBackend, RpcClient } from '@vpc-cni/shared/rpc';
+import { CLIENTS, cpuSeconds, delReq, pct, req, saturate, serving } from './rpc/calls.js';
+import { durableWrites, fsyncFloor, journalWrites } from './rpc/disk.js';
 import { type ProbeData, startProbe } from './rpc/probe.js';
+import { compareAgents, floor, floorHttp2 } from './rpc/rounds.js';
 import { attribute, type CallRecord } from './rpc/trace.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const PAIRS = Number(process.env['BENCH_PAIRS'] ?? 10_000);
-const CLIENTS = 64;
 /** BENCH_RATES (comma-separated pairs/s) picks the open-loop rates, e.g. `100` for a longer traced run. */
 const RATES = process.env['BENCH_RATES']?.split(',').map(Number) ?? [100, 1_000, 5_000];
 const RATE_SECONDS = Number(process.env['BENCH_RATE_SECONDS'] ?? 3);
@@ -110,23 +103,6 @@ process.on('exit', () => {
   if (other && other.exitCode === null && other.signalCode === null) other.kill('SIGKILL');
 });
 
-const req = (c: string) => ({
-  ContainerID: c,
-  IfName: 'eth0',
-  NetworkName: 'aws-cni',
-  K8S_POD_NAME: c,
-  K8S_POD_NAMESPACE: 'bench',
-  K8S_POD_INFRA_CONTAINER_ID: c,
-  Netns: '',
-  ClientVersion: '',
-  RequiresMultiNICAttachment: false,
-});
-
-const pct = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return Number((s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN).toFixed(3));
-};
-
 /**
  * Starts `rate` pairs per second for `seconds`, on schedule: a timer wakes about every millisecond and starts
  * every pair already due. Returns p50/p99 over all calls: an Add from when it was sent (or first held back by the
@@ -150,7 +126,7 @@ async function openLoop(rate: number, seconds: number) {
     await c.call(CNIBackend.AddNetwork, req(id));
     const t = performance.now();
     lat.push(t - due);
-    await c.call(CNIBackend.DelNetwork, { ...req(id), Reason: 'PodDeleted', K8S_POD_UID: '' });
+    await c.call(CNIBackend.DelNetwork, delReq(id));
     const end = performance.now();
     lat.push(end - t);
     if (TRACE) {
@@ -185,178 +161,7 @@ async function openLoop(rate: number, seconds: number) {
   return { p50: pct(lat, 50), p99: pct(lat, 99), calls: lat.length, late };
 }
 
-/**
- * The baseline: one durable write as the checkpoint does it (temp file, write, fsync, rename, fsync of the
- * directory), in the same directory, 200 times. No call that changes the checkpoint can answer faster.
- */
-function durableWrites(): { p50: number; p99: number } {
-  const d = join(dir, 'baseline');
-  mkdirSync(d);
-  const text = JSON.stringify(POOL.map((ip) => ({ ip, containerID: 'x'.repeat(64) })));
-  const ts: number[] = [];
-  for (let i = 0; i < 200; i++) {
-    const t = performance.now();
-    const fd = openSync(join(d, 'tmp'), 'w', 0o600);
-    writeSync(fd, text);
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(join(d, 'tmp'), join(d, 'ckpt'));
-    const dfd = openSync(d, 'r');
-    fsyncSync(dfd);
-    closeSync(dfd);
-    ts.push(performance.now() - t);
-  }
-  return { p50: pct(ts, 50), p99: pct(ts, 99) };
-}
-
-/**
- * The journal's floor: one record (~1 KiB, a batch of a few allocations) written at the end of a preallocated
- * file opened O_DSYNC, as ipamd appends a group commit (docs/architecture.md#checkpoint-file), 200 times.
- */
-function journalWrites(): { p50: number; p99: number } {
-  const d = join(dir, 'journal-baseline');
-  mkdirSync(d);
-  const fd0 = openSync(join(d, 'seg'), 'w', 0o600);
-  writeSync(fd0, Buffer.alloc(1 << 20));
-  fsyncSync(fd0);
-  closeSync(fd0);
-  const fd = openSync(join(d, 'seg'), constants.O_WRONLY | constants.O_DSYNC);
-  const rec = Buffer.alloc(1024, 0x61);
-  const ts: number[] = [];
-  for (let i = 0; i < 200; i++) {
-    const t = performance.now();
-    writeSync(fd, rec, 0, rec.length, i * rec.length);
-    ts.push(performance.now() - t);
-  }
-  closeSync(fd);
-  return { p50: pct(ts, 50), p99: pct(ts, 99) };
-}
-
-/** CPU seconds a process has used so far (user + system, from /proc). */
-function cpuSeconds(pid: number | undefined): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(stat[11]) + Number(stat[12])) / 100;
-}
 const agentCpuSeconds = (): number => cpuSeconds(child.pid);
-
-/** Waits until the server on `path` reports grpc.health.v1.aws-node SERVING. */
-async function serving(path: string, what: string): Promise<void> {
-  for (let i = 0; ; i++) {
-    const c = new RpcClient({ endpoint: `unix://${path}`, deadlineMs: 500 });
-    try {
-      if (
-        (await c.call(Health.Check, { service: 'grpc.health.v1.aws-node' })).status === ServingStatus.SERVING
-      )
-        return;
-    } catch {
-      if (i > 400) throw new Error(`${what} did not start`);
-    } finally {
-      c.close();
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-/** `pairs` Add+Del pairs from CLIENTS clients always in flight; each call's latency. */
-async function saturate(path: string, pairs: number, prefix: string) {
-  const adds: number[] = [];
-  const dels: number[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: CLIENTS }, async () => {
-      const c = new RpcClient({ endpoint: `unix://${path}`, deadlineMs: 10_000 });
-      for (let n = next++; n < pairs; n = next++) {
-        const id = `${prefix}-${n}`;
-        let t = performance.now();
-        await c.call(CNIBackend.AddNetwork, req(id));
-        adds.push(performance.now() - t);
-        t = performance.now();
-        await c.call(CNIBackend.DelNetwork, { ...req(id), Reason: 'PodDeleted', K8S_POD_UID: '' });
-        dels.push(performance.now() - t);
-      }
-      c.close();
-    }),
-  );
-  return { adds, dels };
-}
-
-/** Starts a floor server (bench/src/rpc/floor-server.ts) on `path`, on the given HTTP/2 (the default when absent). */
-function startFloor(path: string, http2?: 'node' | 'own'): ChildProcess {
-  return spawn(
-    process.execPath,
-    [
-      '--max-semi-space-size=1',
-      '--optimize-for-size',
-      ...process.execArgv,
-      join(import.meta.dirname, 'rpc/floor-server.ts'),
-      path,
-      ...(http2 ? [http2] : []),
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-}
-
-/**
- * The floor (bench/src/rpc/floor-server.ts): the same server code and V8 flags with handlers that answer at
- * once, saturated the same way. Its CPU per pair is what no change inside ipamd can remove.
- */
-async function floor(): Promise<{ cpuUsPerPair: number; pairsPerS: number }> {
-  const path = join(dir, 'floor.sock');
-  const server = startFloor(path);
-  try {
-    await serving(path, 'the floor server');
-    await saturate(path, 1_000, 'floor-warm');
-    const cpu0 = cpuSeconds(server.pid);
-    const t0 = performance.now();
-    await saturate(path, PAIRS, 'floor');
-    const secs = (performance.now() - t0) / 1000;
-    return {
-      cpuUsPerPair: Math.round(((cpuSeconds(server.pid) - cpu0) * 1e6) / PAIRS),
-      pairsPerS: Math.round(PAIRS / secs),
-    };
-  } finally {
-    server.kill('SIGKILL');
-  }
-}
-
-/**
- * The floor server on node:http2 and on our own HTTP/2 framing, side by side, saturated in alternating rounds of
- * 1,000 pairs (BENCH_FLOOR_ROUNDS, 10), so a loaded machine's drift hits both alike: CPU per pair of each and
- * their ratio (floor_own_vs_node_cpu).
- */
-async function floorHttp2(rounds: number) {
-  const sides: { kind: 'node' | 'own'; path: string; server: ChildProcess; cpu: number; secs: number }[] = [];
-  try {
-    // One after the other: two tsx start-ups at once can starve each other under a real-time priority (chrt).
-    for (const kind of ['node', 'own'] as const) {
-      const path = join(dir, `floor-${kind}.sock`);
-      const s = { kind, path, server: startFloor(path, kind), cpu: 0, secs: 0 };
-      sides.push(s);
-      await serving(s.path, `the floor server on ${s.kind} HTTP/2`);
-      await saturate(s.path, 1_000, `warm-${s.kind}`);
-    }
-    const per = 1_000;
-    for (let r = 0; r < rounds; r++) {
-      for (const s of r % 2 === 0 ? sides : [...sides].reverse()) {
-        const c0 = cpuSeconds(s.server.pid);
-        const t0 = performance.now();
-        await saturate(s.path, per, `fl-${s.kind}-${r}`);
-        s.secs += (performance.now() - t0) / 1000;
-        s.cpu += cpuSeconds(s.server.pid) - c0;
-      }
-    }
-    const [n, o] = sides as [(typeof sides)[0], (typeof sides)[0]];
-    return {
-      floor_node_cpu_us_per_pair: Math.round((n.cpu * 1e6) / (rounds * per)),
-      floor_own_cpu_us_per_pair: Math.round((o.cpu * 1e6) / (rounds * per)),
-      floor_own_vs_node_cpu: Number((o.cpu / n.cpu).toFixed(3)),
-      floor_node_pairs_per_s: Math.round((rounds * per) / n.secs),
-      floor_own_pairs_per_s: Math.round((rounds * per) / o.secs),
-    };
-  } finally {
-    for (const s of sides) s.server.kill('SIGKILL');
-  }
-}
 
 /** The agent's timeline so far (SIGUSR2 to its probe), the open loop's slow calls attributed, printed. */
 async function traceOpenLoop() {
@@ -376,32 +181,6 @@ async function traceOpenLoop() {
   return result;
 }
 
-/** Alternating saturation rounds against this agent and the other: total CPU per pair and pairs/s of each. */
-async function alternate(rounds: number) {
-  const sides = [
-    { pid: child.pid, path: socket, cpu: 0, secs: 0 },
-    { pid: other?.pid, path: join(dir, 'compare', 'ipamd.sock'), cpu: 0, secs: 0 },
-  ];
-  const per = 1_000;
-  for (let r = 0; r < rounds; r++) {
-    for (const side of r % 2 === 0 ? sides : [...sides].reverse()) {
-      const c0 = cpuSeconds(side.pid);
-      const t0 = performance.now();
-      await saturate(side.path, per, `ab-${r}`);
-      side.secs += (performance.now() - t0) / 1000;
-      side.cpu += cpuSeconds(side.pid) - c0;
-    }
-  }
-  const [a, b] = sides as [(typeof sides)[0], (typeof sides)[0]];
-  return {
-    ab_rounds: rounds,
-    ab_this_cpu_us_per_pair: Math.round((a.cpu * 1e6) / (rounds * per)),
-    ab_compare_cpu_us_per_pair: Math.round((b.cpu * 1e6) / (rounds * per)),
-    ab_this_pairs_per_s: Math.round((rounds * per) / a.secs),
-    ab_compare_pairs_per_s: Math.round((rounds * per) / b.secs),
-  };
-}
-
 try {
   await serving(socket, 'aws-k8s-agent');
   if (other) await serving(join(dir, 'compare', 'ipamd.sock'), 'the agent to compare with');
@@ -413,12 +192,13 @@ try {
       const t = performance.now();
       await c.call(CNIBackend.AddNetwork, req(`solo-${n}`));
       solo.push(performance.now() - t);
-      await c.call(CNIBackend.DelNetwork, { ...req(`solo-${n}`), Reason: 'PodDeleted', K8S_POD_UID: '' });
+      await c.call(CNIBackend.DelNetwork, delReq(`solo-${n}`));
     }
     c.close();
   }
-  const write = durableWrites();
-  const journal = journalWrites();
+  const write = durableWrites(dir, JSON.stringify(POOL.map((ip) => ({ ip, containerID: 'x'.repeat(64) }))));
+  const journal = journalWrites(dir);
+  const disk = await fsyncFloor(dir, 1_000, RATE_SECONDS);
   const open: Record<number, { p50: number; p99: number; calls: number; late: number }> = {};
   for (const rate of RATES) open[rate] = await openLoop(rate, RATE_SECONDS);
   const trace = TRACE ? await traceOpenLoop() : undefined;
@@ -432,9 +212,15 @@ try {
   const clientCpu = process.cpuUsage(clientCpu0);
   const agentCpu = agentCpuSeconds();
   const own = process.cpuUsage();
-  const floorRun = await floor();
-  const floors = await floorHttp2(Number(process.env['BENCH_FLOOR_ROUNDS'] ?? 10));
-  const ab = other ? await alternate(Number(process.env['BENCH_COMPARE_ROUNDS'] ?? 10)) : {};
+  const floorRun = await floor(dir, PAIRS);
+  const floors = await floorHttp2(dir, Number(process.env['BENCH_FLOOR_ROUNDS'] ?? 10));
+  const ab = other
+    ? await compareAgents(
+        { pid: child.pid, path: socket },
+        { pid: other.pid, path: join(dir, 'compare', 'ipamd.sock') },
+        Number(process.env['BENCH_COMPARE_ROUNDS'] ?? 10),
+      )
+    : {};
   console.log(
     `cpu: agent ${agentCpu.toFixed(2)} s, clients ${((own.user + own.system) / 1e6).toFixed(2)} s, wall ${secs.toFixed(2)} s`,
   );
@@ -459,6 +245,11 @@ try {
       durable_write_p99_ms: write.p99,
       journal_write_p50_ms: journal.p50,
       journal_write_p99_ms: journal.p99,
+      // The disk alone at 1,000 records/s, open loop, written as the journal writes (rpc/disk.ts fsyncFloor):
+      // what p99_ms_at_1000 cannot go below on this filesystem.
+      fsync_floor_p50_ms_at_1000: disk.p50,
+      fsync_floor_p99_ms_at_1000: disk.p99,
+      fsync_floor_writes_at_1000: disk.writes,
       // The agent's CPU time per pair while saturated: its throughput ceiling on one idle core is about
       // 1e6 / this (the event loop is one thread; the writes run on the thread pool meanwhile).
       agent_cpu_us_per_pair: Math.round((saturationCpu * 1e6) / PAIRS),

@@ -101,6 +101,29 @@ describe('journal diff and replay', () => {
     expect(d.size).toBe(2);
   });
 
+  it('an entry object seen before counts as unchanged; a new object for its key is compared, and written if changed', () => {
+    const d = new Diff();
+    const a = entry('a', '10.0.0.1');
+    const b = entry('b', '10.0.0.2');
+    expect(d.next([a, b]).put).toHaveLength(2);
+    expect(d.next([a, b])).toEqual({ put: [], released: [] });
+    // The same key, a new object with other content (re-assigned): written, and the old object no longer counts.
+    const a2 = entry('a', '10.0.0.9');
+    expect(d.next([a2, b]).put.map((l) => JSON.parse(l.replace(/:(\d{16,})/g, ':0')).ipv4)).toEqual([
+      '10.0.0.9',
+    ]);
+    expect(d.next([a, b]).put.map((l) => JSON.parse(l.replace(/:(\d{16,})/g, ':0')).ipv4)).toEqual([
+      '10.0.0.1',
+    ]);
+    // Released, then the same object again: written again.
+    expect(d.next([b]).released).toEqual([a.allocation.key]);
+    expect(d.next([a, b]).put).toHaveLength(1);
+    // After a reset the view is the reset's snapshot only.
+    d.reset([b]);
+    expect(d.next([a, b]).put).toHaveLength(1);
+    expect(d.size).toBe(2);
+  });
+
   const op = fc.record({
     key: fc.integer({ min: 0, max: 7 }),
     del: fc.boolean(),

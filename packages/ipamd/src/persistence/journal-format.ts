@@ -107,6 +107,7 @@ export interface Batch {
 interface Persisted {
   e: CheckpointEntry;
   line: string;
+  /** The last batch whose snapshot held it; -1 once it left the view (released or replaced). */
   mark: number;
 }
 
@@ -126,26 +127,41 @@ const same = (a: CheckpointEntry, b: CheckpointEntry): boolean =>
  */
 export class Diff {
   private readonly view = new Map<string, Persisted>();
+  /**
+   * The view's entry for a snapshot entry object seen before. The datastore hands out the same object for an
+   * allocation as long as it is unchanged (Datastore.allocations), so most of a snapshot is recognised without
+   * building its key text or comparing fields. Snapshot entries are never modified.
+   */
+  private seen = new WeakMap<CheckpointEntry, Persisted>();
   private mark = 0;
 
   next(snapshot: readonly CheckpointEntry[]): Batch {
     const mark = ++this.mark;
     const put: string[] = [];
     for (const e of snapshot) {
+      const known = this.seen.get(e);
+      if (known !== undefined && known.mark >= 0) {
+        known.mark = mark;
+        continue;
+      }
       const ks = keyString(e.allocation.key);
       const prev = this.view.get(ks);
       if (prev && same(prev.e, e)) {
         prev.mark = mark;
         continue;
       }
+      if (prev) prev.mark = -1;
       const line = encodeEntry(e);
-      this.view.set(ks, { e, line, mark });
+      const p = { e, line, mark };
+      this.view.set(ks, p);
+      this.seen.set(e, p);
       put.push(line);
     }
     const released: IpamKey[] = [];
     for (const [ks, p] of this.view)
       if (p.mark !== mark) {
         released.push(p.e.allocation.key);
+        p.mark = -1;
         this.view.delete(ks);
       }
     return { put, released };
@@ -154,6 +170,7 @@ export class Diff {
   /** Adopts a snapshot without a batch (it was written whole, as a checkpoint). */
   reset(snapshot: readonly CheckpointEntry[]): void {
     this.view.clear();
+    this.seen = new WeakMap();
     this.next(snapshot);
   }
 

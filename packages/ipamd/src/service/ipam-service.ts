@@ -309,9 +309,11 @@ export class IpamService {
       // Upstream's wire form for "already released": status UNKNOWN with this exact text (the plugin relies on it).
       throw new RpcError(GrpcStatus.UNKNOWN, UNKNOWN_POD, 'DelNetwork');
     }
-    const touched = cards.filter((c) => released.some((r) => r.card === c.card));
+    // One card (the usual node): no filter, no Promise.all per call.
+    const touched = cards.length === 1 ? cards : cards.filter((c) => released.some((r) => r.card === c.card));
     try {
-      await Promise.all(touched.map((c) => c.checkpoint.persist()));
+      if (touched.length === 1) await touched[0]!.checkpoint.persist();
+      else await Promise.all(touched.map((c) => c.checkpoint.persist()));
     } catch (e) {
       for (const r of released) touched.find((c) => c.card === r.card)!.ds.undoUnassign(r);
       this.o.onDel?.(req.Reason, 'error', performance.now() - t0);

@@ -47,20 +47,33 @@ export class AddressRules {
     return n;
   }
 
+  /** Forgets a cooled-down entry; one function for every call (forEach, not for-of: no [key, value] array). */
+  private readonly sweep = (a: AddressEntry, ip: string, m: Map<string, AddressEntry>): void => {
+    if (!a.key && !this.cooling(a)) m.delete(ip);
+  };
+
   /** Lowest address that is neither assigned nor cooling; cooled-down entries are forgotten on the way. */
   unusedAddress(c: CidrEntry): string | undefined {
-    // forEach, not for-of: no [key, value] array per entry (deleting the current entry is allowed).
-    c.addresses.forEach((a, ip, m) => {
-      if (!a.key && !this.cooling(a)) m.delete(ip);
-    });
+    c.addresses.forEach(this.sweep);
     // Full (every address assigned or cooling): no address text to build. Assign walks every CIDR of the node
     // in order, so with secondary IPs (one /32 each) this is most of them; checked without a bigint (each one
     // allocates, and this runs once per CIDR per AddNetwork). 2^hostBits is exact in a double up to 2^53.
     const hostBits = (c.cidr.family === 4 ? 32 : 128) - c.cidr.bits;
     if (hostBits < 53 && c.addresses.size >= 2 ** hostBits) return undefined;
+    if (c.cidr.family === 4) {
+      // IPv4: plain numbers (no bigint, no byte buffer per address tried). The first free slot is within the
+      // first (entries + 1) addresses.
+      const base = Number(c.cidr.base);
+      const limit = Math.min(c.addresses.size + 1, 2 ** hostBits);
+      for (let i = 0; i < limit; i++) {
+        const n = base + i;
+        const ip = `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+        if (!c.addresses.has(ip)) return ip;
+      }
+      return undefined;
+    }
     const size = cidrSize(c.cidr);
     if (BigInt(c.addresses.size) >= size) return undefined;
-    // The first free slot is within the first (entries + 1) addresses.
     const limit = BigInt(c.addresses.size) + 1n < size ? BigInt(c.addresses.size) + 1n : size;
     for (let i = 0n; i < limit; i++) {
       const ip = nthAddress(c.cidr, i);

@@ -39,6 +39,8 @@ interface Location {
   eni: EniEntry;
   cidr: CidrEntry;
   entry: AddressEntry;
+  /** Its checkpoint entry, made once: a Location is replaced, never changed, when its allocation changes. */
+  snapshot?: { allocation: Allocation; quarantined: boolean };
 }
 
 export class Datastore {
@@ -281,8 +283,9 @@ export class Datastore {
   /** Every allocation, assigned or quarantined (what the checkpoint holds). */
   allocations(): { allocation: Allocation; quarantined: boolean }[] {
     const out: { allocation: Allocation; quarantined: boolean }[] = [];
+    // The same object every time while the allocation is unchanged: the journal's diff recognises it by identity.
     for (const loc of this.byKey.values())
-      out.push({ allocation: this.allocationOf(loc), quarantined: false });
+      out.push((loc.snapshot ??= { allocation: this.allocationOf(loc), quarantined: false }));
     for (const a of this.quarantined.values()) out.push({ allocation: a, quarantined: true });
     return out;
   }

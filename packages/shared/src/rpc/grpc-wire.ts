@@ -23,9 +23,20 @@ const TIMEOUT_UNIT_MS: Readonly<Record<string, number>> = {
  */
 export function parseGrpcTimeout(value: string | undefined): number | undefined | Error {
   if (value === undefined) return undefined;
-  const m = /^(\d{1,8})([HMSmun])$/.exec(value);
-  if (!m) return new Error(`malformed grpc-timeout ${JSON.stringify(value.slice(0, 20))}`);
-  return Number(m[1]) * (TIMEOUT_UNIT_MS[m[2] as string] as number);
+  // 1-8 ASCII digits and a unit, read without a regular expression (no match array on every call).
+  const n = value.length;
+  const unit =
+    n >= 2 && n <= 9 && Object.hasOwn(TIMEOUT_UNIT_MS, value.charAt(n - 1))
+      ? (TIMEOUT_UNIT_MS[value.charAt(n - 1)] as number)
+      : undefined;
+  let amount = 0;
+  for (let i = 0; unit !== undefined && i < n - 1; i++) {
+    const d = value.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return new Error(`malformed grpc-timeout ${JSON.stringify(value.slice(0, 20))}`);
+    amount = amount * 10 + d;
+  }
+  if (unit === undefined) return new Error(`malformed grpc-timeout ${JSON.stringify(value.slice(0, 20))}`);
+  return amount * unit;
 }
 
 /** grpc-message is percent-encoded UTF-8: bytes outside 0x20..0x7e and '%' itself become %XX. */

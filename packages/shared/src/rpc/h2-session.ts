@@ -6,9 +6,9 @@
 // a client that writes without waiting (aws-cni's libc transport blocks in send) never has more in flight than a
 // socket buffer holds. A protocol error ends the connection with GOAWAY and
 // the error code; a stream the client resets, or one over the concurrency limit, ends alone. Replies produced in
-// the same turn of the event loop leave in one socket write.
+// the same turn of the event loop leave in one socket write. A request stream and its send queue: ./h2-stream.ts;
+// the preface and the cutting of the byte stream into frames: ./h2-inbound.ts; the frames' way out: ./h2-outbound.ts.
 import type { Socket } from 'node:net';
-import { HpackDecoder, HpackError, encodeHeaders, type HeaderList } from './hpack.js';
 import {
   ACK,
   checkFrameSize,
@@ -17,160 +17,36 @@ import {
   END_HEADERS,
   END_STREAM,
   ErrorCode,
-  frame,
   MAX_FRAME_LIMIT,
   MAX_WINDOW,
-  PREFACE,
   PRIORITY_FLAG,
   SETTINGS_INITIAL_WINDOW_SIZE,
   SETTINGS_MAX_CONCURRENT_STREAMS,
   SETTINGS_MAX_FRAME_SIZE,
   Type,
   unpad,
-  writeFrameHeader,
 } from './h2-frames.js';
-import {
-  type CallEvents,
-  type CallStream,
-  type GrpcRouter,
-  OK_HEADERS,
-  OK_TRAILERS,
-  type OutHeaders,
-} from './h2-server.js';
+import { FrameQueue } from './h2-outbound.js';
+import { asConnectionError, ConnectionError, FrameReader, requestHead } from './h2-inbound.js';
+import type { GrpcRouter } from './h2-server.js';
+import { Stream, type StreamSession } from './h2-stream.js';
+import { HpackDecoder } from './hpack.js';
 
 /** A header block (HEADERS + CONTINUATION) larger than this ends the connection (ENHANCE_YOUR_CALM). */
 const MAX_HEADER_BLOCK = 64 * 1024;
 /** Our receive windows (connection and stream) are reopened once this much of them has been used. */
 const WINDOW_REOPEN = DEFAULT_WINDOW >> 1;
+const EMPTY = Buffer.alloc(0);
 /** After GOAWAY for an error, the socket is destroyed if the peer has not closed it within this. */
 const CLOSE_GRACE_MS = 1_000;
 
-/** A connection error: GOAWAY with `code`, then the socket closes. */
-class ConnectionError extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-const encoded = new Map<OutHeaders, Buffer>();
-/** The HPACK block of response headers: literals without indexing; the two constant ones encoded once. */
-function headerBlock(h: OutHeaders): Buffer {
-  const known = encoded.get(h);
-  if (known) return known;
-  const block = encodeHeaders(Object.entries(h).map(([k, v]) => [k, String(v)] as const));
-  if (h === OK_HEADERS || h === OK_TRAILERS) encoded.set(h, block);
-  return block;
-}
-
-/** One request stream: the CallStream its call answers through. */
-class Stream implements CallStream {
-  headersSent = false;
-  closed = false;
-  /** The client's END_STREAM has arrived. */
-  remoteEnded = false;
-  /** Data received on this stream since its receive window was last reopened. */
-  received = 0;
-  call: CallEvents | undefined;
-  /** How much the client accepts on this stream now. */
-  window: number;
-  /** Data held back by flow control, and the trailers that follow it. */
-  private queued: Buffer[] = [];
-  private queuedTrailers: Buffer | undefined;
-
-  constructor(
-    readonly id: number,
-    private readonly session: H2ServerSession,
-  ) {
-    this.window = session.peerInitialWindow;
-  }
-
-  respondOnly(headers: OutHeaders): void {
-    if (this.closed) return;
-    this.headersSent = true;
-    this.session.headers(this.id, headerBlock(headers), true);
-    this.done();
-  }
-
-  reply(headers: OutHeaders, body: Buffer, trailers: OutHeaders): void {
-    if (this.closed) return;
-    this.respond(headers);
-    this.write(body);
-    this.end(trailers);
-  }
-
-  respond(headers: OutHeaders): void {
-    if (this.closed) return;
-    this.headersSent = true;
-    this.session.headers(this.id, headerBlock(headers), false);
-  }
-
-  write(chunk: Buffer): void {
-    if (this.closed || chunk.length === 0) return;
-    if (this.queued.length > 0) this.queued.push(chunk);
-    else {
-      const rest = this.session.data(this, chunk);
-      if (rest) this.queued.push(rest);
-    }
-  }
-
-  end(trailers: OutHeaders): void {
-    if (this.closed) return;
-    const block = headerBlock(trailers);
-    if (this.queued.length > 0) this.queuedTrailers = block;
-    else {
-      this.session.headers(this.id, block, true);
-      this.done();
-    }
-  }
-
-  /** The windows opened: sends what now fits of the queue (and the trailers once it is empty). */
-  flush(): void {
-    while (this.queued.length > 0 && !this.closed) {
-      const rest = this.session.data(this, this.queued[0] as Buffer);
-      if (rest) {
-        this.queued[0] = rest;
-        return;
-      }
-      this.queued.shift();
-    }
-    if (this.queuedTrailers && !this.closed) {
-      this.session.headers(this.id, this.queuedTrailers, true);
-      this.queuedTrailers = undefined;
-      this.done();
-    }
-  }
-
-  get blocked(): boolean {
-    return this.queued.length > 0;
-  }
-
-  /** Our side ended (END_STREAM sent): the stream is forgotten; frames the client still sends for it are ignored. */
-  private done(): void {
-    this.closed = true;
-    this.queued = [];
-    // Answered before the whole request arrived (e.g. RESOURCE_EXHAUSTED): the client may stop sending
-    // (RFC 9113 §8.1, RST_STREAM NO_ERROR after a complete response).
-    if (!this.remoteEnded) this.session.reset(this.id, ErrorCode.NO_ERROR);
-    this.session.forget(this);
-  }
-
-  /** Reset by the client or the connection gone: the call is abandoned. */
-  reset(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.queued = [];
-    this.call?.abandon();
-  }
-}
-
-export class H2ServerSession {
+export class H2ServerSession implements StreamSession {
   private readonly decoder = new HpackDecoder();
   private readonly streams = new Map<number, Stream>();
-  private inbox: Buffer = Buffer.alloc(0);
-  private preface = false;
+  private readonly reader = new FrameReader(
+    (type, flags, stream, payload) => this.onFrame(type, flags, stream, payload),
+    () => this.dead,
+  );
   private settingsSeen = false;
   /** Header block being assembled from HEADERS + CONTINUATION frames. */
   private pending: { stream: number; endStream: boolean; parts: Buffer[]; size: number } | undefined;
@@ -180,8 +56,7 @@ export class H2ServerSession {
   private sendWindow = DEFAULT_WINDOW;
   /** Data received since our connection window was last topped up. */
   private received = 0;
-  private out: Buffer[] = [];
-  private flushing = false;
+  private readonly outq: FrameQueue;
   /** GOAWAY sent: new streams are refused; the socket closes once the open ones are done. */
   private goingAway = false;
   private dead = false;
@@ -192,10 +67,11 @@ export class H2ServerSession {
     private readonly maxStreams: number,
     private readonly onClose: () => void,
   ) {
+    this.outq = new FrameQueue(socket, () => this.dead);
     const settings = Buffer.alloc(6);
     settings.writeUInt16BE(SETTINGS_MAX_CONCURRENT_STREAMS, 0);
     settings.writeUInt32BE(maxStreams, 2);
-    this.send(frame(Type.SETTINGS, 0, 0, settings));
+    this.send(Type.SETTINGS, 0, 0, settings);
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', () => this.teardown());
     socket.once('close', () => this.teardown());
@@ -215,36 +91,22 @@ export class H2ServerSession {
 
   // ---- sending ----
 
-  private send(buf: Buffer): void {
-    if (this.dead) return;
-    this.out.push(buf);
-    if (!this.flushing) {
-      this.flushing = true;
-      // Everything produced in this turn (e.g. every reply of one group commit) leaves in one write.
-      process.nextTick(() => this.flushOut());
-    }
-  }
-
-  private flushOut(): void {
-    this.flushing = false;
-    if (this.dead || this.out.length === 0) return;
-    const bufs = this.out;
-    this.out = [];
-    this.socket.write(bufs.length === 1 ? (bufs[0] as Buffer) : Buffer.concat(bufs));
+  private send(type: number, flags: number, id: number, payload: Uint8Array): void {
+    this.outq.push(type, flags, id, payload);
   }
 
   /** HEADERS (+ CONTINUATION when the block exceeds the peer's frame size). */
   headers(id: number, block: Buffer, endStream: boolean): void {
     const flags = endStream ? END_STREAM : 0;
     if (block.length <= this.maxFrame) {
-      this.send(frame(Type.HEADERS, flags | END_HEADERS, id, block));
+      this.send(Type.HEADERS, flags | END_HEADERS, id, block);
       return;
     }
     for (let at = 0; at < block.length; at += this.maxFrame) {
       const part = block.subarray(at, at + this.maxFrame);
       const last = at + this.maxFrame >= block.length;
       const type = at === 0 ? Type.HEADERS : Type.CONTINUATION;
-      this.send(frame(type, (at === 0 ? flags : 0) | (last ? END_HEADERS : 0), id, part));
+      this.send(type, (at === 0 ? flags : 0) | (last ? END_HEADERS : 0), id, part);
     }
   }
 
@@ -254,10 +116,8 @@ export class H2ServerSession {
     while (rest.length > 0) {
       const n = Math.min(rest.length, this.maxFrame, this.sendWindow, s.window);
       if (n <= 0) return rest;
-      const out = Buffer.allocUnsafe(9 + n);
-      writeFrameHeader(out, 0, n, Type.DATA, 0, s.id);
-      rest.copy(out, 9, 0, n);
-      this.send(out);
+      // The payload is copied when the turn's frames are written; the caller does not reuse `chunk`.
+      this.send(Type.DATA, 0, s.id, n === rest.length ? rest : rest.subarray(0, n));
       this.sendWindow -= n;
       s.window -= n;
       rest = rest.subarray(n);
@@ -268,14 +128,14 @@ export class H2ServerSession {
   reset(id: number, code: ErrorCode): void {
     const p = Buffer.alloc(4);
     p.writeUInt32BE(code, 0);
-    this.send(frame(Type.RST_STREAM, 0, id, p));
+    this.send(Type.RST_STREAM, 0, id, p);
   }
 
   /** Reopens a receive window: `id` 0 is the connection's. */
   private windowUpdate(id: number, n: number): void {
     const inc = Buffer.alloc(4);
     inc.writeUInt32BE(n, 0);
-    this.send(frame(Type.WINDOW_UPDATE, 0, id, inc));
+    this.send(Type.WINDOW_UPDATE, 0, id, inc);
   }
 
   forget(s: Stream): void {
@@ -288,14 +148,14 @@ export class H2ServerSession {
     const p = Buffer.alloc(8);
     p.writeUInt32BE(this.lastStream, 0);
     p.writeUInt32BE(code, 4);
-    this.send(frame(Type.GOAWAY, 0, 0, p));
+    this.send(Type.GOAWAY, 0, 0, p);
   }
 
   /** Closes the socket once what is queued has been written (FIN; destroyed if the peer lingers). */
   private endSocket(): void {
     process.nextTick(() => {
       if (this.dead) return;
-      this.flushOut();
+      this.outq.flush();
       this.socket.end();
       setTimeout(() => this.destroy(), CLOSE_GRACE_MS).unref();
     });
@@ -304,7 +164,7 @@ export class H2ServerSession {
   private teardown(): void {
     if (this.dead) return;
     this.dead = true;
-    this.out = [];
+    this.outq.clear();
     const open = [...this.streams.values()];
     this.streams.clear();
     for (const s of open) s.reset();
@@ -315,51 +175,23 @@ export class H2ServerSession {
 
   private receive(chunk: Buffer): void {
     if (this.dead) return;
-    this.inbox = this.inbox.length === 0 ? chunk : Buffer.concat([this.inbox, chunk]);
     try {
-      if (!this.preface) {
-        const n = Math.min(this.inbox.length, PREFACE.length);
-        if (!this.inbox.subarray(0, n).equals(PREFACE.subarray(0, n))) {
-          // Not HTTP/2 at all (e.g. HTTP/1.1): nothing to answer in HTTP/2 terms.
-          this.destroy();
-          return;
-        }
-        if (this.inbox.length < PREFACE.length) return;
-        this.inbox = this.inbox.subarray(PREFACE.length);
-        this.preface = true;
-      }
-      while (this.inbox.length >= 9 && !this.dead) {
-        const len = this.inbox.readUIntBE(0, 3);
-        if (len > DEFAULT_MAX_FRAME)
-          throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, `a frame of ${len} bytes`);
-        if (this.inbox.length < 9 + len) break;
-        const type = this.inbox[3] as number;
-        const flags = this.inbox[4] as number;
-        const stream = this.inbox.readUInt32BE(5) & 0x7fffffff;
-        const payload = this.inbox.subarray(9, 9 + len);
-        this.inbox = this.inbox.subarray(9 + len);
-        this.onFrame(type, flags, stream, payload);
-      }
+      // Not HTTP/2 at all (e.g. HTTP/1.1): nothing to answer in HTTP/2 terms.
+      if (!this.reader.push(chunk)) this.destroy();
     } catch (e) {
-      const err =
-        e instanceof ConnectionError
-          ? e
-          : e instanceof HpackError
-            ? new ConnectionError(ErrorCode.COMPRESSION_ERROR, e.message)
-            : new ConnectionError(ErrorCode.PROTOCOL_ERROR, (e as Error).message);
-      this.connectionError(err);
+      this.connectionError(asConnectionError(e));
     }
   }
 
   private connectionError(err: ConnectionError): void {
     if (this.dead) return;
-    this.inbox = Buffer.alloc(0);
+    this.reader.clear();
     const p = Buffer.alloc(8);
     p.writeUInt32BE(this.lastStream, 0);
     p.writeUInt32BE(err.code, 4);
     this.goingAway = true;
-    this.send(frame(Type.GOAWAY, 0, 0, p));
-    this.flushOut();
+    this.send(Type.GOAWAY, 0, 0, p);
+    this.outq.flush();
     this.socket.end();
     setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
     this.teardown(); // nothing more is read or sent
@@ -443,13 +275,13 @@ export class H2ServerSession {
         if (id !== 0) throw new Error('SETTINGS on a stream');
         if (flags & ACK) return;
         this.settings(payload);
-        this.send(frame(Type.SETTINGS, ACK, 0, Buffer.alloc(0)));
+        this.send(Type.SETTINGS, ACK, 0, EMPTY);
         return;
       case Type.PUSH_PROMISE:
         throw new Error('PUSH_PROMISE from a client');
       case Type.PING:
         if (id !== 0) throw new Error('PING on a stream');
-        if (!(flags & ACK)) this.send(frame(Type.PING, ACK, 0, payload));
+        if (!(flags & ACK)) this.send(Type.PING, ACK, 0, payload);
         return;
       case Type.GOAWAY:
         if (id !== 0) throw new Error('GOAWAY on a stream');
@@ -528,7 +360,7 @@ export class H2ServerSession {
     if (this.goingAway || this.streams.size >= this.maxStreams) {
       const code = Buffer.alloc(4);
       code.writeUInt32BE(ErrorCode.REFUSED_STREAM, 0);
-      this.send(frame(Type.RST_STREAM, 0, p.stream, code));
+      this.send(Type.RST_STREAM, 0, p.stream, code);
       return;
     }
     this.streams.set(p.stream, s);
@@ -543,34 +375,4 @@ export class H2ServerSession {
     s.remoteEnded = true;
     s.call?.received();
   }
-}
-
-function requestHead(list: HeaderList) {
-  let method: string | undefined;
-  let path: string | undefined;
-  let contentType: string | undefined;
-  let timeout: string | undefined;
-  let encoding: string | undefined;
-  for (const [name, value] of list) {
-    switch (name) {
-      case ':method':
-        method = value;
-        break;
-      case ':path':
-        path = value;
-        break;
-      case 'content-type':
-        contentType = value;
-        break;
-      case 'grpc-timeout':
-        timeout = value;
-        break;
-      case 'grpc-encoding':
-        encoding = value;
-        break;
-      default:
-        break;
-    }
-  }
-  return { method, path, contentType, timeout, encoding };
 }

@@ -106,4 +106,21 @@ describe('HpackDecoder (RFC 7541 Appendix C)', () => {
     ];
     expect(new HpackDecoder().decode(encodeHeaders(headers))).toEqual(headers);
   });
+  it('decodes repeated and distinct strings alike across decoders (the shared string cache), Huffman or not', () => {
+    // More distinct strings than the cache holds, each decoded twice by different decoders.
+    for (let round = 0; round < 2; round++)
+      for (let i = 0; i < 600; i++) {
+        const headers: Array<[string, string]> = [
+          [`x-name-${i % 7}`, `value-${i}`],
+          ['content-type', 'application/grpc'],
+        ];
+        expect(new HpackDecoder().decode(encodeHeaders(headers))).toEqual(headers);
+      }
+    // The same bytes as a raw string and as a Huffman string are different texts.
+    const www = 'f1e3 c2e5 f23a 6ba0 ab90 f4ff'; // "www.example.com" (RFC 7541 C.4.1)
+    const raw = Buffer.from(www.replace(/ /g, ''), 'hex').toString('latin1');
+    expect(new HpackDecoder().decode(hex(`0001 78 0c ${www}`))).toEqual([['x', raw]]);
+    expect(new HpackDecoder().decode(hex(`0001 78 8c ${www}`))).toEqual([['x', 'www.example.com']]);
+    expect(new HpackDecoder().decode(hex(`0001 78 0c ${www}`))).toEqual([['x', raw]]);
+  });
 });

@@ -161,31 +161,46 @@ export function huffmanDecode(data: Uint8Array): Buffer {
   return Buffer.from(out);
 }
 
-/** Reads an HPACK integer with an n-bit prefix at `pos`; returns value and the next position. */
-function readInt(buf: Uint8Array, pos: number, prefixBits: number): [number, number] {
-  const max = (1 << prefixBits) - 1;
-  let value = (buf[pos] ?? 0) & max;
-  pos += 1;
-  if (value < max) return [value, pos];
-  let shift = 0;
-  for (;;) {
-    if (pos >= buf.length) throw new HpackError('truncated integer');
-    const b = buf[pos++] ?? 0;
-    value += (b & 0x7f) * 2 ** shift;
-    shift += 7;
-    if ((b & 0x80) === 0) return [value, pos];
-    if (shift > 28) throw new HpackError('integer too large');
+/** Strings up to this many bytes are looked up in (and added to) the cache below. */
+const CACHED_MAX = 64;
+const CACHE_ENTRIES = 256;
+/**
+ * The decoded text of recent header strings, by their encoded bytes: a server sees the same few names and values
+ * (`:path`, `content-type`, `te`...) in every request, on every connection (aws-cni opens one per call), and
+ * decoding each one anew made a buffer copy and a string per header (docs/architecture.md#decisions, 16).
+ * Keyed by a hash of the bytes and checked against a copy of them; cleared when full.
+ */
+const stringCache = new Map<number, { raw: Uint8Array; huffman: boolean; text: string }>();
+
+function stringAt(buf: Uint8Array, start: number, end: number, huffman: boolean): string {
+  const len = end - start;
+  if (len > CACHED_MAX) return decodeString(buf, start, end, huffman);
+  let h = huffman ? 0x811c9dc5 ^ 1 : 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
+  const known = stringCache.get(h);
+  if (known && known.huffman === huffman && known.raw.length === len) {
+    let same = true;
+    for (let i = 0; i < len; i++)
+      if (known.raw[i] !== buf[start + i]) {
+        same = false;
+        break;
+      }
+    if (same) return known.text;
   }
+  const text = decodeString(buf, start, end, huffman);
+  if (stringCache.size >= CACHE_ENTRIES) stringCache.clear();
+  // A copy: the block's bytes are a view of a socket read.
+  const raw = new Uint8Array(len);
+  raw.set(buf.subarray(start, end));
+  stringCache.set(h, { raw, huffman, text });
+  return text;
 }
 
-function readString(buf: Uint8Array, pos: number): [string, number] {
-  if (pos >= buf.length) throw new HpackError('truncated string');
-  const huffman = ((buf[pos] ?? 0) & 0x80) !== 0;
-  const [len, start] = readInt(buf, pos, 7);
-  const end = start + len;
-  if (end > buf.length) throw new HpackError('truncated string');
+function decodeString(buf: Uint8Array, start: number, end: number, huffman: boolean): string {
   const raw = buf.subarray(start, end);
-  return [(huffman ? huffmanDecode(raw) : Buffer.from(raw)).toString('latin1'), end];
+  if (huffman) return huffmanDecode(raw).toString('latin1');
+  // A view, not a copy: the text is made straight from the block's bytes.
+  return Buffer.from(raw.buffer, raw.byteOffset, raw.length).toString('latin1');
 }
 
 export type HeaderList = Array<[string, string]>;
@@ -220,36 +235,64 @@ export class HpackDecoder {
     this.evict();
   }
 
+  /** Where decode() is in its block (a cursor, so reading an integer or a string returns no [value, pos] pair). */
+  private pos = 0;
+
   decode(block: Uint8Array): HeaderList {
     const out: HeaderList = [];
-    let pos = 0;
-    while (pos < block.length) {
-      const b = block[pos] ?? 0;
+    this.pos = 0;
+    while (this.pos < block.length) {
+      const b = block[this.pos] ?? 0;
       if (b & 0x80) {
-        let index;
-        [index, pos] = readInt(block, pos, 7);
-        const [n, v] = this.entry(index);
+        const [n, v] = this.entry(this.int(block, 7));
         out.push([n, v]);
       } else if ((b & 0xe0) === 0x20) {
-        let size;
-        [size, pos] = readInt(block, pos, 5);
+        const size = this.int(block, 5);
         if (size > this.limit) throw new HpackError(`table size ${size} above ${this.limit}`);
         this.maxSize = size;
         this.evict();
       } else {
         const incremental = (b & 0xc0) === 0x40;
-        let index;
-        [index, pos] = readInt(block, pos, incremental ? 6 : 4);
-        let name: string;
-        if (index === 0) [name, pos] = readString(block, pos);
-        else name = this.entry(index)[0];
-        let value: string;
-        [value, pos] = readString(block, pos);
+        const index = this.int(block, incremental ? 6 : 4);
+        const name = index === 0 ? this.string(block) : this.entry(index)[0];
+        const value = this.string(block);
         if (incremental) this.insert(name, value);
         out.push([name, value]);
       }
     }
     return out;
+  }
+
+  /** An integer with an n-bit prefix at the cursor (RFC 7541 §5.1). */
+  private int(buf: Uint8Array, prefixBits: number): number {
+    const max = (1 << prefixBits) - 1;
+    let pos = this.pos;
+    let value = (buf[pos] ?? 0) & max;
+    pos += 1;
+    if (value >= max) {
+      for (let shift = 0; ;) {
+        if (pos >= buf.length) throw new HpackError('truncated integer');
+        const b = buf[pos++] ?? 0;
+        value += (b & 0x7f) * 2 ** shift;
+        shift += 7;
+        if ((b & 0x80) === 0) break;
+        if (shift > 28) throw new HpackError('integer too large');
+      }
+    }
+    this.pos = pos;
+    return value;
+  }
+
+  /** A string literal at the cursor (RFC 7541 §5.2). */
+  private string(buf: Uint8Array): string {
+    if (this.pos >= buf.length) throw new HpackError('truncated string');
+    const huffman = ((buf[this.pos] ?? 0) & 0x80) !== 0;
+    const len = this.int(buf, 7);
+    const start = this.pos;
+    const end = start + len;
+    if (end > buf.length) throw new HpackError('truncated string');
+    this.pos = end;
+    return stringAt(buf, start, end, huffman);
   }
 }
 

@@ -52,6 +52,17 @@ describe('gRPC wire helpers fuzz', () => {
       }),
       { ...BOUND, numRuns: 200 },
     );
+    // Accepted exactly when the grammar matches (1-8 ASCII digits, one unit), on strings near it.
+    const near = fc.string({
+      unit: fc.constantFrom('0', '1', '9', 'H', 'M', 'S', 'm', 'u', 'n', 'x', ' ', '\n', '-', '٣'),
+      maxLength: 11,
+    });
+    fc.assert(
+      fc.property(near, (s) => {
+        expect(parseGrpcTimeout(s) instanceof Error).toBe(!/^\d{1,8}[HMSmun]$/.test(s));
+      }),
+      { ...BOUND, numRuns: 500 },
+    );
   });
 
   it('encodeGrpcMessage: printable ASCII out, and percent-decoding gives the text back', () => {
