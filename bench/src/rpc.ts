@@ -219,6 +219,8 @@ try {
         { pid: child.pid, path: socket },
         { pid: other.pid, path: join(dir, 'compare', 'ipamd.sock') },
         Number(process.env['BENCH_COMPARE_ROUNDS'] ?? 10),
+        // what this agent served before: the solo calls, the open-loop pairs and the saturation
+        1_000 + Object.values(open).reduce((n, o) => n + Math.round(o.calls / 2), 0) + PAIRS,
       )
     : {};
   console.log(

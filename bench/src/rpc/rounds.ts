@@ -14,7 +14,6 @@ function startFloor(path: string, http2?: 'node' | 'own'): ChildProcess {
     process.execPath,
     [
       '--max-semi-space-size=1',
-      '--optimize-for-size',
       ...process.execArgv,
       join(import.meta.dirname, 'floor-server.ts'),
       path,
@@ -101,12 +100,18 @@ export async function floorHttp2(dir: string, rounds: number) {
   }
 }
 
-/** Alternating saturated rounds against this agent and the other: CPU per pair and pairs/s of each. */
+/**
+ * Alternating saturated rounds against this agent and the other: CPU per pair and pairs/s of each. The other agent
+ * first serves `warmPairs` (as many pairs as this one served before the rounds): without that its JIT is colder and
+ * whichever build sits on the `compare` side measured 20-40% more CPU per pair.
+ */
 export async function compareAgents(
   self: { pid: number | undefined; path: string },
   other: { pid: number | undefined; path: string },
   rounds: number,
+  warmPairs: number,
 ) {
+  await saturate(other.path, warmPairs, 'ab-warm');
   const sides: Side[] = [
     { ...self, cpu: 0, secs: 0 },
     { ...other, cpu: 0, secs: 0 },
