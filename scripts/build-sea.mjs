@@ -85,7 +85,7 @@ const targets = [
     entry: 'packages/ipamd/src/main.ts',
     out: 'dist/bin',
     // Long-running daemons: V8 flags for a small footprint, baked in (see execArgv below; docs/build.md "Memory").
-    v8Flags: ['--max-semi-space-size=1', '--optimize-for-size'],
+    v8Flags: ['--max-semi-space-size=1'],
     links: [
       'aws-vpc-cni',
       'aws-vpc-cni-init',
