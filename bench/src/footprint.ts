@@ -34,6 +34,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { SG_1, SUBNET_A, startSmall } from '../../e2e/src/sim/testkit.js';
+import { req } from './rpc/calls.js';
 import { KubeApiSim } from '@vpc-cni/e2e/kube';
 import { NPA_HEALTH_SERVICE } from '@vpc-cni/network-policy-agent/rpc';
 import { CNIBackend, Health, RpcClient, ServingStatus } from '@vpc-cni/shared/rpc';
@@ -119,18 +120,6 @@ function start(cmd: string, args: string[], env: Record<string, string>): ChildP
   });
   return child;
 }
-
-const req = (c: string) => ({
-  ContainerID: c,
-  IfName: 'eth0',
-  NetworkName: 'aws-cni',
-  K8S_POD_NAME: c,
-  K8S_POD_NAMESPACE: 'bench',
-  K8S_POD_INFRA_CONTAINER_ID: c,
-  Netns: '',
-  ClientVersion: '',
-  RequiresMultiNICAttachment: false,
-});
 
 /** The agent's flags as in deploy/aws-k8s-cni.yaml, with this run's sockets, ports and bpffs. */
 const agentArgs = (name: string, enforce: boolean, bpffs: string): string[] => [

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, rmdirSync, wr
 import { join } from 'node:path';
 import { CriClient } from './cri-client.js';
 import { PAUSE_IMAGE, buildPauseImage } from './pause-image.js';
-import { ownedTempDir, spawnOwned } from '../harness/owner.js';
+import { childrenOf, ownedTempDir, spawnOwned } from '../harness/owner.js';
 
 export interface ContainerdOptions {
   nodeNs: string;
@@ -170,16 +170,6 @@ export function shimsOf(socket: string): Shim[] {
   }
   return out;
 }
-
-const childrenOf = (pid: number): number[] => {
-  try {
-    return readdirSync(`/proc/${pid}/task`).flatMap((t) =>
-      readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
-    );
-  } catch {
-    return [];
-  }
-};
 
 /** Last resort after containerd is gone: the shims' containers (pause), the shims, and their cgroups. */
 export function sweepShims(socket: string): number {

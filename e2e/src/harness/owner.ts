@@ -7,7 +7,7 @@
 // <owner> is the test process's PID and its start time (so a reused PID is not mistaken for the owner).
 // sweep.ts removes what belongs to owners that no longer run, and nothing else.
 import { type ChildProcess, type SpawnOptions, execFileSync, spawn } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 
@@ -85,3 +85,14 @@ export function spawnOwned(command: string, args: readonly string[], opts: Spawn
     env: { ...(opts.env ?? process.env), [OWNER_VAR]: OWNER },
   });
 }
+
+/** The direct children of a process, from every one of its threads; [] once it is gone. */
+export const childrenOf = (pid: number): number[] => {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((t) =>
+      readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
+    );
+  } catch {
+    return [];
+  }
+};

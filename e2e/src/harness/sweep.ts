@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { OWNER_VAR, PREFIX, REGISTRY, ownerAlive } from './owner.js';
+import { OWNER_VAR, PREFIX, REGISTRY, childrenOf, ownerAlive } from './owner.js';
 
 export interface SweepResult {
   /** PIDs killed. */
@@ -37,16 +37,6 @@ const ownerOf = (pid: number): string | undefined => {
 const cmdline = (pid: number): string[] => {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-  } catch {
-    return [];
-  }
-};
-
-const childrenOf = (pid: number): number[] => {
-  try {
-    return readdirSync(`/proc/${pid}/task`).flatMap((t) =>
-      readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
-    );
   } catch {
     return [];
   }
