@@ -86,9 +86,11 @@ describe('harness ownership and the e2e start-up sweep', () => {
       owner.stdout!.once('data', (b: Buffer) => ok(Number(b.toString().trim())));
       owner.once('exit', (code) => fail(new Error(`stand-in owner exited (${String(code)})`)));
     });
-    // the command itself once setpriv has exec'd it, marked with its owner
+    // the command itself once setpriv has exec'd it, marked with its owner. Until then the cmdline reads as node's,
+    // setpriv's, or empty (while an execve is between replacing the memory map and laying out the new arguments,
+    // which a loaded machine can stretch): wait for `sleep`, up to 10 s.
     const command = () => readFileSync(`/proc/${daemonPid}/cmdline`, 'utf8').split('\0')[0];
-    for (let i = 0; i < 50 && command() === 'setpriv'; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 200 && command() !== 'sleep'; i++) await new Promise((r) => setTimeout(r, 50));
     expect(command()).toBe('sleep');
     expect(envOf(daemonPid)).toContain(`${OWNER_VAR}=${ownerToken(owner.pid!)}`);
     owner.kill('SIGKILL');
