@@ -102,7 +102,9 @@ const image = skipImage ? undefined : buildImage();
 if (skipImage)
   say(`${SKIP_ENV}=1: the image is not built and the as-deployed e2e files (${IMAGE_FILES.join(', ')}) skip`);
 
-vitest('unit', extra);
+// Unit files share their worker's module cache: importing the AWS SDK, client-node and the sources again for every
+// file was two thirds of the unit time (docs/architecture.md, "Test phases").
+vitest('unit', ['--no-isolate', ...extra]);
 vitest('kernel', extra);
 // With a path filter the e2e files run in one go (after the image); without, the image's files run last.
 if (extra.length === 0)
