@@ -31,6 +31,7 @@ export default defineConfig({
         test: {
           name: 'kernel',
           include: glob('.kernel.test.ts'),
+          setupFiles: ['e2e/src/harness/drop-claims.setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },
@@ -41,6 +42,7 @@ export default defineConfig({
           include: glob('.e2e.test.ts'),
           // removes what a killed earlier run left behind (docs/architecture.md, "Test harness")
           globalSetup: ['e2e/src/harness/global-setup.ts'],
+          setupFiles: ['e2e/src/harness/drop-claims.setup.ts'],
           testTimeout: 300_000,
           hookTimeout: 300_000,
         },

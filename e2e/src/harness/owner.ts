@@ -7,7 +7,15 @@
 // <owner> is the test process's PID and its start time (so a reused PID is not mistaken for the owner).
 // sweep.ts removes what belongs to owners that no longer run, and nothing else.
 import { type ChildProcess, type SpawnOptions, execFileSync, spawn } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 
@@ -57,7 +65,42 @@ export function claim(kind: ClaimKind, name: string, o: { owner?: string; regist
   if (kind === 'dir' && !name.startsWith('/')) throw new Error(`claim: ${name} is not an absolute path`);
   const registry = o.registry ?? REGISTRY;
   mkdirSync(registry, { recursive: true });
-  appendFileSync(join(registry, o.owner ?? OWNER), `${kind} ${name}\n`);
+  const file = join(registry, o.owner ?? OWNER);
+  appendFileSync(file, `${kind} ${name}\n`);
+  if ((o.owner ?? OWNER) === OWNER && !ownFiles.has(file)) {
+    if (ownFiles.size === 0) process.once('exit', dropOwnReleased);
+    ownFiles.add(file);
+  }
+}
+
+/** The registry files this process claimed in as itself. */
+const ownFiles = new Set<string>();
+
+/**
+ * Removes each of this process's registry files whose claims are all gone. Runs at a normal exit (the demo, a
+ * script); a vitest worker is ended by a signal instead, so the kernel and e2e projects call it after each file
+ * (./drop-claims.setup.ts).
+ */
+export function dropOwnReleased(): void {
+  ownFiles.forEach(dropIfReleased);
+}
+
+/**
+ * Removes a registry file whose claims are all gone (every netns deleted, every directory removed), so that a run
+ * that cleaned up after itself leaves no file behind either. Claims still standing keep it for the next sweep.
+ */
+export function dropIfReleased(file: string): void {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return; // already gone
+  }
+  const standing = text.split('\n').some((l) => {
+    const m = /^(netns|dir) (.+)$/.exec(l);
+    return m !== null && existsSync(m[1] === 'netns' ? `/run/netns/${m[2]}` : m[2]!);
+  });
+  if (!standing) rmSync(file, { force: true });
 }
 
 /** `ip netns add`, claimed first. */

@@ -131,6 +131,33 @@ describe('harness ownership and the e2e start-up sweep', () => {
     expect(existsSync(join(registry, liveOwner))).toBe(true);
   });
 
+  it('at exit, a process drops its registry file when all its claims are gone, and keeps one that has some left', async () => {
+    const clean = join(registry, 'clean');
+    const left = join(registry, 'left');
+    const [gone, kept] = [`gone-${tag}`, `kept-${tag}`].map((n) => join(tmpdir(), `vct-sw-${n}`));
+    made.dirs.push(kept!, gone!);
+    const script = `import { OWNER, claim } from ${JSON.stringify(resolve(import.meta.dirname, 'owner.ts'))};
+      import { mkdirSync, rmSync } from 'node:fs';
+      claim('dir', ${JSON.stringify(gone)}, { registry: ${JSON.stringify(clean)} });
+      mkdirSync(${JSON.stringify(gone)}); rmSync(${JSON.stringify(gone)}, { recursive: true });
+      claim('dir', ${JSON.stringify(kept)}, { registry: ${JSON.stringify(left)} });
+      mkdirSync(${JSON.stringify(kept)});
+      console.log(OWNER);`;
+    const child = track(
+      spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      }),
+    );
+    let out = '';
+    child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+    await exited(child);
+    expect(child.exitCode).toBe(0);
+    const owner = out.trim();
+    expect(owner).toMatch(/^\d+-\d+$/);
+    expect(existsSync(join(clean, owner))).toBe(false);
+    expect(readFileSync(join(left, owner), 'utf8')).toBe(`dir ${kept}\n`);
+  });
+
   it('a claim outside the vct- prefix is refused', () => {
     expect(() => claim('netns', 'eth0-ns', { owner: '1-1', registry })).toThrow(/does not start with vct-/);
     expect(() => claim('dir', 'vct-relative', { owner: '1-1', registry })).toThrow(/absolute/);
