@@ -14,13 +14,12 @@ import {
   END_HEADERS,
   END_STREAM,
   frame,
-  MAX_FRAME_LIMIT,
   MAX_WINDOW,
   PREFACE,
   PRIORITY_FLAG as PRIORITY,
+  readSettings,
   SETTINGS_ENABLE_PUSH,
   SETTINGS_INITIAL_WINDOW_SIZE,
-  SETTINGS_MAX_FRAME_SIZE,
   Type,
   unpad,
 } from './h2-frames.js';
@@ -247,18 +246,13 @@ export class H2Connection {
       case Type.SETTINGS:
         if (flags & ACK) return;
         if (payload.length % 6 !== 0) throw new Error('SETTINGS of a wrong size');
-        for (let at = 0; at + 6 <= payload.length; at += 6) {
-          const id = payload.readUInt16BE(at);
-          const value = payload.readUInt32BE(at + 2);
-          if (id === SETTINGS_MAX_FRAME_SIZE) {
-            if (value < DEFAULT_MAX_FRAME || value > MAX_FRAME_LIMIT)
-              throw new Error(`SETTINGS_MAX_FRAME_SIZE ${value} out of range`);
-            this.maxFrame = value;
-          } else if (id === SETTINGS_INITIAL_WINDOW_SIZE) {
-            if (value > MAX_WINDOW) throw new Error(`SETTINGS_INITIAL_WINDOW_SIZE ${value} over 2^31-1`);
+        {
+          const { maxFrame, initialWindow } = readSettings(payload);
+          if (maxFrame !== undefined) this.maxFrame = maxFrame;
+          if (initialWindow !== undefined) {
             // RFC 9113 §6.9.2: the change applies to every open stream's window, and may make it negative.
-            const delta = value - this.peerInitialWindow;
-            this.peerInitialWindow = value;
+            const delta = initialWindow - this.peerInitialWindow;
+            this.peerInitialWindow = initialWindow;
             for (const out of this.outgoing.values()) out.window += delta;
           }
         }

@@ -44,6 +44,49 @@ export const enum ErrorCode {
   ENHANCE_YOUR_CALM = 0xb,
 }
 
+/** A connection error: GOAWAY with `code`, then the socket closes. */
+export class ConnectionError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What a peer's SETTINGS set that this HTTP/2 acts on; absent when the frame does not set it. */
+export interface PeerSettings {
+  maxFrame?: number;
+  initialWindow?: number;
+}
+
+/**
+ * A SETTINGS frame's payload (whole 6-byte entries; checkFrameSize checked the length), read and checked as RFC 9113
+ * §6.5.2 says, for the client and the server alike. The last entry of a key wins; unknown keys are ignored.
+ */
+export function readSettings(payload: Buffer): PeerSettings {
+  const out: PeerSettings = {};
+  for (let at = 0; at + 6 <= payload.length; at += 6) {
+    const key = payload.readUInt16BE(at);
+    const value = payload.readUInt32BE(at + 2);
+    if (key === SETTINGS_MAX_FRAME_SIZE) {
+      if (value < DEFAULT_MAX_FRAME || value > MAX_FRAME_LIMIT)
+        throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `SETTINGS_MAX_FRAME_SIZE ${value} out of range`);
+      out.maxFrame = value;
+    } else if (key === SETTINGS_INITIAL_WINDOW_SIZE) {
+      if (value > MAX_WINDOW)
+        throw new ConnectionError(
+          ErrorCode.FLOW_CONTROL_ERROR,
+          `SETTINGS_INITIAL_WINDOW_SIZE ${value} over 2^31-1`,
+        );
+      out.initialWindow = value;
+    } else if (key === SETTINGS_ENABLE_PUSH && value > 1) {
+      throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `SETTINGS_ENABLE_PUSH ${value}`);
+    }
+  }
+  return out;
+}
+
 export function frame(type: number, flags: number, stream: number, payload: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(9 + payload.length);
   writeFrameHeader(out, 0, payload.length, type, flags, stream);

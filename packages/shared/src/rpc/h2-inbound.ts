@@ -1,18 +1,8 @@
 // The receiving half of ./h2-session.ts below the frame level: the client preface, then the byte stream cut
 // into frames (RFC 9113 §4.1); and what a request's header block is read for. A protocol error is a
 // ConnectionError: the session answers it with GOAWAY and its code.
-import { DEFAULT_MAX_FRAME, ErrorCode, PREFACE } from './h2-frames.js';
+import { ConnectionError, DEFAULT_MAX_FRAME, ErrorCode, PREFACE } from './h2-frames.js';
 import { HpackError, type HeaderList } from './hpack.js';
-
-/** A connection error: GOAWAY with `code`, then the socket closes. */
-export class ConnectionError extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /** Any error from a frame's handling as a connection error (HPACK's as COMPRESSION_ERROR, others PROTOCOL_ERROR). */
 export function asConnectionError(e: unknown): ConnectionError {

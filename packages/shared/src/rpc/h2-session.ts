@@ -16,18 +16,17 @@ import {
   DEFAULT_WINDOW,
   END_HEADERS,
   END_STREAM,
+  ConnectionError,
   ErrorCode,
-  MAX_FRAME_LIMIT,
   MAX_WINDOW,
   PRIORITY_FLAG,
-  SETTINGS_INITIAL_WINDOW_SIZE,
+  readSettings,
   SETTINGS_MAX_CONCURRENT_STREAMS,
-  SETTINGS_MAX_FRAME_SIZE,
   Type,
   unpad,
 } from './h2-frames.js';
 import { FrameQueue } from './h2-outbound.js';
-import { asConnectionError, ConnectionError, FrameReader, requestHead } from './h2-inbound.js';
+import { asConnectionError, FrameReader, requestHead } from './h2-inbound.js';
 import type { GrpcRouter } from './h2-server.js';
 import { Stream, type StreamSession } from './h2-stream.js';
 import { HpackDecoder } from './hpack.js';
@@ -313,23 +312,13 @@ export class H2ServerSession implements StreamSession {
   }
 
   private settings(payload: Buffer): void {
-    for (let at = 0; at + 6 <= payload.length; at += 6) {
-      const key = payload.readUInt16BE(at);
-      const value = payload.readUInt32BE(at + 2);
-      if (key === SETTINGS_MAX_FRAME_SIZE) {
-        if (value < DEFAULT_MAX_FRAME || value > MAX_FRAME_LIMIT)
-          throw new Error(`SETTINGS_MAX_FRAME_SIZE ${value} out of range`);
-        this.maxFrame = value;
-      } else if (key === SETTINGS_INITIAL_WINDOW_SIZE) {
-        if (value > MAX_WINDOW)
-          throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, `SETTINGS_INITIAL_WINDOW_SIZE ${value}`);
-        // RFC 9113 §6.9.2: the change applies to every open stream's window, and may make it negative.
-        const delta = value - this.peerInitialWindow;
-        this.peerInitialWindow = value;
-        for (const s of this.streams.values()) s.window += delta;
-      } else if (key === 0x2 && value > 1) {
-        throw new Error(`SETTINGS_ENABLE_PUSH ${value}`);
-      }
+    const { maxFrame, initialWindow } = readSettings(payload);
+    if (maxFrame !== undefined) this.maxFrame = maxFrame;
+    if (initialWindow !== undefined) {
+      // RFC 9113 §6.9.2: the change applies to every open stream's window, and may make it negative.
+      const delta = initialWindow - this.peerInitialWindow;
+      this.peerInitialWindow = initialWindow;
+      for (const s of this.streams.values()) s.window += delta;
     }
     for (const s of [...this.streams.values()]) if (s.blocked) s.flush();
   }
