@@ -1,7 +1,7 @@
 // What the rpc benchmark's rounds share (bench/src/rpc.ts): the CNI request, percentiles, a process's CPU time,
 // waiting for a server to serve, and a saturated run of Add+Del pairs.
 import { readFileSync } from 'node:fs';
-import { CNIBackend, Health, RpcClient, ServingStatus } from '@vpc-cni/shared/rpc';
+import { CNIBackend, RpcClient, isServing } from '@vpc-cni/shared/rpc';
 
 /** Clients always in flight in a saturated run. */
 export const CLIENTS = 64;
@@ -33,18 +33,8 @@ export function cpuSeconds(pid: number | undefined): number {
 
 /** Waits until the server on `path` reports grpc.health.v1.aws-node SERVING. */
 export async function serving(path: string, what: string): Promise<void> {
-  for (let i = 0; ; i++) {
-    const c = new RpcClient({ endpoint: `unix://${path}`, deadlineMs: 500 });
-    try {
-      if (
-        (await c.call(Health.Check, { service: 'grpc.health.v1.aws-node' })).status === ServingStatus.SERVING
-      )
-        return;
-    } catch {
-      if (i > 400) throw new Error(`${what} did not start`);
-    } finally {
-      c.close();
-    }
+  for (let i = 0; !(await isServing(`unix://${path}`, 500)); i++) {
+    if (i > 400) throw new Error(`${what} did not start`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }

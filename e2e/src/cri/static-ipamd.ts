@@ -5,7 +5,7 @@ import { readDurableAllocations } from '@vpc-cni/ipamd/persistence';
 import { type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Health, RpcClient, ServingStatus } from '@vpc-cni/shared/rpc';
+import { isServing } from '@vpc-cni/shared/rpc';
 import { ownedTempDir, spawnOwned } from '../harness/owner.js';
 
 export interface DemoEni {
@@ -47,15 +47,7 @@ export class IpamdProcess {
     for (let i = 0; i < 200; i++) {
       if (this.child.exitCode !== null)
         throw new Error(`aws-k8s-agent exited (${this.child.exitCode}); see ${this.log}`);
-      const c = new RpcClient({ endpoint: `unix://${this.socket}`, deadlineMs: 500 });
-      try {
-        const r = await c.call(Health.Check, { service: 'grpc.health.v1.aws-node' });
-        if (r.status === ServingStatus.SERVING) return;
-      } catch {
-        // not listening yet
-      } finally {
-        c.close();
-      }
+      if (await isServing(`unix://${this.socket}`, 500)) return;
       await new Promise((r) => setTimeout(r, 25));
     }
     throw new Error(`aws-k8s-agent did not become SERVING; see ${this.log}`);

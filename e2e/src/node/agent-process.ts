@@ -3,7 +3,7 @@
 // Ready = ipamd's gRPC health SERVING; stop = SIGTERM, then SIGKILL after 3 s; kill() is the crash (SIGKILL).
 import { type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
-import { Health, RpcClient, ServingStatus } from '@vpc-cni/shared/rpc';
+import { isServing } from '@vpc-cni/shared/rpc';
 import { spawnOwned } from '../harness/owner.js';
 
 export interface AgentProcessOptions {
@@ -38,15 +38,7 @@ export class AgentProcess {
     while (Date.now() < deadline) {
       if (this.child.exitCode !== null)
         throw new Error(`${this.o.binary} exited (${this.child.exitCode}): ${this.tail()}`);
-      const c = new RpcClient({ endpoint: `unix://${this.o.socket}`, deadlineMs: 500 });
-      try {
-        const r = await c.call(Health.Check, { service: 'grpc.health.v1.aws-node' });
-        if (r.status === ServingStatus.SERVING) return;
-      } catch {
-        // not listening yet
-      } finally {
-        c.close();
-      }
+      if (await isServing(`unix://${this.o.socket}`, 500)) return;
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error(`aws-k8s-agent did not become SERVING; see ${this.o.log}`);

@@ -6,6 +6,7 @@ import {
   Health,
   NPBackend,
   RpcClient,
+  IPAMD_HEALTH_SERVICE,
   ServingStatus,
   type Target,
 } from '@vpc-cni/shared/rpc';
@@ -14,8 +15,6 @@ import { ffiUnixTransport } from '@vpc-cni/shared/rpc/ffi-transport';
 import type { Deps, IpamClient, OpExecutor, PolicyClient } from './commands/deps.js';
 
 const NPA_DEADLINE_MS = 2_000;
-/** The health service name ipamd registers. */
-export const IPAMD_HEALTH_SERVICE = 'grpc.health.v1.aws-node';
 
 /** ipamd and the policy agent listen on unix sockets: reached through libc, without node:net (~3 ms). */
 const viaLibc = (t: Target) => ('socketPath' in t ? ffiUnixTransport(t.socketPath) : undefined);

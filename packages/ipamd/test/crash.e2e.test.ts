@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CNIBackend, Health, RpcClient, ServingStatus } from '@vpc-cni/shared/rpc';
+import { CNIBackend, RpcClient, isServing } from '@vpc-cni/shared/rpc';
 import { silentLogger } from '@vpc-cni/shared/logging';
 import { Checkpoint, decodeCheckpoint } from '../src/persistence/index.js';
 
@@ -49,17 +49,7 @@ function startAgent(): ChildProcess {
 async function waitServing(): Promise<void> {
   // A budget in time, not attempts: on a loaded 2-core machine the executable alone can take seconds to start.
   for (const until = performance.now() + 30_000; performance.now() < until;) {
-    const c = new RpcClient({ endpoint: `unix://${socket}`, deadlineMs: 500 });
-    try {
-      if (
-        (await c.call(Health.Check, { service: 'grpc.health.v1.aws-node' })).status === ServingStatus.SERVING
-      )
-        return;
-    } catch {
-      // not up yet
-    } finally {
-      c.close();
-    }
+    if (await isServing(`unix://${socket}`, 500)) return;
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error('agent did not become SERVING');

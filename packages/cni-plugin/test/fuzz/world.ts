@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Health, RpcClient, ServingStatus } from '@vpc-cni/shared/rpc';
+import { isServing } from '@vpc-cni/shared/rpc';
 import { addNetns, delNetns, ipj, uniq } from '../harness.js';
 import type { Invocation } from './oracle.js';
 
@@ -60,18 +60,7 @@ export class World {
     for (let i = 0; i < 600; i++) {
       if (child.exitCode !== null)
         throw new Error(`ipamd exited (${child.exitCode}); see ${this.dir}/ipamd.log`);
-      const c = new RpcClient({ endpoint: `unix://${this.socket}`, deadlineMs: 1_000 });
-      try {
-        if (
-          (await c.call(Health.Check, { service: 'grpc.health.v1.aws-node' })).status ===
-          ServingStatus.SERVING
-        )
-          return;
-      } catch {
-        // not listening yet
-      } finally {
-        c.close();
-      }
+      if (await isServing(`unix://${this.socket}`, 1_000)) return;
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error('ipamd did not become SERVING');

@@ -4,7 +4,12 @@
 import { rmSync } from 'node:fs';
 import { loadIpamdConfig } from '@vpc-cni/shared/config';
 import type { Logger } from '@vpc-cni/shared/logging';
-import { CNIBackend, CNIGarbageCollector, ConfigServerBackend } from '@vpc-cni/shared/rpc';
+import {
+  CNIBackend,
+  CNIGarbageCollector,
+  ConfigServerBackend,
+  IPAMD_HEALTH_SERVICE,
+} from '@vpc-cni/shared/rpc';
 import { RpcServer, ServingStatus } from '@vpc-cni/shared/rpc-server';
 import { VERSION } from '@vpc-cni/shared/version';
 import { ErrorLog, IpamdMetrics } from '../http/index.js';
@@ -23,7 +28,7 @@ import { nodeInit } from './node-init.js';
 import { type RestoreDeps, restoreCard0 } from './restore.js';
 import { Started } from './started.js';
 
-export const HEALTH_SERVICE = 'grpc.health.v1.aws-node';
+export const HEALTH_SERVICE = IPAMD_HEALTH_SERVICE;
 
 export interface Agent {
   readonly ds: Datastore;

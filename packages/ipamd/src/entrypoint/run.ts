@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { type EntrypointConfig, loadEntrypointConfig } from '@vpc-cni/shared/config';
 import { describeValue } from '@vpc-cni/shared/describe';
 import { isIPv4, isIPv6 } from '@vpc-cni/shared/ipmath';
-import { Health, RpcClient, ServingStatus, endpointTarget } from '@vpc-cni/shared/rpc';
+import { endpointTarget, isServing } from '@vpc-cni/shared/rpc';
 import { installBinaries } from '@vpc-cni/init/install';
 import { imdsGet } from '@vpc-cni/init/imds';
 import { StartupError, imdsUnreachable, startupFailureLine } from '@vpc-cni/shared/startup';
@@ -72,17 +72,7 @@ async function waitServing(socket: string, agent: ChildProcess, boundMs: number)
   while (performance.now() < until) {
     if (agent.exitCode !== null || agent.signalCode !== null)
       throw new Error(`aws-k8s-agent exited before serving (${agent.exitCode ?? agent.signalCode})`);
-    const c = new RpcClient({ endpoint: `unix://${socket}`, deadlineMs: 1_000 });
-    try {
-      if (
-        (await c.call(Health.Check, { service: 'grpc.health.v1.aws-node' })).status === ServingStatus.SERVING
-      )
-        return;
-    } catch {
-      // not listening yet
-    } finally {
-      c.close();
-    }
+    if (await isServing(`unix://${socket}`, 1_000)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`aws-k8s-agent did not report SERVING on ${socket} within ${boundMs / 1000} s`);

@@ -18,6 +18,7 @@ export {
   type UnaryMethod,
 } from './services.js';
 export { RpcClient, parseEndpoint, type RpcClientOptions, type CallOptions } from './client.js';
+export { IPAMD_HEALTH_SERVICE, isServing } from './serving.js';
 export { netTransport, type H2Transport, type Target, type TransportEvents } from './transport.js';
 export { GrpcStatus, RpcError, grpcStatusName, type GrpcStatusCode } from './status.js';
 export {
